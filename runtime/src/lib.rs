@@ -1,0 +1,12 @@
+//! # ginrs-runtime
+//!
+//! What ginrs programs link at run time: geometric images and multi-images, the group action on
+//! them, convolutions, equivariant layers and weights I/O.
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod image;
+
+pub use error::ImageError;
+pub use ginrs_generator::group;
+pub use image::{Geometry, ImageBlock, MultiImage, Signature, TensorKey};
