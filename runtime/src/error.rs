@@ -2,6 +2,14 @@
 
 use thiserror::Error;
 
+/// Any error of the runtime: one variant per module that can fail.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum Error {
+    /// Building or combining images failed.
+    #[error(transparent)]
+    Image(#[from] ImageError),
+}
+
 /// Errors from building or combining geometric images.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ImageError {

@@ -6,7 +6,9 @@
 
 pub mod error;
 pub mod image;
+pub mod layer;
 
-pub use error::ImageError;
+pub use error::{Error, ImageError};
 pub use ginrs_generator::group;
 pub use image::{Geometry, ImageBlock, MultiImage, Signature, TensorKey};
+pub use layer::Layer;
