@@ -8,3 +8,6 @@
 #![warn(missing_docs)]
 
 pub mod group;
+
+#[cfg(feature = "codegen")]
+pub mod codegen;
