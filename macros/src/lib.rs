@@ -1,4 +1,26 @@
 //! # ginrs-macros
 //!
-//! The proc-macro entry point of ginrs. It will hold `#[equivariant_layer]`, a thin adapter over
-//! `ginrs_generator::codegen`; use it through `ginrs-runtime`, which re-exports it.
+//! The proc-macro entry point of ginrs: `#[equivariant_layer(...)]`, a thin adapter over
+//! `ginrs_generator::codegen` (parsing, validation and code generation all live there). Use it
+//! through `ginrs-runtime`, which re-exports it as `ginrs_runtime::equivariant_layer`.
+#![warn(missing_docs)]
+
+use proc_macro::TokenStream;
+
+/// Generates an equivariant convolution layer for a unit struct.
+///
+/// ```ignore
+/// #[ginrs_runtime::equivariant_layer(dim = 2, filter_size = 3,
+///                                    input = [scalar: 8, vector: 8],
+///                                    output = [scalar: 8, vector: 8])]
+/// pub struct Block;
+/// ```
+///
+/// Tensor types: `scalar`, `pseudoscalar`, `vector`, `pseudovector` or `(k, p)`. Optional:
+/// `bias = auto | mean | scalar | none`, `padding = torus | same | valid | [(lo, hi), ...]`,
+/// `stride = N`, `dilation = N`, `convention = ginjax | canonical`, `allow_missing`.
+/// Invalid declarations are compile errors at the offending token.
+#[proc_macro_attribute]
+pub fn equivariant_layer(attr: TokenStream, item: TokenStream) -> TokenStream {
+    ginrs_generator::codegen::expand(attr.into(), item.into()).into()
+}

@@ -7,8 +7,11 @@
 pub mod error;
 pub mod image;
 pub mod layer;
+pub mod rows;
+pub mod typed;
 
 pub use error::{Error, ImageError};
 pub use ginrs_generator::group;
 pub use image::{Geometry, ImageBlock, MultiImage, Signature, TensorKey};
 pub use layer::Layer;
+pub use typed::{Chain, TypedLayer};

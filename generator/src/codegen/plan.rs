@@ -1,0 +1,218 @@
+//! Validating a [`LayerSpec`] against the exact invariant filter counts and planning every block
+//! pair's kernel.
+
+use super::bank;
+use super::errors::Errors;
+use super::spec::{BlockSpec, LayerSpec, PaddingSpec};
+use super::stencil::{PairFilters, Stencil};
+
+/// Largest spatial dimension accepted by the attribute.
+pub const MAX_DIM: usize = crate::group::MAX_DIM;
+
+/// Largest dense filter (`M^d · d^(k_in + k_out)` values) one pair may unroll; bounds the size of
+/// generated code.
+pub const MAX_PAIR_ENTRIES: usize = 8192;
+
+/// One realisable block pair and its kernel plan.
+#[derive(Debug, Clone)]
+pub struct PairPlan {
+    /// Index into the input signature.
+    pub input: usize,
+    /// Index into the output signature.
+    pub output: usize,
+    /// The pair's invariant filters.
+    pub filters: PairFilters,
+    /// The unrolled kernel.
+    pub stencil: Stencil,
+}
+
+/// A validated layer: its spec and the kernels of its realisable pairs, in ginjax's pair order.
+#[derive(Debug, Clone)]
+pub struct LayerPlan {
+    /// The declaration.
+    pub spec: LayerSpec,
+    /// Realisable pairs (input-major, output-minor).
+    pub pairs: Vec<PairPlan>,
+}
+
+impl LayerPlan {
+    /// Stencil flops per output pixel: Σ_pairs in_c · (adds + multiplies of the kernel).
+    pub fn stencil_flops(&self) -> usize {
+        self.pairs
+            .iter()
+            .map(|p| self.spec.input[p.input].channels * p.stencil.flops())
+            .sum()
+    }
+
+    /// GEMM multiply-adds per output pixel: Σ_pairs out_c · in_c · n_f · d^k_out.
+    pub fn gemm_muladds(&self) -> usize {
+        self.pairs
+            .iter()
+            .map(|p| {
+                self.spec.output[p.output].channels
+                    * self.spec.input[p.input].channels
+                    * p.filters.filters.len()
+                    * p.filters.out_components()
+            })
+            .sum()
+    }
+
+    /// Dense-equivalent multiply-adds per output pixel (ginjax's route):
+    /// Σ_pairs out_c · in_c · M^d · d^(k_in + k_out).
+    pub fn dense_muladds(&self) -> usize {
+        self.pairs
+            .iter()
+            .map(|p| {
+                self.spec.output[p.output].channels
+                    * self.spec.input[p.input].channels
+                    * p.filters.taps()
+                    * p.filters.in_components()
+                    * p.filters.out_components()
+            })
+            .sum()
+    }
+}
+
+/// Checks `spec` and plans its kernels; every problem is recorded in `errors`.
+pub fn plan(spec: LayerSpec, errors: &mut Errors) -> Option<LayerPlan> {
+    let dim = spec.dim.value;
+    let m = spec.filter_size.value;
+    let mut usable = true;
+    if dim == 0 || dim > MAX_DIM {
+        errors.push(
+            spec.dim.span,
+            format!("spatial dimension d = {dim} is not supported: use d in 1..={MAX_DIM}"),
+        );
+        usable = false;
+    }
+    if m == 0 {
+        errors.push(spec.filter_size.span, "filter_size must be at least 1");
+        usable = false;
+    } else if m % 2 == 0 {
+        if let PaddingSpec::Torus | PaddingSpec::Same = spec.padding.value {
+            let mode = if spec.padding.value == PaddingSpec::Torus {
+                "torus"
+            } else {
+                "same"
+            };
+            errors.push(
+                spec.filter_size.span,
+                format!(
+                    "filter_size = {m} is even: `{mode}` padding centres the filter and needs an \
+                     odd filter_size; use an odd size or explicit padding \
+                     (`padding = valid` or `padding = [(lo, hi), ...]`)"
+                ),
+            );
+        }
+    }
+    if let PaddingSpec::Explicit(pairs) = &spec.padding.value {
+        if usable && pairs.len() != dim {
+            errors.push(
+                spec.padding.span,
+                format!(
+                    "padding lists {} (lo, hi) pairs but d = {dim}: give one pair per spatial axis",
+                    pairs.len()
+                ),
+            );
+        }
+    }
+    if !usable {
+        return None;
+    }
+
+    let mut pairs = Vec::new();
+    let mut reached = vec![false; spec.output.len()];
+    let mut first_reach: Vec<usize> = Vec::new();
+    for (i, input) in spec.input.iter().enumerate() {
+        for (o, output) in spec.output.iter().enumerate() {
+            let order = input.ty.k + output.ty.k;
+            let parity = (input.ty.parity + output.ty.parity) % 2;
+            let entries = m.pow(dim as u32) * dim.pow(order as u32);
+            if entries > MAX_PAIR_ENTRIES {
+                errors.push(
+                    output.span,
+                    format!(
+                        "mapping `{}` to `{}` needs filters of order {order} with {entries} \
+                         entries (M^d · d^(k_in + k_out)), more than the {MAX_PAIR_ENTRIES} a \
+                         generated kernel unrolls; use smaller tensor orders or filter_size",
+                        input.ty.name(),
+                        output.ty.name()
+                    ),
+                );
+                continue;
+            }
+            let count = bank::invariant_count(dim, m, order, parity);
+            if count == 0 {
+                if !spec.allow_missing {
+                    errors.push(output.span, missing_message(&spec, input, output));
+                }
+                continue;
+            }
+            reached[o] = true;
+            if !first_reach.contains(&o) {
+                first_reach.push(o);
+            }
+            let filters = bank::pair_filters(
+                dim,
+                m,
+                input.ty.k,
+                input.ty.parity,
+                output.ty.k,
+                output.ty.parity,
+                spec.convention,
+            );
+            let stencil = Stencil::build(&filters);
+            pairs.push(PairPlan {
+                input: i,
+                output: o,
+                filters,
+                stencil,
+            });
+        }
+    }
+    if spec.allow_missing {
+        for (output, _) in spec.output.iter().zip(&reached).filter(|(_, &r)| !r) {
+            errors.push(
+                output.span,
+                format!(
+                    "output type `{}` is reached by no input: no invariant filter maps any \
+                     input type to it for d = {dim}, filter_size = {m}; remove it or use a \
+                     larger filter_size",
+                    output.ty.name()
+                ),
+            );
+        }
+    }
+    if errors.is_empty() && first_reach.iter().enumerate().any(|(pos, &o)| pos != o) {
+        let produced: Vec<String> = first_reach
+            .iter()
+            .map(|&o| {
+                let b = &spec.output[o];
+                format!("{}: {}", b.ty.name(), b.channels)
+            })
+            .collect();
+        errors.push(
+            spec.output[first_reach[0]].span,
+            format!(
+                "the layer produces its outputs in the order in which input types first reach \
+                 them (as ginjax): declare `output = [{}]`",
+                produced.join(", ")
+            ),
+        );
+    }
+    Some(LayerPlan { spec, pairs })
+}
+
+fn missing_message(spec: &LayerSpec, input: &BlockSpec, output: &BlockSpec) -> String {
+    let order = input.ty.k + output.ty.k;
+    let parity = (input.ty.parity + output.ty.parity) % 2;
+    format!(
+        "no invariant filter maps `{}` to `{}` for d = {}, filter_size = {}: the number of \
+         invariant filters of order k_in + k_out = {order} and parity {parity} is 0; use a \
+         larger filter_size, or add `allow_missing` to drop this mapping (as ginjax does)",
+        input.ty.name(),
+        output.ty.name(),
+        spec.dim.value,
+        spec.filter_size.value
+    )
+}

@@ -1,0 +1,116 @@
+//! Index helpers for generated response kernels: the memory offset of every filter tap and the
+//! walk over output rows.
+//!
+//! Padded input channels and outputs are row-major over their spatial axes. Along the last axis
+//! consecutive output pixels read inputs `stride` apart (contiguous for stride 1), so a generated
+//! kernel handles one output row as a loop over pixels that LLVM can vectorise.
+
+/// The row-major flat offset of each of the `T = M^d` filter taps (row-major over the filter
+/// pixels) in a padded channel of sides `padded`, with filter dilation `rhs_dilation` per axis.
+pub fn tap_offsets<const T: usize>(
+    padded: &[usize],
+    rhs_dilation: &[usize],
+    filter_size: usize,
+) -> [usize; T] {
+    let strides = row_major_strides(padded);
+    std::array::from_fn(|tap| {
+        let mut rest = tap;
+        let mut offset = 0;
+        for axis in (0..padded.len()).rev() {
+            let m = rest % filter_size;
+            rest /= filter_size;
+            offset += m * rhs_dilation[axis] * strides[axis];
+        }
+        offset
+    })
+}
+
+/// Splits `out` into `N` consecutive slices of `len` values each.
+///
+/// Panics if `out` holds fewer than `N · len` values (a caller bug: the kernel contract fixes
+/// the output length).
+pub fn split_outputs<const N: usize>(out: &mut [f32], len: usize) -> [&mut [f32]; N] {
+    let mut chunks = out.chunks_mut(len.max(1));
+    std::array::from_fn(|_| {
+        chunks
+            .next()
+            .map(|c| &mut c[..len])
+            .expect("output buffer shorter than filter_count · components · out_pixels")
+    })
+}
+
+/// Calls `row(in_base, out_base, n, step)` for every output row: the row's first input offset
+/// in the padded channel, its first output pixel, its length and the input step between
+/// consecutive output pixels (the last axis' stride).
+pub fn for_each_row(
+    padded: &[usize],
+    out: &[usize],
+    stride: &[usize],
+    mut row: impl FnMut(usize, usize, usize, usize),
+) {
+    let dim = out.len();
+    let n = out[dim - 1];
+    if n == 0 || out.contains(&0) {
+        return;
+    }
+    let strides = row_major_strides(padded);
+    let rows: usize = out[..dim - 1].iter().product();
+    let mut index = vec![0usize; dim - 1];
+    for r in 0..rows {
+        let base: usize = (0..dim - 1)
+            .map(|axis| index[axis] * stride[axis] * strides[axis])
+            .sum();
+        row(base, r * n, n, stride[dim - 1]);
+        for axis in (0..dim - 1).rev() {
+            index[axis] += 1;
+            if index[axis] < out[axis] {
+                break;
+            }
+            index[axis] = 0;
+        }
+    }
+}
+
+fn row_major_strides(sides: &[usize]) -> Vec<usize> {
+    let mut strides = vec![1; sides.len()];
+    for axis in (0..sides.len().saturating_sub(1)).rev() {
+        strides[axis] = strides[axis + 1] * sides[axis + 1];
+    }
+    strides
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tap_offsets_follow_row_major_filter_pixels() {
+        // 5 × 6 padded channel, 3 × 3 filter, dilation (1, 2).
+        let offsets: [usize; 9] = tap_offsets(&[5, 6], &[1, 2], 3);
+        assert_eq!(offsets, [0, 2, 4, 6, 8, 10, 12, 14, 16]);
+    }
+
+    #[test]
+    fn rows_visit_every_output_pixel_once() {
+        // Padded 6 × 7 × 8, output 2 × 3 × 4 with stride (2, 1, 2).
+        let mut seen = Vec::new();
+        for_each_row(&[6, 7, 8], &[2, 3, 4], &[2, 1, 2], |base, q, n, step| {
+            seen.push((base, q, n, step));
+        });
+        assert_eq!(seen.len(), 6);
+        assert_eq!(seen[0], (0, 0, 4, 2));
+        assert_eq!(seen[1], (8, 4, 4, 2));
+        assert_eq!(seen[3], (2 * 56, 12, 4, 2));
+        assert_eq!(seen[5], (2 * 56 + 16, 20, 4, 2));
+    }
+
+    #[test]
+    fn outputs_split_in_order() {
+        let mut out = [0.0f32; 6];
+        let [a, b, c]: [&mut [f32]; 3] = split_outputs(&mut out, 2);
+        a[0] = 1.0;
+        b[1] = 2.0;
+        c[0] = 3.0;
+        assert_eq!(out, [1.0, 0.0, 0.0, 2.0, 3.0, 0.0]);
+    }
+}
