@@ -8,6 +8,12 @@ pub enum Error {
     /// Building or combining images failed.
     #[error(transparent)]
     Image(#[from] ImageError),
+    /// Resolving convolution options or padding an input failed.
+    #[error(transparent)]
+    Padding(#[from] crate::padding::PaddingError),
+    /// Applying a group element failed.
+    #[error(transparent)]
+    Action(#[from] crate::action::ActionError),
 }
 
 /// Errors from building or combining geometric images.

@@ -4,11 +4,14 @@
 //! them, convolutions, equivariant layers and weights I/O.
 #![warn(missing_docs)]
 
+pub mod action;
 pub mod error;
 pub mod image;
 pub mod layer;
+pub mod padding;
 
 pub use error::{Error, ImageError};
 pub use ginrs_generator::group;
 pub use image::{Geometry, ImageBlock, MultiImage, Signature, TensorKey};
 pub use layer::Layer;
+pub use padding::{ConvOptions, Padding};
