@@ -14,6 +14,15 @@ pub enum Error {
     /// Applying a group element failed.
     #[error(transparent)]
     Action(#[from] crate::action::ActionError),
+    /// Building a ConvContract layer failed.
+    #[error(transparent)]
+    ConvContract(#[from] crate::conv_contract::ConvContractError),
+    /// Reading or applying layer weights failed.
+    #[error(transparent)]
+    Weights(#[from] crate::weights::WeightsError),
+    /// Building a filter bank failed.
+    #[error(transparent)]
+    Bank(#[from] crate::bank::BankError),
 }
 
 /// Errors from building or combining geometric images.

@@ -5,13 +5,34 @@
 #![warn(missing_docs)]
 
 pub mod action;
+pub mod bank;
+pub mod conv_contract;
 pub mod error;
 pub mod image;
+pub mod kernel;
 pub mod layer;
 pub mod padding;
+pub mod weights;
 
+pub use bank::DenseBank;
+pub use conv_contract::{BiasMode, ConvContract, ConvContractConfig};
 pub use error::{Error, ImageError};
 pub use ginrs_generator::group;
 pub use image::{Geometry, ImageBlock, MultiImage, Signature, TensorKey};
 pub use layer::Layer;
 pub use padding::{ConvOptions, Padding};
+pub use weights::LayerWeights;
+
+/// What generated layers (the `codegen` helper's output) refer to; not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::conv_contract::{
+        BiasMode, ConvContract, ConvContractConfig, ConvContractError, PairKernel,
+    };
+    pub use crate::error::Error;
+    pub use crate::image::{Geometry, ImageBlock, MultiImage, Signature, TensorKey};
+    pub use crate::kernel::{ResponseKernel, StencilGeometry};
+    pub use crate::layer::Layer;
+    pub use crate::padding::{ConvOptions, Padding, PerAxis};
+    pub use crate::weights::LayerWeights;
+}
