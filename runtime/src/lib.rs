@@ -7,6 +7,8 @@
 pub mod error;
 pub mod image;
 pub mod layer;
+#[cfg(feature = "ndarray")]
+pub mod ndarray_interop;
 
 pub use error::{Error, ImageError};
 pub use ginrs_generator::group;
