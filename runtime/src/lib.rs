@@ -11,6 +11,8 @@ pub mod error;
 pub mod image;
 pub mod kernel;
 pub mod layer;
+#[cfg(feature = "ndarray")]
+pub mod ndarray_interop;
 pub mod padding;
 pub mod weights;
 
