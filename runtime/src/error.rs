@@ -8,6 +8,21 @@ pub enum Error {
     /// Building or combining images failed.
     #[error(transparent)]
     Image(#[from] ImageError),
+    /// Resolving convolution options or padding an input failed.
+    #[error(transparent)]
+    Padding(#[from] crate::padding::PaddingError),
+    /// Applying a group element failed.
+    #[error(transparent)]
+    Action(#[from] crate::action::ActionError),
+    /// Building a ConvContract layer failed.
+    #[error(transparent)]
+    ConvContract(#[from] crate::conv_contract::ConvContractError),
+    /// Reading or applying layer weights failed.
+    #[error(transparent)]
+    Weights(#[from] crate::weights::WeightsError),
+    /// Building a filter bank failed.
+    #[error(transparent)]
+    Bank(#[from] crate::bank::BankError),
 }
 
 /// Errors from building or combining geometric images.
@@ -67,6 +82,28 @@ pub enum ImageError {
         expected: String,
         /// The block's geometry.
         got: String,
+    },
+    /// An array has too few axes for a block of its key.
+    #[error("{key} block needs an array of rank at least {min} (channels, spatial…, d…), got rank {rank}")]
+    ArrayRank {
+        /// The key.
+        key: String,
+        /// The array's rank.
+        rank: usize,
+        /// The smallest rank possible.
+        min: usize,
+    },
+    /// A tensor axis of an array does not have length d.
+    #[error("{key} block: tensor axis {axis} has length {side}, but d = {dim}")]
+    TensorAxis {
+        /// The key.
+        key: String,
+        /// The axis of the array.
+        axis: usize,
+        /// Its length.
+        side: usize,
+        /// The spatial dimension inferred from the rank.
+        dim: usize,
     },
     /// A multi-image does not have the signature a layer expects.
     #[error("expected an image with signature {expected}, got {got}")]

@@ -4,14 +4,43 @@
 //! them, convolutions, equivariant layers and weights I/O.
 #![warn(missing_docs)]
 
+pub mod action;
+pub mod bank;
+pub mod conv_contract;
 pub mod error;
 pub mod image;
+pub mod kernel;
 pub mod layer;
+#[cfg(feature = "ndarray")]
+pub mod ndarray_interop;
+pub mod padding;
 pub mod rows;
 pub mod typed;
+pub mod weights;
 
+pub use bank::DenseBank;
+pub use conv_contract::{BiasMode, ConvContract, ConvContractConfig};
 pub use error::{Error, ImageError};
 pub use ginrs_generator::group;
 pub use image::{Geometry, ImageBlock, MultiImage, Signature, TensorKey};
 pub use layer::Layer;
+pub use ginrs_macros::equivariant_layer;
+pub use padding::{ConvOptions, Padding};
 pub use typed::{Chain, TypedLayer};
+pub use weights::LayerWeights;
+
+/// What generated layers (the `codegen` helper's output) refer to; not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::conv_contract::{
+        BiasMode, ConvContract, ConvContractConfig, ConvContractError, PairKernel,
+    };
+    pub use crate::error::Error;
+    pub use crate::image::{Geometry, ImageBlock, MultiImage, Signature, TensorKey};
+    pub use crate::kernel::{ResponseKernel, StencilGeometry};
+    pub use crate::layer::Layer;
+    pub use crate::padding::{ConvOptions, Padding, PerAxis};
+    pub use crate::rows::{for_each_row, split_outputs, tap_offsets};
+    pub use crate::typed::{Block as SignatureBlock, SignatureType, TypedLayer};
+    pub use crate::weights::LayerWeights;
+}

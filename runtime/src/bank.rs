@@ -1,0 +1,181 @@
+//! Dense invariant filter banks as a layer consumes them: one block of `n_f` filters per
+//! (tensor order k, parity), each filter row-major `((M,)*d, (d,)*k)` in f32.
+//!
+//! This is ginjax's `invariant_filters` MultiImage (`get_invariant_filters`): block
+//! `(k, p)` has shape `(n_filters, (M,)*d, (d,)*k)`, and keys without any invariant filter are
+//! absent. A bank comes from the generator ([`DenseBank::from_generator`]), from a recorded
+//! ginjax MultiImage ([`DenseBank::from_multi_image`]) or from raw arrays
+//! ([`DenseBank::new`]).
+
+use thiserror::Error;
+
+use crate::image::{MultiImage, TensorKey, MAX_DIM};
+
+/// Errors from building a [`DenseBank`].
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum BankError {
+    /// The spatial dimension is outside `1..=MAX_DIM` or the sides do not match it.
+    #[error("filter sides {sides:?} do not give one positive side per axis for d = {dim}")]
+    Sides {
+        /// The spatial dimension.
+        dim: usize,
+        /// The sides given.
+        sides: Vec<usize>,
+    },
+    /// A block's values do not match its shape.
+    #[error("bank block (k = {k}, parity = {parity}): expected {expected} values, got {got}")]
+    DataLength {
+        /// Tensor order.
+        k: usize,
+        /// Parity.
+        parity: u8,
+        /// Values the shape needs.
+        expected: usize,
+        /// Values given.
+        got: usize,
+    },
+    /// Two blocks have the same (k, parity).
+    #[error("bank has two blocks for k = {k}, parity = {parity}")]
+    DuplicateBlock {
+        /// Tensor order.
+        k: usize,
+        /// Parity.
+        parity: u8,
+    },
+}
+
+/// The `n_f` invariant filters of one (k, parity).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BankBlock {
+    k: usize,
+    parity: u8,
+    count: usize,
+    data: Vec<f32>,
+}
+
+impl BankBlock {
+    /// Tensor order k.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// Parity (0 or 1).
+    pub fn parity(&self) -> u8 {
+        self.parity
+    }
+
+    /// Number of filters n_f.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// All values, row-major `(n_f, (M,)*d, (d,)*k)`.
+    pub fn data(&self) -> &[f32] {
+        &self.data
+    }
+
+    /// The all-contravariant key `((False,)*k, parity)` ginjax stores this block under.
+    pub fn key(&self) -> TensorKey {
+        TensorKey::new(self.k, self.parity)
+    }
+}
+
+/// A dense filter bank: filters of side `sides` per axis, one [`BankBlock`] per (k, parity).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DenseBank {
+    dim: usize,
+    sides: Vec<usize>,
+    blocks: Vec<BankBlock>,
+}
+
+impl DenseBank {
+    /// Builds a bank from `(k, parity, n_filters, values)` blocks, the values of each row-major
+    /// `(n_filters, sides…, (dim,)*k)`. Blocks with zero filters are dropped (ginjax leaves such
+    /// keys out of the bank).
+    pub fn new(
+        dim: usize,
+        sides: Vec<usize>,
+        blocks: Vec<(usize, u8, usize, Vec<f32>)>,
+    ) -> Result<Self, BankError> {
+        if dim == 0 || dim > MAX_DIM || sides.len() != dim || sides.contains(&0) {
+            return Err(BankError::Sides { dim, sides });
+        }
+        let pixels: usize = sides.iter().product();
+        let mut out: Vec<BankBlock> = Vec::with_capacity(blocks.len());
+        for (k, parity, count, data) in blocks {
+            let parity = parity % 2;
+            let expected = count * pixels * dim.pow(k as u32);
+            if data.len() != expected {
+                return Err(BankError::DataLength {
+                    k,
+                    parity,
+                    expected,
+                    got: data.len(),
+                });
+            }
+            if out.iter().any(|b| b.k == k && b.parity == parity) {
+                return Err(BankError::DuplicateBlock { k, parity });
+            }
+            if count > 0 {
+                out.push(BankBlock {
+                    k,
+                    parity,
+                    count,
+                    data,
+                });
+            }
+        }
+        Ok(Self {
+            dim,
+            sides,
+            blocks: out,
+        })
+    }
+
+    /// Reads ginjax's bank layout: a multi-image whose spatial sides are the filter sides and
+    /// whose block `(k, p)` has one channel per filter. Covariant flags are ignored (ginjax's
+    /// filters are all contravariant).
+    pub fn from_multi_image(image: &MultiImage) -> Result<Self, BankError> {
+        let dim = image.dim();
+        let blocks = image
+            .blocks()
+            .iter()
+            .map(|b| {
+                (
+                    b.key().k(),
+                    b.key().parity(),
+                    b.channels(),
+                    b.data().to_vec(),
+                )
+            })
+            .collect();
+        Self::new(dim, image.geometry().spatial().to_vec(), blocks)
+    }
+
+    /// The spatial dimension d.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Filter side per spatial axis.
+    pub fn sides(&self) -> &[usize] {
+        &self.sides
+    }
+
+    /// Number of filter pixels.
+    pub fn pixels(&self) -> usize {
+        self.sides.iter().product()
+    }
+
+    /// The blocks, in order.
+    pub fn blocks(&self) -> &[BankBlock] {
+        &self.blocks
+    }
+
+    /// The block of order `k` and parity `parity`, if the bank has filters for it.
+    pub fn get(&self, k: usize, parity: u8) -> Option<&BankBlock> {
+        self.blocks
+            .iter()
+            .find(|b| b.k == k && b.parity == parity % 2)
+    }
+}

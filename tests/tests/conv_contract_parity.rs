@@ -1,0 +1,383 @@
+//! ConvContract against ginjax 0.1.8: every case of `conv_contract_layer.json`, with the
+//! recorded filter bank and the recorded weights and biases.
+
+use ginrs_runtime::conv_contract::{BiasMode, ConvContract, ConvContractConfig, ConvContractError};
+use ginrs_runtime::padding::{ConvOptions, Padding, PerAxis};
+use ginrs_runtime::weights::{LayerWeights, WeightsError};
+use ginrs_runtime::{DenseBank, Error, Layer, MultiImage, TensorKey};
+use ginrs_tests::fixtures;
+use serde_json::Value;
+
+fn per_axis(value: &Value) -> PerAxis {
+    match value {
+        Value::Null => PerAxis::All(1),
+        Value::Number(n) => PerAxis::All(n.as_u64().unwrap() as usize),
+        Value::Array(items) => {
+            PerAxis::Each(items.iter().map(|x| x.as_u64().unwrap() as usize).collect())
+        }
+        other => panic!("not a per-axis option: {other}"),
+    }
+}
+
+fn padding(value: &Value) -> Padding {
+    match value {
+        Value::Null => Padding::Inferred,
+        Value::String(s) => match s.as_str() {
+            "TORUS" => Padding::Torus,
+            "SAME" => Padding::Same,
+            "VALID" => Padding::Valid,
+            other => panic!("unknown padding {other}"),
+        },
+        Value::Number(n) => Padding::Uniform(n.as_u64().unwrap() as usize),
+        Value::Array(pairs) => Padding::Explicit(
+            pairs
+                .iter()
+                .map(|p| {
+                    (
+                        p[0].as_u64().unwrap() as usize,
+                        p[1].as_u64().unwrap() as usize,
+                    )
+                })
+                .collect(),
+        ),
+        other => panic!("not a padding: {other}"),
+    }
+}
+
+fn bias_mode(value: &Value) -> BiasMode {
+    match value {
+        Value::Bool(b) => BiasMode::from_bool(*b),
+        Value::String(s) => match s.as_str() {
+            "auto" => BiasMode::Auto,
+            "mean" => BiasMode::Mean,
+            "scalar" => BiasMode::Scalar,
+            other => panic!("unknown bias mode {other}"),
+        },
+        other => panic!("not a bias mode: {other}"),
+    }
+}
+
+struct Case {
+    name: String,
+    config: ConvContractConfig,
+    bank: DenseBank,
+    weights: LayerWeights,
+    inputs: Vec<MultiImage>,
+    outputs: Vec<MultiImage>,
+    batched: bool,
+}
+
+fn load_cases() -> Vec<Case> {
+    let file = fixtures::load("conv_contract_layer.json");
+    fixtures::cases(&file)
+        .iter()
+        .map(|case| {
+            let bank_name = case["filter_bank"].as_str().unwrap();
+            let bank = DenseBank::from_multi_image(&fixtures::multi_image(
+                &file["filter_banks"][bank_name]["filters"],
+            ))
+            .unwrap();
+            let options = ConvOptions {
+                padding: padding(&case["padding"]),
+                stride: per_axis(&case["stride"]),
+                lhs_dilation: per_axis(&case["lhs_dilation"]),
+                rhs_dilation: per_axis(&case["rhs_dilation"]),
+            };
+            let config = ConvContractConfig::new(
+                fixtures::signature(&case["input_keys"]),
+                fixtures::signature(&case["target_keys"]),
+            )
+            .bias(bias_mode(&case["use_bias"]))
+            .options(options)
+            .allow_missing(case["missing_filter"].as_bool().unwrap());
+            let batched = case["batched"].as_bool().unwrap();
+            let leading = if batched { 2 } else { 1 };
+            let parse = |v: &Value| {
+                if v["blocks"].as_array().unwrap().is_empty() {
+                    // An empty multi-image: geometry is not recorded, only that it is empty.
+                    Vec::new()
+                } else {
+                    fixtures::multi_image_batch(v, leading)
+                }
+            };
+            Case {
+                name: case["name"].as_str().unwrap().to_string(),
+                config,
+                bank,
+                weights: LayerWeights::from_value(case).unwrap(),
+                inputs: fixtures::multi_image_batch(&case["input"], leading),
+                outputs: parse(&case["output"]),
+                batched,
+            }
+        })
+        .collect()
+}
+
+fn run(layer: &ConvContract, case: &Case) -> Vec<MultiImage> {
+    if case.batched {
+        layer.forward_batch(&case.inputs).unwrap()
+    } else {
+        vec![layer.forward(&case.inputs[0]).unwrap()]
+    }
+}
+
+#[test]
+fn every_fixture_case_matches_ginjax() {
+    let file = fixtures::load("conv_contract_layer.json");
+    let raw = fixtures::cases(&file);
+    let cases = load_cases();
+    assert_eq!(cases.len(), 15, "the fixture file has 15 cases");
+    for (case, raw) in cases.iter().zip(raw) {
+        let layer = ConvContract::from_weights(case.config.clone(), &case.bank, &case.weights)
+            .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        // Pairs, filter keys and the missing-filter flag are ginjax's.
+        let present: Vec<_> = raw["pairs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["filter_present"].as_bool().unwrap())
+            .map(|p| {
+                (
+                    fixtures::key(&p["in"]),
+                    fixtures::key(&p["out"]),
+                    fixtures::key(&p["filter_key"]),
+                )
+            })
+            .collect();
+        let got: Vec<_> = layer
+            .pairs()
+            .into_iter()
+            .map(|(i, o, f, _)| (i, o, f))
+            .collect();
+        assert_eq!(got, present, "{}: pairs", case.name);
+        assert_eq!(
+            layer.missing_filter(),
+            raw["missing_filter"].as_bool().unwrap(),
+            "{}",
+            case.name
+        );
+        // Parameters load back unchanged, in ginjax's order.
+        assert_eq!(layer.to_weights(), case.weights, "{}: weights", case.name);
+
+        let outputs = run(&layer, case);
+        match case.name.as_str() {
+            // ginjax returns no block at all for use_bias=True; here True means 'auto'
+            // (ginjax's documentation), so the output is the 'auto' layer's.
+            "bias_True" => {
+                assert!(case.outputs.is_empty(), "ginjax's recorded output is empty");
+                let auto = ConvContract::from_weights(
+                    case.config.clone().bias(BiasMode::Auto),
+                    &case.bank,
+                    &case.weights,
+                )
+                .unwrap();
+                assert_eq!(outputs, run(&auto, case));
+                assert_eq!(outputs[0].blocks().len(), 2);
+            }
+            // ginjax drops every non-scalar block with use_bias='scalar'; here they are kept
+            // without bias. The scalar block matches ginjax.
+            "bias_scalar" => {
+                let want = &case.outputs[0];
+                assert_eq!(want.blocks().len(), 1, "ginjax keeps only the scalar block");
+                let got = outputs[0].get(&TensorKey::scalar()).unwrap();
+                fixtures::assert_close(
+                    got.data(),
+                    want.blocks()[0].data(),
+                    "bias_scalar, scalar block",
+                );
+                let plain = ConvContract::from_weights(
+                    case.config.clone().bias(BiasMode::None),
+                    &case.bank,
+                    &LayerWeights {
+                        weights: case.weights.weights.clone(),
+                        bias: Vec::new(),
+                    },
+                )
+                .unwrap();
+                let plain = plain.forward(&case.inputs[0]).unwrap();
+                assert_eq!(
+                    outputs[0].get(&TensorKey::vector()),
+                    plain.get(&TensorKey::vector()),
+                    "non-scalar blocks get no bias"
+                );
+            }
+            _ => {
+                let keys: Vec<TensorKey> = raw["output_keys"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(fixtures::key)
+                    .collect();
+                if keys.is_empty() {
+                    assert!(
+                        outputs.iter().all(|o| o.blocks().is_empty()),
+                        "{}",
+                        case.name
+                    );
+                    continue;
+                }
+                assert_eq!(outputs.len(), case.outputs.len());
+                for (got, want) in outputs.iter().zip(&case.outputs) {
+                    let got_keys: Vec<TensorKey> =
+                        got.blocks().iter().map(|b| b.key().clone()).collect();
+                    assert_eq!(got_keys, keys, "{}: output order", case.name);
+                    fixtures::assert_multi_image_close(got, want, &case.name);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn missing_filters_are_errors_unless_allowed() {
+    for case in load_cases() {
+        let strict = case.config.clone().allow_missing(false);
+        let result = ConvContract::from_bank(strict, &case.bank, 1);
+        match case.name.as_str() {
+            "missing_pseudoscalar" | "missing_only" => {
+                let err = result.unwrap_err();
+                assert_eq!(
+                    err,
+                    ConvContractError::MissingFilter {
+                        dim: 2,
+                        side: 3,
+                        input: TensorKey::scalar(),
+                        output: TensorKey::new(0, 1),
+                        filter_key: TensorKey::new(0, 1),
+                        count: 0,
+                    },
+                    "{}",
+                    case.name
+                );
+                let text = err.to_string();
+                assert!(
+                    text.contains("d = 2, M = 3") && text.contains("0 filters"),
+                    "{text}"
+                );
+                let lenient = ConvContract::from_bank(case.config.clone(), &case.bank, 1).unwrap();
+                assert_eq!(lenient.dropped_pairs().len(), 1);
+                assert_eq!(lenient.dropped_pairs()[0].output, TensorKey::new(0, 1));
+            }
+            "pseudo_mix" | "k2" | "D3" => assert!(
+                matches!(result, Err(ConvContractError::MissingFilter { .. })),
+                "{}",
+                case.name
+            ),
+            _ => assert!(result.is_ok(), "{}", case.name),
+        }
+    }
+}
+
+#[test]
+fn weights_round_trip_through_json() {
+    for case in load_cases() {
+        let layer = ConvContract::from_bank(case.config.clone(), &case.bank, 42).unwrap();
+        let text = layer.to_weights().to_json();
+        let loaded = ConvContract::from_weights(
+            case.config.clone(),
+            &case.bank,
+            &LayerWeights::from_json(&text).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(loaded.to_weights(), layer.to_weights(), "{}", case.name);
+        assert_eq!(
+            run(&loaded, &case),
+            run(&layer, &case),
+            "{}: same outputs",
+            case.name
+        );
+        // A different seed gives different weights; the same seed the same ones.
+        let again = ConvContract::from_bank(case.config.clone(), &case.bank, 42).unwrap();
+        assert_eq!(again.to_weights(), layer.to_weights());
+        if !layer.pairs().is_empty() {
+            let other = ConvContract::from_bank(case.config.clone(), &case.bank, 43).unwrap();
+            assert_ne!(other.to_weights(), layer.to_weights());
+        }
+    }
+}
+
+#[test]
+fn initial_weights_respect_ginjax_bounds() {
+    let case = load_cases()
+        .into_iter()
+        .find(|c| c.name == "bias_auto")
+        .unwrap();
+    let layer = ConvContract::from_bank(case.config.clone(), &case.bank, 7).unwrap();
+    let w = layer.to_weights();
+    // input scalar: 1/sqrt(2·9), input vector: 1/sqrt(2·9·2)
+    for entry in &w.weights {
+        let bound = if entry.input.k == 0 {
+            1.0 / 18f32.sqrt()
+        } else {
+            1.0 / 36f32.sqrt()
+        };
+        assert!(entry.array.data.iter().all(|x| x.abs() <= bound));
+        assert!(entry.array.data.iter().any(|x| x.abs() > bound / 4.0));
+    }
+    // Every bias was last drawn by the vector input (the later input key).
+    for b in &w.bias {
+        assert!(b.array.data.iter().all(|x| x.abs() <= 1.0 / 36f32.sqrt()));
+    }
+}
+
+#[test]
+fn weight_errors_name_keys_and_shapes() {
+    let case = load_cases()
+        .into_iter()
+        .find(|c| c.name == "bias_auto")
+        .unwrap();
+    let mut layer = ConvContract::from_bank(case.config.clone(), &case.bank, 7).unwrap();
+    let before = layer.to_weights();
+
+    let mut missing = case.weights.clone();
+    missing.weights.remove(1);
+    assert_eq!(
+        layer.load_weights(&missing),
+        Err(WeightsError::MissingWeight {
+            input: TensorKey::scalar(),
+            output: TensorKey::vector()
+        })
+    );
+    let mut extra = case.weights.clone();
+    extra.weights.push(extra.weights[0].clone());
+    assert_eq!(
+        layer.load_weights(&extra),
+        Err(WeightsError::ExtraWeight {
+            input: TensorKey::scalar(),
+            output: TensorKey::scalar()
+        })
+    );
+    let mut shape = case.weights.clone();
+    shape.weights[3].array.shape = vec![2, 2, 4];
+    shape.weights[3].array.data.truncate(16);
+    assert_eq!(
+        layer.load_weights(&shape),
+        Err(WeightsError::WeightShape {
+            input: TensorKey::vector(),
+            output: TensorKey::vector(),
+            expected: vec![2, 2, 5],
+            got: vec![2, 2, 4]
+        })
+    );
+    let mut no_bias = case.weights.clone();
+    no_bias.bias.pop();
+    assert_eq!(
+        layer.load_weights(&no_bias),
+        Err(WeightsError::MissingBias {
+            key: TensorKey::vector()
+        })
+    );
+    let mut bias_shape = case.weights.clone();
+    bias_shape.bias[0].array.shape = vec![3];
+    bias_shape.bias[0].array.data.push(0.0);
+    assert!(matches!(
+        layer.load_weights(&bias_shape),
+        Err(WeightsError::BiasShape { .. })
+    ));
+    // Nothing changed after the failed loads.
+    assert_eq!(layer.to_weights(), before);
+    // A failed load surfaces through the umbrella error too.
+    let err: Error =
+        ConvContract::from_weights(case.config.clone(), &case.bank, &missing).unwrap_err();
+    assert!(err.to_string().contains("missing weights"), "{err}");
+}
