@@ -22,3 +22,34 @@ fn d2_scalar_to_vector() {
         dim = 2, filter_size = 3, input = [scalar: 2], output = [vector: 3]
     )));
 }
+
+#[test]
+fn d2_vector_to_vector_same_padding_stride() {
+    insta::assert_snapshot!(expand_pretty(quote!(
+        dim = 2, filter_size = 3, input = [vector: 8], output = [vector: 8],
+        padding = same, stride = 2, bias = mean
+    )));
+}
+
+#[test]
+fn d3_vector_to_scalar_canonical() {
+    insta::assert_snapshot!(expand_pretty(quote!(
+        dim = 3, filter_size = 3, input = [vector: 4], output = [scalar: 4],
+        convention = canonical, padding = [(1, 1), (0, 2), (1, 0)], bias = none
+    )));
+}
+
+#[test]
+fn errors_are_collected() {
+    insta::assert_snapshot!(expand_pretty(quote!(
+        dim = 2, filter_size = 3, input = [scalar: 8, spinor: 2],
+        output = [pseudoscalar: 1], stride = 0, colour = red
+    )));
+}
+
+#[test]
+fn mapping_without_filter() {
+    insta::assert_snapshot!(expand_pretty(quote!(
+        dim = 3, filter_size = 3, input = [vector: 1], output = [pseudovector: 1]
+    )));
+}

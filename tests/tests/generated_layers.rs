@@ -2,17 +2,17 @@
 //! filter bank and the same weights (moved through `to_weights`/`from_weights`'s JSON type), for
 //! d = 2 and 3, several paddings, strides, dilations and bias modes.
 
-use ginrs_generator::codegen::bank::pair_filters;
-use ginrs_generator::codegen::spec::ConventionSpec;
+use ginrs_generator::group::Group;
+use ginrs_generator::{invariant_bank, BankOptions};
 use ginrs_runtime::{
     equivariant_layer, ConvContract, DenseBank, Geometry, ImageBlock, Layer, MultiImage, TypedLayer,
 };
 
-/// The bank the generator used for a layer of dimension `dim`, filter side `m`, covering every
-/// filter key of the layer's pairs.
+/// The generator's bank (ginjax convention) for every filter key of the layer's pairs.
 fn bank_for(contract: &ConvContract) -> DenseBank {
     let dim = contract.dim();
     let m = contract.filter_sides()[0];
+    let group = Group::hyperoctahedral(dim).unwrap();
     let mut blocks = Vec::new();
     for (_, _, key, _) in contract.pairs() {
         if blocks
@@ -21,14 +21,10 @@ fn bank_for(contract: &ConvContract) -> DenseBank {
         {
             continue;
         }
-        let filters = pair_filters(dim, m, 0, 0, key.k(), key.parity(), ConventionSpec::Ginjax);
-        let data: Vec<f32> = filters
-            .filters
-            .iter()
-            .flatten()
-            .map(|&v| v as f32)
-            .collect();
-        blocks.push((key.k(), key.parity(), filters.filters.len(), data));
+        let bank =
+            invariant_bank(&group, m, key.k(), key.parity(), &BankOptions::default()).unwrap();
+        let data: Vec<f32> = bank.filters().iter().flatten().map(|&v| v as f32).collect();
+        blocks.push((key.k(), key.parity(), bank.len(), data));
     }
     DenseBank::new(dim, vec![m; dim], blocks).expect("valid bank")
 }

@@ -81,6 +81,8 @@ pub fn kernel_tokens(
         let id = format_ident!("x{}", i);
         let comp = if a == 0 {
             quote!()
+        } else if a == 1 {
+            quote!(pp+)
         } else {
             let a = Literal::usize_unsuffixed(a);
             quote!(#a * pp +)

@@ -1,6 +1,8 @@
 //! Validating a [`LayerSpec`] against the exact invariant filter counts and planning every block
 //! pair's kernel.
 
+use crate::group::Group;
+
 use super::bank;
 use super::errors::Errors;
 use super::spec::{BlockSpec, LayerSpec, PaddingSpec};
@@ -119,6 +121,7 @@ pub fn plan(spec: LayerSpec, errors: &mut Errors) -> Option<LayerPlan> {
     if !usable {
         return None;
     }
+    let group = Group::hyperoctahedral(dim).expect("dimension checked above");
 
     let mut pairs = Vec::new();
     let mut reached = vec![false; spec.output.len()];
@@ -141,7 +144,7 @@ pub fn plan(spec: LayerSpec, errors: &mut Errors) -> Option<LayerPlan> {
                 );
                 continue;
             }
-            let count = bank::invariant_count(dim, m, order, parity);
+            let count = bank::invariant_count(&group, m, order, parity);
             if count == 0 {
                 if !spec.allow_missing {
                     errors.push(output.span, missing_message(&spec, input, output));
@@ -152,15 +155,19 @@ pub fn plan(spec: LayerSpec, errors: &mut Errors) -> Option<LayerPlan> {
             if !first_reach.contains(&o) {
                 first_reach.push(o);
             }
-            let filters = bank::pair_filters(
-                dim,
+            let filters = match bank::pair_filters(
+                &group,
                 m,
-                input.ty.k,
-                input.ty.parity,
-                output.ty.k,
-                output.ty.parity,
+                (input.ty.k, input.ty.parity),
+                (output.ty.k, output.ty.parity),
                 spec.convention,
-            );
+            ) {
+                Ok(filters) => filters,
+                Err(error) => {
+                    errors.push(output.span, error);
+                    continue;
+                }
+            };
             let stencil = Stencil::build(&filters);
             pairs.push(PairPlan {
                 input: i,
