@@ -14,6 +14,9 @@ pub enum Error {
     /// Applying a group element failed.
     #[error(transparent)]
     Action(#[from] crate::action::ActionError),
+    /// A convolution failed.
+    #[error(transparent)]
+    Conv(#[from] crate::conv::ConvError),
 }
 
 /// Errors from building or combining geometric images.

@@ -5,11 +5,13 @@
 #![warn(missing_docs)]
 
 pub mod action;
+pub mod conv;
 pub mod error;
 pub mod image;
 pub mod layer;
 pub mod padding;
 
+pub use conv::FilterArray;
 pub use error::{Error, ImageError};
 pub use ginrs_generator::group;
 pub use image::{Geometry, ImageBlock, MultiImage, Signature, TensorKey};
