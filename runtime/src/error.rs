@@ -17,6 +17,9 @@ pub enum Error {
     /// A convolution failed.
     #[error(transparent)]
     Conv(#[from] crate::conv::ConvError),
+    /// Raising/lowering indices or inverting a metric failed.
+    #[error(transparent)]
+    Metric(#[from] crate::metric::MetricError),
 }
 
 /// Errors from building or combining geometric images.

@@ -9,6 +9,8 @@ pub mod conv;
 pub mod error;
 pub mod image;
 pub mod layer;
+pub mod metric;
+pub mod ops;
 pub mod padding;
 
 pub use conv::FilterArray;

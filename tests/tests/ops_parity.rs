@@ -279,3 +279,33 @@ fn convolve_matches_ginjax() {
         check_conv_case(n, case);
     }
 }
+
+#[test]
+fn pixel_norm_matches_ginjax() {
+    let fixture = load("norms_and_nonlinear.json");
+    let cases: Vec<&Value> = fixture["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["op"] == "norm")
+        .collect();
+    assert!(!cases.is_empty());
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let idx_shift = case["idx_shift"].as_u64().unwrap() as usize;
+        let (in_shape, in_data) = array(&case["input"]);
+        let (_, out_data) = array(&case["output"]);
+        // the fixture's images are D = 2 with at most one leading (channel) axis: the axes
+        // before `idx_shift` are (channels?, spatial, spatial), those after are tensor axes
+        let d = 2;
+        let n_lead = idx_shift - d;
+        let channels: usize = in_shape[..n_lead].iter().product();
+        let k = in_shape.len() - idx_shift;
+        assert!(in_shape[idx_shift..].iter().all(|&s| s == d), "{name}");
+        let geometry = Geometry::new(in_shape[n_lead..idx_shift].to_vec(), vec![true; d]).unwrap();
+        let block = ImageBlock::new(geometry, TensorKey::new(k, 0), channels, in_data).unwrap();
+        let got = ginrs_runtime::ops::pixel_norms(&block);
+        assert_eq!(got.key(), &TensorKey::scalar(), "{name}");
+        assert_close(got.data(), &out_data, name);
+    }
+}
