@@ -10,6 +10,8 @@ pub mod error;
 pub mod image;
 pub mod layer;
 pub mod metric;
+#[cfg(feature = "ndarray")]
+pub mod ndarray_interop;
 pub mod ops;
 pub mod padding;
 

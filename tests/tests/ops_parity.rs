@@ -1,47 +1,19 @@
 //! Parity of the runtime's group action and generic convolutions with ginjax 0.1.8, case by
 //! case against `group_action.json`, `convolve_contract.json` and `convolve.json`.
 
-use std::path::PathBuf;
-
 use ginrs_runtime::action::{rotate_torus, times_group_element, times_group_element_block};
 use ginrs_runtime::conv::{self, convolve, convolve_contract, FilterArray};
 use ginrs_runtime::group::SignedPermutation;
 use ginrs_runtime::padding::{ConvOptions, PaddingMode, PerAxis};
 use ginrs_runtime::{Geometry, ImageBlock, MultiImage, Padding, TensorKey};
+use ginrs_tests::fixtures::{assert_close, cases, flags, load};
 use serde_json::Value;
 
-fn load(name: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-    serde_json::from_str(&text).unwrap()
-}
-
-/// A fixture array `{"shape", "dtype", "data"}` as (shape, f32 values).
+/// A fixture array as (shape, f32 values).
 fn array(v: &Value) -> (Vec<usize>, Vec<f32>) {
-    let shape: Vec<usize> = v["shape"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_u64().unwrap() as usize)
-        .collect();
-    let data: Vec<f32> = v["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap() as f32)
-        .collect();
-    assert_eq!(data.len(), shape.iter().product::<usize>());
-    (shape, data)
-}
-
-fn bools(v: &Value, dim: usize) -> Vec<bool> {
-    match v {
-        Value::Bool(b) => vec![*b; dim],
-        Value::Array(a) => a.iter().map(|x| x.as_bool().unwrap()).collect(),
-        other => panic!("not a bool or list: {other}"),
-    }
+    let a = ginrs_tests::fixtures::array(v);
+    let data = a.f32s();
+    (a.shape, data)
 }
 
 fn usizes(v: &Value) -> Vec<usize> {
@@ -93,30 +65,17 @@ fn element(gg: &Value) -> SignedPermutation {
     SignedPermutation::from_matrix(&rows).unwrap()
 }
 
-/// `|got − want| ≤ 1e-5·|want| + 1e-5·max(1, max|want|)` for every value.
-fn assert_close(got: &[f32], want: &[f32], what: &str) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    let scale = want.iter().fold(1.0f32, |m, &w| m.max(w.abs()));
-    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
-        let tol = 1e-5 * w.abs() + 1e-5 * scale;
-        assert!(
-            (g - w).abs() <= tol,
-            "{what}: value {i}: got {g}, want {w} (tolerance {tol})"
-        );
-    }
-}
-
 #[test]
 fn group_action_matches_ginjax_exactly() {
     let fixture = load("group_action.json");
-    let cases = fixture["cases"].as_array().unwrap();
+    let cases = cases(&fixture);
     assert!(!cases.is_empty());
     for (n, case) in cases.iter().enumerate() {
         let d = case["D"].as_u64().unwrap() as usize;
         let k = case["k"].as_u64().unwrap() as usize;
         let parity = case["parity"].as_u64().unwrap() as u8;
         let n_lead = case["n_lead"].as_u64().unwrap() as usize;
-        let covariant = bools(&case["covariant_axes"], k);
+        let covariant = flags(&case["covariant_axes"], k);
         let g = element(&case["gg"]);
         assert_eq!(
             i64::from(g.det()),
@@ -125,8 +84,8 @@ fn group_action_matches_ginjax_exactly() {
         );
         let (in_shape, in_data) = array(&case["input"]);
         let (out_shape, out_data) = array(&case["output"]);
-        let torus_in = bools(&case["is_torus_in"], d);
-        let torus_out = bools(&case["is_torus_out"], d);
+        let torus_in = flags(&case["is_torus_in"], d);
+        let torus_out = flags(&case["is_torus_out"], d);
         let channels: usize = in_shape[..n_lead].iter().product();
         let geometry =
             Geometry::new(in_shape[n_lead..n_lead + d].to_vec(), torus_in.clone()).unwrap();
@@ -165,7 +124,7 @@ fn check_conv_case(n: usize, case: &Value) {
     let k_image = case["k_image"].as_u64().unwrap() as usize;
     let k_filter = case["k_filter"].as_u64().unwrap() as usize;
     let what = format!("{op} case {n} ({})", case["comment"].as_str().unwrap_or(""));
-    let torus = bools(&case["is_torus"], d);
+    let torus = flags(&case["is_torus"], d);
     let options = ConvOptions {
         padding: padding(&case["padding"]),
         stride: per_axis(&case["stride"]),
@@ -215,7 +174,7 @@ fn check_conv_case(n: usize, case: &Value) {
             "{what}"
         );
     }
-    assert_eq!(bools(&resolved["is_torus"], d), torus, "{what}");
+    assert_eq!(flags(&resolved["is_torus"], d), torus, "{what}");
     assert_eq!(
         plan.output_spatial(),
         out_shape[2..2 + d].to_vec(),
@@ -261,7 +220,7 @@ fn check_conv_case(n: usize, case: &Value) {
 #[test]
 fn convolve_contract_matches_ginjax() {
     let fixture = load("convolve_contract.json");
-    let cases = fixture["cases"].as_array().unwrap();
+    let cases = cases(&fixture);
     assert!(!cases.is_empty());
     for (n, case) in cases.iter().enumerate() {
         assert_eq!(case["op"], "convolve_contract");
@@ -272,7 +231,7 @@ fn convolve_contract_matches_ginjax() {
 #[test]
 fn convolve_matches_ginjax() {
     let fixture = load("convolve.json");
-    let cases = fixture["cases"].as_array().unwrap();
+    let cases = cases(&fixture);
     assert!(!cases.is_empty());
     for (n, case) in cases.iter().enumerate() {
         assert_eq!(case["op"], "convolve");
@@ -283,9 +242,7 @@ fn convolve_matches_ginjax() {
 #[test]
 fn pixel_norm_matches_ginjax() {
     let fixture = load("norms_and_nonlinear.json");
-    let cases: Vec<&Value> = fixture["cases"]
-        .as_array()
-        .unwrap()
+    let cases: Vec<&Value> = cases(&fixture)
         .iter()
         .filter(|c| c["op"] == "norm")
         .collect();
