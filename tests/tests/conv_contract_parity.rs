@@ -504,7 +504,7 @@ fn layer_equals_generic_convolve_contract() {
             bank("D2_M3"),
             sig(&[(0, 0, 2), (1, 0, 3), (1, 1, 1)]),
             sig(&[(1, 0, 2), (0, 0, 3), (2, 1, 1)]),
-            vec![9, 8],
+            vec![45, 31],
             vec![true, false],
         ),
         (
@@ -518,7 +518,7 @@ fn layer_equals_generic_convolve_contract() {
             bank("D3_M3"),
             sig(&[(0, 0, 2), (1, 0, 1)]),
             sig(&[(1, 0, 2), (0, 0, 1)]),
-            vec![7, 6, 8],
+            vec![9, 10, 11],
             vec![true, false, true],
         ),
     ];
