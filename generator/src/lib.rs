@@ -10,8 +10,10 @@
 
 pub mod filters;
 pub mod group;
+pub mod json;
 
 pub use filters::{
     invariant_bank, invariant_count, BankOptions, Convention, ExactFilter, FilterBank, FilterError,
     Scale,
 };
+pub use json::{FilterFile, JsonError};
