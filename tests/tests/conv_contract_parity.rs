@@ -554,3 +554,40 @@ fn layer_equals_generic_convolve_contract() {
     }
     assert_eq!(checked, 18);
 }
+
+#[test]
+fn generator_banks_equal_the_recorded_layer_banks() {
+    let file = fixtures::load("conv_contract_layer.json");
+    for (name, ks) in [
+        ("D2_M3", vec![0, 1, 2, 3]),
+        ("D2_M5", vec![0, 1, 2, 3]),
+        ("D3_M3", vec![0, 1]),
+    ] {
+        let recorded = DenseBank::from_multi_image(&fixtures::multi_image(
+            &file["filter_banks"][name]["filters"],
+        ))
+        .unwrap();
+        let generated = DenseBank::invariant(
+            recorded.dim(),
+            recorded.sides()[0],
+            &ks,
+            &ginrs_generator::BankOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(generated.sides(), recorded.sides());
+        let keys = |b: &DenseBank| -> Vec<(usize, u8, usize)> {
+            b.blocks()
+                .iter()
+                .map(|x| (x.k(), x.parity(), x.count()))
+                .collect()
+        };
+        assert_eq!(keys(&generated), keys(&recorded), "{name}");
+        for (g, r) in generated.blocks().iter().zip(recorded.blocks()) {
+            fixtures::assert_close(
+                g.data(),
+                r.data(),
+                &format!("{name} k={} p={}", g.k(), g.parity()),
+            );
+        }
+    }
+}
