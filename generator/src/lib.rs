@@ -10,11 +10,13 @@
 
 pub mod filters;
 pub mod group;
+pub mod json;
 
 pub use filters::{
     invariant_bank, invariant_count, BankOptions, Convention, ExactFilter, FilterBank, FilterError,
     Scale,
 };
+pub use json::{FilterFile, JsonError};
 
 #[cfg(feature = "codegen")]
 pub mod codegen;

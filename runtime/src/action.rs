@@ -287,6 +287,7 @@ mod tests {
     use super::*;
     use crate::group::{Group, GroupKind};
     use crate::image::TensorKey;
+    use proptest::prelude::*;
 
     fn d2(index: usize) -> SignedPermutation {
         Group::new(GroupKind::Hyperoctahedral, 2)
@@ -377,5 +378,51 @@ mod tests {
                 image_dim: 2
             }
         );
+    }
+
+    fn arb_case() -> impl Strategy<Value = (ImageBlock, SignedPermutation, SignedPermutation)> {
+        (1usize..=3)
+            .prop_flat_map(|d| {
+                (
+                    prop::collection::vec(1usize..=4, d),
+                    prop::collection::vec(any::<bool>(), d),
+                    0usize..=2,
+                    0u8..=1,
+                    1usize..=2,
+                    0..Group::new(GroupKind::Hyperoctahedral, d).unwrap().order(),
+                    0..Group::new(GroupKind::Hyperoctahedral, d).unwrap().order(),
+                )
+            })
+            .prop_flat_map(|(spatial, torus, k, p, channels, gi, hi)| {
+                let d = spatial.len();
+                let len = channels * spatial.iter().product::<usize>() * d.pow(k as u32);
+                (
+                    Just((spatial, torus, k, p, channels, gi, hi)),
+                    prop::collection::vec(-8i32..8, len),
+                )
+            })
+            .prop_map(|((spatial, torus, k, p, channels, gi, hi), values)| {
+                let d = spatial.len();
+                let group = Group::new(GroupKind::Hyperoctahedral, d).unwrap();
+                let geometry = Geometry::new(spatial, torus).unwrap();
+                let data = values.into_iter().map(|v| v as f32).collect();
+                let block =
+                    ImageBlock::new(geometry, TensorKey::new(k, p), channels, data).unwrap();
+                (block, group.elements()[gi], group.elements()[hi])
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn action_is_a_group_action((x, g, h) in arb_case()) {
+            let hx = times_group_element_block(&x, &h).unwrap();
+            let ghx = times_group_element_block(&hx, &g).unwrap();
+            let gh_x = times_group_element_block(&x, &g.compose(&h)).unwrap();
+            prop_assert_eq!(&ghx, &gh_x);
+            let back = times_group_element_block(&hx, &h.inverse()).unwrap();
+            prop_assert_eq!(&back, &x);
+            let identity = SignedPermutation::identity(x.geometry().dim()).unwrap();
+            prop_assert_eq!(&times_group_element_block(&x, &identity).unwrap(), &x);
+        }
     }
 }

@@ -7,6 +7,8 @@
 //! ginjax MultiImage ([`DenseBank::from_multi_image`]) or from raw arrays
 //! ([`DenseBank::new`]).
 
+use ginrs_generator::group::{Group, GroupError, GroupKind};
+use ginrs_generator::{invariant_bank, BankOptions, FilterBank, FilterError, FilterFile};
 use thiserror::Error;
 
 use crate::image::{MultiImage, TensorKey, MAX_DIM};
@@ -34,6 +36,34 @@ pub enum BankError {
         /// Values given.
         got: usize,
     },
+    /// Generator banks of different dimension or filter side were combined.
+    #[error(
+        "generator bank (k = {k}, parity = {parity}) is d = {dim}, M = {size}, but the first \
+         bank is d = {expected_dim}, M = {expected_size}"
+    )]
+    Mismatch {
+        /// Tensor order of the offending bank.
+        k: usize,
+        /// Its parity.
+        parity: u8,
+        /// Its dimension.
+        dim: usize,
+        /// Its filter side.
+        size: usize,
+        /// The first bank's dimension.
+        expected_dim: usize,
+        /// The first bank's filter side.
+        expected_size: usize,
+    },
+    /// No generator bank was given.
+    #[error("no generator bank given: a layer needs at least one (k, parity) bank")]
+    Empty,
+    /// The group could not be built.
+    #[error(transparent)]
+    Group(#[from] GroupError),
+    /// The generator refused to build a bank.
+    #[error(transparent)]
+    Generator(#[from] FilterError),
     /// Two blocks have the same (k, parity).
     #[error("bank has two blocks for k = {k}, parity = {parity}")]
     DuplicateBlock {
@@ -150,6 +180,63 @@ impl DenseBank {
             })
             .collect();
         Self::new(dim, image.geometry().spatial().to_vec(), blocks)
+    }
+
+    /// Converts generator banks (one per (k, parity), all of one d and M) to f32, as ginjax's
+    /// layers use them. Empty banks are left out.
+    pub fn from_generator(banks: &[FilterBank]) -> Result<Self, BankError> {
+        let first = banks.first().ok_or(BankError::Empty)?;
+        let (dim, size) = (first.dim(), first.size());
+        let mut blocks = Vec::with_capacity(banks.len());
+        for bank in banks {
+            if bank.dim() != dim || bank.size() != size {
+                return Err(BankError::Mismatch {
+                    k: bank.k(),
+                    parity: bank.parity(),
+                    dim: bank.dim(),
+                    size: bank.size(),
+                    expected_dim: dim,
+                    expected_size: size,
+                });
+            }
+            let data = bank
+                .filters()
+                .iter()
+                .flat_map(|f| f.iter().map(|&x| x as f32))
+                .collect();
+            blocks.push((bank.k(), bank.parity(), bank.len(), data));
+        }
+        Self::new(dim, vec![size; dim], blocks)
+    }
+
+    /// The banks of side `size` of a filters JSON file (see [`FilterFile`]).
+    pub fn from_filter_file(file: &FilterFile, size: usize) -> Result<Self, BankError> {
+        let banks: Vec<FilterBank> = file
+            .banks
+            .iter()
+            .filter(|b| b.size() == size)
+            .cloned()
+            .collect();
+        Self::from_generator(&banks)
+    }
+
+    /// ginjax's `get_invariant_filters(Ms=[size], ks, parities=[0, 1], D=dim,
+    /// make_all_operators(dim))`: the B_d-invariant banks of every k in `ks` and both
+    /// parities, built by the generator with `options` (the default is ginjax's convention).
+    pub fn invariant(
+        dim: usize,
+        size: usize,
+        ks: &[usize],
+        options: &BankOptions,
+    ) -> Result<Self, BankError> {
+        let group = Group::new(GroupKind::Hyperoctahedral, dim)?;
+        let mut banks = Vec::with_capacity(2 * ks.len());
+        for &k in ks {
+            for parity in 0..2 {
+                banks.push(invariant_bank(&group, size, k, parity, options)?);
+            }
+        }
+        Self::from_generator(&banks)
     }
 
     /// The spatial dimension d.

@@ -604,67 +604,188 @@ impl ConvContract {
         }
         input.expect_signature(&self.config.input)?;
         let plan = self.config.options.resolve(input.geometry(), &self.sides)?;
-        let geometry = StencilGeometry {
-            padded: plan.padded_spatial(),
-            out: plan.output_spatial(),
-            stride: plan.axes().iter().map(|a| a.stride).collect(),
-            rhs_dilation: plan.axes().iter().map(|a| a.rhs_dilation).collect(),
-        };
-        let pp = geometry.padded_pixels();
-        let op = geometry.out_pixels();
+        let dim = self.dim;
+        let axes = plan.axes();
+        let out_sp = plan.output_spatial();
+        let row_pixels: usize = out_sp[1..].iter().product();
+        let rows = out_sp[0];
+        let op = rows * row_pixels;
+        // Tiles of whole output rows along axis 0, about TILE_PIXELS output pixels each, so
+        // that a tile's inputs and responses stay in cache between the stencil and the GEMM.
+        let tile_rows = (TILE_PIXELS / row_pixels).clamp(1, rows);
+        let n_tiles = rows.div_ceil(tile_rows);
+        // Source index of every padded position per axis (-1: an inserted zero).
+        let tables: Vec<Vec<isize>> = axes
+            .iter()
+            .map(|a| {
+                (0..a.padded_len)
+                    .map(|u| a.source(u).map_or(-1, |j| j as isize))
+                    .collect()
+            })
+            .collect();
         let targets = self.config.target.entries();
-        // Accumulators per target index, component-major (out_c, d^k_out, out_pixels).
+        let comps_of = |o: usize| targets[o].0.components(dim);
+        // Accumulators per target, tile-major: tile t holds (out_c, d^k_out, pixels of t).
         let mut acc: Vec<Vec<f32>> = targets.iter().map(|_| Vec::new()).collect();
         for &o in &self.outputs {
-            acc[o] = vec![0.0; targets[o].1 * targets[o].0.components(self.dim) * op];
+            acc[o] = vec![0.0; targets[o].1 * comps_of(o) * op];
         }
-        let mut padded = Vec::new();
-        let mut scratch = Vec::new();
-        let mut responses = Vec::new();
-        for (bi, block) in input.blocks().iter().enumerate() {
+        // Split every accumulator into its tiles.
+        let mut per_tile: Vec<Vec<(usize, &mut [f32])>> =
+            (0..n_tiles).map(|_| Vec::new()).collect();
+        for (o, buf) in acc.iter_mut().enumerate() {
+            if buf.is_empty() {
+                continue;
+            }
+            let per_row = targets[o].1 * comps_of(o) * row_pixels;
+            let mut rest: &mut [f32] = buf;
+            for (t, tile) in per_tile.iter_mut().enumerate() {
+                let n = tile_rows.min(rows - t * tile_rows) * per_row;
+                let (head, tail) = rest.split_at_mut(n);
+                tile.push((o, head));
+                rest = tail;
+            }
+        }
+        let blocks = input.blocks();
+        per_tile
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(t, mut outs)| {
+                let r0 = t * tile_rows;
+                let tile_out_rows = tile_rows.min(rows - r0);
+                let a0 = &axes[0];
+                let mut padded = plan.padded_spatial();
+                padded[0] =
+                    (tile_out_rows - 1) * a0.stride + (a0.filter_len - 1) * a0.rhs_dilation + 1;
+                let mut out = out_sp.clone();
+                out[0] = tile_out_rows;
+                let geometry = StencilGeometry {
+                    padded,
+                    out,
+                    stride: axes.iter().map(|a| a.stride).collect(),
+                    rhs_dilation: axes.iter().map(|a| a.rhs_dilation).collect(),
+                };
+                let u0 = r0 * a0.stride;
+                let tile_tables: Vec<&[isize]> =
+                    std::iter::once(&tables[0][u0..u0 + geometry.padded[0]])
+                        .chain(tables[1..].iter().map(|v| v.as_slice()))
+                        .collect();
+                SCRATCH.with(|scratch| {
+                    let mut scratch = scratch.borrow_mut();
+                    let Scratch { inputs, responses } = &mut *scratch;
+                    self.tile(
+                        &geometry,
+                        &tile_tables,
+                        blocks,
+                        &mut outs,
+                        inputs,
+                        responses,
+                    );
+                });
+            });
+        let out_geometry = plan.output_geometry();
+        let mut output = MultiImage::new(out_geometry.clone());
+        for &o in &self.outputs {
+            let (key, out_c) = &targets[o];
+            let comps = comps_of(o);
+            let src = &acc[o];
+            // (tile, out_c, comps, tile pixels) -> (out_c, pixels, comps)
+            let mut data = vec![0.0f32; src.len()];
+            let mut offset = 0;
+            for t in 0..n_tiles {
+                let tp = tile_rows.min(rows - t * tile_rows) * row_pixels;
+                let q0 = t * tile_rows * row_pixels;
+                for c in 0..*out_c {
+                    let dst = &mut data[c * op * comps..(c + 1) * op * comps];
+                    for j in 0..comps {
+                        let line =
+                            &src[offset + (c * comps + j) * tp..offset + (c * comps + j + 1) * tp];
+                        if comps == 1 {
+                            dst[q0..q0 + tp].copy_from_slice(line);
+                        } else {
+                            for (q, &v) in line.iter().enumerate() {
+                                dst[(q0 + q) * comps + j] = v;
+                            }
+                        }
+                    }
+                }
+                offset += out_c * comps * tp;
+            }
+            if let Some(bias) = &self.biases[o] {
+                apply_bias(self.config.bias, key, bias, comps, op, &mut data);
+            }
+            output.insert(ImageBlock::new(
+                out_geometry.clone(),
+                key.clone(),
+                *out_c,
+                data,
+            )?)?;
+        }
+        Ok(output)
+    }
+
+    /// Computes one tile of output rows: pads each input block's tile, runs the kernels and
+    /// mixes channels with one GEMM per pair into the tile's accumulators `outs`.
+    fn tile(
+        &self,
+        geometry: &StencilGeometry,
+        tables: &[&[isize]],
+        blocks: &[ImageBlock],
+        outs: &mut [(usize, &mut [f32])],
+        inputs: &mut Vec<f32>,
+        responses: &mut Vec<f32>,
+    ) {
+        let dim = self.dim;
+        let tpp = geometry.padded_pixels();
+        let top = geometry.out_pixels();
+        let in_spatial = blocks[0].geometry().spatial();
+        let mut in_strides = vec![1usize; dim];
+        for ax in (0..dim - 1).rev() {
+            in_strides[ax] = in_strides[ax + 1] * in_spatial[ax + 1];
+        }
+        let mut written = vec![false; outs.len()];
+        for (bi, block) in blocks.iter().enumerate() {
             if !self.pairs.iter().any(|p| p.input == bi) {
                 continue;
             }
             let comps_in = block.components();
             let in_c = block.channels();
-            let chan_len = comps_in * pp;
-            padded.clear();
-            padded.resize(in_c * chan_len, 0.0);
-            scratch.resize(chan_len, 0.0);
-            for (c, dst) in padded.chunks_exact_mut(chan_len).enumerate() {
-                if comps_in == 1 {
-                    plan.pad_channel(block.channel(c), 1, dst)?;
-                } else {
-                    plan.pad_channel(block.channel(c), comps_in, &mut scratch)?;
-                    for (p, pixel) in scratch.chunks_exact(comps_in).enumerate() {
-                        for (a, &v) in pixel.iter().enumerate() {
-                            dst[a * pp + p] = v;
-                        }
-                    }
-                }
+            let chan_len = comps_in * tpp;
+            grow(inputs, in_c * chan_len);
+            for c in 0..in_c {
+                pad_region(
+                    block.channel(c),
+                    comps_in,
+                    &in_strides,
+                    tables,
+                    &mut inputs[c * chan_len..(c + 1) * chan_len],
+                );
             }
             for pair in self.pairs.iter().filter(|p| p.input == bi) {
-                let (out_key, out_c) = &targets[pair.target];
-                let comps_out = out_key.components(self.dim);
-                let per_channel = pair.n_f * comps_out * op;
-                responses.resize(in_c * per_channel, 0.0);
-                let padded = &padded;
-                responses
-                    .par_chunks_mut(per_channel)
-                    .enumerate()
-                    .for_each(|(c, out)| {
-                        pair.kernel.responses(
-                            &geometry,
-                            &padded[c * chan_len..(c + 1) * chan_len],
-                            out,
-                        )
-                    });
-                let c = &mut acc[pair.target];
-                let (m, k, n) = (*out_c, in_c * pair.n_f, comps_out * op);
-                debug_assert_eq!(pair.weights.len(), m * k);
-                debug_assert_eq!(c.len(), m * n);
-                // SAFETY: `weights` is m×k, `responses` k×n, `c` m×n, all row-major and
-                // contiguous (lengths checked by construction above).
+                let slot = outs
+                    .iter()
+                    .position(|(o, _)| *o == pair.target)
+                    .expect("every reached target has an accumulator");
+                let (out_key, out_c) = &self.config.target.entries()[pair.target];
+                let comps_out = out_key.components(dim);
+                let per_channel = pair.n_f * comps_out * top;
+                grow(responses, in_c * per_channel);
+                for c in 0..in_c {
+                    pair.kernel.responses(
+                        geometry,
+                        &inputs[c * chan_len..(c + 1) * chan_len],
+                        &mut responses[c * per_channel..(c + 1) * per_channel],
+                    );
+                }
+                let (m, k, n) = (*out_c, in_c * pair.n_f, comps_out * top);
+                let c = &mut outs[slot].1;
+                assert!(
+                    pair.weights.len() == m * k && responses.len() >= k * n && c.len() == m * n
+                );
+                let beta = if written[slot] { 1.0 } else { 0.0 };
+                written[slot] = true;
+                // SAFETY: `weights` is m×k, `responses` holds k×n, `c` is m×n, all row-major
+                // and contiguous (checked just above).
                 unsafe {
                     matrixmultiply::sgemm(
                         m,
@@ -677,7 +798,7 @@ impl ConvContract {
                         responses.as_ptr(),
                         n as isize,
                         1,
-                        1.0,
+                        beta,
                         c.as_mut_ptr(),
                         n as isize,
                         1,
@@ -685,42 +806,83 @@ impl ConvContract {
                 }
             }
         }
-        let out_geometry = plan.output_geometry();
-        let mut output = MultiImage::new(out_geometry.clone());
-        for &o in &self.outputs {
-            let (key, out_c) = &targets[o];
-            let comps = key.components(self.dim);
-            let mut data = std::mem::take(&mut acc[o]);
-            if let Some(bias) = &self.biases[o] {
-                apply_bias(self.config.bias, key, bias, comps, op, &mut data);
-            }
-            let data = if comps == 1 {
-                data
-            } else {
-                let mut out = vec![0.0; data.len()];
-                for c in 0..*out_c {
-                    let src = &data[c * comps * op..(c + 1) * comps * op];
-                    let dst = &mut out[c * comps * op..(c + 1) * comps * op];
-                    for j in 0..comps {
-                        for (q, &v) in src[j * op..(j + 1) * op].iter().enumerate() {
-                            dst[q * comps + j] = v;
-                        }
-                    }
-                }
-                out
-            };
-            output.insert(ImageBlock::new(
-                out_geometry.clone(),
-                key.clone(),
-                *out_c,
-                data,
-            )?)?;
-        }
-        Ok(output)
     }
 }
 
-/// Adds the bias of one output block held component-major `(out_c, comps, pixels)`.
+/// Output pixels per tile (whole rows along axis 0).
+const TILE_PIXELS: usize = 512;
+
+/// Per-thread buffers reused across tiles and calls.
+#[derive(Default)]
+struct Scratch {
+    inputs: Vec<f32>,
+    responses: Vec<f32>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
+/// Makes `buf` at least `len` long (contents unspecified; every user overwrites).
+fn grow(buf: &mut Vec<f32>, len: usize) {
+    if buf.len() < len {
+        buf.resize(len, 0.0);
+    }
+}
+
+/// Fills `dst` (component-major: `comps` planes of the region's pixels) with a region of the
+/// padded input: `tables[axis][u]` is the source index along `axis` of region position `u`
+/// (-1 for an inserted zero), as given by the padding plan. `src` is one channel,
+/// pixel-major `(spatial…, comps)` with pixel strides `in_strides`.
+fn pad_region(
+    src: &[f32],
+    comps: usize,
+    in_strides: &[usize],
+    tables: &[&[isize]],
+    dst: &mut [f32],
+) {
+    let dim = tables.len();
+    let last = dim - 1;
+    let line_len = tables[last].len();
+    let region: usize = tables.iter().map(|t| t.len()).product();
+    let n_lines = region / line_len;
+    let mut idx = [0usize; crate::image::MAX_DIM];
+    for line in 0..n_lines {
+        let mut base = Some(0usize);
+        for ax in 0..last {
+            let s = tables[ax][idx[ax]];
+            if s < 0 {
+                base = None;
+                break;
+            }
+            base = base.map(|b| b + s as usize * in_strides[ax]);
+        }
+        for a in 0..comps {
+            let out = &mut dst[a * region + line * line_len..a * region + (line + 1) * line_len];
+            match base {
+                None => out.fill(0.0),
+                Some(b) => {
+                    for (o, &s) in out.iter_mut().zip(tables[last]) {
+                        *o = if s < 0 {
+                            0.0
+                        } else {
+                            src[(b + s as usize) * comps + a]
+                        };
+                    }
+                }
+            }
+        }
+        for ax in (0..last).rev() {
+            idx[ax] += 1;
+            if idx[ax] < tables[ax].len() {
+                break;
+            }
+            idx[ax] = 0;
+        }
+    }
+}
+
+/// Adds the bias of one output block in ginjax's layout `(out_c, pixels, comps)`.
 fn apply_bias(
     mode: BiasMode,
     key: &TensorKey,
@@ -732,13 +894,24 @@ fn apply_bias(
     let additive = key.is_scalar() && matches!(mode, BiasMode::Auto | BiasMode::Scalar);
     let mean_scaled = mode == BiasMode::Mean || (mode == BiasMode::Auto && !key.is_scalar());
     for (c, &b) in bias.iter().enumerate() {
-        for row in data[c * comps * pixels..(c + 1) * comps * pixels].chunks_exact_mut(pixels) {
-            if additive {
-                row.iter_mut().for_each(|v| *v += b);
-            } else if mean_scaled {
-                let mean = row.iter().map(|&v| v as f64).sum::<f64>() / pixels as f64;
-                let shift = mean as f32 * b;
-                row.iter_mut().for_each(|v| *v += shift);
+        let channel = &mut data[c * pixels * comps..(c + 1) * pixels * comps];
+        if additive {
+            channel.iter_mut().for_each(|v| *v += b);
+        } else if mean_scaled {
+            let mut means = vec![0.0f64; comps];
+            for pixel in channel.chunks_exact(comps) {
+                for (m, &v) in means.iter_mut().zip(pixel) {
+                    *m += v as f64;
+                }
+            }
+            let shifts: Vec<f32> = means
+                .iter()
+                .map(|m| (m / pixels as f64) as f32 * b)
+                .collect();
+            for pixel in channel.chunks_exact_mut(comps) {
+                for (v, s) in pixel.iter_mut().zip(&shifts) {
+                    *v += s;
+                }
             }
         }
     }

@@ -23,6 +23,12 @@ pub enum Error {
     /// Building a filter bank failed.
     #[error(transparent)]
     Bank(#[from] crate::bank::BankError),
+    /// A convolution failed.
+    #[error(transparent)]
+    Conv(#[from] crate::conv::ConvError),
+    /// Raising/lowering indices or inverting a metric failed.
+    #[error(transparent)]
+    Metric(#[from] crate::metric::MetricError),
 }
 
 /// Errors from building or combining geometric images.

@@ -108,15 +108,17 @@ struct Tap {
 ///
 /// The response of output component `j` of filter `f` is accumulated line by line (a line runs
 /// along the last spatial axis): every tap adds `coeff · input line` into the output line, a
-/// contiguous axpy when the last axis has stride 1.
+/// contiguous axpy when the last axis has stride 1 (compiled for AVX2+FMA when the CPU has it).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SparseKernel {
     dim: usize,
     n_filters: usize,
     comps_out: usize,
     comps_in: usize,
-    /// `groups[f * comps_out + j]`: the taps of output component `j` of filter `f`.
-    groups: Vec<Vec<Tap>>,
+    /// All taps, grouped by `(f, j)` in row-major order.
+    taps: Vec<Tap>,
+    /// `taps[starts[g]..starts[g + 1]]` are the taps of group `g = f * comps_out + j`.
+    starts: Vec<usize>,
 }
 
 impl SparseKernel {
@@ -148,20 +150,21 @@ impl SparseKernel {
                 got: filters.len(),
             });
         }
-        let mut groups = vec![Vec::new(); n_filters * comps_out];
+        let mut taps = Vec::new();
+        let mut starts = vec![0];
         for f in 0..n_filters {
-            for m in 0..pixels {
-                let mut pixel = [0usize; crate::image::MAX_DIM];
-                let mut rest = m;
-                for axis in (0..dim).rev() {
-                    pixel[axis] = rest % sides[axis];
-                    rest /= sides[axis];
-                }
-                for a in 0..comps_in {
-                    for j in 0..comps_out {
+            for j in 0..comps_out {
+                for m in 0..pixels {
+                    let mut pixel = [0usize; crate::image::MAX_DIM];
+                    let mut rest = m;
+                    for axis in (0..dim).rev() {
+                        pixel[axis] = rest % sides[axis];
+                        rest /= sides[axis];
+                    }
+                    for a in 0..comps_in {
                         let coeff = filters[f * per_filter + (m * comps_in + a) * comps_out + j];
                         if coeff != 0.0 {
-                            groups[f * comps_out + j].push(Tap {
+                            taps.push(Tap {
                                 pixel,
                                 comp_in: a,
                                 coeff,
@@ -169,6 +172,7 @@ impl SparseKernel {
                         }
                     }
                 }
+                starts.push(taps.len());
             }
         }
         Ok(Self {
@@ -176,7 +180,8 @@ impl SparseKernel {
             n_filters,
             comps_out,
             comps_in,
-            groups,
+            taps,
+            starts,
         })
     }
 
@@ -189,50 +194,18 @@ impl SparseKernel {
     pub fn comps_out(&self) -> usize {
         self.comps_out
     }
-}
 
-impl ResponseKernel for SparseKernel {
-    fn filter_count(&self) -> usize {
-        self.n_filters
-    }
-
-    fn tap_count(&self) -> Option<usize> {
-        Some(self.groups.iter().map(Vec::len).sum())
-    }
-
-    fn responses(&self, geometry: &StencilGeometry, input: &[f32], out: &mut [f32]) {
+    #[inline(always)]
+    fn run<const FMA: bool>(
+        &self,
+        geometry: &StencilGeometry,
+        offsets: &[(usize, f32)],
+        input: &[f32],
+        out: &mut [f32],
+    ) {
         let dim = self.dim;
-        let pp = geometry.padded_pixels();
         let op = geometry.out_pixels();
-        assert!(
-            geometry.padded.len() == dim && geometry.out.len() == dim,
-            "stencil geometry has the layer's dimension"
-        );
-        assert!(
-            input.len() >= self.comps_in * pp,
-            "input holds every component"
-        );
-        assert!(
-            out.len() >= self.groups.len() * op,
-            "output holds n_f · d^k_out · out_pixels values"
-        );
         let pstrides = geometry.padded_strides();
-        // Offset of every tap relative to the input position of an output pixel.
-        let offsets: Vec<Vec<(usize, f32)>> = self
-            .groups
-            .iter()
-            .map(|taps| {
-                taps.iter()
-                    .map(|t| {
-                        let off = (0..dim)
-                            .map(|ax| t.pixel[ax] * geometry.rhs_dilation[ax] * pstrides[ax])
-                            .sum::<usize>()
-                            + t.comp_in * pp;
-                        (off, t.coeff)
-                    })
-                    .collect()
-            })
-            .collect();
         let last = dim - 1;
         let line_len = geometry.out[last];
         let s_last = geometry.stride[last];
@@ -243,14 +216,15 @@ impl ResponseKernel for SparseKernel {
             let base: usize = (0..last)
                 .map(|ax| idx[ax] * geometry.stride[ax] * pstrides[ax])
                 .sum();
-            for (g, taps) in offsets.iter().enumerate() {
+            for g in 0..self.starts.len() - 1 {
+                let taps = &offsets[self.starts[g]..self.starts[g + 1]];
                 let dst = &mut out[g * op + line * line_len..g * op + (line + 1) * line_len];
                 dst.fill(0.0);
                 if s_last == 1 {
                     for &(off, c) in taps {
                         let src = &input[base + off..base + off + line_len];
                         for (o, &x) in dst.iter_mut().zip(src) {
-                            *o += c * x;
+                            *o = if FMA { c.mul_add(x, *o) } else { *o + c * x };
                         }
                     }
                 } else {
@@ -271,6 +245,68 @@ impl ResponseKernel for SparseKernel {
                 idx[ax] = 0;
             }
         }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    unsafe fn run_avx2(
+        &self,
+        geometry: &StencilGeometry,
+        offsets: &[(usize, f32)],
+        input: &[f32],
+        out: &mut [f32],
+    ) {
+        self.run::<true>(geometry, offsets, input, out)
+    }
+}
+
+impl ResponseKernel for SparseKernel {
+    fn filter_count(&self) -> usize {
+        self.n_filters
+    }
+
+    fn tap_count(&self) -> Option<usize> {
+        Some(self.taps.len())
+    }
+
+    fn responses(&self, geometry: &StencilGeometry, input: &[f32], out: &mut [f32]) {
+        let dim = self.dim;
+        assert!(
+            geometry.padded.len() == dim && geometry.out.len() == dim,
+            "stencil geometry has the layer's dimension"
+        );
+        let pp = geometry.padded_pixels();
+        assert!(
+            input.len() >= self.comps_in * pp,
+            "input holds every component"
+        );
+        assert!(
+            out.len() >= self.n_filters * self.comps_out * geometry.out_pixels(),
+            "output holds n_f · d^k_out · out_pixels values"
+        );
+        let pstrides = geometry.padded_strides();
+        // Offset of every tap relative to the input position of an output pixel.
+        let offsets: Vec<(usize, f32)> = self
+            .taps
+            .iter()
+            .map(|t| {
+                let off = (0..dim)
+                    .map(|ax| t.pixel[ax] * geometry.rhs_dilation[ax] * pstrides[ax])
+                    .sum::<usize>()
+                    + t.comp_in * pp;
+                (off, t.coeff)
+            })
+            .collect();
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+            unsafe { self.run_avx2(geometry, &offsets, input, out) };
+            return;
+        }
+        self.run::<false>(geometry, &offsets, input, out);
     }
 }
 

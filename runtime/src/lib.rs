@@ -6,19 +6,23 @@
 
 pub mod action;
 pub mod bank;
+pub mod conv;
 pub mod conv_contract;
 pub mod error;
 pub mod image;
 pub mod kernel;
 pub mod layer;
+pub mod metric;
 #[cfg(feature = "ndarray")]
 pub mod ndarray_interop;
+pub mod ops;
 pub mod padding;
 pub mod rows;
 pub mod typed;
 pub mod weights;
 
 pub use bank::DenseBank;
+pub use conv::FilterArray;
 pub use conv_contract::{BiasMode, ConvContract, ConvContractConfig};
 pub use error::{Error, ImageError};
 pub use ginrs_generator::group;

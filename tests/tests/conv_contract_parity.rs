@@ -381,3 +381,213 @@ fn weight_errors_name_keys_and_shapes() {
         ConvContract::from_weights(case.config.clone(), &case.bank, &missing).unwrap_err();
     assert!(err.to_string().contains("missing weights"), "{err}");
 }
+
+/// A small deterministic generator of values in [-1, 1).
+fn values(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        })
+        .collect()
+}
+
+fn random_image(
+    signature: &ginrs_runtime::Signature,
+    geometry: &ginrs_runtime::Geometry,
+    seed: u64,
+) -> MultiImage {
+    let mut image = MultiImage::new(geometry.clone());
+    for (n, (key, channels)) in signature.entries().iter().enumerate() {
+        let len = channels * geometry.pixels() * key.components(geometry.dim());
+        let block = ginrs_runtime::ImageBlock::new(
+            geometry.clone(),
+            key.clone(),
+            *channels,
+            values(len, seed + n as u64),
+        )
+        .unwrap();
+        image.insert(block).unwrap();
+    }
+    image
+}
+
+/// The layer computed the ginjax way: per pair, sum the filters with the weights and run the
+/// generic `convolve_contract`, accumulating per output key in order of first reach.
+fn reference(layer: &ConvContract, bank: &DenseBank, input: &MultiImage) -> MultiImage {
+    use ginrs_runtime::conv::{convolve_contract, FilterArray};
+    let weights = layer.to_weights();
+    let mut out: Vec<(TensorKey, ginrs_runtime::ImageBlock)> = Vec::new();
+    for w in &weights.weights {
+        let (in_key, out_key, fk) = (w.input.to_key(), w.output.to_key(), w.filter_key.to_key());
+        let block = bank.get(fk.k(), fk.parity()).unwrap();
+        let (out_c, in_c, n_f) = (w.array.shape[0], w.array.shape[1], w.array.shape[2]);
+        let per = block.data().len() / n_f;
+        let mut dense = vec![0.0f32; out_c * in_c * per];
+        for o in 0..out_c {
+            for i in 0..in_c {
+                for f in 0..n_f {
+                    let c = w.array.data[(o * in_c + i) * n_f + f];
+                    let dst = &mut dense[(o * in_c + i) * per..(o * in_c + i + 1) * per];
+                    for (d, &x) in dst.iter_mut().zip(&block.data()[f * per..(f + 1) * per]) {
+                        *d += c * x;
+                    }
+                }
+            }
+        }
+        let filter = FilterArray::new(out_c, in_c, bank.sides().to_vec(), fk, dense).unwrap();
+        let y = convolve_contract(
+            input.get(&in_key).unwrap(),
+            &filter,
+            &layer.config().options,
+        )
+        .unwrap();
+        match out.iter_mut().find(|(k, _)| *k == out_key) {
+            Some((_, acc)) => acc
+                .data_mut()
+                .iter_mut()
+                .zip(y.data())
+                .for_each(|(a, b)| *a += b),
+            None => {
+                let y = ginrs_runtime::ImageBlock::new(
+                    y.geometry().clone(),
+                    out_key.clone(),
+                    y.channels(),
+                    y.into_data(),
+                )
+                .unwrap();
+                out.push((out_key, y));
+            }
+        }
+    }
+    let geometry = out[0].1.geometry().clone();
+    MultiImage::from_blocks(geometry, out.into_iter().map(|(_, b)| b).collect()).unwrap()
+}
+
+#[test]
+fn layer_equals_generic_convolve_contract() {
+    let file = fixtures::load("conv_contract_layer.json");
+    let bank = |name: &str| {
+        DenseBank::from_multi_image(&fixtures::multi_image(
+            &file["filter_banks"][name]["filters"],
+        ))
+        .unwrap()
+    };
+    let sig = |entries: &[(usize, u8, usize)]| {
+        ginrs_runtime::Signature::new(
+            entries
+                .iter()
+                .map(|&(k, p, c)| (TensorKey::new(k, p), c))
+                .collect(),
+        )
+        .unwrap()
+    };
+    let options = [
+        ConvOptions::default(),
+        ConvOptions::with_padding(Padding::Same).stride(2),
+        ConvOptions::with_padding(Padding::Valid).rhs_dilation(2),
+        ConvOptions::with_padding(Padding::Explicit(vec![(2, 0), (1, 3), (0, 1)]))
+            .stride(vec![1, 2, 3]),
+        ConvOptions::with_padding(Padding::Uniform(1))
+            .lhs_dilation(2)
+            .stride(vec![2, 1, 1]),
+        ConvOptions::with_padding(Padding::Torus).rhs_dilation(vec![1, 2, 1]),
+    ];
+    // (bank, input, target, spatial, torus)
+    let setups: Vec<(DenseBank, _, _, Vec<usize>, Vec<bool>)> = vec![
+        (
+            bank("D2_M3"),
+            sig(&[(0, 0, 2), (1, 0, 3), (1, 1, 1)]),
+            sig(&[(1, 0, 2), (0, 0, 3), (2, 1, 1)]),
+            vec![45, 31],
+            vec![true, false],
+        ),
+        (
+            bank("D2_M5"),
+            sig(&[(1, 0, 2), (0, 1, 1)]),
+            sig(&[(0, 0, 1), (1, 1, 2)]),
+            vec![11, 10],
+            vec![true, true],
+        ),
+        (
+            bank("D3_M3"),
+            sig(&[(0, 0, 2), (1, 0, 1)]),
+            sig(&[(1, 0, 2), (0, 0, 1)]),
+            vec![9, 10, 11],
+            vec![true, false, true],
+        ),
+    ];
+    let mut checked = 0;
+    for (n, (bank, input, target, spatial, torus)) in setups.into_iter().enumerate() {
+        let dim = bank.dim();
+        let geometry = ginrs_runtime::Geometry::new(spatial, torus).unwrap();
+        let image = random_image(&input, &geometry, 100 + n as u64);
+        for (m, opts) in options.iter().enumerate() {
+            let mut opts = opts.clone();
+            // Trim per-axis options to the dimension.
+            let trim = |p: &PerAxis| match p {
+                PerAxis::Each(v) => PerAxis::Each(v[..dim].to_vec()),
+                other => other.clone(),
+            };
+            opts.stride = trim(&opts.stride);
+            opts.lhs_dilation = trim(&opts.lhs_dilation);
+            opts.rhs_dilation = trim(&opts.rhs_dilation);
+            if let Padding::Explicit(pairs) = &opts.padding {
+                opts.padding = Padding::Explicit(pairs[..dim].to_vec());
+            }
+            let config = ConvContractConfig::new(input.clone(), target.clone())
+                .bias(BiasMode::None)
+                .options(opts)
+                .allow_missing(true);
+            let layer = ConvContract::from_bank(config, &bank, (10 * n + m) as u64).unwrap();
+            let got = layer.forward(&image).unwrap();
+            let want = reference(&layer, &bank, &image);
+            fixtures::assert_multi_image_close(&got, &want, &format!("setup {n}, options {m}"));
+            assert_eq!(got.signature(), layer.output_signature());
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 18);
+}
+
+#[test]
+fn generator_banks_equal_the_recorded_layer_banks() {
+    let file = fixtures::load("conv_contract_layer.json");
+    for (name, ks) in [
+        ("D2_M3", vec![0, 1, 2, 3]),
+        ("D2_M5", vec![0, 1, 2, 3]),
+        ("D3_M3", vec![0, 1]),
+    ] {
+        let recorded = DenseBank::from_multi_image(&fixtures::multi_image(
+            &file["filter_banks"][name]["filters"],
+        ))
+        .unwrap();
+        let generated = DenseBank::invariant(
+            recorded.dim(),
+            recorded.sides()[0],
+            &ks,
+            &ginrs_generator::BankOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(generated.sides(), recorded.sides());
+        let keys = |b: &DenseBank| -> Vec<(usize, u8, usize)> {
+            b.blocks()
+                .iter()
+                .map(|x| (x.k(), x.parity(), x.count()))
+                .collect()
+        };
+        assert_eq!(keys(&generated), keys(&recorded), "{name}");
+        for (g, r) in generated.blocks().iter().zip(recorded.blocks()) {
+            fixtures::assert_close(
+                g.data(),
+                r.data(),
+                &format!("{name} k={} p={}", g.k(), g.parity()),
+            );
+        }
+    }
+}
