@@ -14,9 +14,10 @@
 use std::time::{Duration, Instant};
 
 use ginrs_generator::BankOptions;
+use ginrs_runtime::weights::LayerWeights;
 use ginrs_runtime::{
-    BiasMode, ConvContract, ConvContractConfig, DenseBank, Geometry, ImageBlock, Layer, MultiImage,
-    Signature, TensorKey,
+    equivariant_layer, BiasMode, ConvContract, ConvContractConfig, DenseBank, Geometry, ImageBlock,
+    Layer, MultiImage, Signature, TensorKey,
 };
 use rand::{Rng, SeedableRng};
 
@@ -97,6 +98,36 @@ impl Case {
     }
 }
 
+#[equivariant_layer(dim = 2, filter_size = 3, input = [scalar: 8, vector: 8],
+                    output = [scalar: 8, vector: 8], bias = none)]
+struct D2N64M3S8V8;
+
+#[equivariant_layer(dim = 2, filter_size = 3, input = [scalar: 16, vector: 16],
+                    output = [scalar: 16, vector: 16], bias = none)]
+struct D2N128M3S16V16;
+
+#[equivariant_layer(dim = 2, filter_size = 5, input = [vector: 8], output = [vector: 8],
+                    bias = none)]
+struct D2N64M5V8;
+
+#[equivariant_layer(dim = 3, filter_size = 3, input = [scalar: 4, vector: 4],
+                    output = [scalar: 4, vector: 4], bias = none)]
+struct D3N16M3S4V4;
+
+/// The generated layer of a case, with the dynamic layer's weights.
+fn generated(name: &str, weights: &LayerWeights) -> Box<dyn Layer> {
+    let layer: Box<dyn Layer> = match name {
+        "d2_n64_m3_b8_s8v8" => Box::new(D2N64M3S8V8::from_weights(weights).expect("same shapes")),
+        "d2_n128_m3_b4_s16v16" => {
+            Box::new(D2N128M3S16V16::from_weights(weights).expect("same shapes"))
+        }
+        "d2_n64_m5_b8_v8" => Box::new(D2N64M5V8::from_weights(weights).expect("same shapes")),
+        "d3_n16_m3_b4_s4v4" => Box::new(D3N16M3S4V4::from_weights(weights).expect("same shapes")),
+        other => panic!("no generated layer for case {other}"),
+    };
+    layer
+}
+
 /// The generator's ginjax-convention bank for d, M with k = 0..=2, both parities.
 fn bank(dim: usize, side: usize) -> DenseBank {
     DenseBank::invariant(dim, side, &[0, 1, 2], &BankOptions::default())
@@ -143,6 +174,17 @@ fn main() {
         let out_pixels = case.side.pow(case.dim as u32) * case.batch;
         let dense_flops = 2.0 * flops.dense as f64 * out_pixels as f64;
         run_case(case.name, "dynamic", &layer, &inputs, dense_flops);
+        let fast = generated(case.name, &layer.to_weights());
+        assert_eq!(
+            fast.forward(&inputs[0])
+                .expect("forward succeeds")
+                .signature(),
+            layer
+                .forward(&inputs[0])
+                .expect("forward succeeds")
+                .signature()
+        );
+        run_case(case.name, "generated", fast.as_ref(), &inputs, dense_flops);
         eprintln!(
             "  {}: per output pixel: stencil {:?} + GEMM {} multiply-adds (dense {})",
             case.name, flops.stencil, flops.gemm, flops.dense

@@ -39,9 +39,34 @@ pub fn split_outputs<const N: usize>(out: &mut [f32], len: usize) -> [&mut [f32]
     })
 }
 
+/// Runs `body` compiled with AVX2 and FMA enabled when the CPU has them (otherwise as is).
+///
+/// `body` and everything it inlines (a generated kernel's `#[inline(always)]` row function) is
+/// code-generated a second time inside a function with those target features, so the unrolled
+/// stencils use 8-wide vectors where available.
+#[inline(always)]
+pub fn with_simd<F: FnOnce()>(body: F) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx2,fma")]
+        fn avx2<F: FnOnce()>(body: F) {
+            body()
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU supports AVX2 and FMA (checked just above), the only
+            // requirement of calling a function with these target features.
+            unsafe { avx2(body) };
+            return;
+        }
+    }
+    body()
+}
+
 /// Calls `row(in_base, out_base, n, step)` for every output row: the row's first input offset
 /// in the padded channel, its first output pixel, its length and the input step between
 /// consecutive output pixels (the last axis' stride).
+#[inline(always)]
 pub fn for_each_row(
     padded: &[usize],
     out: &[usize],

@@ -2,14 +2,42 @@
 //! `ResponseKernel` with the taps and tensor components of its [`Stencil`] fully unrolled.
 //!
 //! The loop structure is kept apart from the mathematics: the runtime walks output rows
-//! (`rows::for_each_row`), and the generated `row` function loops over the contiguous pixels of
-//! one row, so every input read is a slice indexed by the loop counter and LLVM can vectorise.
-//! Stride 1 gets its own call with a constant step.
+//! (`for_each_row`) under `with_simd` (AVX2/FMA code when the CPU has it), and the generated
+//! `row` function handles the contiguous pixels of one row, every input read being a slice
+//! indexed by the pixel counter so that LLVM vectorises. Stride 1 gets its own call with a
+//! constant step. Two schedules ([`Schedule`]):
+//! - **fused**: one loop over the row computing every load, shared sum and response per pixel
+//!   (everything stays in registers; best when few values are live);
+//! - **streamed**: one loop per shared sum and per response, shared sums kept in row buffers
+//!   (each loop reads only a few streams; best for large stencils).
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote};
 
 use super::stencil::{Response, Stencil, Term, Var};
+
+/// Largest number of loads plus responses for which the fused schedule is used.
+pub const FUSED_STREAM_LIMIT: usize = 40;
+
+/// How a kernel's row loop is organised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schedule {
+    /// One loop computing everything per pixel.
+    Fused,
+    /// One loop per shared sum and per response.
+    Streamed,
+}
+
+impl Schedule {
+    /// The schedule used for `stencil`: fused unless it has many live streams.
+    pub fn for_stencil(stencil: &Stencil) -> Self {
+        if stencil.loads.len() + stencil.responses.len() <= FUSED_STREAM_LIMIT {
+            Self::Fused
+        } else {
+            Self::Streamed
+        }
+    }
+}
 
 /// The alias of `::ginrs_runtime::__private` inside the generated `const _: () = { ... };`
 /// block (the only path generated code names).
@@ -17,15 +45,26 @@ pub fn private() -> TokenStream {
     quote!(__p)
 }
 
-fn var_ident(v: Var) -> Ident {
-    match v {
-        Var::Load(i) => format_ident!("l{}", i),
-        Var::Temp(i) => format_ident!("t{}", i),
+/// How a value is read inside the pixel loop.
+fn read(v: Var, schedule: Schedule) -> TokenStream {
+    match (v, schedule) {
+        (Var::Load(i), Schedule::Fused) => format_ident!("l{}", i).into_token_stream(),
+        (Var::Temp(i), Schedule::Fused) => format_ident!("t{}", i).into_token_stream(),
+        (Var::Load(i), Schedule::Streamed) => {
+            let x = format_ident!("x{}", i);
+            quote!(#x[i * step])
+        }
+        (Var::Temp(i), Schedule::Streamed) => {
+            let t = format_ident!("t{}", i);
+            quote!(#t[i])
+        }
     }
 }
 
+use quote::ToTokens as _;
+
 /// `±a ± b ± …`, starting with a positive term when there is one.
-fn signed_sum(terms: &[Term]) -> TokenStream {
+fn signed_sum(terms: &[Term], schedule: Schedule) -> TokenStream {
     let mut ordered: Vec<Term> = terms.to_vec();
     if let Some(first_positive) = ordered.iter().position(|t| t.0 > 0) {
         let t = ordered.remove(first_positive);
@@ -33,23 +72,23 @@ fn signed_sum(terms: &[Term]) -> TokenStream {
     }
     let mut out = TokenStream::new();
     for (i, &(sign, var)) in ordered.iter().enumerate() {
-        let id = var_ident(var);
+        let v = read(var, schedule);
         out.extend(match (i, sign > 0) {
-            (0, true) => quote!(#id),
-            (0, false) => quote!(-#id),
-            (_, true) => quote!(+ #id),
-            (_, false) => quote!(- #id),
+            (0, true) => quote!(#v),
+            (0, false) => quote!(-#v),
+            (_, true) => quote!(+ #v),
+            (_, false) => quote!(- #v),
         });
     }
     out
 }
 
-fn response_expr(response: &Response) -> TokenStream {
+fn response_expr(response: &Response, schedule: Schedule) -> TokenStream {
     if response.groups.is_empty() {
         return quote!(0.0f32);
     }
     let parts = response.groups.iter().map(|g| {
-        let sum = signed_sum(&g.terms);
+        let sum = signed_sum(&g.terms, schedule);
         if g.scale == 1.0 {
             sum
         } else {
@@ -64,6 +103,85 @@ fn response_expr(response: &Response) -> TokenStream {
     quote!(#(#parts)+*)
 }
 
+fn temp_expr(a: Var, sign: i8, b: Var, schedule: Schedule) -> TokenStream {
+    let (a, b) = (read(a, schedule), read(b, schedule));
+    if sign > 0 {
+        quote!(#a + #b)
+    } else {
+        quote!(#a - #b)
+    }
+}
+
+/// `let x{i} = &input[a·pp + base + taps[tap]..][..len];` for every load.
+fn load_slices(stencil: &Stencil) -> Vec<TokenStream> {
+    let slices = stencil.loads.iter().enumerate().map(|(i, &(tap, a))| {
+        let id = format_ident!("x{}", i);
+        let comp = match a {
+            0 => quote!(),
+            1 => quote!(pp+),
+            _ => {
+                let a = Literal::usize_unsuffixed(a);
+                quote!(#a * pp +)
+            }
+        };
+        let tap = Literal::usize_unsuffixed(tap);
+        quote!(let #id = &input[#comp base + taps[#tap]..][..len];)
+    });
+    slices.collect()
+}
+
+/// The pixel loop(s) of one row.
+fn row_body(stencil: &Stencil, schedule: Schedule) -> TokenStream {
+    let out_names: Vec<Ident> = (0..stencil.responses.len())
+        .map(|i| format_ident!("o{}", i))
+        .collect();
+    match schedule {
+        Schedule::Fused => {
+            let index = if stencil.loads.is_empty() {
+                quote!()
+            } else {
+                quote!(let s = i * step;)
+            };
+            let loads = (0..stencil.loads.len()).map(|i| {
+                let (x, l) = (format_ident!("x{}", i), format_ident!("l{}", i));
+                quote!(let #l = #x[s];)
+            });
+            let temps = stencil.temps.iter().enumerate().map(|(i, t)| {
+                let id = format_ident!("t{}", i);
+                let expr = temp_expr(t.a, t.sign, t.b, schedule);
+                quote!(let #id = #expr;)
+            });
+            let stores = stencil.responses.iter().zip(&out_names).map(|(r, o)| {
+                let expr = response_expr(r, schedule);
+                quote!(#o[i] = #expr;)
+            });
+            quote! {
+                for i in 0..n {
+                    #index
+                    #(#loads)*
+                    #(#temps)*
+                    #(#stores)*
+                }
+            }
+        }
+        Schedule::Streamed => {
+            let temps = stencil.temps.iter().enumerate().map(|(i, t)| {
+                let id = format_ident!("t{}", i);
+                let expr = temp_expr(t.a, t.sign, t.b, schedule);
+                quote!(for i in 0..n { #id[i] = #expr; })
+            });
+            let stores = stencil.responses.iter().zip(&out_names).map(|(r, o)| {
+                let expr = response_expr(r, schedule);
+                quote!(for i in 0..n { #o[i] = #expr; })
+            });
+            quote! {
+                #(#temps)*
+                #(#stores)*
+            }
+        }
+    }
+}
+
 /// The struct `name` and its `ResponseKernel` impl for `stencil`, with `filter_count` filters,
 /// `filter_size`^d taps.
 pub fn kernel_tokens(
@@ -74,49 +192,45 @@ pub fn kernel_tokens(
     dim: usize,
 ) -> TokenStream {
     let p = private();
-    let taps = filter_size.pow(dim as u32);
-    let outputs = stencil.responses.len();
-    let out_names: Vec<Ident> = (0..outputs).map(|i| format_ident!("o{}", i)).collect();
-    let slices = stencil.loads.iter().enumerate().map(|(i, &(tap, a))| {
-        let id = format_ident!("x{}", i);
-        let comp = if a == 0 {
-            quote!()
-        } else if a == 1 {
-            quote!(pp+)
-        } else {
-            let a = Literal::usize_unsuffixed(a);
-            quote!(#a * pp +)
-        };
-        let tap = Literal::usize_unsuffixed(tap);
-        quote!(let #id = &input[#comp base + taps[#tap]..][..len];)
-    });
-    let loads = (0..stencil.loads.len()).map(|i| {
-        let (x, l) = (format_ident!("x{}", i), format_ident!("l{}", i));
-        quote!(let #l = #x[s];)
-    });
-    let temps = stencil.temps.iter().enumerate().map(|(i, t)| {
-        let (id, a, b) = (format_ident!("t{}", i), var_ident(t.a), var_ident(t.b));
-        if t.sign > 0 {
-            quote!(let #id = #a + #b;)
-        } else {
-            quote!(let #id = #a - #b;)
-        }
-    });
-    let stores = stencil.responses.iter().zip(&out_names).map(|(r, o)| {
-        let expr = response_expr(r);
-        quote!(#o[i] = #expr;)
-    });
-    let reslice = out_names
-        .iter()
-        .map(|o| quote!(let #o = &mut #o[q..q + n];));
-    let taps_lit = Literal::usize_unsuffixed(taps);
-    let outputs_lit = Literal::usize_unsuffixed(outputs);
-    let count_lit = Literal::usize_unsuffixed(filter_count);
-    let size_lit = Literal::usize_unsuffixed(filter_size);
-    let (unused, index) = if stencil.loads.is_empty() {
-        (quote!(let _ = (input, pp, base, taps, len);), quote!())
+    let schedule = Schedule::for_stencil(stencil);
+    let taps = Literal::usize_unsuffixed(filter_size.pow(dim as u32));
+    let outputs = Literal::usize_unsuffixed(stencil.responses.len());
+    let count = Literal::usize_unsuffixed(filter_count);
+    let size = Literal::usize_unsuffixed(filter_size);
+    let flops = Literal::usize_unsuffixed(stencil.flops());
+    let out_names: Vec<Ident> = (0..stencil.responses.len())
+        .map(|i| format_ident!("o{}", i))
+        .collect();
+    let slices = load_slices(stencil);
+    let body = row_body(stencil, schedule);
+    let unused = if stencil.loads.is_empty() {
+        quote!(let _ = (input, pp, base, taps, len, step);)
     } else {
-        (quote!(), quote!(let s = i * step;))
+        quote!()
+    };
+    // Row buffers for the shared sums of the streamed schedule.
+    let n_temps = match schedule {
+        Schedule::Streamed => stencil.temps.len(),
+        Schedule::Fused => 0,
+    };
+    let temp_names: Vec<Ident> = (0..n_temps).map(|i| format_ident!("t{}", i)).collect();
+    let (temp_param, temp_arg, temp_setup, temp_split) = if n_temps == 0 {
+        (quote!(), quote!(), quote!(), quote!())
+    } else {
+        let nt = Literal::usize_unsuffixed(n_temps);
+        (
+            quote!(temps: &mut [&mut [f32]; #nt],),
+            quote!(&mut temps,),
+            quote! {
+                let row_len = g.out[g.out.len() - 1];
+                let mut buffer = ::std::vec![0.0f32; #nt * row_len];
+                let mut temps: [&mut [f32]; #nt] = #p::split_outputs(&mut buffer, row_len);
+            },
+            quote! {
+                let [#(#temp_names),*] = temps;
+                #(let #temp_names = &mut #temp_names[..n];)*
+            },
+        )
     };
     quote! {
         struct #name;
@@ -128,8 +242,9 @@ pub fn kernel_tokens(
                 input: &[f32],
                 pp: usize,
                 base: usize,
-                taps: &[usize; #taps_lit],
-                outs: &mut [&mut [f32]; #outputs_lit],
+                taps: &[usize; #taps],
+                outs: &mut [&mut [f32]; #outputs],
+                #temp_param
                 q: usize,
                 n: usize,
                 step: usize,
@@ -138,33 +253,39 @@ pub fn kernel_tokens(
                 #unused
                 #(#slices)*
                 let [#(#out_names),*] = outs;
-                #(#reslice)*
-                for i in 0..n {
-                    #index
-                    #(#loads)*
-                    #(#temps)*
-                    #(#stores)*
-                }
+                #(let #out_names = &mut #out_names[q..q + n];)*
+                #temp_split
+                #body
             }
         }
 
         impl #p::ResponseKernel for #name {
             fn filter_count(&self) -> usize {
-                #count_lit
+                #count
             }
 
             fn responses(&self, g: &#p::StencilGeometry, input: &[f32], out: &mut [f32]) {
                 let pp: usize = g.padded.iter().product();
                 let op: usize = g.out.iter().product();
-                let taps: [usize; #taps_lit] = #p::tap_offsets(&g.padded, &g.rhs_dilation, #size_lit);
-                let mut outs: [&mut [f32]; #outputs_lit] = #p::split_outputs(out, op);
-                #p::for_each_row(&g.padded, &g.out, &g.stride, |base, q, n, step| {
-                    if step == 1 {
-                        Self::row(input, pp, base, &taps, &mut outs, q, n, 1);
-                    } else {
-                        Self::row(input, pp, base, &taps, &mut outs, q, n, step);
-                    }
-                });
+                let taps: [usize; #taps] = #p::tap_offsets(&g.padded, &g.rhs_dilation, #size);
+                let mut outs: [&mut [f32]; #outputs] = #p::split_outputs(out, op);
+                #temp_setup
+                #p::with_simd(
+                    #[inline(always)]
+                    || {
+                        #p::for_each_row(&g.padded, &g.out, &g.stride, |base, q, n, step| {
+                            if step == 1 {
+                                Self::row(input, pp, base, &taps, &mut outs, #temp_arg q, n, 1);
+                            } else {
+                                Self::row(input, pp, base, &taps, &mut outs, #temp_arg q, n, step);
+                            }
+                        })
+                    },
+                );
+            }
+
+            fn tap_count(&self) -> ::std::option::Option<usize> {
+                ::std::option::Option::Some(#flops)
             }
         }
     }
