@@ -1,0 +1,88 @@
+//! Generated layers are equivariant: `f(g·x) = g·f(x)` for every element g of B_d, for d = 2
+//! and 3, torus and zero padding (square images, stride 1), tensors and pseudo-tensors.
+
+use ginrs_runtime::action::Action;
+use ginrs_runtime::group::Group;
+use ginrs_runtime::{equivariant_layer, Geometry, ImageBlock, MultiImage, TypedLayer};
+
+#[equivariant_layer(dim = 2, filter_size = 3, input = [scalar: 2, vector: 2, pseudoscalar: 1],
+                    output = [scalar: 2, vector: 1, pseudovector: 1, (2, 1): 1], allow_missing)]
+struct D2Mixed;
+
+#[equivariant_layer(dim = 2, filter_size = 5, input = [vector: 2, (2, 0): 1],
+                    output = [pseudoscalar: 1, vector: 2], padding = same, bias = mean)]
+struct D2M5Same;
+
+#[equivariant_layer(dim = 3, filter_size = 3, input = [scalar: 1, vector: 2],
+                    output = [scalar: 2, vector: 1], dilation = 2)]
+struct D3Torus;
+
+#[equivariant_layer(dim = 3, filter_size = 3, input = [vector: 1, pseudovector: 1],
+                    output = [vector: 1, pseudovector: 1], padding = same)]
+struct D3Pseudo;
+
+fn noise(len: usize, seed: u64) -> Vec<f32> {
+    let mut state = seed ^ 0x9E37_79B9_7F4A_7C15;
+    (0..len)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        })
+        .collect()
+}
+
+fn check<L: TypedLayer>(layer: &L, geometry: Geometry) {
+    let signature = <L::Input as ginrs_runtime::__private::SignatureType>::signature();
+    let mut x = MultiImage::new(geometry.clone());
+    for (i, (key, c)) in signature.entries().iter().enumerate() {
+        let len = c * geometry.pixels() * key.components(geometry.dim());
+        x.insert(ImageBlock::new(geometry.clone(), key.clone(), *c, noise(len, i as u64)).unwrap())
+            .unwrap();
+    }
+    let fx = layer.forward(&x).unwrap();
+    let scale = fx
+        .blocks()
+        .iter()
+        .flat_map(|b| b.data())
+        .fold(0f32, |m, v| m.max(v.abs()));
+    assert!(scale > 0.0);
+    let group = Group::hyperoctahedral(geometry.dim()).unwrap();
+    for g in group.elements() {
+        let on_input = Action::new(g, x.geometry()).unwrap();
+        let on_output = Action::new(g, fx.geometry()).unwrap();
+        let left = layer.forward(&on_input.apply(&x).unwrap()).unwrap();
+        let right = on_output.apply(&fx).unwrap();
+        assert_eq!(left.signature(), right.signature());
+        for (a, b) in left.blocks().iter().zip(right.blocks()) {
+            for (u, v) in a.data().iter().zip(b.data()) {
+                assert!(
+                    (u - v).abs() <= 1e-5 * scale,
+                    "{g:?}, {:?}: f(g·x) = {u}, g·f(x) = {v}",
+                    a.key()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn d2_torus_mixed_types() {
+    check(&D2Mixed::new(1), Geometry::square(2, 7, true).unwrap());
+}
+
+#[test]
+fn d2_m5_zero_padding() {
+    check(&D2M5Same::new(2), Geometry::square(2, 8, false).unwrap());
+}
+
+#[test]
+fn d3_torus_dilated() {
+    check(&D3Torus::new(3), Geometry::square(3, 5, true).unwrap());
+}
+
+#[test]
+fn d3_pseudovectors_zero_padding() {
+    check(&D3Pseudo::new(4), Geometry::square(3, 4, false).unwrap());
+}
