@@ -44,7 +44,7 @@ pub mod __private {
     pub use crate::kernel::{ResponseKernel, StencilGeometry};
     pub use crate::layer::Layer;
     pub use crate::padding::{ConvOptions, Padding, PerAxis};
-    pub use crate::rows::{for_each_row, split_outputs, tap_offsets, with_simd};
+    pub use crate::rows::{for_each_row, split_outputs, tap_offsets, try_simd};
     pub use crate::typed::{Block as SignatureBlock, SignatureType, TypedLayer};
     pub use crate::weights::LayerWeights;
 }

@@ -39,13 +39,14 @@ pub fn split_outputs<const N: usize>(out: &mut [f32], len: usize) -> [&mut [f32]
     })
 }
 
-/// Runs `body` compiled with AVX2 and FMA enabled when the CPU has them (otherwise as is).
+/// Runs `body` compiled with AVX2 and FMA enabled if the CPU has them, and returns whether it
+/// ran (callers then fall back to their portable path).
 ///
 /// `body` and everything it inlines (a generated kernel's `#[inline(always)]` row function) is
-/// code-generated a second time inside a function with those target features, so the unrolled
-/// stencils use 8-wide vectors where available.
+/// code-generated inside a function with those target features, so the unrolled stencils use
+/// 8-wide vectors. Only that one copy is made: the portable path is the caller's own.
 #[inline(always)]
-pub fn with_simd<F: FnOnce()>(body: F) {
+pub fn try_simd<F: FnOnce()>(body: F) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         #[target_feature(enable = "avx2,fma")]
@@ -57,10 +58,11 @@ pub fn with_simd<F: FnOnce()>(body: F) {
             // SAFETY: the CPU supports AVX2 and FMA (checked just above), the only
             // requirement of calling a function with these target features.
             unsafe { avx2(body) };
-            return;
+            return true;
         }
     }
-    body()
+    let _ = body;
+    false
 }
 
 /// Calls `row(in_base, out_base, n, step)` for every output row: the row's first input offset

@@ -2,10 +2,10 @@
 //! `ResponseKernel` with the taps and tensor components of its [`Stencil`] fully unrolled.
 //!
 //! The loop structure is kept apart from the mathematics: the runtime walks output rows
-//! (`for_each_row`) under `with_simd` (AVX2/FMA code when the CPU has it), and the generated
+//! (`for_each_row`) under `try_simd` (AVX2/FMA code when the CPU has it), and the generated
 //! `row` function handles the contiguous pixels of one row, every input read being a slice
-//! indexed by the pixel counter so that LLVM vectorises. Stride 1 gets its own call with a
-//! constant step. Two schedules ([`Schedule`]):
+//! indexed by the pixel counter so that LLVM vectorises. Stride 1 gets its own AVX2 copy with a
+//! constant step; the portable copy serves other strides and CPUs. Two schedules ([`Schedule`]):
 //! - **fused**: one loop over the row computing every load, shared sum and response per pixel
 //!   (everything stays in registers; best when few values are live);
 //! - **streamed**: one loop per shared sum and per response, shared sums kept in row buffers
@@ -270,18 +270,23 @@ pub fn kernel_tokens(
                 let taps: [usize; #taps] = #p::tap_offsets(&g.padded, &g.rhs_dilation, #size);
                 let mut outs: [&mut [f32]; #outputs] = #p::split_outputs(out, op);
                 #temp_setup
-                #p::with_simd(
-                    #[inline(always)]
-                    || {
-                        #p::for_each_row(&g.padded, &g.out, &g.stride, |base, q, n, step| {
-                            if step == 1 {
-                                Self::row(input, pp, base, &taps, &mut outs, #temp_arg q, n, 1);
-                            } else {
-                                Self::row(input, pp, base, &taps, &mut outs, #temp_arg q, n, step);
-                            }
-                        })
-                    },
-                );
+                // Contiguous rows run vectorised with AVX2/FMA where available; other strides
+                // and other CPUs take the portable path.
+                let contiguous = g.stride[g.stride.len() - 1] == 1;
+                let done = contiguous
+                    && #p::try_simd(
+                        #[inline(always)]
+                        || {
+                            #p::for_each_row(&g.padded, &g.out, &g.stride, |base, q, n, _| {
+                                Self::row(input, pp, base, &taps, &mut outs, #temp_arg q, n, 1)
+                            })
+                        },
+                    );
+                if !done {
+                    #p::for_each_row(&g.padded, &g.out, &g.stride, |base, q, n, step| {
+                        Self::row(input, pp, base, &taps, &mut outs, #temp_arg q, n, step)
+                    });
+                }
             }
 
             fn tap_count(&self) -> ::std::option::Option<usize> {

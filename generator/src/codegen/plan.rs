@@ -5,6 +5,7 @@ use crate::group::Group;
 
 use super::bank;
 use super::errors::Errors;
+use super::kernel::Schedule;
 use super::spec::{BlockSpec, LayerSpec, PaddingSpec};
 use super::stencil::{PairFilters, Stencil};
 
@@ -168,7 +169,12 @@ pub fn plan(spec: LayerSpec, errors: &mut Errors) -> Option<LayerPlan> {
                     continue;
                 }
             };
-            let stencil = Stencil::build(&filters);
+            // Shared sub-sums pay off when they stay in registers (fused schedule); the
+            // streamed schedule reads every term from memory anyway.
+            let mut stencil = Stencil::build(&filters);
+            if Schedule::for_stencil(&stencil) == Schedule::Fused {
+                stencil.share_partial_sums();
+            }
             pairs.push(PairPlan {
                 input: i,
                 output: o,

@@ -100,7 +100,7 @@ pub struct Stencil {
 const CSE_TERM_LIMIT: usize = 4096;
 
 impl Stencil {
-    /// Builds the plan of a pair's kernel from its filters.
+    /// Builds the plan of a pair's kernel from its filters, without shared sub-sums.
     pub fn build(pair: &PairFilters) -> Self {
         let (nin, nout) = (pair.in_components(), pair.out_components());
         let mut load_index: BTreeMap<(usize, usize), usize> = BTreeMap::new();
@@ -151,18 +151,23 @@ impl Stencil {
                 group.terms.sort_by_key(|t| t.1);
             }
         }
-        let mut stencil = Self {
+        Self {
             loads: load_index.into_keys().collect(),
             temps: Vec::new(),
             responses,
-        };
+        }
+    }
+
+    /// Builds the plan and computes sub-sums shared by several responses once.
+    pub fn build_shared(pair: &PairFilters) -> Self {
+        let mut stencil = Self::build(pair);
         stencil.share_partial_sums();
         stencil
     }
 
     /// Greedy pairwise common-subexpression elimination: while some pair of terms (with the same
     /// relative sign) occurs in two or more sums, compute it once as a temp.
-    fn share_partial_sums(&mut self) {
+    pub fn share_partial_sums(&mut self) {
         let total: usize = self.sums().map(|terms| terms.len()).sum();
         if total > CSE_TERM_LIMIT {
             return;
@@ -357,7 +362,7 @@ mod tests {
             k_out: 0,
             filters: vec![vec![1.0, -1.0, 1.0], vec![2.0, -2.0, 0.0]],
         };
-        let s = Stencil::build(&pair);
+        let s = Stencil::build_shared(&pair);
         assert_eq!(s.temps.len(), 1);
         assert_eq!(
             s.temps[0],
