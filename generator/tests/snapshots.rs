@@ -53,3 +53,34 @@ fn mapping_without_filter() {
         dim = 3, filter_size = 3, input = [vector: 1], output = [pseudovector: 1]
     )));
 }
+
+/// Expanded size of the four benchmark layers (prettyplease lines), kept bounded.
+#[test]
+fn benchmark_layers_expand_to_bounded_code() {
+    let cases = [
+        (
+            "d2_n64_m3_b8_s8v8",
+            quote!(dim = 2, filter_size = 3, input = [scalar: 8, vector: 8],
+                   output = [scalar: 8, vector: 8]),
+        ),
+        (
+            "d2_n128_m3_b4_s16v16",
+            quote!(dim = 2, filter_size = 3, input = [scalar: 16, vector: 16],
+                   output = [scalar: 16, vector: 16]),
+        ),
+        (
+            "d2_n64_m5_b8_v8",
+            quote!(dim = 2, filter_size = 5, input = [vector: 8], output = [vector: 8]),
+        ),
+        (
+            "d3_n16_m3_b4_s4v4",
+            quote!(dim = 3, filter_size = 3, input = [scalar: 4, vector: 4],
+                   output = [scalar: 4, vector: 4]),
+        ),
+    ];
+    for (name, attr) in cases {
+        let lines = expand_pretty(attr).lines().count();
+        println!("{name}: {lines} lines");
+        assert!(lines < 1500, "{name}: {lines} lines of generated code");
+    }
+}

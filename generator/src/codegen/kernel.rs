@@ -8,13 +8,13 @@
 //! constant step; the portable copy serves other strides and CPUs. Two schedules ([`Schedule`]):
 //! - **fused**: one loop over the row computing every load, shared sum and response per pixel
 //!   (everything stays in registers; best when few values are live);
-//! - **streamed**: one loop per shared sum and per response, shared sums kept in row buffers
-//!   (each loop reads only a few streams; best for large stencils).
+//! - **streamed**: one loop per response (each loop reads only its own few streams; best for
+//!   large stencils, whose plans share no sub-sums).
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote};
 
-use super::stencil::{Response, Stencil, Term, Var};
+use super::stencil::{Response, Stencil, Temp, Term, Var};
 
 /// Largest number of loads plus responses for which the fused schedule is used.
 pub const FUSED_STREAM_LIMIT: usize = 40;
@@ -24,7 +24,7 @@ pub const FUSED_STREAM_LIMIT: usize = 40;
 pub enum Schedule {
     /// One loop computing everything per pixel.
     Fused,
-    /// One loop per shared sum and per response.
+    /// One loop per response.
     Streamed,
 }
 
@@ -45,8 +45,9 @@ pub fn private() -> TokenStream {
     quote!(__p)
 }
 
-/// How a value is read inside the pixel loop.
-fn read(v: Var, schedule: Schedule) -> TokenStream {
+/// How a value is read inside the pixel loop. The streamed schedule has no registers to keep a
+/// shared sum in, so it expands a temp into its defining sum (plans for it share none).
+fn read(v: Var, schedule: Schedule, temps: &[Temp]) -> TokenStream {
     match (v, schedule) {
         (Var::Load(i), Schedule::Fused) => format_ident!("l{}", i).into_token_stream(),
         (Var::Temp(i), Schedule::Fused) => format_ident!("t{}", i).into_token_stream(),
@@ -55,8 +56,9 @@ fn read(v: Var, schedule: Schedule) -> TokenStream {
             quote!(#x[i * step])
         }
         (Var::Temp(i), Schedule::Streamed) => {
-            let t = format_ident!("t{}", i);
-            quote!(#t[i])
+            let t = temps[i];
+            let sum = temp_expr(t.a, t.sign, t.b, schedule, temps);
+            quote!((#sum))
         }
     }
 }
@@ -64,7 +66,7 @@ fn read(v: Var, schedule: Schedule) -> TokenStream {
 use quote::ToTokens as _;
 
 /// `±a ± b ± …`, starting with a positive term when there is one.
-fn signed_sum(terms: &[Term], schedule: Schedule) -> TokenStream {
+fn signed_sum(terms: &[Term], schedule: Schedule, temps: &[Temp]) -> TokenStream {
     let mut ordered: Vec<Term> = terms.to_vec();
     if let Some(first_positive) = ordered.iter().position(|t| t.0 > 0) {
         let t = ordered.remove(first_positive);
@@ -72,7 +74,7 @@ fn signed_sum(terms: &[Term], schedule: Schedule) -> TokenStream {
     }
     let mut out = TokenStream::new();
     for (i, &(sign, var)) in ordered.iter().enumerate() {
-        let v = read(var, schedule);
+        let v = read(var, schedule, temps);
         out.extend(match (i, sign > 0) {
             (0, true) => quote!(#v),
             (0, false) => quote!(-#v),
@@ -83,12 +85,12 @@ fn signed_sum(terms: &[Term], schedule: Schedule) -> TokenStream {
     out
 }
 
-fn response_expr(response: &Response, schedule: Schedule) -> TokenStream {
+fn response_expr(response: &Response, schedule: Schedule, temps: &[Temp]) -> TokenStream {
     if response.groups.is_empty() {
         return quote!(0.0f32);
     }
     let parts = response.groups.iter().map(|g| {
-        let sum = signed_sum(&g.terms, schedule);
+        let sum = signed_sum(&g.terms, schedule, temps);
         if g.scale == 1.0 {
             sum
         } else {
@@ -103,8 +105,8 @@ fn response_expr(response: &Response, schedule: Schedule) -> TokenStream {
     quote!(#(#parts)+*)
 }
 
-fn temp_expr(a: Var, sign: i8, b: Var, schedule: Schedule) -> TokenStream {
-    let (a, b) = (read(a, schedule), read(b, schedule));
+fn temp_expr(a: Var, sign: i8, b: Var, schedule: Schedule, temps: &[Temp]) -> TokenStream {
+    let (a, b) = (read(a, schedule, temps), read(b, schedule, temps));
     if sign > 0 {
         quote!(#a + #b)
     } else {
@@ -148,11 +150,11 @@ fn row_body(stencil: &Stencil, schedule: Schedule) -> TokenStream {
             });
             let temps = stencil.temps.iter().enumerate().map(|(i, t)| {
                 let id = format_ident!("t{}", i);
-                let expr = temp_expr(t.a, t.sign, t.b, schedule);
+                let expr = temp_expr(t.a, t.sign, t.b, schedule, &stencil.temps);
                 quote!(let #id = #expr;)
             });
             let stores = stencil.responses.iter().zip(&out_names).map(|(r, o)| {
-                let expr = response_expr(r, schedule);
+                let expr = response_expr(r, schedule, &stencil.temps);
                 quote!(#o[i] = #expr;)
             });
             quote! {
@@ -165,19 +167,11 @@ fn row_body(stencil: &Stencil, schedule: Schedule) -> TokenStream {
             }
         }
         Schedule::Streamed => {
-            let temps = stencil.temps.iter().enumerate().map(|(i, t)| {
-                let id = format_ident!("t{}", i);
-                let expr = temp_expr(t.a, t.sign, t.b, schedule);
-                quote!(for i in 0..n { #id[i] = #expr; })
-            });
             let stores = stencil.responses.iter().zip(&out_names).map(|(r, o)| {
-                let expr = response_expr(r, schedule);
+                let expr = response_expr(r, schedule, &stencil.temps);
                 quote!(for i in 0..n { #o[i] = #expr; })
             });
-            quote! {
-                #(#temps)*
-                #(#stores)*
-            }
+            quote!(#(#stores)*)
         }
     }
 }
@@ -208,30 +202,6 @@ pub fn kernel_tokens(
     } else {
         quote!()
     };
-    // Row buffers for the shared sums of the streamed schedule.
-    let n_temps = match schedule {
-        Schedule::Streamed => stencil.temps.len(),
-        Schedule::Fused => 0,
-    };
-    let temp_names: Vec<Ident> = (0..n_temps).map(|i| format_ident!("t{}", i)).collect();
-    let (temp_param, temp_arg, temp_setup, temp_split) = if n_temps == 0 {
-        (quote!(), quote!(), quote!(), quote!())
-    } else {
-        let nt = Literal::usize_unsuffixed(n_temps);
-        (
-            quote!(temps: &mut [&mut [f32]; #nt],),
-            quote!(&mut temps,),
-            quote! {
-                let row_len = g.out[g.out.len() - 1];
-                let mut buffer = ::std::vec![0.0f32; #nt * row_len];
-                let mut temps: [&mut [f32]; #nt] = #p::split_outputs(&mut buffer, row_len);
-            },
-            quote! {
-                let [#(#temp_names),*] = temps;
-                #(let #temp_names = &mut #temp_names[..n];)*
-            },
-        )
-    };
     quote! {
         struct #name;
 
@@ -244,7 +214,6 @@ pub fn kernel_tokens(
                 base: usize,
                 taps: &[usize; #taps],
                 outs: &mut [&mut [f32]; #outputs],
-                #temp_param
                 q: usize,
                 n: usize,
                 step: usize,
@@ -254,7 +223,6 @@ pub fn kernel_tokens(
                 #(#slices)*
                 let [#(#out_names),*] = outs;
                 #(let #out_names = &mut #out_names[q..q + n];)*
-                #temp_split
                 #body
             }
         }
@@ -269,7 +237,6 @@ pub fn kernel_tokens(
                 let op: usize = g.out.iter().product();
                 let taps: [usize; #taps] = #p::tap_offsets(&g.padded, &g.rhs_dilation, #size);
                 let mut outs: [&mut [f32]; #outputs] = #p::split_outputs(out, op);
-                #temp_setup
                 // Contiguous rows run vectorised with AVX2/FMA where available; other strides
                 // and other CPUs take the portable path.
                 let contiguous = g.stride[g.stride.len() - 1] == 1;
@@ -278,13 +245,13 @@ pub fn kernel_tokens(
                         #[inline(always)]
                         || {
                             #p::for_each_row(&g.padded, &g.out, &g.stride, |base, q, n, _| {
-                                Self::row(input, pp, base, &taps, &mut outs, #temp_arg q, n, 1)
+                                Self::row(input, pp, base, &taps, &mut outs, q, n, 1)
                             })
                         },
                     );
                 if !done {
                     #p::for_each_row(&g.padded, &g.out, &g.stride, |base, q, n, step| {
-                        Self::row(input, pp, base, &taps, &mut outs, #temp_arg q, n, step)
+                        Self::row(input, pp, base, &taps, &mut outs, q, n, step)
                     });
                 }
             }
