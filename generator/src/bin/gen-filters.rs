@@ -2,13 +2,13 @@
 //!
 //! Example: `gen-filters --dim 2 --size 3,5 --max-k 3 -o filters/d2.json --summary`.
 
-use std::io::Write;
+use std::io::BufWriter;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use ginrs_generator::filters::{estimated_bytes, require_odd_size, MAX_BANK_BYTES};
+use ginrs_generator::filters::{bank_order, estimated_bytes, require_odd_size, MAX_BANK_BYTES};
 use ginrs_generator::group::{Group, GroupKind};
 use ginrs_generator::{
     invariant_bank, invariant_count, BankOptions, Convention, FilterBank, FilterFile, Scale,
@@ -110,13 +110,7 @@ fn run(cli: &Cli) -> Result<(), String> {
         scale: cli.scale,
         k2_irreps_basis: !cli.no_k2_irreps_basis,
     };
-    let requests: Vec<(usize, usize, u8)> = cli
-        .size
-        .iter()
-        .flat_map(|&m| {
-            (0..=cli.max_k).flat_map(move |k| cli.parity.list().iter().map(move |&p| (m, k, p)))
-        })
-        .collect();
+    let requests = bank_order(&cli.size, cli.max_k, cli.parity.list());
     // Refuse everything up front, before spending time on any bank.
     let mut total_bytes: u64 = 0;
     for &(m, k, p) in &requests {
@@ -146,7 +140,6 @@ fn run(cli: &Cli) -> Result<(), String> {
     }
     let compute_time = start.elapsed();
     let file = FilterFile::new(&group, &options, banks);
-    let json = file.to_json();
 
     let mut report = String::new();
     if cli.summary {
@@ -157,13 +150,13 @@ fn run(cli: &Cli) -> Result<(), String> {
     }
     match &cli.output {
         Some(path) => {
-            std::fs::write(path, json)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            let cannot = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
+            let out = std::fs::File::create(path).map_err(cannot)?;
+            file.write_json(BufWriter::new(out)).map_err(cannot)?;
             print!("{report}");
         }
         None => {
-            std::io::stdout()
-                .write_all(json.as_bytes())
+            file.write_json(BufWriter::new(std::io::stdout().lock()))
                 .map_err(|e| format!("cannot write to standard output: {e}"))?;
             eprint!("{report}");
         }

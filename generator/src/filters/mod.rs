@@ -430,3 +430,27 @@ fn check_memory(group: &Group, space: &CoordSpace, parity: u8) -> Result<(), Fil
     }
     Ok(())
 }
+
+/// The `(M, k, parity)` of each bank of a multi-bank request, in ginjax's
+/// `get_invariant_filters` order: sizes outermost (as given), then `k = 0..=max_k`, then the
+/// parities (as given). `gen-filters` writes banks in this order.
+pub fn bank_order(sizes: &[usize], max_k: usize, parities: &[u8]) -> Vec<(usize, usize, u8)> {
+    sizes
+        .iter()
+        .flat_map(|&m| (0..=max_k).flat_map(move |k| parities.iter().map(move |&p| (m, k, p))))
+        .collect()
+}
+
+/// Builds every bank of [`bank_order`]`(sizes, max_k, parities)`.
+pub fn invariant_banks(
+    group: &Group,
+    sizes: &[usize],
+    max_k: usize,
+    parities: &[u8],
+    options: &BankOptions,
+) -> Result<Vec<FilterBank>, FilterError> {
+    bank_order(sizes, max_k, parities)
+        .into_iter()
+        .map(|(m, k, p)| invariant_bank(group, m, k, p, options))
+        .collect()
+}
