@@ -8,6 +8,21 @@ pub enum Error {
     /// Building or combining images failed.
     #[error(transparent)]
     Image(#[from] ImageError),
+    /// Pooling failed.
+    #[error(transparent)]
+    Pool(#[from] crate::pool::PoolError),
+    /// Building or applying a group norm failed.
+    #[error(transparent)]
+    Norm(#[from] crate::group_norm::NormError),
+    /// Building or applying the vector-neuron nonlinearity failed.
+    #[error(transparent)]
+    Nonlinear(#[from] crate::nonlinear::NonlinearError),
+    /// Applying a layer wrapper failed.
+    #[error(transparent)]
+    Wrapper(#[from] crate::wrapper::WrapperError),
+    /// Reading or checking layer parameters failed.
+    #[error(transparent)]
+    Params(#[from] crate::params::ParamsError),
 }
 
 /// Errors from building or combining geometric images.

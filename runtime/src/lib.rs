@@ -5,8 +5,14 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod group_norm;
 pub mod image;
 pub mod layer;
+pub mod nonlinear;
+pub mod params;
+pub mod pool;
+mod sym_eigen;
+pub mod wrapper;
 
 pub use error::{Error, ImageError};
 pub use ginrs_generator::group;
