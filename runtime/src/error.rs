@@ -83,6 +83,28 @@ pub enum ImageError {
         /// The block's geometry.
         got: String,
     },
+    /// An array has too few axes for a block of its key.
+    #[error("{key} block needs an array of rank at least {min} (channels, spatial…, d…), got rank {rank}")]
+    ArrayRank {
+        /// The key.
+        key: String,
+        /// The array's rank.
+        rank: usize,
+        /// The smallest rank possible.
+        min: usize,
+    },
+    /// A tensor axis of an array does not have length d.
+    #[error("{key} block: tensor axis {axis} has length {side}, but d = {dim}")]
+    TensorAxis {
+        /// The key.
+        key: String,
+        /// The axis of the array.
+        axis: usize,
+        /// Its length.
+        side: usize,
+        /// The spatial dimension inferred from the rank.
+        dim: usize,
+    },
     /// A multi-image does not have the signature a layer expects.
     #[error("expected an image with signature {expected}, got {got}")]
     SignatureMismatch {

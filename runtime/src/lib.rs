@@ -13,6 +13,8 @@ pub mod params;
 pub mod pool;
 mod sym_eigen;
 pub mod wrapper;
+#[cfg(feature = "ndarray")]
+pub mod ndarray_interop;
 
 pub use error::{Error, ImageError};
 pub use ginrs_generator::group;
