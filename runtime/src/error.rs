@@ -23,6 +23,18 @@ pub enum Error {
     /// Reading or checking layer parameters failed.
     #[error(transparent)]
     Params(#[from] crate::params::ParamsError),
+    /// Resolving convolution options or padding an input failed.
+    #[error(transparent)]
+    Padding(#[from] crate::padding::PaddingError),
+    /// Applying a group element failed.
+    #[error(transparent)]
+    Action(#[from] crate::action::ActionError),
+    /// A convolution failed.
+    #[error(transparent)]
+    Conv(#[from] crate::conv::ConvError),
+    /// Raising/lowering indices or inverting a metric failed.
+    #[error(transparent)]
+    Metric(#[from] crate::metric::MetricError),
 }
 
 /// Errors from building or combining geometric images.
