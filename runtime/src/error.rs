@@ -23,6 +23,9 @@ pub enum Error {
     /// Reading or checking layer parameters failed.
     #[error(transparent)]
     Params(#[from] crate::params::ParamsError),
+    /// An equivariance check could not compare its results.
+    #[error(transparent)]
+    Equivariance(#[from] crate::equivariance::EquivarianceError),
     /// Resolving convolution options or padding an input failed.
     #[error(transparent)]
     Padding(#[from] crate::padding::PaddingError),

@@ -577,4 +577,108 @@ mod tests {
             }))
         ));
     }
+
+    fn mixed() -> GroupNorm {
+        let keys = sig(vec![
+            (TensorKey::vector(), 2),
+            (TensorKey::new(0, 1), 4),
+            (TensorKey::with_covariant(vec![true], 1), 2),
+        ]);
+        let mut layer = GroupNorm::new(&keys, 2).unwrap().with_eps(1e-3);
+        layer
+            .set_affine(
+                &TensorKey::new(0, 1),
+                vec![1.0, 2.0, 3.0, 4.0],
+                vec![0.5; 4],
+            )
+            .unwrap();
+        layer
+            .set_affine(&TensorKey::vector(), vec![-1.0, 0.25], vec![0.125, 7.0])
+            .unwrap();
+        layer
+    }
+
+    #[test]
+    fn json_round_trip() {
+        let layer = mixed();
+        let text = layer.to_json();
+        let back = GroupNorm::from_json(&text).unwrap();
+        assert_eq!(back, layer);
+        assert_eq!(back.weight(&TensorKey::vector()), Some(&[-1.0, 0.25][..]));
+        assert_eq!(back.input_keys(), layer.input_keys());
+        assert_eq!(back.eps(), 1e-3);
+    }
+
+    fn edited(edit: impl FnOnce(&mut serde_json::Value)) -> Result<GroupNorm, Error> {
+        let mut value: serde_json::Value = serde_json::from_str(&mixed().to_json()).unwrap();
+        edit(&mut value);
+        GroupNorm::from_json(&value.to_string())
+    }
+
+    #[test]
+    fn json_errors_are_typed() {
+        use serde_json::json;
+        let missing = edited(|v| v["vanilla_norm"] = json!([]));
+        assert!(matches!(
+            missing,
+            Err(Error::Params(ParamsError::MissingKey {
+                what: "vanilla_norm",
+                ..
+            }))
+        ));
+        let extra = edited(|v| {
+            let entry = v["vector_scale"][0].clone();
+            let mut scalar = entry.clone();
+            scalar["key"] = json!({"k": 0, "parity": 0, "covariant_axes": []});
+            v["vector_scale"] = json!([entry, v["vector_scale"][1].clone(), scalar]);
+        });
+        assert!(matches!(
+            extra,
+            Err(Error::Params(ParamsError::ExtraKey {
+                what: "vector_scale",
+                ..
+            }))
+        ));
+        let duplicate = edited(|v| {
+            let entry = v["vector_bias"][0].clone();
+            v["vector_bias"] = json!([entry.clone(), entry]);
+        });
+        assert!(matches!(
+            duplicate,
+            Err(Error::Params(ParamsError::DuplicateKey { .. }))
+        ));
+        let shape = edited(|v| {
+            v["vector_bias"][0]["array"] = json!({"shape": [3], "data": [1, 2, 3]});
+        });
+        assert!(matches!(
+            shape,
+            Err(Error::Params(ParamsError::Shape { expected, got, .. })) if expected == [2] && got == [3]
+        ));
+        let length = edited(|v| {
+            v["vanilla_norm"][0]["weight"] = json!({"shape": [4], "data": [1, 2]});
+        });
+        assert!(matches!(
+            length,
+            Err(Error::Params(ParamsError::ArrayLength { .. }))
+        ));
+        let flags = edited(|v| v["vector_scale"][0]["key"]["covariant_axes"] = json!([]));
+        assert!(matches!(
+            flags,
+            Err(Error::Params(ParamsError::KeyFlags { k: 1, flags: 0 }))
+        ));
+        let groups = edited(|v| v["groups"] = json!(3));
+        assert!(matches!(
+            groups,
+            Err(Error::Norm(NormError::GroupsDivide { groups: 3, .. }))
+        ));
+        let unknown = edited(|v| v["extra"] = json!(1));
+        assert!(matches!(
+            unknown,
+            Err(Error::Params(ParamsError::Json { .. }))
+        ));
+        assert!(matches!(
+            GroupNorm::from_json("{"),
+            Err(Error::Params(ParamsError::Json { .. }))
+        ));
+    }
 }

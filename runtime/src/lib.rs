@@ -6,20 +6,21 @@
 
 pub mod action;
 pub mod conv;
+pub mod equivariance;
 pub mod error;
 pub mod group_norm;
 pub mod image;
 pub mod layer;
+pub mod metric;
+#[cfg(feature = "ndarray")]
+pub mod ndarray_interop;
 pub mod nonlinear;
+pub mod ops;
+pub mod padding;
 pub mod params;
 pub mod pool;
 mod sym_eigen;
 pub mod wrapper;
-pub mod metric;
-#[cfg(feature = "ndarray")]
-pub mod ndarray_interop;
-pub mod ops;
-pub mod padding;
 
 pub use conv::FilterArray;
 pub use error::{Error, ImageError};

@@ -471,4 +471,58 @@ mod tests {
             Err(Error::Nonlinear(NonlinearError::UnknownKey { .. }))
         ));
     }
+
+    fn mixed() -> VectorNeuronNonlinear {
+        let keys = Signature::new(vec![
+            (TensorKey::scalar(), 2),
+            (TensorKey::new(2, 1), 3),
+            (TensorKey::vector(), 2),
+        ])
+        .unwrap();
+        VectorNeuronNonlinear::new(&keys, 42).with_eps(1e-4)
+    }
+
+    #[test]
+    fn json_round_trip() {
+        let layer = mixed();
+        let back = VectorNeuronNonlinear::from_json(&layer.to_json(), Activation::Relu).unwrap();
+        assert_eq!(back.params(), layer.params());
+        assert_eq!(back.eps(), 1e-4);
+        assert_eq!(
+            back.weights(&TensorKey::new(2, 1)),
+            layer.weights(&TensorKey::new(2, 1))
+        );
+        assert_eq!(back.weights(&TensorKey::new(2, 1)).unwrap().len(), 9);
+    }
+
+    #[test]
+    fn json_errors_are_typed() {
+        use serde_json::json;
+        let edited = |edit: &dyn Fn(&mut serde_json::Value)| {
+            let mut value: serde_json::Value = serde_json::from_str(&mixed().to_json()).unwrap();
+            edit(&mut value);
+            VectorNeuronNonlinear::from_json(&value.to_string(), Activation::Relu)
+        };
+        assert!(matches!(
+            edited(&|v| v["weights"] = json!([v["weights"][0].clone()])),
+            Err(Error::Params(ParamsError::MissingKey { .. }))
+        ));
+        let scalar_weights = |v: &mut serde_json::Value| {
+            let mut entry = v["weights"][0].clone();
+            entry["key"] = json!({"k": 0, "parity": 0, "covariant_axes": []});
+            v["weights"].as_array_mut().unwrap().push(entry);
+        };
+        assert!(matches!(
+            edited(&scalar_weights),
+            Err(Error::Params(ParamsError::ExtraKey { .. }))
+        ));
+        assert!(matches!(
+            edited(&|v| v["weights"][1]["array"] = json!({"shape": [2, 1], "data": [1, 2]})),
+            Err(Error::Params(ParamsError::Shape { .. }))
+        ));
+        assert!(matches!(
+            edited(&|v| v["input_keys"][0]["channels"] = json!(0)),
+            Err(Error::Params(ParamsError::Signature { .. }))
+        ));
+    }
 }

@@ -11,6 +11,7 @@ use thiserror::Error;
 use crate::error::Error;
 use crate::image::{Geometry, ImageBlock, MultiImage};
 use crate::layer::Layer;
+use crate::ops::pixel_norm;
 
 /// Errors from pooling.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -69,11 +70,6 @@ pub enum Comparator<'a> {
     /// Explicit values, one per channel and pixel, laid out `(channels, spatial…)` (ginjax's
     /// `comparator_image`, per channel).
     Image(&'a [f32]),
-}
-
-/// Pixel Frobenius norm `sqrt(Σ x²)` over the `values` of one pixel, summed in f32.
-fn pixel_norm(values: &[f32]) -> f32 {
-    values.iter().map(|v| v * v).sum::<f32>().sqrt()
 }
 
 /// Patch geometry shared by both pools: output sides, the pixel offset of each output pixel's
