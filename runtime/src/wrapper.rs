@@ -33,7 +33,17 @@ pub enum WrapperError {
         /// The key returned.
         got: String,
     },
-    /// Two keys are given a module twice.
+    /// A layer used as a block module returned no block or several.
+    #[error(
+        "layer wrapper: the layer applied to the {key} block returned {got} blocks, expected 1"
+    )]
+    BlockCount {
+        /// The input key.
+        key: String,
+        /// The number of blocks returned.
+        got: usize,
+    },
+    /// A key is given a module twice.
     #[error("layer wrapper: key {key} is given two modules")]
     DuplicateKey {
         /// The key.
@@ -94,6 +104,26 @@ impl BlockModule for Elementwise {
         let mut out = block.clone();
         out.data_mut().iter_mut().for_each(|v| *v = (self.0)(*v));
         Ok(out)
+    }
+}
+
+/// Any [`Layer`] as a [`BlockModule`]: the block is wrapped in a one-block multi-image, and
+/// the layer must return exactly one block.
+#[derive(Debug, Clone)]
+pub struct BlockLayer<L>(pub L);
+
+impl<L: Layer> BlockModule for BlockLayer<L> {
+    fn apply(&self, block: &ImageBlock) -> Result<ImageBlock, Error> {
+        let input = MultiImage::from_blocks(block.geometry().clone(), vec![block.clone()])?;
+        let mut blocks = self.0.forward(&input)?.into_blocks();
+        if blocks.len() != 1 {
+            return Err(WrapperError::BlockCount {
+                key: format!("{:?}", block.key()),
+                got: blocks.len(),
+            }
+            .into());
+        }
+        Ok(blocks.pop().expect("exactly one block"))
     }
 }
 
@@ -278,6 +308,28 @@ mod tests {
         assert_eq!(n, 2);
         assert_eq!(y.blocks()[0].data(), &[3.0, -4.0]);
         assert_eq!(y.blocks()[1].data(), &[-2.0, 4.0]);
+    }
+
+    #[test]
+    fn layers_as_block_modules() {
+        use crate::pool::MaxNormPool;
+        // Pooling each block separately equals pooling the multi-image.
+        let pool = MaxNormPool::new(2, true).unwrap();
+        let wrapper = LayerWrapper::new(BlockLayer(pool.clone()), &keys());
+        let x = input();
+        assert_eq!(wrapper.forward(&x).unwrap(), pool.forward(&x).unwrap());
+        // A layer that returns no block is reported.
+        struct Empty;
+        impl Layer for Empty {
+            fn forward(&self, input: &MultiImage) -> Result<MultiImage, Error> {
+                Ok(MultiImage::new(input.geometry().clone()))
+            }
+        }
+        let empty = LayerWrapper::from_modules(vec![(TensorKey::vector(), BlockLayer(Empty))]);
+        assert!(matches!(
+            empty.unwrap().forward(&x),
+            Err(Error::Wrapper(WrapperError::BlockCount { got: 0, .. }))
+        ));
     }
 
     #[test]
