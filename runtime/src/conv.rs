@@ -16,7 +16,9 @@
 use rayon::prelude::*;
 use thiserror::Error;
 
-use crate::image::{ImageBlock, TensorKey};
+use crate::action::{Action, ActionError};
+use crate::group::SignedPermutation;
+use crate::image::{Geometry, ImageBlock, TensorKey};
 use crate::padding::{ConvOptions, ConvPlan, PaddingError};
 
 /// Errors from a convolution.
@@ -183,6 +185,29 @@ impl FilterArray {
     /// All values, mutable.
     pub fn data_mut(&mut self) -> &mut [f32] {
         &mut self.data
+    }
+
+    /// The action of a group element on every filter: each `(o, i)` filter image is
+    /// transformed as by [`crate::action`] (pixels moved about the filter centre, tensor
+    /// indices multiplied by `g`, times `det(g)^parity`); sides are permuted as `|g·M|`.
+    pub fn times_group_element(&self, g: &SignedPermutation) -> Result<FilterArray, ActionError> {
+        let geometry =
+            Geometry::new(self.sides.clone(), vec![false; self.dim()]).map_err(|_| {
+                ActionError::Dimension {
+                    element_dim: g.dim(),
+                    image_dim: self.dim(),
+                }
+            })?;
+        let action = Action::new(g, &geometry)?;
+        let mut data = vec![0.0; self.data.len()];
+        action.apply_values(&self.data, self.key.k(), self.key.parity(), &mut data)?;
+        Ok(Self {
+            out_channels: self.out_channels,
+            in_channels: self.in_channels,
+            sides: action.output_geometry().spatial().to_vec(),
+            key: self.key.clone(),
+            data,
+        })
     }
 
     /// The filter `(sides…, (d,)*k)` from input channel `i` to output channel `o`.
@@ -360,8 +385,10 @@ fn product_pixel(src: &[f32], f: &[f32], dst: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::image::Geometry;
+    use crate::action::times_group_element_block;
+    use crate::group::{Group, GroupKind};
     use crate::padding::Padding;
+    use proptest::prelude::*;
 
     fn image(spatial: Vec<usize>, torus: Vec<bool>, k: usize, data: Vec<f32>) -> ImageBlock {
         let g = Geometry::new(spatial, torus).unwrap();
@@ -477,5 +504,106 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    /// The group average `Σ_g g·F` of a filter (invariant under every element).
+    fn symmetrize(f: &FilterArray, group: &Group) -> FilterArray {
+        let mut sum = f.clone();
+        sum.data_mut().fill(0.0);
+        for g in group.elements() {
+            let gf = f.times_group_element(g).unwrap();
+            for (s, v) in sum.data_mut().iter_mut().zip(gf.data()) {
+                *s += v;
+            }
+        }
+        sum
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn arb_equivariance_case() -> impl Strategy<
+        Value = (
+            usize,
+            Vec<usize>,
+            Vec<bool>,
+            usize,
+            usize,
+            u8,
+            u8,
+            usize,
+            Vec<i32>,
+            Vec<i32>,
+        ),
+    > {
+        (
+            2usize..=3,
+            1usize..=2,
+            0usize..=1,
+            0u8..=1,
+            0u8..=1,
+            0usize..48,
+        )
+            .prop_flat_map(|(d, k_img, k_extra, p_img, p_f, gi)| {
+                let k_f = k_img + k_extra;
+                (
+                    Just(d),
+                    prop::collection::vec(if d == 2 { 3usize..=6 } else { 2usize..=4 }, d),
+                    prop::collection::vec(any::<bool>(), d),
+                    Just(k_img),
+                    Just(k_f),
+                    Just(p_img),
+                    Just(p_f),
+                    Just(gi % if d == 2 { 8 } else { 48 }),
+                    prop::collection::vec(-4i32..=4, d.pow(k_img as u32) * 6usize.pow(d as u32)),
+                    prop::collection::vec(-4i32..=4, d.pow(k_f as u32) * 27),
+                )
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        /// With a group-invariant filter, convolution commutes with the action (torus and
+        /// zero padding, square or not): conv(g·x, F) = g·conv(x, F).
+        #[test]
+        fn invariant_filters_give_equivariant_convolutions(
+            (d, spatial, torus, k_img, k_f, p_img, p_f, gi, xs, fs) in arb_equivariance_case()
+        ) {
+            let group = Group::new(GroupKind::Hyperoctahedral, d).unwrap();
+            let g = group.elements()[gi];
+            let geometry = Geometry::new(spatial.clone(), torus).unwrap();
+            let len = geometry.pixels() * d.pow(k_img as u32);
+            let x = ImageBlock::new(
+                geometry,
+                TensorKey::new(k_img, p_img),
+                1,
+                xs[..len].iter().map(|&v| v as f32).collect(),
+            )
+            .unwrap();
+            let flen = 3usize.pow(d as u32) * d.pow(k_f as u32);
+            let raw = FilterArray::new(
+                1,
+                1,
+                vec![3; d],
+                TensorKey::new(k_f, p_f),
+                fs[..flen].iter().map(|&v| v as f32).collect(),
+            )
+            .unwrap();
+            let f = symmetrize(&raw, &group);
+            for h in group.elements() {
+                prop_assert_eq!(&f.times_group_element(h).unwrap(), &f);
+            }
+            let opts = ConvOptions::default();
+            for combine in [Combine::Contract, Combine::Product] {
+                let conv = |img: &ImageBlock| match combine {
+                    Combine::Contract => convolve_contract(img, &f, &opts).unwrap(),
+                    Combine::Product => convolve(img, &f, &opts).unwrap(),
+                };
+                let lhs = conv(&times_group_element_block(&x, &g).unwrap());
+                let rhs = times_group_element_block(&conv(&x), &g).unwrap();
+                prop_assert_eq!(lhs.geometry(), rhs.geometry());
+                prop_assert_eq!(lhs.key(), rhs.key());
+                // integer inputs and filters: sums are exact in f32
+                prop_assert_eq!(lhs.data(), rhs.data());
+            }
+        }
     }
 }
