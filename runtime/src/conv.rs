@@ -324,60 +324,87 @@ fn run(
             TensorKey::with_covariant(flags, parity)
         }
     };
-    let padded = plan.pad_block(image)?;
     let ci = image.components();
     let cf = filter.components();
     let co = key.components(d);
+    // (image component, output component, filter component) triples of one pixel's product
+    let triples: Vec<(usize, usize, usize)> = match combine {
+        Combine::Contract => (0..ci)
+            .flat_map(|a| (0..co).map(move |j| (a, j, a * co + j)))
+            .collect(),
+        Combine::Product => (0..ci)
+            .flat_map(|a| (0..cf).map(move |b| (a, a * cf + b, b)))
+            .collect(),
+    };
+    // planar layouts: padded (in_c, ci, padded pixels), output (out_c, co, output pixels)
+    let padded = plan.pad_block_planar(image)?;
     let in_c = filter.in_channels();
     let out_c = filter.out_channels();
-    let padded_len = plan.padded_pixels() * ci;
-    let out_offsets = plan.output_offsets();
+    let plane_len = plan.padded_pixels();
+    let out_pixels = plan.output_pixels();
+    let row_len = plan.axes()[d - 1].output_len;
+    let step = plan.axes()[d - 1].stride;
+    let row_offsets: Vec<usize> = plan.output_offsets().into_iter().step_by(row_len).collect();
     let filter_offsets = plan.filter_offsets();
-    let out_channel_len = out_offsets.len() * co;
-    let mut out = vec![0.0f32; out_c * out_channel_len];
-    out.par_chunks_mut(out_channel_len)
+    let mut planar = vec![0.0f32; out_c * co * out_pixels];
+    planar
+        .par_chunks_mut(co * out_pixels)
         .enumerate()
         .for_each(|(o, out_o)| {
             for i in 0..in_c {
-                let padded_i = &padded[i * padded_len..(i + 1) * padded_len];
+                let padded_i = &padded[i * ci * plane_len..(i + 1) * ci * plane_len];
                 let filter_oi = filter.filter(o, i);
                 for (m, &m_off) in filter_offsets.iter().enumerate() {
                     let f = &filter_oi[m * cf..(m + 1) * cf];
-                    if f.iter().all(|&v| v == 0.0) {
-                        continue;
-                    }
-                    for (dst, &y_off) in out_o.chunks_exact_mut(co).zip(&out_offsets) {
-                        let start = (y_off + m_off) * ci;
-                        let src = &padded_i[start..start + ci];
-                        match combine {
-                            Combine::Contract => contract_pixel(src, f, dst),
-                            Combine::Product => product_pixel(src, f, dst),
+                    for &(a, j, b) in &triples {
+                        let w = f[b];
+                        if w == 0.0 {
+                            continue;
+                        }
+                        let src_plane = &padded_i[a * plane_len..(a + 1) * plane_len];
+                        let dst_plane = &mut out_o[j * out_pixels..(j + 1) * out_pixels];
+                        for (dst_row, &row_off) in
+                            dst_plane.chunks_exact_mut(row_len).zip(&row_offsets)
+                        {
+                            let start = row_off + m_off;
+                            axpy(dst_row, w, &src_plane[start..], step);
                         }
                     }
                 }
             }
         });
+    // back to the interleaved (out_c, output pixels, co) layout
+    let out = if co == 1 {
+        planar
+    } else {
+        let mut out = vec![0.0f32; planar.len()];
+        for (src, dst) in planar
+            .chunks_exact(co * out_pixels)
+            .zip(out.chunks_exact_mut(co * out_pixels))
+        {
+            for (j, plane) in src.chunks_exact(out_pixels).enumerate() {
+                for (y, &v) in plane.iter().enumerate() {
+                    dst[y * co + j] = v;
+                }
+            }
+        }
+        out
+    };
     let geometry = plan.output_geometry();
     Ok(ImageBlock::new(geometry, key, out_c, out).expect("output length matches its shape"))
 }
 
-/// `dst[j] += Σ_a src[a] · f[a·co + j]`.
+/// `dst[x] += w · src[x·step]` for every `x` of `dst`.
 #[inline]
-fn contract_pixel(src: &[f32], f: &[f32], dst: &mut [f32]) {
-    let co = dst.len();
-    for (&p, row) in src.iter().zip(f.chunks_exact(co)) {
-        for (o, &w) in dst.iter_mut().zip(row) {
-            *o += p * w;
+fn axpy(dst: &mut [f32], w: f32, src: &[f32], step: usize) {
+    if step == 1 {
+        let n = dst.len();
+        for (o, &v) in dst.iter_mut().zip(&src[..n]) {
+            *o += w * v;
         }
-    }
-}
-
-/// `dst[a·cf + b] += src[a] · f[b]`.
-#[inline]
-fn product_pixel(src: &[f32], f: &[f32], dst: &mut [f32]) {
-    for (&p, row) in src.iter().zip(dst.chunks_exact_mut(f.len())) {
-        for (o, &w) in row.iter_mut().zip(f) {
-            *o += p * w;
+    } else {
+        for (o, &v) in dst.iter_mut().zip(src.iter().step_by(step)) {
+            *o += w * v;
         }
     }
 }
