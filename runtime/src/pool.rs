@@ -165,27 +165,28 @@ pub fn max_pool(
     }
     let out_pixels = patches.origins.len();
     let mut out = Vec::with_capacity(block.channels() * out_pixels * comps);
+    let mut norms = Vec::new();
     for c in 0..block.channels() {
         let channel = block.channel(c);
-        let score = |pixel: usize| -> f32 {
-            match comparator {
-                Comparator::Norm => pixel_norm(&channel[pixel * comps..(pixel + 1) * comps]),
-                Comparator::Value => channel[pixel],
-                Comparator::Image(values) => values[c * pixels + pixel],
+        let scores: &[f32] = match comparator {
+            Comparator::Norm => {
+                norms.clear();
+                norms.extend(channel.chunks_exact(comps).map(pixel_norm));
+                &norms
             }
+            Comparator::Value => channel,
+            Comparator::Image(values) => &values[c * pixels..(c + 1) * pixels],
         };
         for &origin in &patches.origins {
             let mut best = origin;
-            let mut best_score = score(origin);
             for &member in &patches.members[1..] {
+                let best_score = scores[best];
                 if best_score.is_nan() {
                     break;
                 }
-                let pixel = origin + member;
-                let s = score(pixel);
+                let s = scores[origin + member];
                 if s > best_score || s.is_nan() {
-                    best = pixel;
-                    best_score = s;
+                    best = origin + member;
                 }
             }
             out.extend_from_slice(&channel[best * comps..(best + 1) * comps]);
@@ -331,6 +332,18 @@ mod tests {
         let pooled = max_pool(&block, 2, Comparator::Norm).unwrap();
         assert_eq!(pooled.geometry().spatial(), &[1, 1]);
         assert_eq!(pooled.data(), &[0.0, 1.0]);
+    }
+
+    #[test]
+    fn nan_comparator_wins_like_argmax() {
+        // jnp.argmax returns the first NaN; the patch's second pixel (a NaN) is kept.
+        let block = scalar_block(2, vec![1.0, f32::NAN, 5.0, -f32::NAN]);
+        let pooled = max_pool(&block, 2, Comparator::Value).unwrap();
+        assert!(pooled.data()[0].is_nan() && pooled.data()[0].is_sign_positive());
+        let block = scalar_block(2, vec![1.0, 2.0, 5.0, 3.0]);
+        let comparator = [0.0, f32::NAN, 9.0, f32::NAN];
+        let pooled = max_pool(&block, 2, Comparator::Image(&comparator)).unwrap();
+        assert_eq!(pooled.data(), &[2.0]);
     }
 
     #[test]
