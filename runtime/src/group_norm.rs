@@ -520,6 +520,23 @@ mod tests {
     }
 
     #[test]
+    fn one_dimensional_vectors_normalise_like_scalars() {
+        // For d = 1 the whitening is (x − μ)/√(σ² + eps), the scalar formula.
+        let data: Vec<f32> = (0..12).map(|i| ((i * 5 % 7) as f32) * 0.7 - 1.0).collect();
+        let scalar = GroupNorm::new(&sig(vec![(TensorKey::scalar(), 4)]), 2).unwrap();
+        let vector = GroupNorm::new(&sig(vec![(TensorKey::vector(), 4)]), 2).unwrap();
+        let s = scalar
+            .forward(&image(TensorKey::scalar(), 4, vec![3], data.clone()))
+            .unwrap();
+        let v = vector
+            .forward(&image(TensorKey::vector(), 4, vec![3], data))
+            .unwrap();
+        for (a, b) in s.blocks()[0].data().iter().zip(v.blocks()[0].data()) {
+            assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+        }
+    }
+
+    #[test]
     fn constant_and_zero_inputs_are_finite() {
         let layer = GroupNorm::layer_norm(&sig(vec![
             (TensorKey::scalar(), 2),
