@@ -230,3 +230,43 @@ fn group_norm_affine_parameters_match_formula() {
         }
     }
 }
+
+/// The GroupNorm (random non-trivial affine parameters) and VectorNeuronNonlinear layers of
+/// the exported four-layer ginjax model: their JSON objects, minus the export envelope
+/// (`name`, `type`, `D`, `scalar_activation`), are this crate's parameter types; applied to
+/// ginjax's recorded output of the previous layer they reproduce ginjax's next output.
+#[test]
+fn exported_ginjax_model_norm_and_nonlinear_layers() {
+    let file = load("ginjax_export.json");
+    let layers = file["layers"].as_array().unwrap();
+    let outputs = file["outputs"].as_array().unwrap();
+    let mut checked = 0;
+    for (i, layer) in layers.iter().enumerate() {
+        let mut params = layer.clone();
+        let object = params.as_object_mut().unwrap();
+        for envelope in ["name", "type", "D", "scalar_activation"] {
+            object.remove(envelope);
+        }
+        let built: Box<dyn Layer> = match layer["type"].as_str().unwrap() {
+            "GroupNorm" => Box::new(GroupNorm::from_json(&params.to_string()).unwrap()),
+            "VectorNeuronNonlinear" => {
+                assert_eq!(layer["scalar_activation"], "relu");
+                Box::new(
+                    VectorNeuronNonlinear::from_json(&params.to_string(), Activation::Relu)
+                        .unwrap(),
+                )
+            }
+            _ => continue,
+        };
+        assert!(i > 0, "the model starts with a convolution");
+        let input = multi_image(&outputs[i - 1]);
+        let want = multi_image(&outputs[i]);
+        let context = format!("exported layer {}", layer["name"]);
+        assert_multi_image_close(&built.forward(&input).unwrap(), &want, &context);
+        checked += 1;
+    }
+    assert_eq!(
+        checked, 2,
+        "the export holds one GroupNorm and one VectorNeuronNonlinear"
+    );
+}
