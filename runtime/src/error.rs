@@ -8,6 +8,36 @@ pub enum Error {
     /// Building or combining images failed.
     #[error(transparent)]
     Image(#[from] ImageError),
+    /// Pooling failed.
+    #[error(transparent)]
+    Pool(#[from] crate::pool::PoolError),
+    /// Building or applying a group norm failed.
+    #[error(transparent)]
+    Norm(#[from] crate::group_norm::NormError),
+    /// Building or applying the vector-neuron nonlinearity failed.
+    #[error(transparent)]
+    Nonlinear(#[from] crate::nonlinear::NonlinearError),
+    /// Applying a layer wrapper failed.
+    #[error(transparent)]
+    Wrapper(#[from] crate::wrapper::WrapperError),
+    /// Reading or checking layer parameters failed.
+    #[error(transparent)]
+    Params(#[from] crate::params::ParamsError),
+    /// An equivariance check could not compare its results.
+    #[error(transparent)]
+    Equivariance(#[from] crate::equivariance::EquivarianceError),
+    /// Resolving convolution options or padding an input failed.
+    #[error(transparent)]
+    Padding(#[from] crate::padding::PaddingError),
+    /// Applying a group element failed.
+    #[error(transparent)]
+    Action(#[from] crate::action::ActionError),
+    /// A convolution failed.
+    #[error(transparent)]
+    Conv(#[from] crate::conv::ConvError),
+    /// Raising/lowering indices or inverting a metric failed.
+    #[error(transparent)]
+    Metric(#[from] crate::metric::MetricError),
 }
 
 /// Errors from building or combining geometric images.
@@ -67,6 +97,28 @@ pub enum ImageError {
         expected: String,
         /// The block's geometry.
         got: String,
+    },
+    /// An array has too few axes for a block of its key.
+    #[error("{key} block needs an array of rank at least {min} (channels, spatial…, d…), got rank {rank}")]
+    ArrayRank {
+        /// The key.
+        key: String,
+        /// The array's rank.
+        rank: usize,
+        /// The smallest rank possible.
+        min: usize,
+    },
+    /// A tensor axis of an array does not have length d.
+    #[error("{key} block: tensor axis {axis} has length {side}, but d = {dim}")]
+    TensorAxis {
+        /// The key.
+        key: String,
+        /// The axis of the array.
+        axis: usize,
+        /// Its length.
+        side: usize,
+        /// The spatial dimension inferred from the rank.
+        dim: usize,
     },
     /// A multi-image does not have the signature a layer expects.
     #[error("expected an image with signature {expected}, got {got}")]

@@ -1,1 +1,7 @@
-//! Shared helpers for the cross-crate tests of ginrs (fixture loading and comparisons).
+//! Shared helpers for the cross-crate tests of ginrs: loading the ginjax reference fixtures in
+//! `tests/fixtures/` (format described in `tests/fixtures/README.md`) and comparing results.
+//!
+//! These helpers panic with a descriptive message on malformed fixtures: they serve tests only.
+#![warn(missing_docs)]
+
+pub mod fixtures;
