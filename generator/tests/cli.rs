@@ -154,3 +154,30 @@ fn invalid_requests_are_refused_with_clear_errors() {
         "cannot write /nonexistent-dir/f.json",
     );
 }
+
+#[test]
+fn standard_k2_basis_option_matches_the_library() {
+    let out = gen_filters(&[
+        "--dim",
+        "2",
+        "--size",
+        "5",
+        "--max-k",
+        "2",
+        "--parity",
+        "0",
+        "--no-k2-irreps-basis",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let file = FilterFile::from_json(&String::from_utf8(out.stdout).unwrap()).unwrap();
+    assert!(!file.k2_irreps_basis);
+    let group = ginrs_generator::group::Group::hyperoctahedral(2).unwrap();
+    let options = ginrs_generator::BankOptions {
+        k2_irreps_basis: false,
+        ..Default::default()
+    };
+    let want = ginrs_generator::invariant_bank(&group, 5, 2, 0, &options).unwrap();
+    assert_eq!(file.bank(5, 2, 0), Some(&want));
+    let irreps = ginrs_generator::invariant_bank(&group, 5, 2, 0, &Default::default()).unwrap();
+    assert_ne!(want, irreps, "the two k = 2 bases give different lists");
+}
