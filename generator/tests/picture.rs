@@ -427,3 +427,49 @@ fn an_unusable_directory_is_a_clear_error() {
         );
     }
 }
+
+#[test]
+fn generated_ginjax_banks_render_with_one_panel_per_filter() {
+    use ginrs_generator::{invariant_bank, BankOptions};
+    for d in 1..=3 {
+        let group = Group::hyperoctahedral(d).unwrap();
+        for k in 0..=3 {
+            for p in 0..=1u8 {
+                let bank = invariant_bank(&group, 3, k, p, &BankOptions::default()).unwrap();
+                let svg = render_svg(&BankView::from(&bank));
+                let doc = roxmltree::Document::parse(&svg).unwrap();
+                assert_eq!(
+                    class_count(&doc, "g", "filter"),
+                    bank.len(),
+                    "d={d} k={k} p={p}"
+                );
+                assert_eq!(
+                    class_count(&doc, "g", "empty"),
+                    usize::from(bank.is_empty())
+                );
+            }
+        }
+    }
+    // ginjax D=2, M=3, k1p0 filter 0 is the outward ring (spec §4.9): at pixel (0, 1), offset
+    // (−1, 0), the arrow points up; at pixel (1, 0), offset (0, −1), it points left.
+    let bank = invariant_bank(
+        &Group::hyperoctahedral(2).unwrap(),
+        3,
+        1,
+        0,
+        &BankOptions::default(),
+    )
+    .unwrap();
+    let svg = render_svg(&BankView::from(&bank));
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let shafts: Vec<_> = filter_panel(&doc, 0)
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("shaft"))
+        .collect();
+    assert_eq!(shafts.len(), 4);
+    let (up, left) = (shafts[0], shafts[1]);
+    assert!(num_attr(up, "y2") < num_attr(up, "y1") && num_attr(up, "x2") == num_attr(up, "x1"));
+    assert!(
+        num_attr(left, "x2") < num_attr(left, "x1") && num_attr(left, "y2") == num_attr(left, "y1")
+    );
+}

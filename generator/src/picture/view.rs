@@ -1,6 +1,7 @@
 //! The renderer's view of a filter bank: shape, parity and the flat filter values.
 
 use super::error::PictureError;
+use crate::filters::FilterBank;
 
 /// A borrowed filter bank as the picture module sees it.
 ///
@@ -141,6 +142,19 @@ impl<'a> BankView<'a> {
     /// File stem for this bank's picture, e.g. `d2_m3_k1_p0`.
     pub fn file_stem(&self) -> String {
         format!("d{}_m{}_k{}_p{}", self.dim, self.size, self.k, self.parity)
+    }
+}
+
+impl<'a> From<&'a FilterBank> for BankView<'a> {
+    /// Views a generated or loaded bank; its constructors already checked the filter lengths.
+    fn from(bank: &'a FilterBank) -> Self {
+        Self {
+            dim: bank.dim(),
+            size: bank.size(),
+            k: bank.k(),
+            parity: bank.parity(),
+            filters: bank.filters(),
+        }
     }
 }
 

@@ -1,0 +1,432 @@
+//! Invariant filter banks: exact orbit bases and ginjax's convention on top of them.
+//!
+//! A bank holds every filter of shape `(M,)*d + (d,)*k` that is invariant under a group of
+//! signed permutations acting with parity `p` (see [`coords`] for the action). Two conventions:
+//! - [`Convention::Canonical`]: the exact orbit-sum basis ([`exact`]), ordered by each orbit's
+//!   smallest coordinate, with the representative's sign +1 and integer coefficients available
+//!   through [`FilterBank::exact`];
+//! - [`Convention::Ginjax`]: exactly the list `ginjax.geometric.get_unique_invariant_filters`
+//!   returns (order, signs, values including its 5-decimal rounding; see [`ginjax`]).
+//!
+//! The count of either equals the character formula [`invariant_count`].
+
+pub mod character;
+pub mod coords;
+pub mod exact;
+mod ginjax;
+pub mod orbits;
+pub mod pysort;
+
+use std::fmt;
+use std::str::FromStr;
+
+use thiserror::Error;
+
+use crate::group::Group;
+
+use self::coords::CoordSpace;
+use self::exact::canonical_basis;
+use self::orbits::Orbits;
+
+pub use self::exact::ExactFilter;
+
+/// Largest amount of memory a bank may need before [`invariant_bank`] refuses it (1 GiB).
+pub const MAX_BANK_BYTES: u64 = 1 << 30;
+
+/// Errors from building a filter bank. Each message says what to change.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum FilterError {
+    /// The filter side length is 0.
+    #[error("filter size M = 0 is not allowed: choose an odd M ≥ 1 (e.g. 3 or 5)")]
+    ZeroSize,
+    /// The filter side length is even (refused where a centred filter is required).
+    #[error(
+        "filter size M = {0} is even: an even filter has no centre pixel, so it needs explicit \
+         padding when used (e.g. `padding = [(lo, hi), ...]` or VALID); choose an odd M such as {odd}",
+        odd = .0 + 1
+    )]
+    EvenSize(usize),
+    /// The parity is not 0 or 1.
+    #[error("parity {0} is not allowed: use 0 (tensor) or 1 (pseudo-tensor)")]
+    InvalidParity(u8),
+    /// The coordinate count M^d · d^k does not fit in 32 bits.
+    #[error(
+        "a bank with d = {dim}, M = {size}, k = {k} has more than 2^32 coordinates \
+         (M^d · d^k): lower k or M"
+    )]
+    TooManyCoordinates {
+        /// Spatial dimension.
+        dim: usize,
+        /// Filter side length.
+        size: usize,
+        /// Tensor order.
+        k: usize,
+    },
+    /// The bank would need more memory than [`MAX_BANK_BYTES`].
+    #[error(
+        "a bank with d = {dim}, M = {size}, k = {k} ({coords} coordinates, {count} filters) \
+         would need about {mib} MiB, more than the 1024 MiB limit: lower k or M",
+        mib = .bytes / (1 << 20)
+    )]
+    TooLarge {
+        /// Spatial dimension.
+        dim: usize,
+        /// Filter side length.
+        size: usize,
+        /// Tensor order.
+        k: usize,
+        /// Number of coordinates M^d · d^k.
+        coords: u64,
+        /// Number of filters (character formula).
+        count: u64,
+        /// Estimated bytes.
+        bytes: u64,
+    },
+    /// A convention name that is not `ginjax` or `canonical`.
+    #[error("unknown convention `{0}`: expected `ginjax` or `canonical`")]
+    UnknownConvention(String),
+    /// A scale name that is not `normalize` or `one`.
+    #[error("unknown scale `{0}`: expected `normalize` or `one`")]
+    UnknownScale(String),
+    /// Filters handed to [`FilterBank::from_parts`] do not match the bank's shape.
+    #[error("filter {index} has {got} values, but the shape {shape:?} needs {want}")]
+    WrongFilterLength {
+        /// Index of the offending filter.
+        index: usize,
+        /// Its length.
+        got: usize,
+        /// The expected length.
+        want: usize,
+        /// The bank's shape.
+        shape: Vec<usize>,
+    },
+    /// Exact coefficients handed to [`FilterBank::from_parts`] are inconsistent.
+    #[error("exact filter {index} is invalid: {reason}")]
+    InvalidExact {
+        /// Index of the offending filter.
+        index: usize,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Which basis, order, signs and values a bank uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Convention {
+    /// ginjax's `get_unique_invariant_filters` list, reproduced.
+    #[default]
+    Ginjax,
+    /// The exact orbit-sum basis, ordered by smallest coordinate.
+    Canonical,
+}
+
+impl Convention {
+    /// The name used on the command line and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Ginjax => "ginjax",
+            Self::Canonical => "canonical",
+        }
+    }
+}
+
+impl fmt::Display for Convention {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Convention {
+    type Err = FilterError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "ginjax" => Ok(Self::Ginjax),
+            "canonical" => Ok(Self::Canonical),
+            _ => Err(FilterError::UnknownConvention(s.to_string())),
+        }
+    }
+}
+
+/// How each filter is scaled at the end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Scale {
+    /// Largest pixel (Frobenius) norm 1 (ginjax's default `NORMALIZE`).
+    #[default]
+    Normalize,
+    /// Largest absolute entry 1 (ginjax's `ONE`).
+    One,
+}
+
+impl Scale {
+    /// The name used on the command line and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Normalize => "normalize",
+            Self::One => "one",
+        }
+    }
+}
+
+impl fmt::Display for Scale {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Scale {
+    type Err = FilterError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "normalize" => Ok(Self::Normalize),
+            "one" => Ok(Self::One),
+            _ => Err(FilterError::UnknownScale(s.to_string())),
+        }
+    }
+}
+
+/// Options of [`invariant_bank`]. The default is ginjax's: ginjax convention, `NORMALIZE`,
+/// irreps basis for k = 2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BankOptions {
+    /// Basis, order and signs.
+    pub convention: Convention,
+    /// Final scaling of each filter.
+    pub scale: Scale,
+    /// ginjax's `k2_irreps_basis` (only changes k = 2 banks of the ginjax convention).
+    pub k2_irreps_basis: bool,
+}
+
+impl Default for BankOptions {
+    fn default() -> Self {
+        Self {
+            convention: Convention::Ginjax,
+            scale: Scale::Normalize,
+            k2_irreps_basis: true,
+        }
+    }
+}
+
+/// A list of invariant filters of one shape `(M,)*d + (d,)*k` and parity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FilterBank {
+    dim: usize,
+    size: usize,
+    k: usize,
+    parity: u8,
+    filters: Vec<Vec<f64>>,
+    exact: Option<Vec<ExactFilter>>,
+}
+
+impl FilterBank {
+    /// Assembles a bank from its parts (e.g. read from JSON), checking every filter's length
+    /// and, when given, that the exact coefficients are ±1 on distinct in-range coordinates and
+    /// as many as the filters.
+    pub fn from_parts(
+        dim: usize,
+        size: usize,
+        k: usize,
+        parity: u8,
+        filters: Vec<Vec<f64>>,
+        exact: Option<Vec<ExactFilter>>,
+    ) -> Result<Self, FilterError> {
+        if parity > 1 {
+            return Err(FilterError::InvalidParity(parity));
+        }
+        let space = CoordSpace::new(dim, size, k)?;
+        for (index, f) in filters.iter().enumerate() {
+            if f.len() != space.len() {
+                return Err(FilterError::WrongFilterLength {
+                    index,
+                    got: f.len(),
+                    want: space.len(),
+                    shape: space.shape(),
+                });
+            }
+        }
+        if let Some(exact) = &exact {
+            if exact.len() != filters.len() {
+                return Err(FilterError::InvalidExact {
+                    index: exact.len().min(filters.len()),
+                    reason: format!(
+                        "{} exact filters for {} filters",
+                        exact.len(),
+                        filters.len()
+                    ),
+                });
+            }
+            for (index, e) in exact.iter().enumerate() {
+                let increasing = e.terms.windows(2).all(|w| w[0].0 < w[1].0);
+                let in_range = e.terms.iter().all(|&(c, _)| c < space.len());
+                let unit = e.terms.iter().all(|&(_, s)| s == 1 || s == -1);
+                if !(increasing && in_range && unit && !e.terms.is_empty()) {
+                    return Err(FilterError::InvalidExact {
+                        index,
+                        reason: "terms must be non-empty, ±1, with increasing coordinates \
+                                 inside the filter"
+                            .to_string(),
+                    });
+                }
+            }
+        }
+        Ok(Self {
+            dim,
+            size,
+            k,
+            parity,
+            filters,
+            exact,
+        })
+    }
+
+    /// The spatial dimension d.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// The filter side length M.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The tensor order k.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// The parity p (0 tensor, 1 pseudo-tensor).
+    pub fn parity(&self) -> u8 {
+        self.parity
+    }
+
+    /// The shape of one filter, `(M,)*d + (d,)*k`.
+    pub fn shape(&self) -> Vec<usize> {
+        let mut shape = vec![self.size; self.dim];
+        shape.extend(std::iter::repeat_n(self.dim, self.k));
+        shape
+    }
+
+    /// The number of filters.
+    pub fn len(&self) -> usize {
+        self.filters.len()
+    }
+
+    /// True when no filter is invariant (e.g. d = 2, M = 3 pseudoscalars).
+    pub fn is_empty(&self) -> bool {
+        self.filters.is_empty()
+    }
+
+    /// The filters, each flattened row-major over `(M,)*d + (d,)*k`.
+    pub fn filters(&self) -> &[Vec<f64>] {
+        &self.filters
+    }
+
+    /// The exact integer orbit coefficients of each filter (canonical convention only; the
+    /// `f64` filters are these times a positive per-filter scale).
+    pub fn exact(&self) -> Option<&[ExactFilter]> {
+        self.exact.as_deref()
+    }
+}
+
+/// Builds the bank of filters of side `size`, tensor order `k` and parity `parity` invariant
+/// under `group` (of dimension `group.dim()`).
+///
+/// Even `size` is supported (the centre is then between pixels, as in ginjax's M = 2 banks);
+/// use [`require_odd_size`] where a centred filter is needed. Refuses banks that would need
+/// more than [`MAX_BANK_BYTES`] before allocating them. An empty bank is not an error.
+pub fn invariant_bank(
+    group: &Group,
+    size: usize,
+    k: usize,
+    parity: u8,
+    options: &BankOptions,
+) -> Result<FilterBank, FilterError> {
+    if parity > 1 {
+        return Err(FilterError::InvalidParity(parity));
+    }
+    let space = CoordSpace::new(group.dim(), size, k)?;
+    check_memory(group, &space, parity)?;
+    let orbits = Orbits::new(&space, group, parity);
+    let (filters, exact) = match options.convention {
+        Convention::Canonical => {
+            let exact: Vec<ExactFilter> = canonical_basis(&orbits);
+            let filters = exact
+                .iter()
+                .map(|e| e.to_dense(space.len(), e.scale_factor(&space, options.scale)))
+                .collect();
+            (filters, Some(exact))
+        }
+        Convention::Ginjax => {
+            let filters = ginjax::ginjax_filters(
+                &space,
+                &orbits,
+                parity,
+                options.scale,
+                options.k2_irreps_basis,
+            );
+            (filters, None)
+        }
+    };
+    Ok(FilterBank {
+        dim: group.dim(),
+        size,
+        k,
+        parity,
+        filters,
+        exact,
+    })
+}
+
+/// The number of invariant filters from the character formula
+/// `(1/|G|) Σ_g fix_pixels(g) · tr(g)^k · det(g)^p` (parity taken mod 2), without building
+/// the bank.
+pub fn invariant_count(group: &Group, size: usize, k: usize, parity: u8) -> u64 {
+    character::character_count(group, size, k, parity)
+}
+
+/// Fails with [`FilterError::EvenSize`] or [`FilterError::ZeroSize`] unless `size` is odd.
+pub fn require_odd_size(size: usize) -> Result<(), FilterError> {
+    match size {
+        0 => Err(FilterError::ZeroSize),
+        s if s % 2 == 0 => Err(FilterError::EvenSize(s)),
+        _ => Ok(()),
+    }
+}
+
+/// An upper estimate of the bytes [`invariant_bank`] needs: per coordinate the orbit tables
+/// (13 bytes) and exact terms (16 bytes), per generator the action tables, and the dense
+/// filters (8 bytes per coordinate per filter; for k = 2 twice the invariant count, since
+/// ginjax's irreps basis can return a few more filters than the dimension).
+pub fn estimated_bytes(group: &Group, size: usize, k: usize, parity: u8) -> Option<u64> {
+    let space = CoordSpace::new(group.dim(), size, k).ok()?;
+    let coords = space.len() as u64;
+    let count = invariant_count(group, size, k, parity);
+    let count = if k == 2 {
+        count.saturating_mul(2)
+    } else {
+        count
+    };
+    let tables = (2 * group.dim() as u64)
+        .checked_mul(space.pixels() as u64 * 4 + space.tensor_len() as u64 * 5)?;
+    coords
+        .checked_mul(29)?
+        .checked_add(tables)?
+        .checked_add(count.checked_mul(coords)?.checked_mul(8)?)
+}
+
+fn check_memory(group: &Group, space: &CoordSpace, parity: u8) -> Result<(), FilterError> {
+    let (dim, size, k) = (space.dim(), space.size(), space.k());
+    let bytes = estimated_bytes(group, size, k, parity).unwrap_or(u64::MAX);
+    if bytes > MAX_BANK_BYTES {
+        return Err(FilterError::TooLarge {
+            dim,
+            size,
+            k,
+            coords: space.len() as u64,
+            count: invariant_count(group, size, k, parity),
+            bytes,
+        });
+    }
+    Ok(())
+}
