@@ -32,13 +32,15 @@ pub fn paragraphs(dim: usize, k: usize, parity: u8, style: PixelStyle) -> Vec<St
         1 => "Filters in bank order, labelled #index. Each filter is a strip of M pixels; axis 0 runs to the right.".to_string(),
         2 => "Filters in bank order, labelled #index. Each filter is an M\u{d7}M pixel grid: axis 0 runs down the rows, axis 1 to the right.".to_string(),
         3 => "Filters in bank order, labelled #index. Each filter is drawn as its M slices side by side, labelled by the axis-0 index i0; inside a slice axis 1 runs down the rows, axis 2 to the right.".to_string(),
-        d => format!(
-            "Filters in bank order, labelled #index. Each filter is drawn as M^{} slices labelled by the leading indices (i0, \u{2026}, i{}): rows of slices by i0, the rest left to right; inside a slice axis {} runs down the rows, axis {} to the right.",
-            d - 2,
-            d - 3,
-            d - 2,
-            d - 1
-        ),
+        d => {
+            let lead = if d == 4 { "(i0, i1)".to_string() } else { format!("(i0, \u{2026}, i{})", d - 3) };
+            format!(
+                "Filters in bank order, labelled #index. Each filter is drawn as M^{} slices labelled by the leading indices {lead}: rows of slices by i0, the rest left to right; inside a slice axis {} runs down the rows, axis {} to the right.",
+                d - 2,
+                d - 2,
+                d - 1
+            )
+        }
     });
     let colour = "Colours: blue negative, white zero, red positive, saturating at each filter's largest |value|";
     out.push(match style {

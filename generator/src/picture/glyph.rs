@@ -108,7 +108,7 @@ impl PixelPainter {
             );
             if numbers {
                 if let Some(label) = format_value(value) {
-                    let size = mini * 0.33;
+                    let size = mini * 0.28;
                     value_text(
                         w,
                         mx + mini / 2.0,

@@ -49,7 +49,7 @@ pub enum PixelStyle {
         rows: usize,
         /// Mini-cell columns (the last tensor index).
         cols: usize,
-        /// Side of a mini-cell.
+        /// Side of a mini-cell (wide enough for a label like `−0.41` when numbers are shown).
         mini: f64,
         /// Whether values are written in the mini-cells.
         numbers: bool,
@@ -67,8 +67,8 @@ impl PixelStyle {
                 let rows = dim.pow(k.saturating_sub(1) as u32);
                 let numbers = rows * cols <= 9;
                 let mini = match (numbers, cols <= 2) {
-                    (true, true) => 30.0,
-                    (true, false) => 26.0,
+                    (true, true) => 34.0,
+                    (true, false) => 32.0,
                     (false, _) => 12.0,
                 };
                 PixelStyle::Components {
@@ -270,7 +270,7 @@ mod tests {
             PixelStyle::Components {
                 rows: 2,
                 cols: 2,
-                mini: 30.0,
+                mini: 34.0,
                 numbers: true
             }
         );
@@ -279,7 +279,7 @@ mod tests {
             PixelStyle::Components {
                 rows: 4,
                 cols: 2,
-                mini: 30.0,
+                mini: 34.0,
                 numbers: true
             }
         );
@@ -288,7 +288,7 @@ mod tests {
             PixelStyle::Components {
                 rows: 1,
                 cols: 4,
-                mini: 26.0,
+                mini: 32.0,
                 numbers: true
             }
         );
