@@ -10,9 +10,11 @@
 
 pub mod filters;
 pub mod group;
+pub mod json;
 pub mod picture;
 
 pub use filters::{
     invariant_bank, invariant_count, BankOptions, Convention, ExactFilter, FilterBank, FilterError,
     Scale,
 };
+pub use json::{FilterFile, JsonError};

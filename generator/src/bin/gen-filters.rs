@@ -1,0 +1,223 @@
+//! `gen-filters`: writes invariant filter banks as `ginrs-filters/1` JSON.
+//!
+//! Example: `gen-filters --dim 2 --size 3,5 --max-k 3 -o filters/d2.json --summary`.
+
+use std::io::BufWriter;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use ginrs_generator::filters::{bank_order, estimated_bytes, require_odd_size, MAX_BANK_BYTES};
+use ginrs_generator::group::{Group, GroupKind};
+use ginrs_generator::{
+    invariant_bank, invariant_count, BankOptions, Convention, FilterBank, FilterFile, Scale,
+};
+
+/// Which parities to generate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Parities {
+    Even,
+    Odd,
+    Both,
+}
+
+impl Parities {
+    fn list(self) -> &'static [u8] {
+        match self {
+            Self::Even => &[0],
+            Self::Odd => &[1],
+            Self::Both => &[0, 1],
+        }
+    }
+}
+
+fn parse_parities(s: &str) -> Result<Parities, String> {
+    match s {
+        "0" => Ok(Parities::Even),
+        "1" => Ok(Parities::Odd),
+        "both" => Ok(Parities::Both),
+        _ => Err(format!("`{s}` is not a parity: use 0, 1 or both")),
+    }
+}
+
+fn parse_named<T: std::str::FromStr>(s: &str) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    s.parse().map_err(|e: T::Err| e.to_string())
+}
+
+/// Generate the invariant convolution filters of the hyperoctahedral group (or a subgroup) as
+/// JSON, in ginjax's convention or the exact canonical one.
+#[derive(Debug, Parser)]
+#[command(name = "gen-filters", version)]
+struct Cli {
+    /// Spatial dimension d (1..=6).
+    #[arg(long)]
+    dim: usize,
+    /// Filter side lengths M, comma separated; each must be odd.
+    #[arg(long, value_delimiter = ',', required = true)]
+    size: Vec<usize>,
+    /// Largest tensor order k; banks are written for k = 0..=K.
+    #[arg(long)]
+    max_k: usize,
+    /// Parities to generate: 0, 1 or both.
+    #[arg(long, default_value = "both", value_parser = parse_parities)]
+    parity: Parities,
+    /// The group: hyperoctahedral, flips or rotations.
+    #[arg(long, default_value = "hyperoctahedral", value_parser = parse_named::<GroupKind>)]
+    group: GroupKind,
+    /// Basis, order and signs: ginjax or canonical.
+    #[arg(long, default_value = "ginjax", value_parser = parse_named::<Convention>)]
+    convention: Convention,
+    /// Final scaling: normalize (largest pixel norm 1) or one (largest entry 1).
+    #[arg(long, default_value = "normalize", value_parser = parse_named::<Scale>)]
+    scale: Scale,
+    /// Use the standard basis for k = 2 instead of ginjax's irreps basis.
+    #[arg(long)]
+    no_k2_irreps_basis: bool,
+    /// Output file (default: standard output).
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Print a table of filter counts per (M, k, parity).
+    #[arg(long)]
+    summary: bool,
+    /// Print the time taken per bank and in total.
+    #[arg(long)]
+    timings: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: &Cli) -> Result<(), String> {
+    let start = Instant::now();
+    let group = Group::new(cli.group, cli.dim).map_err(|e| e.to_string())?;
+    for &m in &cli.size {
+        require_odd_size(m).map_err(|e| e.to_string())?;
+    }
+    let options = BankOptions {
+        convention: cli.convention,
+        scale: cli.scale,
+        k2_irreps_basis: !cli.no_k2_irreps_basis,
+    };
+    let requests = bank_order(&cli.size, cli.max_k, cli.parity.list());
+    // Refuse everything up front, before spending time on any bank.
+    let mut total_bytes: u64 = 0;
+    for &(m, k, p) in &requests {
+        let bytes = estimated_bytes(&group, m, k, p).unwrap_or(u64::MAX);
+        if bytes > MAX_BANK_BYTES {
+            // invariant_bank reports the precise reason (coordinates or memory).
+            return Err(invariant_bank(&group, m, k, p, &options)
+                .err()
+                .map_or_else(|| "bank too large".to_string(), |e| e.to_string()));
+        }
+        total_bytes = total_bytes.saturating_add(bytes);
+    }
+    if total_bytes > 2 * MAX_BANK_BYTES {
+        return Err(format!(
+            "the requested banks together would need about {} MiB, more than 2048 MiB: \
+             request fewer sizes or a smaller --max-k",
+            total_bytes >> 20
+        ));
+    }
+
+    let mut banks: Vec<FilterBank> = Vec::with_capacity(requests.len());
+    let mut times: Vec<Duration> = Vec::with_capacity(requests.len());
+    for &(m, k, p) in &requests {
+        let t = Instant::now();
+        banks.push(invariant_bank(&group, m, k, p, &options).map_err(|e| e.to_string())?);
+        times.push(t.elapsed());
+    }
+    let compute_time = start.elapsed();
+    let file = FilterFile::new(&group, &options, banks);
+
+    let mut report = String::new();
+    if cli.summary {
+        report.push_str(&summary(&group, &file, &options));
+    }
+    if cli.timings {
+        report.push_str(&timings(&file, &times, compute_time));
+    }
+    match &cli.output {
+        Some(path) => {
+            let cannot = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
+            let out = std::fs::File::create(path).map_err(cannot)?;
+            file.write_json(BufWriter::new(out)).map_err(cannot)?;
+            print!("{report}");
+        }
+        None => {
+            file.write_json(BufWriter::new(std::io::stdout().lock()))
+                .map_err(|e| format!("cannot write to standard output: {e}"))?;
+            eprint!("{report}");
+        }
+    }
+    if cli.timings {
+        let line = format!(
+            "total (including JSON and output): {:.3} ms\n",
+            ms(start.elapsed())
+        );
+        match cli.output {
+            Some(_) => print!("{line}"),
+            None => eprint!("{line}"),
+        }
+    }
+    Ok(())
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn summary(group: &Group, file: &FilterFile, options: &BankOptions) -> String {
+    let mut out = format!(
+        "{} filters, d = {}, group {} (order {}), scale {}\n",
+        options.convention,
+        group.dim(),
+        group.kind(),
+        group.order(),
+        options.scale
+    );
+    out.push_str("   M   k   p   coords  filters  dimension\n");
+    for bank in &file.banks {
+        let coords: usize = bank.shape().iter().product();
+        let formula = invariant_count(group, bank.size(), bank.k(), bank.parity());
+        out.push_str(&format!(
+            "{:>4}{:>4}{:>4}{:>9}{:>9}{:>11}\n",
+            bank.size(),
+            bank.k(),
+            bank.parity(),
+            coords,
+            bank.len(),
+            formula
+        ));
+    }
+    out
+}
+
+fn timings(file: &FilterFile, times: &[Duration], compute: Duration) -> String {
+    let mut out = String::from("   M   k   p   time (ms)\n");
+    for (bank, t) in file.banks.iter().zip(times) {
+        out.push_str(&format!(
+            "{:>4}{:>4}{:>4}{:>12.3}\n",
+            bank.size(),
+            bank.k(),
+            bank.parity(),
+            ms(*t)
+        ));
+    }
+    out.push_str(&format!(
+        "banks (including group setup): {:.3} ms\n",
+        ms(compute)
+    ));
+    out
+}
