@@ -14,6 +14,9 @@ use ginrs_generator::{
     invariant_bank, invariant_count, BankOptions, Convention, FilterBank, FilterFile, Scale,
 };
 
+/// Most banks one invocation may request.
+const MAX_BANKS: usize = 4096;
+
 /// Which parities to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Parities {
@@ -110,6 +113,18 @@ fn run(cli: &Cli) -> Result<(), String> {
         scale: cli.scale,
         k2_irreps_basis: !cli.no_k2_irreps_basis,
     };
+    let bank_count = cli
+        .max_k
+        .checked_add(1)
+        .and_then(|ks| ks.checked_mul(cli.size.len() * cli.parity.list().len()));
+    if bank_count.is_none_or(|n| n > MAX_BANKS) {
+        return Err(format!(
+            "--max-k {} with {} size(s) asks for more than {MAX_BANKS} banks: \
+             lower --max-k or request fewer sizes",
+            cli.max_k,
+            cli.size.len()
+        ));
+    }
     let requests = bank_order(&cli.size, cli.max_k, cli.parity.list());
     // Refuse everything up front, before spending time on any bank.
     let mut total_bytes: u64 = 0;

@@ -322,6 +322,18 @@ impl FilterBank {
         &self.filters
     }
 
+    /// The non-zero entries `(flat coordinate, value)` of filter `index`, by increasing
+    /// coordinate (`None` if there is no such filter).
+    pub fn sparse(&self, index: usize) -> Option<Vec<(usize, f64)>> {
+        self.filters.get(index).map(|f| {
+            f.iter()
+                .enumerate()
+                .filter(|(_, v)| **v != 0.0)
+                .map(|(c, &v)| (c, v))
+                .collect()
+        })
+    }
+
     /// The exact integer orbit coefficients of each filter (canonical convention only; the
     /// `f64` filters are these times a positive per-filter scale).
     pub fn exact(&self) -> Option<&[ExactFilter]> {
@@ -562,6 +574,13 @@ mod tests {
         assert_eq!(bank.len(), invariant_count(&group, 3, 2, 1) as usize);
         assert!(bank.filters().iter().all(|f| f.len() == 243));
         assert_eq!(bank.exact().map(<[_]>::len), Some(bank.len()));
+        for (i, e) in bank.exact().unwrap().iter().enumerate() {
+            let sparse = bank.sparse(i).unwrap();
+            let coords: Vec<usize> = sparse.iter().map(|&(c, _)| c).collect();
+            let exact_coords: Vec<usize> = e.terms.iter().map(|&(c, _)| c).collect();
+            assert_eq!(coords, exact_coords);
+        }
+        assert_eq!(bank.sparse(bank.len()), None);
         let ginjax = invariant_bank(&group, 3, 2, 1, &BankOptions::default()).unwrap();
         assert!(ginjax.exact().is_none());
     }
