@@ -138,7 +138,7 @@ impl PixelPainter {
             [v0, v1, v2] => (*v2, *v1, *v0),
             _ => return,
         };
-        if out.abs() > 1e-12 {
+        if out.is_finite() && out.abs() > 1e-12 {
             let side = self.cell_w.min(self.cell_h);
             let r = side * (0.04 + 0.11 * out.abs() / self.arrow_scale);
             let sign = if out > 0.0 { "+" } else { "-" };
@@ -186,7 +186,7 @@ impl PixelPainter {
             w.close("g");
         }
         let norm = right.hypot(down);
-        if norm <= 1e-12 {
+        if !norm.is_finite() || norm <= 1e-12 {
             return;
         }
         let length = reach * norm / self.arrow_scale;
@@ -328,6 +328,13 @@ mod tests {
         assert!(
             !svg.contains("arrow") && !svg.contains("out-of-plane"),
             "a zero vector draws nothing"
+        );
+        let mut w = SvgWriter::new(100.0, 100.0);
+        painter(false).paint(&mut w, 0.0, 0.0, &[f64::NAN, 1.0, f64::INFINITY]);
+        let svg = w.finish();
+        assert!(
+            !svg.contains("NaN") && !svg.contains("inf"),
+            "non-finite vectors draw nothing: {svg}"
         );
     }
 }
