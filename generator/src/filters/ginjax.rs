@@ -54,8 +54,9 @@ struct Features {
     norm_sum: f64,
 }
 
-/// The ginjax bank, as dense row-major filters.
-pub(crate) fn ginjax_filters(
+/// The ginjax bank for the orbits of one coordinate space, as dense row-major filters (use
+/// [`crate::invariant_bank`] unless the orbits are already at hand).
+pub fn ginjax_filters(
     space: &CoordSpace,
     orbits: &Orbits,
     parity: u8,

@@ -13,7 +13,7 @@
 pub mod character;
 pub mod coords;
 pub mod exact;
-mod ginjax;
+pub mod ginjax;
 pub mod orbits;
 pub mod pysort;
 
