@@ -1,6 +1,5 @@
 //! Snapshot tests of the code generator: whole annotated items in, prettyplease-formatted
 //! expansions (or error messages) out, reviewed as insta snapshots.
-#![cfg(feature = "codegen")]
 
 use ginrs_generator::codegen::expand;
 use quote::quote;

@@ -389,3 +389,81 @@ fn parse_type(tokens: &TokenStream) -> syn::Result<TensorType> {
     };
     Ok(TensorType { k, parity })
 }
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use super::*;
+
+    fn parse(attr: TokenStream) -> Result<LayerSpec, Vec<String>> {
+        let mut errors = Errors::new();
+        let spec = parse_spec(attr, &mut errors);
+        match errors.finish(()) {
+            Ok(()) => Ok(spec.expect("no error means a spec")),
+            Err(e) => Err(e.into_iter().map(|e| e.to_string()).collect()),
+        }
+    }
+
+    #[test]
+    fn defaults_and_tensor_types() {
+        let spec = parse(quote!(dim = 3, filter_size = 5,
+                                input = [scalar: 1, pseudovector: 2, (2, 1): 3],
+                                output = [pseudoscalar: 4]))
+        .unwrap();
+        assert_eq!((spec.dim.value, spec.filter_size.value), (3, 5));
+        let types: Vec<_> = spec
+            .input
+            .iter()
+            .map(|b| (b.ty.k, b.ty.parity, b.channels))
+            .collect();
+        assert_eq!(types, vec![(0, 0, 1), (1, 1, 2), (2, 1, 3)]);
+        assert_eq!(spec.output[0].ty, TensorType { k: 0, parity: 1 });
+        assert_eq!(spec.bias, BiasSpec::Auto);
+        assert_eq!(spec.padding.value, PaddingSpec::Torus);
+        assert_eq!((spec.stride, spec.dilation), (1, 1));
+        assert_eq!(spec.convention, ConventionSpec::Ginjax);
+        assert!(!spec.allow_missing);
+    }
+
+    #[test]
+    fn every_option() {
+        let spec = parse(quote!(dim = 2, filter_size = 2, input = [vector: 1],
+                                output = [vector: 1], bias = scalar,
+                                padding = [(1, 0), (0, 1)], stride = 2, dilation = 3,
+                                convention = canonical, allow_missing))
+        .unwrap();
+        assert_eq!(spec.bias, BiasSpec::Scalar);
+        assert_eq!(
+            spec.padding.value,
+            PaddingSpec::Explicit(vec![(1, 0), (0, 1)])
+        );
+        assert_eq!((spec.stride, spec.dilation), (2, 3));
+        assert_eq!(spec.convention, ConventionSpec::Canonical);
+        assert!(spec.allow_missing);
+    }
+
+    #[test]
+    fn errors_are_collected_in_order() {
+        let errors = parse(
+            quote!(dim = x, filter_size = 3, input = [vector 1, vector: 1],
+                                  output = [vector: 1, vector: 2], padding = wrap,
+                                  allow_missing = yes),
+        )
+        .unwrap_err();
+        assert_eq!(
+            errors,
+            vec![
+                "expected a non-negative integer".to_string(),
+                "expected `<type>: <channels>`, e.g. `vector: 8`".to_string(),
+                "tensor type `vector` appears twice in this signature".to_string(),
+                "first given here".to_string(),
+                "unknown padding `wrap`: expected one of torus | same | valid, or a list \
+                 `[(lo, hi), ...]` with one pair per spatial axis"
+                    .to_string(),
+                "`allow_missing` is a flag and takes no value".to_string(),
+                "missing required option `dim = <d>`".to_string(),
+            ]
+        );
+    }
+}

@@ -229,3 +229,82 @@ fn missing_message(spec: &LayerSpec, input: &BlockSpec, output: &BlockSpec) -> S
         spec.filter_size.value
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use proc_macro2::TokenStream;
+    use quote::quote;
+
+    use super::*;
+    use crate::codegen::parse::parse_spec;
+
+    fn plan_of(attr: TokenStream) -> Result<LayerPlan, Vec<String>> {
+        let mut errors = Errors::new();
+        let planned = parse_spec(attr, &mut errors).and_then(|s| plan(s, &mut errors));
+        match errors.finish(()) {
+            Ok(()) => Ok(planned.expect("no error means a plan")),
+            Err(e) => Err(e.into_iter().map(|e| e.to_string()).collect()),
+        }
+    }
+
+    #[test]
+    fn benchmark_pairs_use_the_exact_counts() {
+        let plan = plan_of(
+            quote!(dim = 2, filter_size = 3, input = [scalar: 8, vector: 8],
+                                  output = [scalar: 8, vector: 8]),
+        )
+        .unwrap();
+        let counts: Vec<_> = plan
+            .pairs
+            .iter()
+            .map(|p| (p.input, p.output, p.filters.filters.len()))
+            .collect();
+        // k0p0: 3, k1p0: 2, k1p0: 2, k2p0: 5 (d = 2, M = 3).
+        assert_eq!(counts, vec![(0, 0, 3), (0, 1, 2), (1, 0, 2), (1, 1, 5)]);
+        assert_eq!(plan.gemm_muladds(), 64 * (3 + 2 * 2 + 2 + 5 * 2));
+        assert_eq!(plan.dense_muladds(), 64 * 9 * (1 + 2 + 2 + 4));
+    }
+
+    #[test]
+    fn missing_mappings_fail_or_are_dropped() {
+        let errors = plan_of(quote!(dim = 2, filter_size = 3, input = [scalar: 1],
+                                    output = [pseudoscalar: 1]))
+        .unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert!(
+            errors[0].contains("order k_in + k_out = 0 and parity 1 is 0"),
+            "{errors:?}"
+        );
+        // With M = 5 a pseudoscalar filter exists.
+        let plan = plan_of(quote!(dim = 2, filter_size = 5, input = [scalar: 1],
+                                  output = [pseudoscalar: 1]))
+        .unwrap();
+        assert_eq!(plan.pairs[0].filters.filters.len(), 1);
+        let plan = plan_of(
+            quote!(dim = 2, filter_size = 3, input = [scalar: 1, pseudoscalar: 1],
+                                  output = [scalar: 1], allow_missing),
+        )
+        .unwrap();
+        assert_eq!(plan.pairs.len(), 1);
+    }
+
+    #[test]
+    fn geometry_errors() {
+        let errors = plan_of(quote!(dim = 2, filter_size = 3, input = [scalar: 1],
+                                    output = [scalar: 1], padding = [(1, 1)]))
+        .unwrap_err();
+        assert_eq!(
+            errors,
+            vec!["padding lists 1 (lo, hi) pairs but d = 2: give one pair per spatial axis"]
+        );
+        // d = 1 allows high orders: 3 · 1^8 entries.
+        let plan = plan_of(quote!(dim = 1, filter_size = 3, input = [(4, 0): 1],
+                                  output = [(4, 0): 1]))
+        .unwrap();
+        assert_eq!(plan.pairs.len(), 1);
+        let errors = plan_of(quote!(dim = 3, filter_size = 5, input = [(3, 0): 1],
+                                    output = [(2, 0): 1]))
+        .unwrap_err();
+        assert!(errors[0].contains("more than the 8192"), "{errors:?}");
+    }
+}
