@@ -625,25 +625,32 @@ impl ConvContract {
             .collect();
         let targets = self.config.target.entries();
         let comps_of = |o: usize| targets[o].0.components(dim);
-        // Accumulators per target, tile-major: tile t holds (out_c, d^k_out, pixels of t).
-        let mut acc: Vec<Vec<f32>> = targets.iter().map(|_| Vec::new()).collect();
+        // Output blocks in ginjax's layout (out_c, pixels, d^k_out), split per tile: tile t
+        // owns, for every channel, the contiguous rows of its output pixels.
+        let mut data: Vec<Vec<f32>> = targets.iter().map(|_| Vec::new()).collect();
         for &o in &self.outputs {
-            acc[o] = vec![0.0; targets[o].1 * comps_of(o) * op];
+            data[o] = vec![0.0; targets[o].1 * comps_of(o) * op];
         }
-        // Split every accumulator into its tiles.
-        let mut per_tile: Vec<Vec<(usize, &mut [f32])>> =
-            (0..n_tiles).map(|_| Vec::new()).collect();
-        for (o, buf) in acc.iter_mut().enumerate() {
+        let mut per_tile: Vec<Vec<TileOut<'_>>> = (0..n_tiles).map(|_| Vec::new()).collect();
+        for (o, buf) in data.iter_mut().enumerate() {
             if buf.is_empty() {
                 continue;
             }
-            let per_row = targets[o].1 * comps_of(o) * row_pixels;
-            let mut rest: &mut [f32] = buf;
-            for (t, tile) in per_tile.iter_mut().enumerate() {
-                let n = tile_rows.min(rows - t * tile_rows) * per_row;
-                let (head, tail) = rest.split_at_mut(n);
-                tile.push((o, head));
-                rest = tail;
+            let comps = comps_of(o);
+            for tile in per_tile.iter_mut() {
+                tile.push(TileOut {
+                    target: o,
+                    channels: Vec::with_capacity(targets[o].1),
+                });
+            }
+            for channel in buf.chunks_exact_mut(op * comps) {
+                let mut rest: &mut [f32] = channel;
+                for (t, tile) in per_tile.iter_mut().enumerate() {
+                    let n = tile_rows.min(rows - t * tile_rows) * row_pixels * comps;
+                    let (head, tail) = rest.split_at_mut(n);
+                    tile.last_mut().expect("pushed above").channels.push(head);
+                    rest = tail;
+                }
             }
         }
         let blocks = input.blocks();
@@ -672,15 +679,7 @@ impl ConvContract {
                         .collect();
                 SCRATCH.with(|scratch| {
                     let mut scratch = scratch.borrow_mut();
-                    let Scratch { inputs, responses } = &mut *scratch;
-                    self.tile(
-                        &geometry,
-                        &tile_tables,
-                        blocks,
-                        &mut outs,
-                        inputs,
-                        responses,
-                    );
+                    self.tile(&geometry, &tile_tables, blocks, &mut outs, &mut scratch);
                 });
             });
         let out_geometry = plan.output_geometry();
@@ -688,29 +687,7 @@ impl ConvContract {
         for &o in &self.outputs {
             let (key, out_c) = &targets[o];
             let comps = comps_of(o);
-            let src = &acc[o];
-            // (tile, out_c, comps, tile pixels) -> (out_c, pixels, comps)
-            let mut data = vec![0.0f32; src.len()];
-            let mut offset = 0;
-            for t in 0..n_tiles {
-                let tp = tile_rows.min(rows - t * tile_rows) * row_pixels;
-                let q0 = t * tile_rows * row_pixels;
-                for c in 0..*out_c {
-                    let dst = &mut data[c * op * comps..(c + 1) * op * comps];
-                    for j in 0..comps {
-                        let line =
-                            &src[offset + (c * comps + j) * tp..offset + (c * comps + j + 1) * tp];
-                        if comps == 1 {
-                            dst[q0..q0 + tp].copy_from_slice(line);
-                        } else {
-                            for (q, &v) in line.iter().enumerate() {
-                                dst[(q0 + q) * comps + j] = v;
-                            }
-                        }
-                    }
-                }
-                offset += out_c * comps * tp;
-            }
+            let mut data = std::mem::take(&mut data[o]);
             if let Some(bias) = &self.biases[o] {
                 apply_bias(self.config.bias, key, bias, comps, op, &mut data);
             }
@@ -731,10 +708,14 @@ impl ConvContract {
         geometry: &StencilGeometry,
         tables: &[&[isize]],
         blocks: &[ImageBlock],
-        outs: &mut [(usize, &mut [f32])],
-        inputs: &mut Vec<f32>,
-        responses: &mut Vec<f32>,
+        outs: &mut [TileOut<'_>],
+        scratch: &mut Scratch,
     ) {
+        let Scratch {
+            inputs,
+            responses,
+            acc,
+        } = scratch;
         let dim = self.dim;
         let tpp = geometry.padded_pixels();
         let top = geometry.out_pixels();
@@ -743,6 +724,14 @@ impl ConvContract {
         for ax in (0..dim - 1).rev() {
             in_strides[ax] = in_strides[ax + 1] * in_spatial[ax + 1];
         }
+        // Tile accumulators per target, component-major (out_c, d^k_out, tile pixels).
+        let mut starts = Vec::with_capacity(outs.len() + 1);
+        starts.push(0);
+        for out in outs.iter() {
+            let (key, out_c) = &self.config.target.entries()[out.target];
+            starts.push(starts.last().expect("non-empty") + out_c * key.components(dim) * top);
+        }
+        grow(acc, *starts.last().expect("non-empty"));
         let mut written = vec![false; outs.len()];
         for (bi, block) in blocks.iter().enumerate() {
             if !self.pairs.iter().any(|p| p.input == bi) {
@@ -764,7 +753,7 @@ impl ConvContract {
             for pair in self.pairs.iter().filter(|p| p.input == bi) {
                 let slot = outs
                     .iter()
-                    .position(|(o, _)| *o == pair.target)
+                    .position(|out| out.target == pair.target)
                     .expect("every reached target has an accumulator");
                 let (out_key, out_c) = &self.config.target.entries()[pair.target];
                 let comps_out = out_key.components(dim);
@@ -778,7 +767,7 @@ impl ConvContract {
                     );
                 }
                 let (m, k, n) = (*out_c, in_c * pair.n_f, comps_out * top);
-                let c = &mut outs[slot].1;
+                let c = &mut acc[starts[slot]..starts[slot + 1]];
                 assert!(
                     pair.weights.len() == m * k && responses.len() >= k * n && c.len() == m * n
                 );
@@ -806,7 +795,26 @@ impl ConvContract {
                 }
             }
         }
+        // Scatter the tile into the output blocks: (c, j, q) -> (c, q, j).
+        for (slot, out) in outs.iter_mut().enumerate() {
+            let comps = self.config.target.entries()[out.target].0.components(dim);
+            let tile_acc = &acc[starts[slot]..starts[slot + 1]];
+            for (c, dst) in out.channels.iter_mut().enumerate() {
+                let src = &tile_acc[c * comps * top..(c + 1) * comps * top];
+                if comps == 1 {
+                    dst.copy_from_slice(src);
+                } else {
+                    interleave(src, top, dst, comps);
+                }
+            }
+        }
     }
+}
+
+/// The part of one output block that a tile writes: for each channel, its output rows.
+struct TileOut<'a> {
+    target: usize,
+    channels: Vec<&'a mut [f32]>,
 }
 
 /// Output pixels per tile (whole rows along axis 0).
@@ -817,6 +825,7 @@ const TILE_PIXELS: usize = 512;
 struct Scratch {
     inputs: Vec<f32>,
     responses: Vec<f32>,
+    acc: Vec<f32>,
 }
 
 thread_local! {
@@ -846,6 +855,27 @@ fn pad_region(
     let line_len = tables[last].len();
     let region: usize = tables.iter().map(|t| t.len()).product();
     let n_lines = region / line_len;
+    // Runs of the last axis: consecutive source pixels, or inserted zeros.
+    let mut runs: Vec<Run> = Vec::new();
+    for (u, &s) in tables[last].iter().enumerate() {
+        let src = (s >= 0).then_some(s as usize);
+        match runs.last_mut() {
+            Some(run)
+                if match (run.src, src) {
+                    (None, None) => true,
+                    (Some(a), Some(b)) => a + run.len == b,
+                    _ => false,
+                } =>
+            {
+                run.len += 1
+            }
+            _ => runs.push(Run {
+                dst: u,
+                src,
+                len: 1,
+            }),
+        }
+    }
     let mut idx = [0usize; crate::image::MAX_DIM];
     for line in 0..n_lines {
         let mut base = Some(0usize);
@@ -857,17 +887,32 @@ fn pad_region(
             }
             base = base.map(|b| b + s as usize * in_strides[ax]);
         }
-        for a in 0..comps {
-            let out = &mut dst[a * region + line * line_len..a * region + (line + 1) * line_len];
-            match base {
-                None => out.fill(0.0),
-                Some(b) => {
-                    for (o, &s) in out.iter_mut().zip(tables[last]) {
-                        *o = if s < 0 {
-                            0.0
-                        } else {
-                            src[(b + s as usize) * comps + a]
-                        };
+        let line_start = line * line_len;
+        match base {
+            None => {
+                for a in 0..comps {
+                    dst[a * region + line_start..a * region + line_start + line_len].fill(0.0);
+                }
+            }
+            Some(b) => {
+                for run in &runs {
+                    let start = line_start + run.dst;
+                    match run.src {
+                        None => {
+                            for a in 0..comps {
+                                dst[a * region + start..a * region + start + run.len].fill(0.0);
+                            }
+                        }
+                        Some(s) if comps == 1 => {
+                            dst[start..start + run.len]
+                                .copy_from_slice(&src[b + s..b + s + run.len]);
+                        }
+                        Some(s) => deinterleave(
+                            &src[(b + s) * comps..(b + s + run.len) * comps],
+                            comps,
+                            &mut dst[start..],
+                            region,
+                        ),
                     }
                 }
             }
@@ -880,6 +925,89 @@ fn pad_region(
             idx[ax] = 0;
         }
     }
+}
+
+/// `dst[a * stride + p] = src[p * comps + a]` for the `src.len() / comps` pixels `p`.
+fn deinterleave(src: &[f32], comps: usize, dst: &mut [f32], stride: usize) {
+    let len = src.len() / comps;
+    match comps {
+        2 => {
+            let (d0, rest) = dst.split_at_mut(stride);
+            for ((a, b), x) in d0[..len]
+                .iter_mut()
+                .zip(&mut rest[..len])
+                .zip(src.chunks_exact(2))
+            {
+                *a = x[0];
+                *b = x[1];
+            }
+        }
+        3 => {
+            let (d0, rest) = dst.split_at_mut(stride);
+            let (d1, d2) = rest.split_at_mut(stride);
+            for (((a, b), c), x) in d0[..len]
+                .iter_mut()
+                .zip(&mut d1[..len])
+                .zip(&mut d2[..len])
+                .zip(src.chunks_exact(3))
+            {
+                *a = x[0];
+                *b = x[1];
+                *c = x[2];
+            }
+        }
+        _ => {
+            for (p, pixel) in src.chunks_exact(comps).enumerate() {
+                for (a, &v) in pixel.iter().enumerate() {
+                    dst[a * stride + p] = v;
+                }
+            }
+        }
+    }
+}
+
+/// `dst[q * comps + j] = src[j * stride + q]` for the `dst.len() / comps` pixels `q`.
+fn interleave(src: &[f32], stride: usize, dst: &mut [f32], comps: usize) {
+    let len = dst.len() / comps;
+    match comps {
+        2 => {
+            for ((x, &a), &b) in dst
+                .chunks_exact_mut(2)
+                .zip(&src[..len])
+                .zip(&src[stride..stride + len])
+            {
+                x[0] = a;
+                x[1] = b;
+            }
+        }
+        3 => {
+            for (((x, &a), &b), &c) in dst
+                .chunks_exact_mut(3)
+                .zip(&src[..len])
+                .zip(&src[stride..stride + len])
+                .zip(&src[2 * stride..2 * stride + len])
+            {
+                x[0] = a;
+                x[1] = b;
+                x[2] = c;
+            }
+        }
+        _ => {
+            for (q, pixel) in dst.chunks_exact_mut(comps).enumerate() {
+                for (j, v) in pixel.iter_mut().enumerate() {
+                    *v = src[j * stride + q];
+                }
+            }
+        }
+    }
+}
+
+/// A run of padded positions along the last axis: `len` positions from `dst` that read
+/// consecutive source pixels from `src` (`None`: zeros).
+struct Run {
+    dst: usize,
+    src: Option<usize>,
+    len: usize,
 }
 
 /// Adds the bias of one output block in ginjax's layout `(out_c, pixels, comps)`.

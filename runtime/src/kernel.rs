@@ -219,15 +219,23 @@ impl SparseKernel {
             for g in 0..self.starts.len() - 1 {
                 let taps = &offsets[self.starts[g]..self.starts[g + 1]];
                 let dst = &mut out[g * op + line * line_len..g * op + (line + 1) * line_len];
-                dst.fill(0.0);
                 if s_last == 1 {
-                    for &(off, c) in taps {
+                    let Some((&(off, c), rest)) = taps.split_first() else {
+                        dst.fill(0.0);
+                        continue;
+                    };
+                    let src = &input[base + off..base + off + line_len];
+                    for (o, &x) in dst.iter_mut().zip(src) {
+                        *o = c * x;
+                    }
+                    for &(off, c) in rest {
                         let src = &input[base + off..base + off + line_len];
                         for (o, &x) in dst.iter_mut().zip(src) {
                             *o = if FMA { c.mul_add(x, *o) } else { *o + c * x };
                         }
                     }
                 } else {
+                    dst.fill(0.0);
                     for &(off, c) in taps {
                         let start = base + off;
                         for (q, o) in dst.iter_mut().enumerate() {
