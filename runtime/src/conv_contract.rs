@@ -40,9 +40,10 @@
 //!   (`±1/√(in_c · M^d · d^k_in)`, the bias of an output key redrawn by every later pair that
 //!   reaches it, so the last pair's bound wins); the values are not JAX's threefry stream —
 //!   import ginjax weights through [`ConvContract::load_weights`] to reproduce a ginjax layer.
-//! - **Metric tensors** are not supported by this layer (ginjax lowers the input repeatedly,
-//!   once more for each later output key — a bug — and raises the result); covariant flags are
-//!   carried through and change no numbers, as in ginjax without a metric.
+//! - **Metric tensors** ([`ConvContract::forward_with_metric`]): ginjax lowers the input
+//!   once more for every later output key of an input (`images_block` is reassigned inside
+//!   the loop, so the n-th target sees `G^n x`). Here every target sees the input lowered
+//!   once. Without a metric, covariant flags are carried through and change no numbers.
 
 use rayon::prelude::*;
 use thiserror::Error;
@@ -52,6 +53,7 @@ use crate::error::Error;
 use crate::image::{ImageBlock, MultiImage, Signature, TensorKey};
 use crate::kernel::{KernelError, ResponseKernel, SparseKernel, StencilGeometry};
 use crate::layer::Layer;
+use crate::metric::{metric_inverse, raise_lower};
 use crate::padding::ConvOptions;
 use crate::weights::{ArrayJson, BiasWeights, KeyJson, LayerWeights, PairWeights, WeightsError};
 
@@ -594,7 +596,7 @@ impl ConvContract {
         Ok(())
     }
 
-    fn forward_impl(&self, input: &MultiImage) -> Result<MultiImage, Error> {
+    fn forward_impl(&self, input: &MultiImage, bias: bool) -> Result<MultiImage, Error> {
         if input.dim() != self.dim {
             return Err(ConvContractError::InputDimension {
                 expected: self.dim,
@@ -688,8 +690,8 @@ impl ConvContract {
             let (key, out_c) = &targets[o];
             let comps = comps_of(o);
             let mut data = std::mem::take(&mut data[o]);
-            if let Some(bias) = &self.biases[o] {
-                apply_bias(self.config.bias, key, bias, comps, op, &mut data);
+            if let Some(b) = self.biases[o].as_ref().filter(|_| bias) {
+                apply_bias(self.config.bias, key, b, comps, op, &mut data);
             }
             output.insert(ImageBlock::new(
                 out_geometry.clone(),
@@ -697,6 +699,66 @@ impl ConvContract {
                 *out_c,
                 data,
             )?)?;
+        }
+        Ok(output)
+    }
+
+    /// Applies the layer to an image carrying a metric tensor `metric` (one channel of
+    /// `((True, True), 0)` 2-tensors over the input's pixels), as ginjax does when
+    /// `x.metric_tensor` is set: every input block is lowered on all its axes, convolved, and
+    /// the result raised from all-covariant to the target key's flags with
+    /// `metric_inverse(metric, 1e-5)`; then the bias is added. Needs an output of the input's
+    /// spatial size.
+    ///
+    /// ginjax lowers the input once more for every later output key of an input (a bug:
+    /// the n-th target sees `G^n x`); here every target sees the input lowered once.
+    pub fn forward_with_metric(
+        &self,
+        input: &MultiImage,
+        metric: &ImageBlock,
+    ) -> Result<MultiImage, Error> {
+        let inverse = metric_inverse(metric, METRIC_EPS)?;
+        let mut lowered = MultiImage::new(input.geometry().clone());
+        for block in input.blocks() {
+            let k = block.key().k();
+            let down = raise_lower(block, metric, &inverse, &vec![true; k])?;
+            lowered.insert(ImageBlock::new(
+                block.geometry().clone(),
+                block.key().clone(),
+                block.channels(),
+                down.into_data(),
+            )?)?;
+        }
+        let convolved = self.forward_impl(&lowered, false)?;
+        let geometry = convolved.geometry().clone();
+        let mut output = MultiImage::new(geometry.clone());
+        for block in convolved.into_blocks() {
+            let key = block.key().clone();
+            let channels = block.channels();
+            let covariant = TensorKey::with_covariant(vec![true; key.k()], key.parity());
+            let as_covariant =
+                ImageBlock::new(geometry.clone(), covariant, channels, block.into_data())?;
+            let raised = raise_lower(&as_covariant, metric, &inverse, key.covariant())?;
+            let mut data = raised.into_data();
+            let o = self
+                .config
+                .target
+                .entries()
+                .iter()
+                .position(|(t, _)| *t == key)
+                .expect("output keys are target keys");
+            if let Some(b) = &self.biases[o] {
+                let comps = key.components(self.dim);
+                apply_bias(
+                    self.config.bias,
+                    &key,
+                    b,
+                    comps,
+                    geometry.pixels(),
+                    &mut data,
+                );
+            }
+            output.insert(ImageBlock::new(geometry.clone(), key, channels, data)?)?;
         }
         Ok(output)
     }
@@ -816,6 +878,9 @@ struct TileOut<'a> {
     target: usize,
     channels: Vec<&'a mut [f32]>,
 }
+
+/// ginjax's `get_metric_inverse` default eps.
+const METRIC_EPS: f32 = 1e-5;
 
 /// Output pixels per tile (whole rows along axis 0).
 const TILE_PIXELS: usize = 512;
@@ -1047,6 +1112,6 @@ fn apply_bias(
 
 impl Layer for ConvContract {
     fn forward(&self, input: &MultiImage) -> Result<MultiImage, Error> {
-        self.forward_impl(input)
+        self.forward_impl(input, true)
     }
 }

@@ -591,3 +591,80 @@ fn generator_banks_equal_the_recorded_layer_banks() {
         }
     }
 }
+
+#[test]
+fn metric_lowers_inputs_once_and_raises_outputs() {
+    let file = fixtures::load("conv_contract_layer.json");
+    let bank = DenseBank::from_multi_image(&fixtures::multi_image(
+        &file["filter_banks"]["D2_M3"]["filters"],
+    ))
+    .unwrap();
+    let covector = TensorKey::with_covariant(vec![true], 0);
+    let input =
+        ginrs_runtime::Signature::new(vec![(TensorKey::scalar(), 1), (TensorKey::vector(), 2)])
+            .unwrap();
+    let target = ginrs_runtime::Signature::new(vec![
+        (TensorKey::scalar(), 2),
+        (TensorKey::vector(), 1),
+        (covector.clone(), 2),
+    ])
+    .unwrap();
+    let config = ConvContractConfig::new(input.clone(), target).bias(BiasMode::None);
+    let layer = ConvContract::from_bank(config, &bank, 5).unwrap();
+    let geometry = ginrs_runtime::Geometry::square(2, 6, true).unwrap();
+    let x = random_image(&input, &geometry, 77);
+    // G = diag(2, 1) at every pixel.
+    let metric = ginrs_runtime::ImageBlock::new(
+        geometry.clone(),
+        TensorKey::with_covariant(vec![true, true], 0),
+        1,
+        [2.0f32, 0.0, 0.0, 1.0].repeat(36),
+    )
+    .unwrap();
+    let got = layer.forward_with_metric(&x, &metric).unwrap();
+    // Lowering with diag(2, 1) doubles the first vector component.
+    let mut lowered = x.clone();
+    let v = lowered.get_mut(&TensorKey::vector()).unwrap();
+    v.data_mut().iter_mut().step_by(2).for_each(|a| *a *= 2.0);
+    let plain = layer.forward(&lowered).unwrap();
+    fixtures::assert_close(
+        got.get(&TensorKey::scalar()).unwrap().data(),
+        plain.get(&TensorKey::scalar()).unwrap().data(),
+        "scalar output (no index to raise)",
+    );
+    fixtures::assert_close(
+        got.get(&covector).unwrap().data(),
+        plain.get(&covector).unwrap().data(),
+        "covariant output (stays covariant)",
+    );
+    // Raising with get_metric_inverse(G) = diag(1/(2 + 1e-5), 1/(1 + 1e-5)).
+    let want: Vec<f32> = plain
+        .get(&TensorKey::vector())
+        .unwrap()
+        .data()
+        .chunks_exact(2)
+        .flat_map(|p| [p[0] / (2.0 + 1e-5), p[1] / (1.0 + 1e-5)])
+        .collect();
+    fixtures::assert_close(
+        got.get(&TensorKey::vector()).unwrap().data(),
+        &want,
+        "contravariant output (raised once)",
+    );
+    let keys: Vec<TensorKey> = got.blocks().iter().map(|b| b.key().clone()).collect();
+    assert_eq!(
+        keys,
+        vec![TensorKey::scalar(), TensorKey::vector(), covector]
+    );
+    // A metric over other spatial sides is an error, not a panic.
+    let small = ginrs_runtime::ImageBlock::new(
+        ginrs_runtime::Geometry::square(2, 5, true).unwrap(),
+        TensorKey::with_covariant(vec![true, true], 0),
+        1,
+        [1.0f32, 0.0, 0.0, 1.0].repeat(25),
+    )
+    .unwrap();
+    assert!(matches!(
+        layer.forward_with_metric(&x, &small),
+        Err(Error::Metric(_))
+    ));
+}
