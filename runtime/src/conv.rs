@@ -16,7 +16,9 @@
 use rayon::prelude::*;
 use thiserror::Error;
 
-use crate::image::{ImageBlock, TensorKey};
+use crate::action::{Action, ActionError};
+use crate::group::SignedPermutation;
+use crate::image::{Geometry, ImageBlock, TensorKey};
 use crate::padding::{ConvOptions, ConvPlan, PaddingError};
 
 /// Errors from a convolution.
@@ -185,6 +187,29 @@ impl FilterArray {
         &mut self.data
     }
 
+    /// The action of a group element on every filter: each `(o, i)` filter image is
+    /// transformed as by [`crate::action`] (pixels moved about the filter centre, tensor
+    /// indices multiplied by `g`, times `det(g)^parity`); sides are permuted as `|g·M|`.
+    pub fn times_group_element(&self, g: &SignedPermutation) -> Result<FilterArray, ActionError> {
+        let geometry =
+            Geometry::new(self.sides.clone(), vec![false; self.dim()]).map_err(|_| {
+                ActionError::Dimension {
+                    element_dim: g.dim(),
+                    image_dim: self.dim(),
+                }
+            })?;
+        let action = Action::new(g, &geometry)?;
+        let mut data = vec![0.0; self.data.len()];
+        action.apply_values(&self.data, self.key.k(), self.key.parity(), &mut data)?;
+        Ok(Self {
+            out_channels: self.out_channels,
+            in_channels: self.in_channels,
+            sides: action.output_geometry().spatial().to_vec(),
+            key: self.key.clone(),
+            data,
+        })
+    }
+
     /// The filter `(sides…, (d,)*k)` from input channel `i` to output channel `o`.
     pub fn filter(&self, o: usize, i: usize) -> &[f32] {
         let len = self.pixels() * self.components();
@@ -299,60 +324,87 @@ fn run(
             TensorKey::with_covariant(flags, parity)
         }
     };
-    let padded = plan.pad_block(image)?;
     let ci = image.components();
     let cf = filter.components();
     let co = key.components(d);
+    // (image component, output component, filter component) triples of one pixel's product
+    let triples: Vec<(usize, usize, usize)> = match combine {
+        Combine::Contract => (0..ci)
+            .flat_map(|a| (0..co).map(move |j| (a, j, a * co + j)))
+            .collect(),
+        Combine::Product => (0..ci)
+            .flat_map(|a| (0..cf).map(move |b| (a, a * cf + b, b)))
+            .collect(),
+    };
+    // planar layouts: padded (in_c, ci, padded pixels), output (out_c, co, output pixels)
+    let padded = plan.pad_block_planar(image)?;
     let in_c = filter.in_channels();
     let out_c = filter.out_channels();
-    let padded_len = plan.padded_pixels() * ci;
-    let out_offsets = plan.output_offsets();
+    let plane_len = plan.padded_pixels();
+    let out_pixels = plan.output_pixels();
+    let row_len = plan.axes()[d - 1].output_len;
+    let step = plan.axes()[d - 1].stride;
+    let row_offsets: Vec<usize> = plan.output_offsets().into_iter().step_by(row_len).collect();
     let filter_offsets = plan.filter_offsets();
-    let out_channel_len = out_offsets.len() * co;
-    let mut out = vec![0.0f32; out_c * out_channel_len];
-    out.par_chunks_mut(out_channel_len)
+    let mut planar = vec![0.0f32; out_c * co * out_pixels];
+    planar
+        .par_chunks_mut(co * out_pixels)
         .enumerate()
         .for_each(|(o, out_o)| {
             for i in 0..in_c {
-                let padded_i = &padded[i * padded_len..(i + 1) * padded_len];
+                let padded_i = &padded[i * ci * plane_len..(i + 1) * ci * plane_len];
                 let filter_oi = filter.filter(o, i);
                 for (m, &m_off) in filter_offsets.iter().enumerate() {
                     let f = &filter_oi[m * cf..(m + 1) * cf];
-                    if f.iter().all(|&v| v == 0.0) {
-                        continue;
-                    }
-                    for (dst, &y_off) in out_o.chunks_exact_mut(co).zip(&out_offsets) {
-                        let start = (y_off + m_off) * ci;
-                        let src = &padded_i[start..start + ci];
-                        match combine {
-                            Combine::Contract => contract_pixel(src, f, dst),
-                            Combine::Product => product_pixel(src, f, dst),
+                    for &(a, j, b) in &triples {
+                        let w = f[b];
+                        if w == 0.0 {
+                            continue;
+                        }
+                        let src_plane = &padded_i[a * plane_len..(a + 1) * plane_len];
+                        let dst_plane = &mut out_o[j * out_pixels..(j + 1) * out_pixels];
+                        for (dst_row, &row_off) in
+                            dst_plane.chunks_exact_mut(row_len).zip(&row_offsets)
+                        {
+                            let start = row_off + m_off;
+                            axpy(dst_row, w, &src_plane[start..], step);
                         }
                     }
                 }
             }
         });
+    // back to the interleaved (out_c, output pixels, co) layout
+    let out = if co == 1 {
+        planar
+    } else {
+        let mut out = vec![0.0f32; planar.len()];
+        for (src, dst) in planar
+            .chunks_exact(co * out_pixels)
+            .zip(out.chunks_exact_mut(co * out_pixels))
+        {
+            for (j, plane) in src.chunks_exact(out_pixels).enumerate() {
+                for (y, &v) in plane.iter().enumerate() {
+                    dst[y * co + j] = v;
+                }
+            }
+        }
+        out
+    };
     let geometry = plan.output_geometry();
     Ok(ImageBlock::new(geometry, key, out_c, out).expect("output length matches its shape"))
 }
 
-/// `dst[j] += Σ_a src[a] · f[a·co + j]`.
+/// `dst[x] += w · src[x·step]` for every `x` of `dst`.
 #[inline]
-fn contract_pixel(src: &[f32], f: &[f32], dst: &mut [f32]) {
-    let co = dst.len();
-    for (&p, row) in src.iter().zip(f.chunks_exact(co)) {
-        for (o, &w) in dst.iter_mut().zip(row) {
-            *o += p * w;
+fn axpy(dst: &mut [f32], w: f32, src: &[f32], step: usize) {
+    if step == 1 {
+        let n = dst.len();
+        for (o, &v) in dst.iter_mut().zip(&src[..n]) {
+            *o += w * v;
         }
-    }
-}
-
-/// `dst[a·cf + b] += src[a] · f[b]`.
-#[inline]
-fn product_pixel(src: &[f32], f: &[f32], dst: &mut [f32]) {
-    for (&p, row) in src.iter().zip(dst.chunks_exact_mut(f.len())) {
-        for (o, &w) in row.iter_mut().zip(f) {
-            *o += p * w;
+    } else {
+        for (o, &v) in dst.iter_mut().zip(src.iter().step_by(step)) {
+            *o += w * v;
         }
     }
 }
@@ -360,8 +412,10 @@ fn product_pixel(src: &[f32], f: &[f32], dst: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::image::Geometry;
+    use crate::action::times_group_element_block;
+    use crate::group::{Group, GroupKind};
     use crate::padding::Padding;
+    use proptest::prelude::*;
 
     fn image(spatial: Vec<usize>, torus: Vec<bool>, k: usize, data: Vec<f32>) -> ImageBlock {
         let g = Geometry::new(spatial, torus).unwrap();
@@ -477,5 +531,106 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    /// The group average `Σ_g g·F` of a filter (invariant under every element).
+    fn symmetrize(f: &FilterArray, group: &Group) -> FilterArray {
+        let mut sum = f.clone();
+        sum.data_mut().fill(0.0);
+        for g in group.elements() {
+            let gf = f.times_group_element(g).unwrap();
+            for (s, v) in sum.data_mut().iter_mut().zip(gf.data()) {
+                *s += v;
+            }
+        }
+        sum
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn arb_equivariance_case() -> impl Strategy<
+        Value = (
+            usize,
+            Vec<usize>,
+            Vec<bool>,
+            usize,
+            usize,
+            u8,
+            u8,
+            usize,
+            Vec<i32>,
+            Vec<i32>,
+        ),
+    > {
+        (
+            2usize..=3,
+            1usize..=2,
+            0usize..=1,
+            0u8..=1,
+            0u8..=1,
+            0usize..48,
+        )
+            .prop_flat_map(|(d, k_img, k_extra, p_img, p_f, gi)| {
+                let k_f = k_img + k_extra;
+                (
+                    Just(d),
+                    prop::collection::vec(if d == 2 { 3usize..=6 } else { 2usize..=4 }, d),
+                    prop::collection::vec(any::<bool>(), d),
+                    Just(k_img),
+                    Just(k_f),
+                    Just(p_img),
+                    Just(p_f),
+                    Just(gi % if d == 2 { 8 } else { 48 }),
+                    prop::collection::vec(-4i32..=4, d.pow(k_img as u32) * 6usize.pow(d as u32)),
+                    prop::collection::vec(-4i32..=4, d.pow(k_f as u32) * 27),
+                )
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        /// With a group-invariant filter, convolution commutes with the action (torus and
+        /// zero padding, square or not): conv(g·x, F) = g·conv(x, F).
+        #[test]
+        fn invariant_filters_give_equivariant_convolutions(
+            (d, spatial, torus, k_img, k_f, p_img, p_f, gi, xs, fs) in arb_equivariance_case()
+        ) {
+            let group = Group::new(GroupKind::Hyperoctahedral, d).unwrap();
+            let g = group.elements()[gi];
+            let geometry = Geometry::new(spatial.clone(), torus).unwrap();
+            let len = geometry.pixels() * d.pow(k_img as u32);
+            let x = ImageBlock::new(
+                geometry,
+                TensorKey::new(k_img, p_img),
+                1,
+                xs[..len].iter().map(|&v| v as f32).collect(),
+            )
+            .unwrap();
+            let flen = 3usize.pow(d as u32) * d.pow(k_f as u32);
+            let raw = FilterArray::new(
+                1,
+                1,
+                vec![3; d],
+                TensorKey::new(k_f, p_f),
+                fs[..flen].iter().map(|&v| v as f32).collect(),
+            )
+            .unwrap();
+            let f = symmetrize(&raw, &group);
+            for h in group.elements() {
+                prop_assert_eq!(&f.times_group_element(h).unwrap(), &f);
+            }
+            let opts = ConvOptions::default();
+            for combine in [Combine::Contract, Combine::Product] {
+                let conv = |img: &ImageBlock| match combine {
+                    Combine::Contract => convolve_contract(img, &f, &opts).unwrap(),
+                    Combine::Product => convolve(img, &f, &opts).unwrap(),
+                };
+                let lhs = conv(&times_group_element_block(&x, &g).unwrap());
+                let rhs = times_group_element_block(&conv(&x), &g).unwrap();
+                prop_assert_eq!(lhs.geometry(), rhs.geometry());
+                prop_assert_eq!(lhs.key(), rhs.key());
+                // integer inputs and filters: sums are exact in f32
+                prop_assert_eq!(lhs.data(), rhs.data());
+            }
+        }
     }
 }

@@ -8,6 +8,24 @@ pub enum Error {
     /// Building or combining images failed.
     #[error(transparent)]
     Image(#[from] ImageError),
+    /// Pooling failed.
+    #[error(transparent)]
+    Pool(#[from] crate::pool::PoolError),
+    /// Building or applying a group norm failed.
+    #[error(transparent)]
+    Norm(#[from] crate::group_norm::NormError),
+    /// Building or applying the vector-neuron nonlinearity failed.
+    #[error(transparent)]
+    Nonlinear(#[from] crate::nonlinear::NonlinearError),
+    /// Applying a layer wrapper failed.
+    #[error(transparent)]
+    Wrapper(#[from] crate::wrapper::WrapperError),
+    /// Reading or checking layer parameters failed.
+    #[error(transparent)]
+    Params(#[from] crate::params::ParamsError),
+    /// An equivariance check could not compare its results.
+    #[error(transparent)]
+    Equivariance(#[from] crate::equivariance::EquivarianceError),
     /// Resolving convolution options or padding an input failed.
     #[error(transparent)]
     Padding(#[from] crate::padding::PaddingError),

@@ -8,16 +8,23 @@ pub mod action;
 pub mod bank;
 pub mod conv;
 pub mod conv_contract;
+pub mod equivariance;
 pub mod error;
+pub mod group_norm;
 pub mod image;
 pub mod kernel;
 pub mod layer;
 pub mod metric;
 #[cfg(feature = "ndarray")]
 pub mod ndarray_interop;
+pub mod nonlinear;
 pub mod ops;
 pub mod padding;
+pub mod params;
+pub mod pool;
+mod sym_eigen;
 pub mod weights;
+pub mod wrapper;
 
 pub use bank::DenseBank;
 pub use conv::FilterArray;

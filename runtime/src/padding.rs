@@ -589,6 +589,36 @@ impl ConvPlan {
     }
 }
 
+impl ConvPlan {
+    /// Pads every channel of `block` into a *planar* layout: returns the row-major
+    /// `(channels, d^k, padded spatial…)` values, i.e. one contiguous padded plane per channel
+    /// and tensor component (convenient for vectorised inner loops along the last axis).
+    pub fn pad_block_planar(&self, block: &ImageBlock) -> Result<Vec<f32>, PaddingError> {
+        let spatial = block.geometry().spatial();
+        if spatial != self.input_spatial().as_slice() {
+            return Err(PaddingError::InputShape {
+                expected: self.input_spatial(),
+                got: spatial.to_vec(),
+            });
+        }
+        let comps = block.components();
+        let pixels = block.geometry().pixels();
+        let plane_len = self.padded_pixels();
+        let mut out = vec![0.0; block.channels() * comps * plane_len];
+        let mut plane = vec![0.0; pixels];
+        for (c, dst) in out.chunks_exact_mut(comps * plane_len).enumerate() {
+            let channel = block.channel(c);
+            for (a, dst_plane) in dst.chunks_exact_mut(plane_len).enumerate() {
+                for (p, v) in plane.iter_mut().enumerate() {
+                    *v = channel[p * comps + a];
+                }
+                self.pad_channel(&plane, 1, dst_plane)?;
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// Row-major enumeration of a grid with sides `lens`: the offset `Σ_axis y_axis · steps_axis`
 /// of every point.
 fn grid_offsets(lens: &[usize], steps: &[usize]) -> Vec<usize> {

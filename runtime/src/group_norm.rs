@@ -1,0 +1,701 @@
+//! ginjax's `GroupNorm(input_keys, D, groups, eps)` and `LayerNorm` (one group).
+//!
+//! Channels of a block are split into `groups` consecutive groups.
+//! - k = 0 blocks (scalars and pseudoscalars) are normalised like `equinox.nn.GroupNorm`:
+//!   `(x − μ)/√(σ² + eps)·weight[c] + bias[c]`, with the group mean μ and biased variance σ²
+//!   over (channels in the group × pixels).
+//! - k = 1 blocks are whitened per group: subtract the group mean vector, form the biased
+//!   covariance `C = XᵀX/rows` of the centred vectors, `C = UΛUᵀ`, and map
+//!   `x ↦ U diag(1/√(λ + eps)) Uᵀ x`; then `out = scale[c]·whitened + bias[c]·m_c` with `m_c`
+//!   the channel's own spatial mean vector.
+//! - k ≥ 2 is rejected (ginjax raises `NotImplementedError`).
+//!
+//! Statistics are accumulated in f64; constant or zero inputs give finite output (the
+//! variance or eigenvalue is 0 and `eps` keeps the division finite).
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::error::Error;
+use crate::image::{ImageBlock, MultiImage, Signature, TensorKey};
+use crate::layer::Layer;
+use crate::params::{
+    match_keys, signature_from_json, signature_to_json, ArrayJson, KeyJson, KeyedArrayJson,
+    ParamsError, SignatureEntryJson,
+};
+use crate::sym_eigen::spectral_map;
+
+/// ginjax's default `eps`.
+pub const DEFAULT_EPS: f32 = 1e-5;
+
+const LAYER: &str = "GroupNorm";
+
+/// Errors from building or applying a [`GroupNorm`].
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum NormError {
+    /// `groups` is 0.
+    #[error("GroupNorm needs at least one group, got groups = 0")]
+    ZeroGroups,
+    /// The number of groups does not divide a key's channel count.
+    #[error("GroupNorm: groups must divide the channels, but got groups = {groups} and {channels} channels for {key}")]
+    GroupsDivide {
+        /// The key.
+        key: String,
+        /// The number of groups.
+        groups: usize,
+        /// The key's channels.
+        channels: usize,
+    },
+    /// A key of tensor order k ≥ 2 (ginjax implements k = 0 and k = 1 only).
+    #[error("GroupNorm is implemented for k = 0 and k = 1 only, got {key} with k = {k}")]
+    UnsupportedOrder {
+        /// The key.
+        key: String,
+        /// Its order.
+        k: usize,
+    },
+    /// The input has a key the layer was not built for.
+    #[error(
+        "GroupNorm: the input has key {key}, which is not in the layer's signature {signature}"
+    )]
+    UnknownKey {
+        /// The key.
+        key: String,
+        /// The layer's signature.
+        signature: String,
+    },
+    /// The input block has another channel count than the layer's signature.
+    #[error("GroupNorm: {key} has {got} channels, the layer expects {expected}")]
+    Channels {
+        /// The key.
+        key: String,
+        /// The layer's channels for it.
+        expected: usize,
+        /// The input's channels.
+        got: usize,
+    },
+    /// An affine parameter vector of the wrong length.
+    #[error("GroupNorm: {what} for {key} needs {expected} values (one per channel), got {got}")]
+    ParamLength {
+        /// Which parameter.
+        what: &'static str,
+        /// The key.
+        key: String,
+        /// The channel count.
+        expected: usize,
+        /// The length given.
+        got: usize,
+    },
+}
+
+/// Per-key trainable parameters: `weight`/`bias` of the equinox norm for k = 0, the vector
+/// `scale`/`bias` for k = 1.
+#[derive(Debug, Clone, PartialEq)]
+struct NormBlock {
+    key: TensorKey,
+    channels: usize,
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+/// ginjax's `GroupNorm` (and `LayerNorm` = one group); see the module docs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupNorm {
+    input_keys: Signature,
+    groups: usize,
+    eps: f32,
+    blocks: Vec<NormBlock>,
+}
+
+impl GroupNorm {
+    /// A group norm for `input_keys` with ginjax's initial parameters (weight/scale 1,
+    /// bias 0) and `eps = 1e-5`. Every channel count must be divisible by `groups` and every
+    /// key must have k ≤ 1.
+    pub fn new(input_keys: &Signature, groups: usize) -> Result<Self, NormError> {
+        if groups == 0 {
+            return Err(NormError::ZeroGroups);
+        }
+        let blocks = input_keys
+            .entries()
+            .iter()
+            .map(|(key, channels)| {
+                if key.k() > 1 {
+                    return Err(NormError::UnsupportedOrder {
+                        key: format!("{key:?}"),
+                        k: key.k(),
+                    });
+                }
+                if channels % groups != 0 {
+                    return Err(NormError::GroupsDivide {
+                        key: format!("{key:?}"),
+                        groups,
+                        channels: *channels,
+                    });
+                }
+                Ok(NormBlock {
+                    key: key.clone(),
+                    channels: *channels,
+                    weight: vec![1.0; *channels],
+                    bias: vec![0.0; *channels],
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            input_keys: input_keys.clone(),
+            groups,
+            eps: DEFAULT_EPS,
+            blocks,
+        })
+    }
+
+    /// ginjax's `LayerNorm(input_keys, D)`: a group norm with one group.
+    pub fn layer_norm(input_keys: &Signature) -> Result<Self, NormError> {
+        Self::new(input_keys, 1)
+    }
+
+    /// Replaces `eps` (added to variances and eigenvalues).
+    pub fn with_eps(mut self, eps: f32) -> Self {
+        self.eps = eps;
+        self
+    }
+
+    /// The signature the layer accepts.
+    pub fn input_keys(&self) -> &Signature {
+        &self.input_keys
+    }
+
+    /// The number of channel groups.
+    pub fn groups(&self) -> usize {
+        self.groups
+    }
+
+    /// The `eps` added to variances and eigenvalues.
+    pub fn eps(&self) -> f32 {
+        self.eps
+    }
+
+    /// The per-channel multiplier of `key` (equinox `weight` for k = 0, `scale` for k = 1).
+    pub fn weight(&self, key: &TensorKey) -> Option<&[f32]> {
+        self.block(key).map(|b| b.weight.as_slice())
+    }
+
+    /// The per-channel bias of `key` (added for k = 0, times the channel mean for k = 1).
+    pub fn bias(&self, key: &TensorKey) -> Option<&[f32]> {
+        self.block(key).map(|b| b.bias.as_slice())
+    }
+
+    /// Sets the per-channel multiplier and bias of `key` (one value per channel each).
+    pub fn set_affine(
+        &mut self,
+        key: &TensorKey,
+        weight: Vec<f32>,
+        bias: Vec<f32>,
+    ) -> Result<(), NormError> {
+        let signature = self.input_keys.to_string();
+        let block = self
+            .blocks
+            .iter_mut()
+            .find(|b| &b.key == key)
+            .ok_or_else(|| NormError::UnknownKey {
+                key: format!("{key:?}"),
+                signature,
+            })?;
+        for (what, values) in [("weight", &weight), ("bias", &bias)] {
+            if values.len() != block.channels {
+                return Err(NormError::ParamLength {
+                    what,
+                    key: format!("{key:?}"),
+                    expected: block.channels,
+                    got: values.len(),
+                });
+            }
+        }
+        block.weight = weight;
+        block.bias = bias;
+        Ok(())
+    }
+
+    fn block(&self, key: &TensorKey) -> Option<&NormBlock> {
+        self.blocks.iter().find(|b| &b.key == key)
+    }
+
+    /// The parameters in their JSON form.
+    pub fn params(&self) -> GroupNormParams {
+        let affine = |b: &NormBlock, values: &[f32]| KeyedArrayJson {
+            key: KeyJson::from_key(&b.key),
+            array: ArrayJson::new(vec![b.channels], values.to_vec()),
+        };
+        let scalars = self.blocks.iter().filter(|b| b.key.k() == 0);
+        let vectors = self.blocks.iter().filter(|b| b.key.k() == 1);
+        GroupNormParams {
+            groups: self.groups,
+            eps: self.eps,
+            input_keys: signature_to_json(&self.input_keys),
+            vanilla_norm: scalars
+                .map(|b| VanillaNormJson {
+                    key: KeyJson::from_key(&b.key),
+                    weight: ArrayJson::new(vec![b.channels], b.weight.clone()),
+                    bias: ArrayJson::new(vec![b.channels], b.bias.clone()),
+                })
+                .collect(),
+            vector_scale: vectors.clone().map(|b| affine(b, &b.weight)).collect(),
+            vector_bias: vectors.map(|b| affine(b, &b.bias)).collect(),
+        }
+    }
+
+    /// Builds the layer from its JSON form, checking groups, orders, keys and shapes.
+    pub fn from_params(params: &GroupNormParams) -> Result<Self, Error> {
+        let signature = signature_from_json(LAYER, &params.input_keys)?;
+        let mut layer = Self::new(&signature, params.groups)?.with_eps(params.eps);
+        let scalars: Vec<TensorKey> = layer.keys_of_order(0);
+        let vectors: Vec<TensorKey> = layer.keys_of_order(1);
+        let vanilla = match_keys(LAYER, "vanilla_norm", &scalars, &params.vanilla_norm, |e| {
+            &e.key
+        })?;
+        let scale = match_keys(LAYER, "vector_scale", &vectors, &params.vector_scale, |e| {
+            &e.key
+        })?;
+        let bias = match_keys(LAYER, "vector_bias", &vectors, &params.vector_bias, |e| {
+            &e.key
+        })?;
+        for (key, entry) in scalars.iter().zip(vanilla) {
+            let shape = [layer.input_keys.channels(key).unwrap_or(0)];
+            let w = entry
+                .weight
+                .checked(LAYER, "vanilla_norm weight", key, &shape)?;
+            let b = entry
+                .bias
+                .checked(LAYER, "vanilla_norm bias", key, &shape)?;
+            layer.set_affine(key, w, b)?;
+        }
+        for ((key, s), b) in vectors.iter().zip(scale).zip(bias) {
+            let shape = [layer.input_keys.channels(key).unwrap_or(0)];
+            let s = s.array.checked(LAYER, "vector_scale", key, &shape)?;
+            let b = b.array.checked(LAYER, "vector_bias", key, &shape)?;
+            layer.set_affine(key, s, b)?;
+        }
+        Ok(layer)
+    }
+
+    /// The parameters as JSON text.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.params()).expect("parameters serialise to JSON")
+    }
+
+    /// Builds the layer from JSON text (see [`GroupNormParams`]).
+    pub fn from_json(text: &str) -> Result<Self, Error> {
+        let params: GroupNormParams = serde_json::from_str(text).map_err(ParamsError::from)?;
+        Self::from_params(&params)
+    }
+
+    fn keys_of_order(&self, k: usize) -> Vec<TensorKey> {
+        self.blocks
+            .iter()
+            .filter(|b| b.key.k() == k)
+            .map(|b| b.key.clone())
+            .collect()
+    }
+
+    /// Normalises one block with its parameters.
+    fn norm_block(&self, block: &ImageBlock) -> Result<ImageBlock, NormError> {
+        let params = self
+            .block(block.key())
+            .ok_or_else(|| NormError::UnknownKey {
+                key: format!("{:?}", block.key()),
+                signature: self.input_keys.to_string(),
+            })?;
+        if block.channels() != params.channels {
+            return Err(NormError::Channels {
+                key: format!("{:?}", block.key()),
+                expected: params.channels,
+                got: block.channels(),
+            });
+        }
+        let data = if block.key().k() == 0 {
+            self.norm_scalars(block, params)
+        } else {
+            self.whiten_vectors(block, params)
+        };
+        Ok(ImageBlock::new(
+            block.geometry().clone(),
+            block.key().clone(),
+            block.channels(),
+            data,
+        )
+        .expect("normalisation keeps the block's shape"))
+    }
+
+    /// equinox GroupNorm on a k = 0 block.
+    fn norm_scalars(&self, block: &ImageBlock, params: &NormBlock) -> Vec<f32> {
+        let per_group = block.channels() / self.groups;
+        let channel_len = block.channel_len();
+        let group_len = per_group * channel_len;
+        let eps = f64::from(self.eps);
+        let mut out = Vec::with_capacity(block.data().len());
+        for group in block.data().chunks(group_len) {
+            let n = group.len() as f64;
+            let mean = group.iter().map(|&x| f64::from(x)).sum::<f64>() / n;
+            let var = group
+                .iter()
+                .map(|&x| (f64::from(x) - mean).powi(2))
+                .sum::<f64>()
+                / n;
+            let inv = 1.0 / (var.max(0.0) + eps).sqrt();
+            let first = out.len() / channel_len;
+            for (i, channel) in group.chunks(channel_len).enumerate() {
+                let w = f64::from(params.weight[first + i]);
+                let b = f64::from(params.bias[first + i]);
+                out.extend(
+                    channel
+                        .iter()
+                        .map(|&x| ((f64::from(x) - mean) * inv * w + b) as f32),
+                );
+            }
+        }
+        out
+    }
+
+    /// Eigenvalue whitening of a k = 1 block, then scale and mean-bias per channel.
+    fn whiten_vectors(&self, block: &ImageBlock, params: &NormBlock) -> Vec<f32> {
+        let d = block.components();
+        let per_group = block.channels() / self.groups;
+        let channel_len = block.channel_len();
+        let eps = f64::from(self.eps);
+        let mut out = Vec::with_capacity(block.data().len());
+        for group in block.data().chunks(per_group * channel_len) {
+            let rows = (group.len() / d) as f64;
+            let mut mean = vec![0f64; d];
+            for row in group.chunks(d) {
+                for (m, &x) in mean.iter_mut().zip(row) {
+                    *m += f64::from(x);
+                }
+            }
+            mean.iter_mut().for_each(|m| *m /= rows);
+            let mut cov = vec![0f64; d * d];
+            let mut centred = vec![0f64; d];
+            for row in group.chunks(d) {
+                for (c, (&x, m)) in centred.iter_mut().zip(row.iter().zip(&mean)) {
+                    *c = f64::from(x) - m;
+                }
+                for r in 0..d {
+                    for c in 0..d {
+                        cov[r * d + c] += centred[r] * centred[c];
+                    }
+                }
+            }
+            cov.iter_mut().for_each(|c| *c /= rows);
+            let whiten = spectral_map(&cov, d, |lambda| 1.0 / (lambda.max(0.0) + eps).sqrt());
+            let first = out.len() / channel_len;
+            for (i, channel) in group.chunks(channel_len).enumerate() {
+                let scale = f64::from(params.weight[first + i]);
+                let bias = f64::from(params.bias[first + i]);
+                let pixels = (channel.len() / d) as f64;
+                let mut channel_mean = vec![0f64; d];
+                for row in channel.chunks(d) {
+                    for (m, &x) in channel_mean.iter_mut().zip(row) {
+                        *m += f64::from(x);
+                    }
+                }
+                channel_mean.iter_mut().for_each(|m| *m /= pixels);
+                for row in channel.chunks(d) {
+                    for (c, (&x, m)) in centred.iter_mut().zip(row.iter().zip(&mean)) {
+                        *c = f64::from(x) - m;
+                    }
+                    for r in 0..d {
+                        let white: f64 = (0..d).map(|c| whiten[r * d + c] * centred[c]).sum();
+                        out.push((scale * white + bias * channel_mean[r]) as f32);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Layer for GroupNorm {
+    fn forward(&self, input: &MultiImage) -> Result<MultiImage, Error> {
+        let blocks = input
+            .blocks()
+            .iter()
+            .map(|block| self.norm_block(block))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(MultiImage::from_blocks(input.geometry().clone(), blocks)?)
+    }
+}
+
+/// The equinox norm parameters of one k = 0 key: `{"key", "weight", "bias"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VanillaNormJson {
+    /// The key.
+    pub key: KeyJson,
+    /// Per-channel multiplier, shape `(channels,)`.
+    pub weight: ArrayJson,
+    /// Per-channel bias, shape `(channels,)`.
+    pub bias: ArrayJson,
+}
+
+/// JSON form of a [`GroupNorm`], named like ginjax's fields and the fixtures:
+/// `vanilla_norm` (one entry per k = 0 key), `vector_scale` and `vector_bias` (one entry per
+/// k = 1 key), plus `groups`, `eps` and the signature `input_keys`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupNormParams {
+    /// Number of channel groups.
+    pub groups: usize,
+    /// Added to variances and eigenvalues.
+    pub eps: f32,
+    /// The signature, in order.
+    pub input_keys: Vec<SignatureEntryJson>,
+    /// The equinox GroupNorm parameters per k = 0 key.
+    pub vanilla_norm: Vec<VanillaNormJson>,
+    /// The vector scale per k = 1 key, shape `(channels,)`.
+    pub vector_scale: Vec<KeyedArrayJson>,
+    /// The vector mean-bias per k = 1 key, shape `(channels,)`.
+    pub vector_bias: Vec<KeyedArrayJson>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::Geometry;
+
+    fn image(key: TensorKey, channels: usize, spatial: Vec<usize>, data: Vec<f32>) -> MultiImage {
+        let torus = vec![true; spatial.len()];
+        let geometry = Geometry::new(spatial, torus).unwrap();
+        let block = ImageBlock::new(geometry.clone(), key, channels, data).unwrap();
+        MultiImage::from_blocks(geometry, vec![block]).unwrap()
+    }
+
+    fn sig(entries: Vec<(TensorKey, usize)>) -> Signature {
+        Signature::new(entries).unwrap()
+    }
+
+    #[test]
+    fn spec_scalar_example() {
+        // §7.2: 2 channels × 2 pixels [1, 2 | 3, 6]: μ = 3, σ² = 3.5.
+        let layer = GroupNorm::layer_norm(&sig(vec![(TensorKey::scalar(), 2)])).unwrap();
+        let x = image(TensorKey::scalar(), 2, vec![1, 2], vec![1.0, 2.0, 3.0, 6.0]);
+        let y = layer.forward(&x).unwrap();
+        let want = [-1.06904, -0.53452, 0.0, 1.60357];
+        for (g, w) in y.blocks()[0].data().iter().zip(want) {
+            assert!((g - w).abs() < 2e-5, "{g} vs {w}");
+        }
+    }
+
+    #[test]
+    fn spec_vector_example() {
+        // §7.2: one channel, pixels (1, 0), (3, 0) → (−0.999995, 0), (0.999995, 0).
+        let layer = GroupNorm::layer_norm(&sig(vec![(TensorKey::vector(), 1)])).unwrap();
+        let x = image(TensorKey::vector(), 1, vec![1, 2], vec![1.0, 0.0, 3.0, 0.0]);
+        let y = layer.forward(&x).unwrap();
+        let want = [-0.999995, 0.0, 0.999995, 0.0];
+        for (g, w) in y.blocks()[0].data().iter().zip(want) {
+            assert!((g - w).abs() < 1e-6, "{g} vs {w}");
+        }
+    }
+
+    #[test]
+    fn whitened_groups_have_identity_covariance() {
+        // Two groups of two 2-D vector channels on 3 pixels; each group's output covariance
+        // is C (C + eps)^{-1} ≈ I.
+        let data: Vec<f32> = (0..24)
+            .map(|i| ((i * 37 % 11) as f32 - 5.0) * 0.3)
+            .collect();
+        let layer = GroupNorm::new(&sig(vec![(TensorKey::vector(), 4)]), 2).unwrap();
+        let y = layer
+            .forward(&image(TensorKey::vector(), 4, vec![3, 1], data))
+            .unwrap();
+        let out = y.blocks()[0].data();
+        for group in out.chunks(12) {
+            let mut cov = [0f64; 4];
+            for row in group.chunks(2) {
+                cov[0] += f64::from(row[0] * row[0]) / 6.0;
+                cov[1] += f64::from(row[0] * row[1]) / 6.0;
+                cov[3] += f64::from(row[1] * row[1]) / 6.0;
+            }
+            assert!((cov[0] - 1.0).abs() < 1e-3 && (cov[3] - 1.0).abs() < 1e-3);
+            assert!(cov[1].abs() < 1e-3);
+        }
+    }
+
+    #[test]
+    fn one_dimensional_vectors_normalise_like_scalars() {
+        // For d = 1 the whitening is (x − μ)/√(σ² + eps), the scalar formula.
+        let data: Vec<f32> = (0..12).map(|i| ((i * 5 % 7) as f32) * 0.7 - 1.0).collect();
+        let scalar = GroupNorm::new(&sig(vec![(TensorKey::scalar(), 4)]), 2).unwrap();
+        let vector = GroupNorm::new(&sig(vec![(TensorKey::vector(), 4)]), 2).unwrap();
+        let s = scalar
+            .forward(&image(TensorKey::scalar(), 4, vec![3], data.clone()))
+            .unwrap();
+        let v = vector
+            .forward(&image(TensorKey::vector(), 4, vec![3], data))
+            .unwrap();
+        for (a, b) in s.blocks()[0].data().iter().zip(v.blocks()[0].data()) {
+            assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn constant_and_zero_inputs_are_finite() {
+        let layer = GroupNorm::layer_norm(&sig(vec![
+            (TensorKey::scalar(), 2),
+            (TensorKey::vector(), 2),
+        ]))
+        .unwrap();
+        let geometry = Geometry::square(2, 3, true).unwrap();
+        let scalars = ImageBlock::new(geometry.clone(), TensorKey::scalar(), 2, vec![7.0; 18]);
+        let vectors = ImageBlock::zeros(geometry.clone(), TensorKey::vector(), 2);
+        let x = MultiImage::from_blocks(geometry, vec![scalars.unwrap(), vectors]).unwrap();
+        let y = layer.forward(&x).unwrap();
+        for block in y.blocks() {
+            assert!(block.data().iter().all(|v| *v == 0.0));
+        }
+    }
+
+    #[test]
+    fn construction_errors() {
+        let six = sig(vec![(TensorKey::scalar(), 6)]);
+        assert_eq!(
+            GroupNorm::new(&six, 4),
+            Err(NormError::GroupsDivide {
+                key: "scalar".into(),
+                groups: 4,
+                channels: 6
+            })
+        );
+        assert!(GroupNorm::new(&six, 4)
+            .unwrap_err()
+            .to_string()
+            .contains("groups = 4 and 6 channels"));
+        assert_eq!(GroupNorm::new(&six, 0), Err(NormError::ZeroGroups));
+        let matrix = sig(vec![(TensorKey::new(2, 0), 2)]);
+        assert!(matches!(
+            GroupNorm::new(&matrix, 1),
+            Err(NormError::UnsupportedOrder { k: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn forward_errors() {
+        let layer = GroupNorm::layer_norm(&sig(vec![(TensorKey::scalar(), 2)])).unwrap();
+        let x = image(TensorKey::vector(), 1, vec![2, 1], vec![0.0; 4]);
+        assert!(matches!(
+            layer.forward(&x),
+            Err(Error::Norm(NormError::UnknownKey { .. }))
+        ));
+        let x = image(TensorKey::scalar(), 1, vec![2, 1], vec![0.0; 2]);
+        assert!(matches!(
+            layer.forward(&x),
+            Err(Error::Norm(NormError::Channels {
+                expected: 2,
+                got: 1,
+                ..
+            }))
+        ));
+    }
+
+    fn mixed() -> GroupNorm {
+        let keys = sig(vec![
+            (TensorKey::vector(), 2),
+            (TensorKey::new(0, 1), 4),
+            (TensorKey::with_covariant(vec![true], 1), 2),
+        ]);
+        let mut layer = GroupNorm::new(&keys, 2).unwrap().with_eps(1e-3);
+        layer
+            .set_affine(
+                &TensorKey::new(0, 1),
+                vec![1.0, 2.0, 3.0, 4.0],
+                vec![0.5; 4],
+            )
+            .unwrap();
+        layer
+            .set_affine(&TensorKey::vector(), vec![-1.0, 0.25], vec![0.125, 7.0])
+            .unwrap();
+        layer
+    }
+
+    #[test]
+    fn json_round_trip() {
+        let layer = mixed();
+        let text = layer.to_json();
+        let back = GroupNorm::from_json(&text).unwrap();
+        assert_eq!(back, layer);
+        assert_eq!(back.weight(&TensorKey::vector()), Some(&[-1.0, 0.25][..]));
+        assert_eq!(back.input_keys(), layer.input_keys());
+        assert_eq!(back.eps(), 1e-3);
+    }
+
+    fn edited(edit: impl FnOnce(&mut serde_json::Value)) -> Result<GroupNorm, Error> {
+        let mut value: serde_json::Value = serde_json::from_str(&mixed().to_json()).unwrap();
+        edit(&mut value);
+        GroupNorm::from_json(&value.to_string())
+    }
+
+    #[test]
+    fn json_errors_are_typed() {
+        use serde_json::json;
+        let missing = edited(|v| v["vanilla_norm"] = json!([]));
+        assert!(matches!(
+            missing,
+            Err(Error::Params(ParamsError::MissingKey {
+                what: "vanilla_norm",
+                ..
+            }))
+        ));
+        let extra = edited(|v| {
+            let entry = v["vector_scale"][0].clone();
+            let mut scalar = entry.clone();
+            scalar["key"] = json!({"k": 0, "parity": 0, "covariant_axes": []});
+            v["vector_scale"] = json!([entry, v["vector_scale"][1].clone(), scalar]);
+        });
+        assert!(matches!(
+            extra,
+            Err(Error::Params(ParamsError::ExtraKey {
+                what: "vector_scale",
+                ..
+            }))
+        ));
+        let duplicate = edited(|v| {
+            let entry = v["vector_bias"][0].clone();
+            v["vector_bias"] = json!([entry.clone(), entry]);
+        });
+        assert!(matches!(
+            duplicate,
+            Err(Error::Params(ParamsError::DuplicateKey { .. }))
+        ));
+        let shape = edited(|v| {
+            v["vector_bias"][0]["array"] = json!({"shape": [3], "data": [1, 2, 3]});
+        });
+        assert!(matches!(
+            shape,
+            Err(Error::Params(ParamsError::Shape { expected, got, .. })) if expected == [2] && got == [3]
+        ));
+        let length = edited(|v| {
+            v["vanilla_norm"][0]["weight"] = json!({"shape": [4], "data": [1, 2]});
+        });
+        assert!(matches!(
+            length,
+            Err(Error::Params(ParamsError::ArrayLength { .. }))
+        ));
+        let flags = edited(|v| v["vector_scale"][0]["key"]["covariant_axes"] = json!([]));
+        assert!(matches!(
+            flags,
+            Err(Error::Params(ParamsError::KeyFlags { k: 1, flags: 0 }))
+        ));
+        let groups = edited(|v| v["groups"] = json!(3));
+        assert!(matches!(
+            groups,
+            Err(Error::Norm(NormError::GroupsDivide { groups: 3, .. }))
+        ));
+        let unknown = edited(|v| v["extra"] = json!(1));
+        assert!(matches!(
+            unknown,
+            Err(Error::Params(ParamsError::Json { .. }))
+        ));
+        assert!(matches!(
+            GroupNorm::from_json("{"),
+            Err(Error::Params(ParamsError::Json { .. }))
+        ));
+    }
+}

@@ -1,0 +1,528 @@
+//! ginjax's `VectorNeuronNonlinear` (the Vector Neurons nonlinearity, arXiv:2104.12229).
+//!
+//! The plain scalar key `((), 0)` goes through the scalar activation elementwise. Every other
+//! block `x` (vectors, pseudoscalars, tensors; `c` channels) is mixed over channels by a
+//! `(c, c)` weight `W` into a direction `q = W·x`, and per channel and pixel
+//!
+//! ```text
+//! n = q / (‖q‖ + eps)       ‖·‖ the Frobenius norm over the tensor axes
+//! s = ⟨x, n⟩                full contraction over the tensor axes
+//! out = act(s)/(|s| + eps) · s·n + (x − s·n)
+//! ```
+//!
+//! so the part of `x` along `n` is scaled by the activation of its signed length and the rest
+//! passes unchanged. Because `W` only mixes channels, the layer is equivariant for any `W`.
+
+use std::fmt;
+use std::sync::Arc;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::error::Error;
+use crate::image::{ImageBlock, MultiImage, Signature, TensorKey};
+use crate::layer::Layer;
+use crate::params::{
+    match_keys, signature_from_json, signature_to_json, ArrayJson, KeyJson, KeyedArrayJson,
+    ParamsError, SignatureEntryJson,
+};
+
+/// ginjax's default `eps`.
+pub const DEFAULT_EPS: f32 = 1e-5;
+
+const LAYER: &str = "VectorNeuronNonlinear";
+
+/// Errors from building or applying a [`VectorNeuronNonlinear`].
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum NonlinearError {
+    /// The input has a non-scalar key the layer has no weights for.
+    #[error(
+        "VectorNeuronNonlinear: no weights for key {key} (the layer's signature is {signature})"
+    )]
+    UnknownKey {
+        /// The key.
+        key: String,
+        /// The layer's signature.
+        signature: String,
+    },
+    /// The input block's channel count differs from the weights'.
+    #[error(
+        "VectorNeuronNonlinear: {key} has {got} channels, the weights are {expected} × {expected}"
+    )]
+    Channels {
+        /// The key.
+        key: String,
+        /// The weights' channel count.
+        expected: usize,
+        /// The input's channel count.
+        got: usize,
+    },
+    /// A weight matrix of the wrong size.
+    #[error("VectorNeuronNonlinear: weights for {key} need {expected} values ({channels} × {channels}), got {got}")]
+    WeightLength {
+        /// The key.
+        key: String,
+        /// The key's channel count.
+        channels: usize,
+        /// channels².
+        expected: usize,
+        /// Values given.
+        got: usize,
+    },
+}
+
+/// The scalar activation: applied elementwise to `((), 0)` blocks and to the signed lengths
+/// of every other block.
+#[derive(Clone, Default)]
+pub enum Activation {
+    /// `max(x, 0)` (ginjax's default, `jax.nn.relu`).
+    #[default]
+    Relu,
+    /// Any function of one f32.
+    Custom(Arc<dyn Fn(f32) -> f32 + Send + Sync>),
+}
+
+impl Activation {
+    /// A custom activation from a function.
+    pub fn custom(f: impl Fn(f32) -> f32 + Send + Sync + 'static) -> Self {
+        Self::Custom(Arc::new(f))
+    }
+
+    /// Applies the activation to one value.
+    #[inline]
+    pub fn apply(&self, x: f32) -> f32 {
+        match self {
+            // Keeps NaN, like jax.nn.relu.
+            Self::Relu => {
+                if x < 0.0 {
+                    0.0
+                } else {
+                    x
+                }
+            }
+            Self::Custom(f) => f(x),
+        }
+    }
+}
+
+impl fmt::Debug for Activation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Relu => f.write_str("Relu"),
+            Self::Custom(_) => f.write_str("Custom(..)"),
+        }
+    }
+}
+
+/// The `(c, c)` channel-mixing weights of one non-scalar key.
+#[derive(Debug, Clone, PartialEq)]
+struct KeyWeights {
+    key: TensorKey,
+    channels: usize,
+    weights: Vec<f32>,
+}
+
+/// ginjax's `VectorNeuronNonlinear`; see the module docs.
+#[derive(Debug, Clone)]
+pub struct VectorNeuronNonlinear {
+    input_keys: Signature,
+    activation: Activation,
+    eps: f32,
+    weights: Vec<KeyWeights>,
+}
+
+impl VectorNeuronNonlinear {
+    /// A layer for `input_keys` with ReLU, `eps = 1e-5`, and, like ginjax, weights drawn
+    /// uniformly from `[−1/√c, 1/√c)` for every key other than `((), 0)`, in signature order.
+    /// The draws come from a ChaCha8 generator seeded with `seed` (jax's generator is not
+    /// reproduced: import trained weights with [`Self::from_params`]).
+    pub fn new(input_keys: &Signature, seed: u64) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let weights = input_keys
+            .entries()
+            .iter()
+            .filter(|(key, _)| !key.is_scalar())
+            .map(|(key, channels)| {
+                let bound = 1.0 / (*channels as f32).sqrt();
+                KeyWeights {
+                    key: key.clone(),
+                    channels: *channels,
+                    weights: (0..channels * channels)
+                        .map(|_| rng.random_range(-bound..bound))
+                        .collect(),
+                }
+            })
+            .collect();
+        Self {
+            input_keys: input_keys.clone(),
+            activation: Activation::Relu,
+            eps: DEFAULT_EPS,
+            weights,
+        }
+    }
+
+    /// Replaces the scalar activation.
+    pub fn with_activation(mut self, activation: Activation) -> Self {
+        self.activation = activation;
+        self
+    }
+
+    /// Replaces `eps`.
+    pub fn with_eps(mut self, eps: f32) -> Self {
+        self.eps = eps;
+        self
+    }
+
+    /// The signature the layer was built for.
+    pub fn input_keys(&self) -> &Signature {
+        &self.input_keys
+    }
+
+    /// The scalar activation.
+    pub fn activation(&self) -> &Activation {
+        &self.activation
+    }
+
+    /// The `eps` of the normalisation and of the activation ratio.
+    pub fn eps(&self) -> f32 {
+        self.eps
+    }
+
+    /// The row-major `(c, c)` weights of `key`, if it has any (every key but `((), 0)`).
+    pub fn weights(&self, key: &TensorKey) -> Option<&[f32]> {
+        self.weights
+            .iter()
+            .find(|w| &w.key == key)
+            .map(|w| w.weights.as_slice())
+    }
+
+    /// Replaces the weights of `key` (row-major, `c · c` values).
+    pub fn set_weights(
+        &mut self,
+        key: &TensorKey,
+        weights: Vec<f32>,
+    ) -> Result<(), NonlinearError> {
+        let signature = self.input_keys.to_string();
+        let entry = self
+            .weights
+            .iter_mut()
+            .find(|w| &w.key == key)
+            .ok_or_else(|| NonlinearError::UnknownKey {
+                key: format!("{key:?}"),
+                signature,
+            })?;
+        if weights.len() != entry.channels * entry.channels {
+            return Err(NonlinearError::WeightLength {
+                key: format!("{key:?}"),
+                channels: entry.channels,
+                expected: entry.channels * entry.channels,
+                got: weights.len(),
+            });
+        }
+        entry.weights = weights;
+        Ok(())
+    }
+
+    /// The parameters in their JSON form.
+    pub fn params(&self) -> NonlinearParams {
+        NonlinearParams {
+            eps: self.eps,
+            input_keys: signature_to_json(&self.input_keys),
+            weights: self
+                .weights
+                .iter()
+                .map(|w| KeyedArrayJson {
+                    key: KeyJson::from_key(&w.key),
+                    array: ArrayJson::new(vec![w.channels, w.channels], w.weights.clone()),
+                })
+                .collect(),
+        }
+    }
+
+    /// Builds the layer from its JSON form with the given activation, checking that exactly
+    /// the non-scalar keys have weights of shape `(c, c)`.
+    pub fn from_params(params: &NonlinearParams, activation: Activation) -> Result<Self, Error> {
+        let signature = signature_from_json(LAYER, &params.input_keys)?;
+        let mut layer = Self::new(&signature, 0)
+            .with_eps(params.eps)
+            .with_activation(activation);
+        let keys: Vec<TensorKey> = layer.weights.iter().map(|w| w.key.clone()).collect();
+        let entries = match_keys(LAYER, "weights", &keys, &params.weights, |e| &e.key)?;
+        for (key, entry) in keys.iter().zip(entries) {
+            let c = signature.channels(key).unwrap_or(0);
+            let values = entry.array.checked(LAYER, "weights", key, &[c, c])?;
+            layer.set_weights(key, values)?;
+        }
+        Ok(layer)
+    }
+
+    /// The parameters as JSON text (the activation is not part of it).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.params()).expect("parameters serialise to JSON")
+    }
+
+    /// Builds the layer from JSON text (see [`NonlinearParams`]) with the given activation.
+    pub fn from_json(text: &str, activation: Activation) -> Result<Self, Error> {
+        let params: NonlinearParams = serde_json::from_str(text).map_err(ParamsError::from)?;
+        Self::from_params(&params, activation)
+    }
+
+    fn apply_block(&self, block: &ImageBlock) -> Result<ImageBlock, NonlinearError> {
+        let data = if block.key().is_scalar() {
+            block
+                .data()
+                .iter()
+                .map(|&x| self.activation.apply(x))
+                .collect()
+        } else {
+            let entry = self
+                .weights
+                .iter()
+                .find(|w| &w.key == block.key())
+                .ok_or_else(|| NonlinearError::UnknownKey {
+                    key: format!("{:?}", block.key()),
+                    signature: self.input_keys.to_string(),
+                })?;
+            if entry.channels != block.channels() {
+                return Err(NonlinearError::Channels {
+                    key: format!("{:?}", block.key()),
+                    expected: entry.channels,
+                    got: block.channels(),
+                });
+            }
+            self.vector_neuron(block, &entry.weights)
+        };
+        Ok(ImageBlock::new(
+            block.geometry().clone(),
+            block.key().clone(),
+            block.channels(),
+            data,
+        )
+        .expect("the nonlinearity keeps the block's shape"))
+    }
+
+    fn vector_neuron(&self, block: &ImageBlock, weights: &[f32]) -> Vec<f32> {
+        let c = block.channels();
+        let len = block.channel_len();
+        let comps = block.components();
+        // q = W·x over channels: one row of W at a time, as axpys over whole channels.
+        let mut q = vec![0f32; c * len];
+        for (i, q_i) in q.chunks_mut(len).enumerate() {
+            for j in 0..c {
+                let w = weights[i * c + j];
+                for (qv, &xv) in q_i.iter_mut().zip(block.channel(j)) {
+                    *qv += w * xv;
+                }
+            }
+        }
+        let mut out = vec![0f32; c * len];
+        let eps = self.eps;
+        for ((out_px, x_px), q_px) in out
+            .chunks_mut(comps)
+            .zip(block.data().chunks(comps))
+            .zip(q.chunks(comps))
+        {
+            let norm = q_px.iter().map(|v| v * v).sum::<f32>().sqrt();
+            let scale = 1.0 / (norm + eps);
+            let s: f32 = x_px.iter().zip(q_px).map(|(x, q)| x * q * scale).sum();
+            let h = self.activation.apply(s) / (s.abs() + eps);
+            for ((o, &x), &qv) in out_px.iter_mut().zip(x_px).zip(q_px) {
+                let parallel = s * qv * scale;
+                *o = h * parallel + (x - parallel);
+            }
+        }
+        out
+    }
+}
+
+impl Layer for VectorNeuronNonlinear {
+    fn forward(&self, input: &MultiImage) -> Result<MultiImage, Error> {
+        let blocks = input
+            .blocks()
+            .iter()
+            .map(|block| self.apply_block(block))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(MultiImage::from_blocks(input.geometry().clone(), blocks)?)
+    }
+}
+
+/// JSON form of a [`VectorNeuronNonlinear`]: `eps`, the signature `input_keys`, and
+/// `weights`, one `(c, c)` array per key other than `((), 0)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NonlinearParams {
+    /// The `eps` of the layer.
+    pub eps: f32,
+    /// The signature, in order.
+    pub input_keys: Vec<SignatureEntryJson>,
+    /// The channel-mixing weights per non-scalar key.
+    pub weights: Vec<KeyedArrayJson>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::Geometry;
+
+    fn one_pixel(channels: usize, data: Vec<f32>) -> MultiImage {
+        let geometry = Geometry::square(2, 1, true).unwrap();
+        let block = ImageBlock::new(geometry.clone(), TensorKey::vector(), channels, data);
+        MultiImage::from_blocks(geometry, vec![block.unwrap()]).unwrap()
+    }
+
+    fn layer(channels: usize, weights: Vec<f32>) -> VectorNeuronNonlinear {
+        let sig = Signature::new(vec![(TensorKey::vector(), channels)]).unwrap();
+        let mut layer = VectorNeuronNonlinear::new(&sig, 1);
+        layer.set_weights(&TensorKey::vector(), weights).unwrap();
+        layer
+    }
+
+    fn assert_close(got: &[f32], want: &[f32]) {
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() < 2e-6, "{got:?} vs {want:?}");
+        }
+    }
+
+    #[test]
+    fn spec_examples() {
+        // §7.3, D = 2, one pixel.
+        let y = layer(1, vec![0.5]).forward(&one_pixel(1, vec![3.0, 4.0]));
+        assert_close(y.unwrap().blocks()[0].data(), &[2.999994, 3.999992]);
+        let y = layer(1, vec![-0.5]).forward(&one_pixel(1, vec![3.0, 4.0]));
+        assert_close(y.unwrap().blocks()[0].data(), &[2.4e-5, 3.2e-5]);
+        let y =
+            layer(2, vec![0.0, 1.0, 1.0, 0.0]).forward(&one_pixel(2, vec![1.0, 0.0, -1.0, 1.0]));
+        assert_close(
+            y.unwrap().blocks()[0].data(),
+            &[0.500007, 0.499993, -0.00002, 1.0],
+        );
+    }
+
+    #[test]
+    fn init_bounds_and_seed() {
+        let sig = Signature::new(vec![
+            (TensorKey::scalar(), 3),
+            (TensorKey::vector(), 4),
+            (TensorKey::new(0, 1), 9),
+        ])
+        .unwrap();
+        let a = VectorNeuronNonlinear::new(&sig, 5);
+        assert!(a.weights(&TensorKey::scalar()).is_none());
+        let w = a.weights(&TensorKey::vector()).unwrap();
+        assert_eq!(w.len(), 16);
+        assert!(w.iter().all(|v| v.abs() <= 0.5));
+        let p = a.weights(&TensorKey::new(0, 1)).unwrap();
+        assert!(p.iter().all(|v| v.abs() <= 1.0 / 3.0));
+        assert_eq!(
+            VectorNeuronNonlinear::new(&sig, 5).weights(&TensorKey::vector()),
+            Some(w)
+        );
+        assert_ne!(
+            VectorNeuronNonlinear::new(&sig, 6).weights(&TensorKey::vector()),
+            Some(w)
+        );
+    }
+
+    #[test]
+    fn custom_activation_on_scalars() {
+        let sig = Signature::new(vec![(TensorKey::scalar(), 1)]).unwrap();
+        let layer =
+            VectorNeuronNonlinear::new(&sig, 0).with_activation(Activation::custom(|x| 2.0 * x));
+        let geometry = Geometry::square(1, 3, true).unwrap();
+        let block = ImageBlock::new(
+            geometry.clone(),
+            TensorKey::scalar(),
+            1,
+            vec![-1.0, 0.5, 2.0],
+        );
+        let x = MultiImage::from_blocks(geometry, vec![block.unwrap()]).unwrap();
+        assert_eq!(
+            layer.forward(&x).unwrap().blocks()[0].data(),
+            &[-2.0, 1.0, 4.0]
+        );
+    }
+
+    #[test]
+    fn errors() {
+        let mut l = layer(2, vec![0.0; 4]);
+        assert!(matches!(
+            l.set_weights(&TensorKey::vector(), vec![0.0; 3]),
+            Err(NonlinearError::WeightLength {
+                expected: 4,
+                got: 3,
+                ..
+            })
+        ));
+        assert!(matches!(
+            l.forward(&one_pixel(1, vec![1.0, 0.0])),
+            Err(Error::Nonlinear(NonlinearError::Channels {
+                expected: 2,
+                got: 1,
+                ..
+            }))
+        ));
+        let geometry = Geometry::square(2, 1, true).unwrap();
+        let block = ImageBlock::zeros(geometry.clone(), TensorKey::new(1, 1), 2);
+        let x = MultiImage::from_blocks(geometry, vec![block]).unwrap();
+        assert!(matches!(
+            l.forward(&x),
+            Err(Error::Nonlinear(NonlinearError::UnknownKey { .. }))
+        ));
+    }
+
+    fn mixed() -> VectorNeuronNonlinear {
+        let keys = Signature::new(vec![
+            (TensorKey::scalar(), 2),
+            (TensorKey::new(2, 1), 3),
+            (TensorKey::vector(), 2),
+        ])
+        .unwrap();
+        VectorNeuronNonlinear::new(&keys, 42).with_eps(1e-4)
+    }
+
+    #[test]
+    fn json_round_trip() {
+        let layer = mixed();
+        let back = VectorNeuronNonlinear::from_json(&layer.to_json(), Activation::Relu).unwrap();
+        assert_eq!(back.params(), layer.params());
+        assert_eq!(back.eps(), 1e-4);
+        assert_eq!(
+            back.weights(&TensorKey::new(2, 1)),
+            layer.weights(&TensorKey::new(2, 1))
+        );
+        assert_eq!(back.weights(&TensorKey::new(2, 1)).unwrap().len(), 9);
+    }
+
+    #[test]
+    fn json_errors_are_typed() {
+        use serde_json::json;
+        let edited = |edit: &dyn Fn(&mut serde_json::Value)| {
+            let mut value: serde_json::Value = serde_json::from_str(&mixed().to_json()).unwrap();
+            edit(&mut value);
+            VectorNeuronNonlinear::from_json(&value.to_string(), Activation::Relu)
+        };
+        assert!(matches!(
+            edited(&|v| v["weights"] = json!([v["weights"][0].clone()])),
+            Err(Error::Params(ParamsError::MissingKey { .. }))
+        ));
+        let scalar_weights = |v: &mut serde_json::Value| {
+            let mut entry = v["weights"][0].clone();
+            entry["key"] = json!({"k": 0, "parity": 0, "covariant_axes": []});
+            v["weights"].as_array_mut().unwrap().push(entry);
+        };
+        assert!(matches!(
+            edited(&scalar_weights),
+            Err(Error::Params(ParamsError::ExtraKey { .. }))
+        ));
+        assert!(matches!(
+            edited(&|v| v["weights"][1]["array"] = json!({"shape": [2, 1], "data": [1, 2]})),
+            Err(Error::Params(ParamsError::Shape { .. }))
+        ));
+        assert!(matches!(
+            edited(&|v| v["input_keys"][0]["channels"] = json!(0)),
+            Err(Error::Params(ParamsError::Signature { .. }))
+        ));
+    }
+}

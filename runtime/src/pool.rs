@@ -1,0 +1,389 @@
+//! Pooling: ginjax's `max_pool` and `average_pool` on image blocks, and the [`MaxNormPool`]
+//! layer.
+//!
+//! Both pools use non-overlapping patches of side `patch_len` starting at pixel 0 of every
+//! spatial axis. `max_pool` drops a remainder at the end of an axis (ginjax floors), while
+//! `average_pool` requires every side to be divisible (ginjax asserts; here a typed error).
+//! Each channel of a block is pooled separately, as ginjax's `vmap` over channels does.
+
+use thiserror::Error;
+
+use crate::error::Error;
+use crate::image::{Geometry, ImageBlock, MultiImage};
+use crate::layer::Layer;
+use crate::ops::pixel_norm;
+
+/// Errors from pooling.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum PoolError {
+    /// A patch side of 0.
+    #[error("patch_len must be at least 1, got 0")]
+    ZeroPatch,
+    /// `average_pool` needs every side divisible by the patch side.
+    #[error(
+        "average_pool: spatial axis {axis} has side {side}, which patch_len {patch_len} does not divide"
+    )]
+    NotDivisible {
+        /// The offending axis.
+        axis: usize,
+        /// Its side.
+        side: usize,
+        /// The patch side.
+        patch_len: usize,
+    },
+    /// The patch is larger than a side, so the pooled image would have no pixel along it.
+    #[error(
+        "spatial axis {axis} has side {side}, smaller than patch_len {patch_len}: the pooled image would be empty"
+    )]
+    PatchTooLarge {
+        /// The offending axis.
+        axis: usize,
+        /// Its side.
+        side: usize,
+        /// The patch side.
+        patch_len: usize,
+    },
+    /// Comparing by value needs scalar pixels (ginjax asserts k = 0).
+    #[error("max_pool by value needs a k = 0 block, got {key} (use the pixel norm instead)")]
+    ValueOfTensor {
+        /// The block's key.
+        key: String,
+    },
+    /// The comparator image does not have one value per channel and pixel.
+    #[error("comparator image: expected {expected} values (channels · pixels), got {got}")]
+    ComparatorLength {
+        /// channels · pixels of the pooled block.
+        expected: usize,
+        /// Values given.
+        got: usize,
+    },
+}
+
+/// What `max_pool` maximises within each patch.
+#[derive(Debug, Clone, Copy)]
+pub enum Comparator<'a> {
+    /// The pixel's Frobenius norm over its tensor axes (`|x|` for scalars): ginjax
+    /// `use_norm = True`.
+    Norm,
+    /// The pixel's value; only for k = 0 blocks (ginjax `use_norm = False`).
+    Value,
+    /// Explicit values, one per channel and pixel, laid out `(channels, spatial…)` (ginjax's
+    /// `comparator_image`, per channel).
+    Image(&'a [f32]),
+}
+
+/// Patch geometry shared by both pools: output sides, the pixel offset of each output pixel's
+/// patch origin, and the pixel offsets of the patch members in row-major order.
+struct Patches {
+    geometry: Geometry,
+    origins: Vec<usize>,
+    members: Vec<usize>,
+}
+
+impl Patches {
+    fn new(geometry: &Geometry, patch_len: usize) -> Result<Self, PoolError> {
+        if patch_len == 0 {
+            return Err(PoolError::ZeroPatch);
+        }
+        let sides = geometry.spatial();
+        for (axis, &side) in sides.iter().enumerate() {
+            if side < patch_len {
+                return Err(PoolError::PatchTooLarge {
+                    axis,
+                    side,
+                    patch_len,
+                });
+            }
+        }
+        let out_sides: Vec<usize> = sides.iter().map(|&n| n / patch_len).collect();
+        // Row-major pixel strides of the input.
+        let mut strides = vec![1usize; sides.len()];
+        for axis in (0..sides.len().saturating_sub(1)).rev() {
+            strides[axis] = strides[axis + 1] * sides[axis + 1];
+        }
+        let origins = row_major(&out_sides)
+            .map(|idx| {
+                idx.iter()
+                    .zip(&strides)
+                    .map(|(&i, &s)| i * patch_len * s)
+                    .sum()
+            })
+            .collect();
+        let members = row_major(&vec![patch_len; sides.len()])
+            .map(|idx| idx.iter().zip(&strides).map(|(&i, &s)| i * s).sum())
+            .collect();
+        let geometry = Geometry::new(out_sides, geometry.torus().to_vec())
+            .expect("pooled sides are positive and the dimension is unchanged");
+        Ok(Self {
+            geometry,
+            origins,
+            members,
+        })
+    }
+}
+
+/// All multi-indices of a box with the given sides, in row-major order.
+fn row_major(sides: &[usize]) -> impl Iterator<Item = Vec<usize>> + '_ {
+    let total: usize = sides.iter().product();
+    (0..total).map(move |mut flat| {
+        let mut idx = vec![0; sides.len()];
+        for axis in (0..sides.len()).rev() {
+            idx[axis] = flat % sides[axis];
+            flat /= sides[axis];
+        }
+        idx
+    })
+}
+
+/// ginjax's `max_pool`, per channel: in each `patch_len^d` patch keep the whole tensor of the
+/// pixel whose comparator is largest, ties going to the first pixel in row-major order within
+/// the patch (as `argmax`; a NaN comparator counts as largest). A remainder at the end of an
+/// axis is dropped.
+///
+/// With [`Comparator::Norm`] a scalar is chosen by `|x|` and keeps its sign.
+pub fn max_pool(
+    block: &ImageBlock,
+    patch_len: usize,
+    comparator: Comparator<'_>,
+) -> Result<ImageBlock, PoolError> {
+    let patches = Patches::new(block.geometry(), patch_len)?;
+    let comps = block.components();
+    let pixels = block.geometry().pixels();
+    match comparator {
+        Comparator::Value if block.key().k() != 0 => {
+            return Err(PoolError::ValueOfTensor {
+                key: format!("{:?}", block.key()),
+            })
+        }
+        Comparator::Image(values) if values.len() != block.channels() * pixels => {
+            return Err(PoolError::ComparatorLength {
+                expected: block.channels() * pixels,
+                got: values.len(),
+            })
+        }
+        _ => {}
+    }
+    let out_pixels = patches.origins.len();
+    let mut out = Vec::with_capacity(block.channels() * out_pixels * comps);
+    let mut norms = Vec::new();
+    for c in 0..block.channels() {
+        let channel = block.channel(c);
+        let scores: &[f32] = match comparator {
+            Comparator::Norm => {
+                norms.clear();
+                norms.extend(channel.chunks_exact(comps).map(pixel_norm));
+                &norms
+            }
+            Comparator::Value => channel,
+            Comparator::Image(values) => &values[c * pixels..(c + 1) * pixels],
+        };
+        for &origin in &patches.origins {
+            let mut best = origin;
+            for &member in &patches.members[1..] {
+                let best_score = scores[best];
+                if best_score.is_nan() {
+                    break;
+                }
+                let s = scores[origin + member];
+                if s > best_score || s.is_nan() {
+                    best = origin + member;
+                }
+            }
+            out.extend_from_slice(&channel[best * comps..(best + 1) * comps]);
+        }
+    }
+    Ok(
+        ImageBlock::new(patches.geometry, block.key().clone(), block.channels(), out)
+            .expect("the pooled data has channels · pooled pixels · d^k values"),
+    )
+}
+
+/// ginjax's `average_pool`, per channel: the mean of each non-overlapping `patch_len^d` patch,
+/// per tensor component. Every spatial side must be divisible by `patch_len`.
+pub fn average_pool(block: &ImageBlock, patch_len: usize) -> Result<ImageBlock, PoolError> {
+    if patch_len == 0 {
+        return Err(PoolError::ZeroPatch);
+    }
+    for (axis, &side) in block.geometry().spatial().iter().enumerate() {
+        if side % patch_len != 0 {
+            return Err(PoolError::NotDivisible {
+                axis,
+                side,
+                patch_len,
+            });
+        }
+    }
+    let patches = Patches::new(block.geometry(), patch_len)?;
+    let comps = block.components();
+    let inv = 1.0 / patches.members.len() as f64;
+    let mut out = Vec::with_capacity(block.channels() * patches.origins.len() * comps);
+    let mut acc = vec![0f64; comps];
+    for c in 0..block.channels() {
+        let channel = block.channel(c);
+        for &origin in &patches.origins {
+            acc.iter_mut().for_each(|a| *a = 0.0);
+            for &member in &patches.members {
+                let pixel = origin + member;
+                for (a, &v) in acc
+                    .iter_mut()
+                    .zip(&channel[pixel * comps..(pixel + 1) * comps])
+                {
+                    *a += f64::from(v);
+                }
+            }
+            out.extend(acc.iter().map(|&a| (a * inv) as f32));
+        }
+    }
+    Ok(
+        ImageBlock::new(patches.geometry, block.key().clone(), block.channels(), out)
+            .expect("the pooled data has channels · pooled pixels · d^k values"),
+    )
+}
+
+/// ginjax's `MaxNormPool(patch_len, use_norm)`: `max_pool` on every channel of every block,
+/// by pixel norm (`use_norm`) or by value (scalar blocks only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaxNormPool {
+    patch_len: usize,
+    use_norm: bool,
+}
+
+impl MaxNormPool {
+    /// A pool with patches of side `patch_len` (at least 1), comparing pixel norms when
+    /// `use_norm` (ginjax's default) and raw values otherwise.
+    pub fn new(patch_len: usize, use_norm: bool) -> Result<Self, PoolError> {
+        if patch_len == 0 {
+            return Err(PoolError::ZeroPatch);
+        }
+        Ok(Self {
+            patch_len,
+            use_norm,
+        })
+    }
+
+    /// The patch side.
+    pub fn patch_len(&self) -> usize {
+        self.patch_len
+    }
+
+    /// Whether pixels are compared by norm.
+    pub fn use_norm(&self) -> bool {
+        self.use_norm
+    }
+}
+
+impl Layer for MaxNormPool {
+    fn forward(&self, input: &MultiImage) -> Result<MultiImage, Error> {
+        let comparator = if self.use_norm {
+            Comparator::Norm
+        } else {
+            Comparator::Value
+        };
+        let blocks = input
+            .blocks()
+            .iter()
+            .map(|block| max_pool(block, self.patch_len, comparator))
+            .collect::<Result<Vec<_>, _>>()?;
+        let geometry = match blocks.first() {
+            Some(block) => block.geometry().clone(),
+            None => Patches::new(input.geometry(), self.patch_len)?.geometry,
+        };
+        Ok(MultiImage::from_blocks(geometry, blocks)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::TensorKey;
+
+    fn scalar_block(side: usize, data: Vec<f32>) -> ImageBlock {
+        let geometry = Geometry::square(2, side, true).unwrap();
+        ImageBlock::new(geometry, TensorKey::scalar(), 1, data).unwrap()
+    }
+
+    #[test]
+    fn spec_scalar_patch() {
+        // §7.4: patch [[-3, 1], [2, 0]] → -3 by norm, 2 by value.
+        let block = scalar_block(2, vec![-3.0, 1.0, 2.0, 0.0]);
+        assert_eq!(
+            max_pool(&block, 2, Comparator::Norm).unwrap().data(),
+            &[-3.0]
+        );
+        assert_eq!(
+            max_pool(&block, 2, Comparator::Value).unwrap().data(),
+            &[2.0]
+        );
+    }
+
+    #[test]
+    fn ties_go_to_first_pixel_and_remainder_is_dropped() {
+        // Norms 0, 1, 1, 1 in row-major order → pixel (0, 1); a 3×3 image keeps one patch.
+        let geometry = Geometry::square(2, 3, false).unwrap();
+        let mut data = vec![0.0; 9 * 2];
+        let set = |data: &mut Vec<f32>, pixel: usize, v: [f32; 2]| {
+            data[pixel * 2..pixel * 2 + 2].copy_from_slice(&v)
+        };
+        set(&mut data, 1, [0.0, 1.0]);
+        set(&mut data, 3, [1.0, 0.0]);
+        set(&mut data, 4, [0.0, -1.0]);
+        set(&mut data, 8, [9.0, 9.0]); // outside the only full patch
+        let block = ImageBlock::new(geometry, TensorKey::vector(), 1, data).unwrap();
+        let pooled = max_pool(&block, 2, Comparator::Norm).unwrap();
+        assert_eq!(pooled.geometry().spatial(), &[1, 1]);
+        assert_eq!(pooled.data(), &[0.0, 1.0]);
+    }
+
+    #[test]
+    fn nan_comparator_wins_like_argmax() {
+        // jnp.argmax returns the first NaN; the patch's second pixel (a NaN) is kept.
+        let block = scalar_block(2, vec![1.0, f32::NAN, 5.0, -f32::NAN]);
+        let pooled = max_pool(&block, 2, Comparator::Value).unwrap();
+        assert!(pooled.data()[0].is_nan() && pooled.data()[0].is_sign_positive());
+        let block = scalar_block(2, vec![1.0, 2.0, 5.0, 3.0]);
+        let comparator = [0.0, f32::NAN, 9.0, f32::NAN];
+        let pooled = max_pool(&block, 2, Comparator::Image(&comparator)).unwrap();
+        assert_eq!(pooled.data(), &[2.0]);
+    }
+
+    #[test]
+    fn average_pool_means_and_rejects_remainders() {
+        let block = scalar_block(2, vec![1.0, 2.0, 3.0, 6.0]);
+        assert_eq!(average_pool(&block, 2).unwrap().data(), &[3.0]);
+        let block = scalar_block(3, vec![0.0; 9]);
+        assert_eq!(
+            average_pool(&block, 2),
+            Err(PoolError::NotDivisible {
+                axis: 0,
+                side: 3,
+                patch_len: 2
+            })
+        );
+    }
+
+    #[test]
+    fn typed_errors() {
+        let block = scalar_block(2, vec![0.0; 4]);
+        assert_eq!(
+            max_pool(&block, 0, Comparator::Norm),
+            Err(PoolError::ZeroPatch)
+        );
+        assert!(matches!(
+            max_pool(&block, 3, Comparator::Norm),
+            Err(PoolError::PatchTooLarge { .. })
+        ));
+        assert_eq!(
+            max_pool(&block, 2, Comparator::Image(&[1.0])),
+            Err(PoolError::ComparatorLength {
+                expected: 4,
+                got: 1
+            })
+        );
+        let geometry = Geometry::square(2, 2, true).unwrap();
+        let vectors = ImageBlock::zeros(geometry, TensorKey::vector(), 1);
+        assert!(matches!(
+            max_pool(&vectors, 2, Comparator::Value),
+            Err(PoolError::ValueOfTensor { .. })
+        ));
+    }
+}
