@@ -873,3 +873,33 @@ fn caller_supplied_kernels_build_the_same_layer() {
         Err(ConvContractError::UnknownPair { .. })
     ));
 }
+
+#[test]
+fn banks_load_from_a_filters_json_file() {
+    use ginrs_generator::group::{Group, GroupKind};
+    use ginrs_generator::{invariant_bank, BankOptions, FilterFile};
+    let group = Group::new(GroupKind::Hyperoctahedral, 2).unwrap();
+    let options = BankOptions::default();
+    let mut banks = Vec::new();
+    for size in [3, 5] {
+        for k in 0..3 {
+            for parity in 0..2 {
+                banks.push(invariant_bank(&group, size, k, parity, &options).unwrap());
+            }
+        }
+    }
+    let text = FilterFile::new(&group, &options, banks).to_json();
+    let file = FilterFile::from_json(&text).unwrap();
+    for size in [3, 5] {
+        let from_file = DenseBank::from_filter_file(&file, size).unwrap();
+        let direct = DenseBank::invariant(2, size, &[0, 1, 2], &options).unwrap();
+        assert_eq!(from_file, direct, "M = {size}");
+    }
+    // D=2, M=3 has no pseudoscalar filter: the bank leaves the key out.
+    let m3 = DenseBank::from_filter_file(&file, 3).unwrap();
+    assert!(m3.get(0, 1).is_none() && m3.get(0, 0).unwrap().count() == 3);
+    assert!(matches!(
+        DenseBank::from_filter_file(&file, 7),
+        Err(ginrs_runtime::bank::BankError::Empty)
+    ));
+}
