@@ -30,6 +30,8 @@
 //! shortest representation that reads back to the same `f64`, with `.0` on whole numbers).
 //! Readers recompute it from the parsed banks, so it checks the content, not the layout.
 
+use std::io::Write;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
@@ -118,7 +120,9 @@ pub struct FilterFile {
     pub banks: Vec<FilterBank>,
 }
 
-#[derive(Serialize, Deserialize)]
+/// A bank as read.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct JsonBank {
     size: usize,
     k: usize,
@@ -126,8 +130,37 @@ struct JsonBank {
     shape: Vec<usize>,
     count: usize,
     filters: Vec<Vec<f64>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     orbits: Option<Vec<Vec<(usize, i8)>>>,
+}
+
+/// A bank as written and hashed, borrowing the filters.
+#[derive(Serialize)]
+struct BankRef<'a> {
+    size: usize,
+    k: usize,
+    parity: u8,
+    shape: Vec<usize>,
+    count: usize,
+    filters: &'a [Vec<f64>],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    orbits: Option<Vec<&'a [(usize, i8)]>>,
+}
+
+impl<'a> BankRef<'a> {
+    fn new(bank: &'a FilterBank) -> Self {
+        Self {
+            size: bank.size(),
+            k: bank.k(),
+            parity: bank.parity(),
+            shape: bank.shape(),
+            count: bank.len(),
+            filters: bank.filters(),
+            orbits: bank
+                .exact()
+                .map(|exact| exact.iter().map(|e| e.terms.as_slice()).collect()),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -169,58 +202,66 @@ impl FilterFile {
 
     /// The content hash of the banks (see the module documentation).
     pub fn content_hash(&self) -> String {
-        hash_banks(&self.banks.iter().map(to_json_bank).collect::<Vec<_>>())
+        hash_banks(&self.banks)
     }
 
     /// The file's JSON text: deterministic, one filter per line, ending with a newline.
     pub fn to_json(&self) -> String {
-        let mut out = String::new();
-        out.push_str("{\n");
-        out.push_str(&format!("  \"schema\": {},\n", compact(&SCHEMA)));
-        out.push_str(&format!(
-            "  \"generator\": {{\"name\": {}, \"version\": {}}},\n",
-            compact(&self.generator.name.as_str()),
-            compact(&self.generator.version.as_str())
-        ));
-        out.push_str(&format!("  \"dimension\": {},\n", self.dimension));
-        out.push_str(&format!("  \"group\": {},\n", compact(&self.group.name())));
-        out.push_str(&format!("  \"group_order\": {},\n", self.group_order));
-        out.push_str(&format!(
-            "  \"convention\": {},\n",
-            compact(&self.convention.name())
-        ));
-        out.push_str(&format!("  \"scale\": {},\n", compact(&self.scale.name())));
-        out.push_str(&format!(
-            "  \"k2_irreps_basis\": {},\n",
-            self.k2_irreps_basis
-        ));
-        out.push_str("  \"banks\": [");
-        let banks: Vec<JsonBank> = self.banks.iter().map(to_json_bank).collect();
-        for (i, bank) in banks.iter().enumerate() {
-            out.push_str(if i == 0 { "\n" } else { ",\n" });
-            out.push_str("    {\n");
-            out.push_str(&format!(
-                "      \"size\": {}, \"k\": {}, \"parity\": {}, \"shape\": {}, \"count\": {},\n",
+        let mut out = Vec::new();
+        self.write_json(&mut out)
+            .expect("writing to a Vec<u8> cannot fail");
+        String::from_utf8(out).expect("serde_json writes UTF-8")
+    }
+
+    /// Streams the text of [`FilterFile::to_json`] to `w` (wrap files in a `BufWriter`).
+    pub fn write_json<W: Write>(&self, mut w: W) -> std::io::Result<()> {
+        writeln!(w, "{{")?;
+        writeln!(w, "  \"schema\": {},", compact(SCHEMA))?;
+        writeln!(
+            w,
+            "  \"generator\": {{\"name\": {}, \"version\": {}}},",
+            compact(&self.generator.name),
+            compact(&self.generator.version)
+        )?;
+        writeln!(w, "  \"dimension\": {},", self.dimension)?;
+        writeln!(w, "  \"group\": {},", compact(self.group.name()))?;
+        writeln!(w, "  \"group_order\": {},", self.group_order)?;
+        writeln!(w, "  \"convention\": {},", compact(self.convention.name()))?;
+        writeln!(w, "  \"scale\": {},", compact(self.scale.name()))?;
+        writeln!(w, "  \"k2_irreps_basis\": {},", self.k2_irreps_basis)?;
+        write!(w, "  \"banks\": [")?;
+        for (i, bank) in self.banks.iter().enumerate() {
+            let bank = BankRef::new(bank);
+            writeln!(w, "{}    {{", if i == 0 { "\n" } else { ",\n" })?;
+            writeln!(
+                w,
+                "      \"size\": {}, \"k\": {}, \"parity\": {}, \"shape\": {}, \"count\": {},",
                 bank.size,
                 bank.k,
                 bank.parity,
                 compact(&bank.shape),
                 bank.count
-            ));
-            out.push_str("      \"filters\": [");
-            push_lines(&mut out, bank.filters.iter().map(compact));
+            )?;
+            write!(w, "      \"filters\": [")?;
+            write_lines(&mut w, bank.filters)?;
             if let Some(orbits) = &bank.orbits {
-                out.push_str(",\n      \"orbits\": [");
-                push_lines(&mut out, orbits.iter().map(compact));
+                write!(w, ",\n      \"orbits\": [")?;
+                write_lines(&mut w, orbits)?;
             }
-            out.push_str("\n    }");
+            write!(w, "\n    }}")?;
         }
-        out.push_str(if banks.is_empty() { "],\n" } else { "\n  ],\n" });
-        out.push_str(&format!(
-            "  \"content_hash\": {}\n}}\n",
-            compact(&hash_banks(&banks).as_str())
-        ));
-        out
+        writeln!(
+            w,
+            "{}",
+            if self.banks.is_empty() {
+                "],"
+            } else {
+                "\n  ],"
+            }
+        )?;
+        writeln!(w, "  \"content_hash\": {}", compact(&self.content_hash()))?;
+        writeln!(w, "}}")?;
+        w.flush()
     }
 
     /// Reads a file, checking the schema, the group order, every bank's shape and count, the
@@ -237,13 +278,6 @@ impl FilterFile {
         }
         let convention: Convention = file.convention.parse()?;
         let scale: Scale = file.scale.parse()?;
-        let computed = hash_banks(&file.banks);
-        if computed != file.content_hash {
-            return Err(JsonError::HashMismatch {
-                stored: file.content_hash,
-                computed,
-            });
-        }
         let mut banks = Vec::with_capacity(file.banks.len());
         for (i, bank) in file.banks.into_iter().enumerate() {
             if bank.count != bank.filters.len() {
@@ -276,6 +310,13 @@ impl FilterFile {
             }
             banks.push(parsed);
         }
+        let computed = hash_banks(&banks);
+        if computed != file.content_hash {
+            return Err(JsonError::HashMismatch {
+                stored: file.content_hash,
+                computed,
+            });
+        }
         Ok(Self {
             generator: file.generator,
             dimension: file.dimension,
@@ -297,37 +338,44 @@ fn mismatch(field: &str, found: impl ToString, expected: impl ToString) -> JsonE
     }
 }
 
-fn to_json_bank(bank: &FilterBank) -> JsonBank {
-    JsonBank {
-        size: bank.size(),
-        k: bank.k(),
-        parity: bank.parity(),
-        shape: bank.shape(),
-        count: bank.len(),
-        filters: bank.filters().to_vec(),
-        orbits: bank
-            .exact()
-            .map(|exact| exact.iter().map(|e| e.terms.clone()).collect()),
-    }
-}
-
-fn hash_banks(banks: &[JsonBank]) -> String {
-    let canonical = serde_json::to_string(banks).expect("banks serialise to JSON");
-    Sha256::digest(canonical.as_bytes())
+fn hash_banks(banks: &[FilterBank]) -> String {
+    let refs: Vec<BankRef> = banks.iter().map(BankRef::new).collect();
+    let mut hasher = HashWriter(Sha256::new());
+    serde_json::to_writer(&mut hasher, &refs).expect("banks serialise to JSON");
+    hasher
+        .0
+        .finalize()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
 }
 
-/// Writes `lines` one per line inside an already opened `[`, and closes it.
-fn push_lines(out: &mut String, lines: impl Iterator<Item = String>) {
-    let mut any = false;
-    for (i, line) in lines.enumerate() {
-        out.push_str(if i == 0 { "\n        " } else { ",\n        " });
-        out.push_str(&line);
-        any = true;
+/// Feeds written bytes to a SHA-256 hasher.
+struct HashWriter(Sha256);
+
+impl Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
     }
-    out.push_str(if any { "\n      ]" } else { "]" });
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Writes each item as compact JSON on its own line inside an already opened `[`, and closes
+/// the bracket.
+fn write_lines<W: Write, T: Serialize>(w: &mut W, items: &[T]) -> std::io::Result<()> {
+    for (i, item) in items.iter().enumerate() {
+        w.write_all(if i == 0 {
+            b"\n        "
+        } else {
+            b",\n        "
+        })?;
+        serde_json::to_writer(&mut *w, item)?;
+    }
+    w.write_all(if items.is_empty() { b"]" } else { b"\n      ]" })
 }
 
 /// Compact JSON of a serialisable value.

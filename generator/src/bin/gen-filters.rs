@@ -1,18 +1,24 @@
 //! `gen-filters`: writes invariant filter banks as `ginrs-filters/1` JSON.
 //!
 //! Example: `gen-filters --dim 2 --size 3,5 --max-k 3 -o filters/d2.json --summary`.
+//! Pictures: `gen-filters --dim 2 --size 3 --max-k 2 --svg pictures/ --png pictures/`.
 
-use std::io::Write;
-use std::path::PathBuf;
+use std::io::{BufWriter, IsTerminal};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use ginrs_generator::filters::{estimated_bytes, require_odd_size, MAX_BANK_BYTES};
+use ginrs_generator::filters::{bank_order, estimated_bytes, require_odd_size, MAX_BANK_BYTES};
 use ginrs_generator::group::{Group, GroupKind};
+use ginrs_generator::picture::{self, BankView, Fonts, Rasterizer};
 use ginrs_generator::{
     invariant_bank, invariant_count, BankOptions, Convention, FilterBank, FilterFile, Scale,
 };
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Most banks one invocation may request.
+const MAX_BANKS: usize = 4096;
 
 /// Which parities to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,9 +83,15 @@ struct Cli {
     /// Use the standard basis for k = 2 instead of ginjax's irreps basis.
     #[arg(long)]
     no_k2_irreps_basis: bool,
-    /// Output file (default: standard output).
+    /// Output file (default: standard output, unless --svg or --png is given).
     #[arg(short, long)]
     output: Option<PathBuf>,
+    /// Write one SVG picture per bank, named like `d2_m3_k1_p0.svg`, into this directory.
+    #[arg(long, value_name = "DIR")]
+    svg: Option<PathBuf>,
+    /// Write one PNG picture per bank into this directory (text needs system fonts).
+    #[arg(long, value_name = "DIR")]
+    png: Option<PathBuf>,
     /// Print a table of filter counts per (M, k, parity).
     #[arg(long)]
     summary: bool,
@@ -110,13 +122,19 @@ fn run(cli: &Cli) -> Result<(), String> {
         scale: cli.scale,
         k2_irreps_basis: !cli.no_k2_irreps_basis,
     };
-    let requests: Vec<(usize, usize, u8)> = cli
-        .size
-        .iter()
-        .flat_map(|&m| {
-            (0..=cli.max_k).flat_map(move |k| cli.parity.list().iter().map(move |&p| (m, k, p)))
-        })
-        .collect();
+    let bank_count = cli
+        .max_k
+        .checked_add(1)
+        .and_then(|ks| ks.checked_mul(cli.size.len() * cli.parity.list().len()));
+    if bank_count.is_none_or(|n| n > MAX_BANKS) {
+        return Err(format!(
+            "--max-k {} with {} size(s) asks for more than {MAX_BANKS} banks: \
+             lower --max-k or request fewer sizes",
+            cli.max_k,
+            cli.size.len()
+        ));
+    }
+    let requests = bank_order(&cli.size, cli.max_k, cli.parity.list());
     // Refuse everything up front, before spending time on any bank.
     let mut total_bytes: u64 = 0;
     for &(m, k, p) in &requests {
@@ -136,17 +154,26 @@ fn run(cli: &Cli) -> Result<(), String> {
             total_bytes >> 20
         ));
     }
+    for dir in cli.svg.iter().chain(&cli.png) {
+        picture::prepare_dir(dir).map_err(|e| e.to_string())?;
+    }
+    let pictures = usize::from(cli.svg.is_some()) + usize::from(cli.png.is_some());
+    let progress = progress_bar(
+        std::io::stderr().is_terminal() && wants_progress(cli.dim, requests.len(), total_bytes),
+        requests.len() * (1 + pictures),
+    );
 
     let mut banks: Vec<FilterBank> = Vec::with_capacity(requests.len());
     let mut times: Vec<Duration> = Vec::with_capacity(requests.len());
     for &(m, k, p) in &requests {
+        progress.set_message(format!("bank M = {m}, k = {k}, p = {p}"));
         let t = Instant::now();
         banks.push(invariant_bank(&group, m, k, p, &options).map_err(|e| e.to_string())?);
         times.push(t.elapsed());
+        progress.inc(1);
     }
     let compute_time = start.elapsed();
     let file = FilterFile::new(&group, &options, banks);
-    let json = file.to_json();
 
     let mut report = String::new();
     if cli.summary {
@@ -157,17 +184,21 @@ fn run(cli: &Cli) -> Result<(), String> {
     }
     match &cli.output {
         Some(path) => {
-            std::fs::write(path, json)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            let cannot = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
+            let out = std::fs::File::create(path).map_err(cannot)?;
+            file.write_json(BufWriter::new(out)).map_err(cannot)?;
             print!("{report}");
         }
+        None if pictures > 0 => eprint!("{report}"),
         None => {
-            std::io::stdout()
-                .write_all(json.as_bytes())
+            file.write_json(BufWriter::new(std::io::stdout().lock()))
                 .map_err(|e| format!("cannot write to standard output: {e}"))?;
             eprint!("{report}");
         }
     }
+    let written = write_pictures(cli, &file.banks, &progress)?;
+    progress.finish_and_clear();
+    eprint!("{written}");
     if cli.timings {
         let line = format!(
             "total (including JSON and output): {:.3} ms\n",
@@ -227,4 +258,89 @@ fn timings(file: &FilterFile, times: &[Duration], compute: Duration) -> String {
         ms(compute)
     ));
     out
+}
+
+/// Whether a run is long enough to deserve a progress bar (when stderr is a terminal): d ≥ 4,
+/// many banks, or banks needing much memory.
+fn wants_progress(dim: usize, banks: usize, bytes: u64) -> bool {
+    dim >= 4 || banks >= 16 || bytes >= 64 << 20
+}
+
+/// A progress bar over `steps` on stderr, or a hidden one that draws nothing.
+fn progress_bar(show: bool, steps: usize) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(steps as u64);
+    if let Ok(style) =
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30.cyan/blue}] {pos}/{len} {msg}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// Writes the SVG and PNG pictures asked for, one per bank, and returns a line per directory.
+fn write_pictures(
+    cli: &Cli,
+    banks: &[FilterBank],
+    progress: &ProgressBar,
+) -> Result<String, String> {
+    let mut report = String::new();
+    if let Some(dir) = &cli.svg {
+        for bank in banks {
+            progress.set_message(format!("SVG {}", BankView::from(bank).file_stem()));
+            picture::write_svg(dir, &BankView::from(bank)).map_err(|e| e.to_string())?;
+            progress.inc(1);
+        }
+        report.push_str(&pictures_line(banks.len(), "SVG", dir));
+    }
+    if let Some(dir) = &cli.png {
+        let rasterizer = Rasterizer::new(Fonts::System);
+        if rasterizer.font_count() == 0 {
+            progress.suspend(|| {
+                eprintln!("warning: no system fonts found; PNG pictures will have no text")
+            });
+        }
+        for bank in banks {
+            progress.set_message(format!("PNG {}", BankView::from(bank).file_stem()));
+            picture::write_png(dir, &BankView::from(bank), &rasterizer)
+                .map_err(|e| e.to_string())?;
+            progress.inc(1);
+        }
+        report.push_str(&pictures_line(banks.len(), "PNG", dir));
+    }
+    Ok(report)
+}
+
+fn pictures_line(count: usize, kind: &str, dir: &Path) -> String {
+    let noun = if count == 1 { "picture" } else { "pictures" };
+    format!("wrote {count} {kind} {noun} to {}\n", dir.display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_only_for_long_runs() {
+        assert!(!wants_progress(2, 8, 1 << 20));
+        assert!(wants_progress(4, 1, 0));
+        assert!(wants_progress(2, 16, 0));
+        assert!(wants_progress(3, 2, 64 << 20));
+        assert!(progress_bar(false, 10).is_hidden());
+    }
+
+    #[test]
+    fn picture_report_lines() {
+        assert_eq!(
+            pictures_line(1, "SVG", Path::new("out")),
+            "wrote 1 SVG picture to out\n"
+        );
+        assert_eq!(
+            pictures_line(4, "PNG", Path::new("a/b")),
+            "wrote 4 PNG pictures to a/b\n"
+        );
+    }
 }

@@ -14,6 +14,10 @@
 //! implementation then keeps the sign of step 5 (first non-zero entry positive), which is what
 //! ginjax does when the noise happens to be exactly 0.0. Steps 8–12 are done in f64 like ginjax.
 //!
+//! Like ginjax, only exact duplicate rows are removed (step 6), so with the k = 2 irreps bases
+//! a bank can hold a few linearly dependent filters (d = 3, M = 5, k = 2, p = 0: 31 filters
+//! spanning a 30-dimensional space); they are kept, since ginjax's weights index them.
+//!
 //! Not supported (not needed by ginrs): `max_pixel_l1`, `combine_equal_l1` and the scalings
 //! other than `NORMALIZE` and `ONE`. For `k == 2` with the irreps basis and `d ≥ 4`, where
 //! ginjax raises, the bases are generalised in the evident way (trace; `E_ab − E_ba` for
@@ -50,8 +54,9 @@ struct Features {
     norm_sum: f64,
 }
 
-/// The ginjax bank, as dense row-major filters.
-pub(crate) fn ginjax_filters(
+/// The ginjax bank for the orbits of one coordinate space, as dense row-major filters (use
+/// [`crate::invariant_bank`] unless the orbits are already at hand).
+pub fn ginjax_filters(
     space: &CoordSpace,
     orbits: &Orbits,
     parity: u8,

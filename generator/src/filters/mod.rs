@@ -13,7 +13,7 @@
 pub mod character;
 pub mod coords;
 pub mod exact;
-mod ginjax;
+pub mod ginjax;
 pub mod orbits;
 pub mod pysort;
 
@@ -322,6 +322,18 @@ impl FilterBank {
         &self.filters
     }
 
+    /// The non-zero entries `(flat coordinate, value)` of filter `index`, by increasing
+    /// coordinate (`None` if there is no such filter).
+    pub fn sparse(&self, index: usize) -> Option<Vec<(usize, f64)>> {
+        self.filters.get(index).map(|f| {
+            f.iter()
+                .enumerate()
+                .filter(|(_, v)| **v != 0.0)
+                .map(|(c, &v)| (c, v))
+                .collect()
+        })
+    }
+
     /// The exact integer orbit coefficients of each filter (canonical convention only; the
     /// `f64` filters are these times a positive per-filter scale).
     pub fn exact(&self) -> Option<&[ExactFilter]> {
@@ -380,7 +392,10 @@ pub fn invariant_bank(
 
 /// The number of invariant filters from the character formula
 /// `(1/|G|) Σ_g fix_pixels(g) · tr(g)^k · det(g)^p` (parity taken mod 2), without building
-/// the bank.
+/// the bank. This is the dimension of the invariant space and the length of every canonical
+/// bank; a ginjax bank with k = 2 and the irreps basis can be longer, because ginjax keeps
+/// linearly dependent filters that are not exact duplicates (d = 3, M = 5, k = 2, p = 0: 31
+/// filters for dimension 30).
 pub fn invariant_count(group: &Group, size: usize, k: usize, parity: u8) -> u64 {
     character::character_count(group, size, k, parity)
 }
@@ -429,4 +444,165 @@ fn check_memory(group: &Group, space: &CoordSpace, parity: u8) -> Result<(), Fil
         });
     }
     Ok(())
+}
+
+/// The `(M, k, parity)` of each bank of a multi-bank request, in ginjax's
+/// `get_invariant_filters` order: sizes outermost (as given), then `k = 0..=max_k`, then the
+/// parities (as given). `gen-filters` writes banks in this order.
+pub fn bank_order(sizes: &[usize], max_k: usize, parities: &[u8]) -> Vec<(usize, usize, u8)> {
+    sizes
+        .iter()
+        .flat_map(|&m| (0..=max_k).flat_map(move |k| parities.iter().map(move |&p| (m, k, p))))
+        .collect()
+}
+
+/// Builds every bank of [`bank_order`]`(sizes, max_k, parities)`.
+pub fn invariant_banks(
+    group: &Group,
+    sizes: &[usize],
+    max_k: usize,
+    parities: &[u8],
+    options: &BankOptions,
+) -> Result<Vec<FilterBank>, FilterError> {
+    bank_order(sizes, max_k, parities)
+        .into_iter()
+        .map(|(m, k, p)| invariant_bank(group, m, k, p, options))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::group::GroupKind;
+
+    fn b2() -> Group {
+        Group::hyperoctahedral(2).unwrap()
+    }
+
+    #[test]
+    fn names_round_trip_and_unknown_names_are_errors() {
+        for c in [Convention::Ginjax, Convention::Canonical] {
+            assert_eq!(c.to_string().parse::<Convention>(), Ok(c));
+        }
+        for s in [Scale::Normalize, Scale::One] {
+            assert_eq!(s.to_string().parse::<Scale>(), Ok(s));
+        }
+        assert_eq!(
+            "e3nn".parse::<Convention>(),
+            Err(FilterError::UnknownConvention("e3nn".into()))
+        );
+        assert!("zero_sum".parse::<Scale>().is_err());
+        let default = BankOptions::default();
+        assert_eq!(default.convention, Convention::Ginjax);
+        assert_eq!(default.scale, Scale::Normalize);
+        assert!(default.k2_irreps_basis);
+    }
+
+    #[test]
+    fn invalid_requests_are_errors_that_say_what_to_change() {
+        let options = BankOptions::default();
+        assert_eq!(
+            invariant_bank(&b2(), 3, 1, 2, &options),
+            Err(FilterError::InvalidParity(2))
+        );
+        assert_eq!(
+            invariant_bank(&b2(), 0, 1, 0, &options),
+            Err(FilterError::ZeroSize)
+        );
+        let too_large = invariant_bank(&b2(), 3, 13, 0, &options).unwrap_err();
+        assert!(matches!(too_large, FilterError::TooLarge { k: 13, .. }));
+        assert!(too_large.to_string().contains("lower k or M"));
+        let too_many = invariant_bank(&b2(), 3, 40, 0, &options).unwrap_err();
+        assert!(matches!(too_many, FilterError::TooManyCoordinates { .. }));
+        assert_eq!(require_odd_size(3), Ok(()));
+        assert_eq!(require_odd_size(0), Err(FilterError::ZeroSize));
+        let even = require_odd_size(4).unwrap_err();
+        assert!(even.to_string().contains("explicit padding"));
+        assert!(even.to_string().contains("odd M such as 5"));
+    }
+
+    #[test]
+    fn empty_banks_are_not_errors() {
+        for convention in [Convention::Ginjax, Convention::Canonical] {
+            let options = BankOptions {
+                convention,
+                ..BankOptions::default()
+            };
+            let bank = invariant_bank(&b2(), 3, 0, 1, &options).unwrap();
+            assert!(bank.is_empty());
+            assert_eq!(bank.len(), 0);
+            assert_eq!(bank.shape(), vec![3, 3]);
+            assert_eq!(invariant_count(&b2(), 3, 0, 1), 0);
+        }
+    }
+
+    #[test]
+    fn even_sizes_give_the_spec_counts() {
+        // semantics.md §4.8: d = 2, M = 2 and M = 4 (ginjax builds M = 2 banks for upsampling).
+        let want: [(usize, [usize; 8]); 2] = [
+            (2, [1, 0, 1, 1, 2, 2, 4, 4]),
+            (4, [3, 1, 4, 4, 8, 8, 16, 16]),
+        ];
+        for (m, counts) in want {
+            for (i, &count) in counts.iter().enumerate() {
+                let (k, p) = (i / 2, (i % 2) as u8);
+                for convention in [Convention::Ginjax, Convention::Canonical] {
+                    let options = BankOptions {
+                        convention,
+                        ..BankOptions::default()
+                    };
+                    let bank = invariant_bank(&b2(), m, k, p, &options).unwrap();
+                    assert_eq!(bank.len(), count, "{convention} M={m} k={k} p={p}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn accessors_describe_the_bank() {
+        let group = Group::new(GroupKind::Rotations, 3).unwrap();
+        let options = BankOptions {
+            convention: Convention::Canonical,
+            ..BankOptions::default()
+        };
+        let bank = invariant_bank(&group, 3, 2, 1, &options).unwrap();
+        assert_eq!(
+            (bank.dim(), bank.size(), bank.k(), bank.parity()),
+            (3, 3, 2, 1)
+        );
+        assert_eq!(bank.shape(), vec![3, 3, 3, 3, 3]);
+        assert_eq!(bank.len(), invariant_count(&group, 3, 2, 1) as usize);
+        assert!(bank.filters().iter().all(|f| f.len() == 243));
+        assert_eq!(bank.exact().map(<[_]>::len), Some(bank.len()));
+        for (i, e) in bank.exact().unwrap().iter().enumerate() {
+            let sparse = bank.sparse(i).unwrap();
+            let coords: Vec<usize> = sparse.iter().map(|&(c, _)| c).collect();
+            let exact_coords: Vec<usize> = e.terms.iter().map(|&(c, _)| c).collect();
+            assert_eq!(coords, exact_coords);
+        }
+        assert_eq!(bank.sparse(bank.len()), None);
+        let ginjax = invariant_bank(&group, 3, 2, 1, &BankOptions::default()).unwrap();
+        assert!(ginjax.exact().is_none());
+    }
+
+    #[test]
+    fn from_parts_checks_lengths_and_exact_terms() {
+        let ok = FilterBank::from_parts(1, 3, 0, 0, vec![vec![0.0, 1.0, 0.0]], None);
+        assert!(ok.is_ok());
+        assert!(matches!(
+            FilterBank::from_parts(1, 3, 0, 0, vec![vec![1.0]], None),
+            Err(FilterError::WrongFilterLength { want: 3, .. })
+        ));
+        let bad_sign = ExactFilter {
+            terms: vec![(1, 2)],
+        };
+        assert!(matches!(
+            FilterBank::from_parts(1, 3, 0, 0, vec![vec![0.0, 1.0, 0.0]], Some(vec![bad_sign])),
+            Err(FilterError::InvalidExact { .. })
+        ));
+        assert!(matches!(
+            FilterBank::from_parts(1, 3, 0, 3, vec![], None),
+            Err(FilterError::InvalidParity(3))
+        ));
+    }
 }

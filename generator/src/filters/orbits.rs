@@ -11,7 +11,10 @@
 //! and orbits are numbered in increasing order of representative. Memory is a few bytes per
 //! coordinate.
 
-use crate::group::Group;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use crate::group::{Group, GroupKind, SignedPermutation};
 
 use super::coords::{CoordAction, CoordSpace};
 
@@ -29,8 +32,7 @@ pub struct Orbits {
 impl Orbits {
     /// Computes the orbits of `group` (acting with parity `parity`) on `space`.
     pub fn new(space: &CoordSpace, group: &Group, parity: u8) -> Self {
-        let actions: Vec<CoordAction> = group
-            .generators()
+        let actions: Vec<CoordAction> = cached_generators(group)
             .iter()
             .map(|g| CoordAction::new(space, g, parity))
             .collect();
@@ -130,4 +132,21 @@ impl Orbits {
     pub fn alive_count(&self) -> usize {
         self.alive.iter().filter(|&&a| a).count()
     }
+}
+
+/// `group.generators()`, computed once per (kind, dimension): a [`Group`] is determined by
+/// them, and finding generators costs far more than a small bank for d ≥ 5.
+fn cached_generators(group: &Group) -> Vec<SignedPermutation> {
+    type Cache = Mutex<HashMap<(GroupKind, usize), Vec<SignedPermutation>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    let key = (group.kind(), group.dim());
+    if let Some(found) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return found;
+    }
+    let generators = group.generators();
+    if let Ok(mut c) = cache.lock() {
+        c.insert(key, generators.clone());
+    }
+    generators
 }

@@ -1,0 +1,183 @@
+//! The `gen-filters` command line: output, summary, and a clear error (never a panic) for every
+//! invalid request.
+
+use std::process::{Command, Output};
+
+use ginrs_generator::FilterFile;
+
+fn gen_filters(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gen-filters"))
+        .args(args)
+        .output()
+        .expect("gen-filters runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn writes_json_to_stdout_with_summary_on_stderr() {
+    let out = gen_filters(&["--dim", "2", "--size", "3", "--max-k", "1", "--summary"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let file = FilterFile::from_json(&String::from_utf8(out.stdout.clone()).unwrap()).unwrap();
+    let counts: Vec<(usize, u8, usize)> = file
+        .banks
+        .iter()
+        .map(|b| (b.k(), b.parity(), b.len()))
+        .collect();
+    assert_eq!(counts, vec![(0, 0, 3), (0, 1, 0), (1, 0, 2), (1, 1, 2)]);
+    let summary = stderr(&out);
+    assert!(summary.contains("   M   k   p"), "{summary}");
+    assert_eq!(summary.lines().count(), 6, "{summary}");
+}
+
+#[test]
+fn writes_a_file_with_options_and_reports_timings_on_stdout() {
+    let dir = std::env::temp_dir().join(format!("gen-filters-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("flips.json");
+    let out = gen_filters(&[
+        "--dim",
+        "2",
+        "--size",
+        "3,5",
+        "--max-k",
+        "2",
+        "--parity",
+        "1",
+        "--group",
+        "flips",
+        "--convention",
+        "canonical",
+        "--scale",
+        "one",
+        "-o",
+        path.to_str().unwrap(),
+        "--timings",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        report.contains("time (ms)") && report.contains("total"),
+        "{report}"
+    );
+    let file = FilterFile::from_json(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(file.group_order, 4);
+    assert_eq!(file.banks.len(), 6);
+    assert!(file
+        .banks
+        .iter()
+        .all(|b| b.parity() == 1 && b.exact().is_some()));
+    // C2 on 3×3 pseudoscalars: one filter (fixtures: filters_options.json).
+    assert_eq!(file.bank(3, 0, 1).unwrap().len(), 1);
+}
+
+fn assert_refused(args: &[&str], needle: &str) {
+    let out = gen_filters(args);
+    let err = stderr(&out);
+    assert!(!out.status.success(), "{args:?} succeeded");
+    assert!(out.stdout.is_empty(), "{args:?} wrote output");
+    assert!(err.contains(needle), "{args:?}: {err}");
+    assert!(!err.contains("panicked"), "{args:?}: {err}");
+}
+
+#[test]
+fn invalid_requests_are_refused_with_clear_errors() {
+    assert_refused(
+        &["--dim", "0", "--size", "3", "--max-k", "1"],
+        "choose d in 1..=6",
+    );
+    assert_refused(
+        &["--dim", "7", "--size", "3", "--max-k", "1"],
+        "choose d in 1..=6",
+    );
+    assert_refused(
+        &["--dim", "2", "--size", "4", "--max-k", "1"],
+        "explicit padding",
+    );
+    assert_refused(&["--dim", "2", "--size", "3,0", "--max-k", "1"], "M = 0");
+    assert_refused(
+        &["--dim", "2", "--size", "3", "--max-k", "40"],
+        "lower k or M",
+    );
+    assert_refused(
+        &["--dim", "6", "--size", "99", "--max-k", "0"],
+        "lower k or M",
+    );
+    assert_refused(
+        &[
+            "--dim", "2", "--size", "3", "--max-k", "1", "--group", "cyclic",
+        ],
+        "unknown group",
+    );
+    assert_refused(
+        &[
+            "--dim",
+            "2",
+            "--size",
+            "3",
+            "--max-k",
+            "1",
+            "--convention",
+            "e3nn",
+        ],
+        "unknown convention",
+    );
+    assert_refused(
+        &[
+            "--dim", "2", "--size", "3", "--max-k", "1", "--scale", "zero_sum",
+        ],
+        "unknown scale",
+    );
+    assert_refused(
+        &["--dim", "2", "--size", "3", "--max-k", "1", "--parity", "2"],
+        "not a parity",
+    );
+    assert_refused(
+        &["--dim", "2", "--size", "x", "--max-k", "1"],
+        "invalid value",
+    );
+    assert_refused(&["--dim", "2", "--max-k", "1"], "--size");
+    assert_refused(
+        &[
+            "--dim",
+            "2",
+            "--size",
+            "3",
+            "--max-k",
+            "1",
+            "-o",
+            "/nonexistent-dir/f.json",
+        ],
+        "cannot write /nonexistent-dir/f.json",
+    );
+}
+
+#[test]
+fn standard_k2_basis_option_matches_the_library() {
+    let out = gen_filters(&[
+        "--dim",
+        "2",
+        "--size",
+        "5",
+        "--max-k",
+        "2",
+        "--parity",
+        "0",
+        "--no-k2-irreps-basis",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let file = FilterFile::from_json(&String::from_utf8(out.stdout).unwrap()).unwrap();
+    assert!(!file.k2_irreps_basis);
+    let group = ginrs_generator::group::Group::hyperoctahedral(2).unwrap();
+    let options = ginrs_generator::BankOptions {
+        k2_irreps_basis: false,
+        ..Default::default()
+    };
+    let want = ginrs_generator::invariant_bank(&group, 5, 2, 0, &options).unwrap();
+    assert_eq!(file.bank(5, 2, 0), Some(&want));
+    let irreps = ginrs_generator::invariant_bank(&group, 5, 2, 0, &Default::default()).unwrap();
+    assert_ne!(want, irreps, "the two k = 2 bases give different lists");
+}
