@@ -679,9 +679,19 @@ impl ConvContract {
                     std::iter::once(&tables[0][u0..u0 + geometry.padded[0]])
                         .chain(tables[1..].iter().map(|v| v.as_slice()))
                         .collect();
-                SCRATCH.with(|scratch| {
-                    let mut scratch = scratch.borrow_mut();
-                    self.tile(&geometry, &tile_tables, blocks, &mut outs, &mut scratch);
+                SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+                    Ok(mut scratch) => {
+                        self.tile(&geometry, &tile_tables, blocks, &mut outs, &mut scratch)
+                    }
+                    // A kernel that itself runs rayon work can re-enter on this thread while
+                    // the thread's buffers are in use: give the nested tile its own.
+                    Err(_) => self.tile(
+                        &geometry,
+                        &tile_tables,
+                        blocks,
+                        &mut outs,
+                        &mut Scratch::default(),
+                    ),
                 });
             });
         let out_geometry = plan.output_geometry();
