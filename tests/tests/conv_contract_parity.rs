@@ -522,6 +522,14 @@ fn layer_equals_generic_convolve_contract() {
             vec![true, false, true],
         ),
     ];
+    let mut setups = setups;
+    setups.push((
+        DenseBank::invariant(1, 5, &[0, 1, 2], &ginrs_generator::BankOptions::default()).unwrap(),
+        sig(&[(0, 0, 2), (1, 1, 1)]),
+        sig(&[(1, 0, 1), (0, 1, 2)]),
+        vec![1100],
+        vec![true],
+    ));
     let mut checked = 0;
     for (n, (bank, input, target, spatial, torus)) in setups.into_iter().enumerate() {
         let dim = bank.dim();
@@ -552,7 +560,7 @@ fn layer_equals_generic_convolve_contract() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 18);
+    assert_eq!(checked, 24);
 }
 
 #[test]
