@@ -6,15 +6,21 @@
 //! `((False,)*(k_in + k_out), (p_in + p_out) mod 2)` and adds `convolve_contract(x, F)` into
 //! the output block of the target key. This layer computes the same sum in the other order:
 //!
-//! 1. pad every input block once (through [`crate::padding::ConvPlan`]: torus wrap, lhs
-//!    dilation, zero padding) into a component-major buffer;
+//! 1. the output is cut into tiles of whole rows along spatial axis 0 (about 512 output
+//!    pixels each; tiles run in parallel with rayon). Per tile, every input channel's part of
+//!    the padded input (torus wrap, lhs dilation, zero padding, with the source tables of
+//!    [`crate::padding::ConvPlan`]) is laid out component-major;
 //! 2. per pair and input channel `i`, a [`ResponseKernel`] computes the responses
 //!    `R[i, f, j, q]` of the channel to every invariant filter (a sparse stencil);
-//! 3. one GEMM per pair mixes the channels:
+//! 3. one GEMM per pair (and tile) mixes the channels:
 //!    `out[o, j, q] += Σ_{i,f} w[o, i, f] · R[i, f, j, q]`
-//!    (`W` is `out_c × in_c·n_f`, `R` is `in_c·n_f × d^k_out·out_pixels`);
-//! 4. the accumulated blocks get their bias and are converted to ginjax's layout
-//!    `(channels, spatial…, (d,)*k)`.
+//!    (`W` is `out_c × in_c·n_f`, `R` is `in_c·n_f × d^k_out·tile_pixels`), so `R` stays in
+//!    cache between the stencil and the GEMM;
+//! 4. the tile is written into the output blocks in ginjax's layout
+//!    `(channels, spatial…, (d,)*k)`, and once every tile is done the bias is added.
+//!
+//! [`ConvContract::flops_per_output_pixel`] counts the work: stencil taps, GEMM
+//! multiply-adds, and the dense-equivalent count of ginjax's route.
 //!
 //! Output blocks appear in the order in which pairs first reach them (ginjax's order).
 //! Weights have ginjax's shapes `(out_c, in_c, n_filters)` and serialise through
