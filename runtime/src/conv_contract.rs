@@ -851,25 +851,38 @@ impl ConvContract {
                 );
                 let beta = if written[slot] { 1.0 } else { 0.0 };
                 written[slot] = true;
-                // SAFETY: `weights` is m×k, `responses` holds k×n, `c` is m×n, all row-major
-                // and contiguous (checked just above).
-                unsafe {
-                    matrixmultiply::sgemm(
-                        m,
-                        k,
-                        n,
-                        1.0,
-                        pair.weights.as_ptr(),
-                        k as isize,
-                        1,
-                        responses.as_ptr(),
-                        n as isize,
-                        1,
-                        beta,
-                        c.as_mut_ptr(),
-                        n as isize,
-                        1,
-                    );
+                // Column chunks small enough that matrixmultiply stays on this thread (its
+                // `threading` feature would add threads on top of rayon's tiles and images).
+                let chunk = if m * k < GEMM_THREADING_SIZE {
+                    ((GEMM_THREADING_SIZE - 1 - m * k) / k / 16 * 16).max(16)
+                } else {
+                    n
+                };
+                let mut n0 = 0;
+                while n0 < n {
+                    let width = chunk.min(n - n0);
+                    // SAFETY: `weights` is m×k, `responses` holds k×n, `c` is m×n, all
+                    // row-major and contiguous (checked above); columns n0..n0 + width of
+                    // `responses` and `c` are in bounds.
+                    unsafe {
+                        matrixmultiply::sgemm(
+                            m,
+                            k,
+                            width,
+                            1.0,
+                            pair.weights.as_ptr(),
+                            k as isize,
+                            1,
+                            responses.as_ptr().add(n0),
+                            n as isize,
+                            1,
+                            beta,
+                            c.as_mut_ptr().add(n0),
+                            n as isize,
+                            1,
+                        );
+                    }
+                    n0 += width;
                 }
             }
         }
@@ -894,6 +907,10 @@ struct TileOut<'a> {
     target: usize,
     channels: Vec<&'a mut [f32]>,
 }
+
+/// matrixmultiply (with its `threading` feature) uses more than one thread once
+/// `m·k + k·n` reaches this size; the layer's GEMMs stay below it.
+const GEMM_THREADING_SIZE: usize = 2 << 14;
 
 /// ginjax's `get_metric_inverse` default eps.
 const METRIC_EPS: f32 = 1e-5;
