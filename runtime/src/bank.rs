@@ -266,3 +266,46 @@ impl DenseBank {
             .find(|b| b.k == k && b.parity == parity % 2)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_checks_shapes_and_drops_empty_blocks() {
+        let bank = DenseBank::new(
+            2,
+            vec![3, 3],
+            vec![
+                (0, 0, 1, vec![1.0; 9]),
+                (0, 1, 0, vec![]),
+                (1, 2, 1, vec![0.5; 18]),
+            ],
+        )
+        .unwrap();
+        assert_eq!(bank.blocks().len(), 2);
+        assert!(bank.get(0, 1).is_none());
+        assert_eq!(bank.get(1, 0).unwrap().key(), TensorKey::vector());
+        assert_eq!(
+            DenseBank::new(2, vec![3, 3], vec![(1, 0, 2, vec![0.0; 35])]),
+            Err(BankError::DataLength {
+                k: 1,
+                parity: 0,
+                expected: 36,
+                got: 35
+            })
+        );
+        assert_eq!(
+            DenseBank::new(
+                2,
+                vec![3, 3],
+                vec![(0, 0, 1, vec![0.0; 9]), (0, 2, 1, vec![0.0; 9])]
+            ),
+            Err(BankError::DuplicateBlock { k: 0, parity: 0 })
+        );
+        assert!(matches!(
+            DenseBank::new(2, vec![3], vec![]),
+            Err(BankError::Sides { dim: 2, .. })
+        ));
+    }
+}

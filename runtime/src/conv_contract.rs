@@ -6,15 +6,21 @@
 //! `((False,)*(k_in + k_out), (p_in + p_out) mod 2)` and adds `convolve_contract(x, F)` into
 //! the output block of the target key. This layer computes the same sum in the other order:
 //!
-//! 1. pad every input block once (through [`crate::padding::ConvPlan`]: torus wrap, lhs
-//!    dilation, zero padding) into a component-major buffer;
+//! 1. the output is cut into tiles of whole rows along spatial axis 0 (about 512 output
+//!    pixels each; tiles run in parallel with rayon). Per tile, every input channel's part of
+//!    the padded input (torus wrap, lhs dilation, zero padding, with the source tables of
+//!    [`crate::padding::ConvPlan`]) is laid out component-major;
 //! 2. per pair and input channel `i`, a [`ResponseKernel`] computes the responses
 //!    `R[i, f, j, q]` of the channel to every invariant filter (a sparse stencil);
-//! 3. one GEMM per pair mixes the channels:
+//! 3. one GEMM per pair (and tile) mixes the channels:
 //!    `out[o, j, q] += Σ_{i,f} w[o, i, f] · R[i, f, j, q]`
-//!    (`W` is `out_c × in_c·n_f`, `R` is `in_c·n_f × d^k_out·out_pixels`);
-//! 4. the accumulated blocks get their bias and are converted to ginjax's layout
-//!    `(channels, spatial…, (d,)*k)`.
+//!    (`W` is `out_c × in_c·n_f`, `R` is `in_c·n_f × d^k_out·tile_pixels`), so `R` stays in
+//!    cache between the stencil and the GEMM;
+//! 4. the tile is written into the output blocks in ginjax's layout
+//!    `(channels, spatial…, (d,)*k)`, and once every tile is done the bias is added.
+//!
+//! [`ConvContract::flops_per_output_pixel`] counts the work: stencil taps, GEMM
+//! multiply-adds, and the dense-equivalent count of ginjax's route.
 //!
 //! Output blocks appear in the order in which pairs first reach them (ginjax's order).
 //! Weights have ginjax's shapes `(out_c, in_c, n_filters)` and serialise through
@@ -40,9 +46,10 @@
 //!   (`±1/√(in_c · M^d · d^k_in)`, the bias of an output key redrawn by every later pair that
 //!   reaches it, so the last pair's bound wins); the values are not JAX's threefry stream —
 //!   import ginjax weights through [`ConvContract::load_weights`] to reproduce a ginjax layer.
-//! - **Metric tensors** are not supported by this layer (ginjax lowers the input repeatedly,
-//!   once more for each later output key — a bug — and raises the result); covariant flags are
-//!   carried through and change no numbers, as in ginjax without a metric.
+//! - **Metric tensors** ([`ConvContract::forward_with_metric`]): ginjax lowers the input
+//!   once more for every later output key of an input (`images_block` is reassigned inside
+//!   the loop, so the n-th target sees `G^n x`). Here every target sees the input lowered
+//!   once. Without a metric, covariant flags are carried through and change no numbers.
 
 use rayon::prelude::*;
 use thiserror::Error;
@@ -52,6 +59,7 @@ use crate::error::Error;
 use crate::image::{ImageBlock, MultiImage, Signature, TensorKey};
 use crate::kernel::{KernelError, ResponseKernel, SparseKernel, StencilGeometry};
 use crate::layer::Layer;
+use crate::metric::{metric_inverse, raise_lower};
 use crate::padding::ConvOptions;
 use crate::weights::{ArrayJson, BiasWeights, KeyJson, LayerWeights, PairWeights, WeightsError};
 
@@ -594,7 +602,7 @@ impl ConvContract {
         Ok(())
     }
 
-    fn forward_impl(&self, input: &MultiImage) -> Result<MultiImage, Error> {
+    fn forward_impl(&self, input: &MultiImage, bias: bool) -> Result<MultiImage, Error> {
         if input.dim() != self.dim {
             return Err(ConvContractError::InputDimension {
                 expected: self.dim,
@@ -625,25 +633,32 @@ impl ConvContract {
             .collect();
         let targets = self.config.target.entries();
         let comps_of = |o: usize| targets[o].0.components(dim);
-        // Accumulators per target, tile-major: tile t holds (out_c, d^k_out, pixels of t).
-        let mut acc: Vec<Vec<f32>> = targets.iter().map(|_| Vec::new()).collect();
+        // Output blocks in ginjax's layout (out_c, pixels, d^k_out), split per tile: tile t
+        // owns, for every channel, the contiguous rows of its output pixels.
+        let mut data: Vec<Vec<f32>> = targets.iter().map(|_| Vec::new()).collect();
         for &o in &self.outputs {
-            acc[o] = vec![0.0; targets[o].1 * comps_of(o) * op];
+            data[o] = vec![0.0; targets[o].1 * comps_of(o) * op];
         }
-        // Split every accumulator into its tiles.
-        let mut per_tile: Vec<Vec<(usize, &mut [f32])>> =
-            (0..n_tiles).map(|_| Vec::new()).collect();
-        for (o, buf) in acc.iter_mut().enumerate() {
+        let mut per_tile: Vec<Vec<TileOut<'_>>> = (0..n_tiles).map(|_| Vec::new()).collect();
+        for (o, buf) in data.iter_mut().enumerate() {
             if buf.is_empty() {
                 continue;
             }
-            let per_row = targets[o].1 * comps_of(o) * row_pixels;
-            let mut rest: &mut [f32] = buf;
-            for (t, tile) in per_tile.iter_mut().enumerate() {
-                let n = tile_rows.min(rows - t * tile_rows) * per_row;
-                let (head, tail) = rest.split_at_mut(n);
-                tile.push((o, head));
-                rest = tail;
+            let comps = comps_of(o);
+            for tile in per_tile.iter_mut() {
+                tile.push(TileOut {
+                    target: o,
+                    channels: Vec::with_capacity(targets[o].1),
+                });
+            }
+            for channel in buf.chunks_exact_mut(op * comps) {
+                let mut rest: &mut [f32] = channel;
+                for (t, tile) in per_tile.iter_mut().enumerate() {
+                    let n = tile_rows.min(rows - t * tile_rows) * row_pixels * comps;
+                    let (head, tail) = rest.split_at_mut(n);
+                    tile.last_mut().expect("pushed above").channels.push(head);
+                    rest = tail;
+                }
             }
         }
         let blocks = input.blocks();
@@ -670,17 +685,19 @@ impl ConvContract {
                     std::iter::once(&tables[0][u0..u0 + geometry.padded[0]])
                         .chain(tables[1..].iter().map(|v| v.as_slice()))
                         .collect();
-                SCRATCH.with(|scratch| {
-                    let mut scratch = scratch.borrow_mut();
-                    let Scratch { inputs, responses } = &mut *scratch;
-                    self.tile(
+                SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+                    Ok(mut scratch) => {
+                        self.tile(&geometry, &tile_tables, blocks, &mut outs, &mut scratch)
+                    }
+                    // A kernel that itself runs rayon work can re-enter on this thread while
+                    // the thread's buffers are in use: give the nested tile its own.
+                    Err(_) => self.tile(
                         &geometry,
                         &tile_tables,
                         blocks,
                         &mut outs,
-                        inputs,
-                        responses,
-                    );
+                        &mut Scratch::default(),
+                    ),
                 });
             });
         let out_geometry = plan.output_geometry();
@@ -688,31 +705,9 @@ impl ConvContract {
         for &o in &self.outputs {
             let (key, out_c) = &targets[o];
             let comps = comps_of(o);
-            let src = &acc[o];
-            // (tile, out_c, comps, tile pixels) -> (out_c, pixels, comps)
-            let mut data = vec![0.0f32; src.len()];
-            let mut offset = 0;
-            for t in 0..n_tiles {
-                let tp = tile_rows.min(rows - t * tile_rows) * row_pixels;
-                let q0 = t * tile_rows * row_pixels;
-                for c in 0..*out_c {
-                    let dst = &mut data[c * op * comps..(c + 1) * op * comps];
-                    for j in 0..comps {
-                        let line =
-                            &src[offset + (c * comps + j) * tp..offset + (c * comps + j + 1) * tp];
-                        if comps == 1 {
-                            dst[q0..q0 + tp].copy_from_slice(line);
-                        } else {
-                            for (q, &v) in line.iter().enumerate() {
-                                dst[(q0 + q) * comps + j] = v;
-                            }
-                        }
-                    }
-                }
-                offset += out_c * comps * tp;
-            }
-            if let Some(bias) = &self.biases[o] {
-                apply_bias(self.config.bias, key, bias, comps, op, &mut data);
+            let mut data = std::mem::take(&mut data[o]);
+            if let Some(b) = self.biases[o].as_ref().filter(|_| bias) {
+                apply_bias(self.config.bias, key, b, comps, op, &mut data);
             }
             output.insert(ImageBlock::new(
                 out_geometry.clone(),
@@ -724,6 +719,66 @@ impl ConvContract {
         Ok(output)
     }
 
+    /// Applies the layer to an image carrying a metric tensor `metric` (one channel of
+    /// `((True, True), 0)` 2-tensors over the input's pixels), as ginjax does when
+    /// `x.metric_tensor` is set: every input block is lowered on all its axes, convolved, and
+    /// the result raised from all-covariant to the target key's flags with
+    /// `metric_inverse(metric, 1e-5)`; then the bias is added. Needs an output of the input's
+    /// spatial size.
+    ///
+    /// ginjax lowers the input once more for every later output key of an input (a bug:
+    /// the n-th target sees `G^n x`); here every target sees the input lowered once.
+    pub fn forward_with_metric(
+        &self,
+        input: &MultiImage,
+        metric: &ImageBlock,
+    ) -> Result<MultiImage, Error> {
+        let inverse = metric_inverse(metric, METRIC_EPS)?;
+        let mut lowered = MultiImage::new(input.geometry().clone());
+        for block in input.blocks() {
+            let k = block.key().k();
+            let down = raise_lower(block, metric, &inverse, &vec![true; k])?;
+            lowered.insert(ImageBlock::new(
+                block.geometry().clone(),
+                block.key().clone(),
+                block.channels(),
+                down.into_data(),
+            )?)?;
+        }
+        let convolved = self.forward_impl(&lowered, false)?;
+        let geometry = convolved.geometry().clone();
+        let mut output = MultiImage::new(geometry.clone());
+        for block in convolved.into_blocks() {
+            let key = block.key().clone();
+            let channels = block.channels();
+            let covariant = TensorKey::with_covariant(vec![true; key.k()], key.parity());
+            let as_covariant =
+                ImageBlock::new(geometry.clone(), covariant, channels, block.into_data())?;
+            let raised = raise_lower(&as_covariant, metric, &inverse, key.covariant())?;
+            let mut data = raised.into_data();
+            let o = self
+                .config
+                .target
+                .entries()
+                .iter()
+                .position(|(t, _)| *t == key)
+                .expect("output keys are target keys");
+            if let Some(b) = &self.biases[o] {
+                let comps = key.components(self.dim);
+                apply_bias(
+                    self.config.bias,
+                    &key,
+                    b,
+                    comps,
+                    geometry.pixels(),
+                    &mut data,
+                );
+            }
+            output.insert(ImageBlock::new(geometry.clone(), key, channels, data)?)?;
+        }
+        Ok(output)
+    }
+
     /// Computes one tile of output rows: pads each input block's tile, runs the kernels and
     /// mixes channels with one GEMM per pair into the tile's accumulators `outs`.
     fn tile(
@@ -731,10 +786,14 @@ impl ConvContract {
         geometry: &StencilGeometry,
         tables: &[&[isize]],
         blocks: &[ImageBlock],
-        outs: &mut [(usize, &mut [f32])],
-        inputs: &mut Vec<f32>,
-        responses: &mut Vec<f32>,
+        outs: &mut [TileOut<'_>],
+        scratch: &mut Scratch,
     ) {
+        let Scratch {
+            inputs,
+            responses,
+            acc,
+        } = scratch;
         let dim = self.dim;
         let tpp = geometry.padded_pixels();
         let top = geometry.out_pixels();
@@ -743,6 +802,14 @@ impl ConvContract {
         for ax in (0..dim - 1).rev() {
             in_strides[ax] = in_strides[ax + 1] * in_spatial[ax + 1];
         }
+        // Tile accumulators per target, component-major (out_c, d^k_out, tile pixels).
+        let mut starts = Vec::with_capacity(outs.len() + 1);
+        starts.push(0);
+        for out in outs.iter() {
+            let (key, out_c) = &self.config.target.entries()[out.target];
+            starts.push(starts.last().expect("non-empty") + out_c * key.components(dim) * top);
+        }
+        grow(acc, *starts.last().expect("non-empty"));
         let mut written = vec![false; outs.len()];
         for (bi, block) in blocks.iter().enumerate() {
             if !self.pairs.iter().any(|p| p.input == bi) {
@@ -764,7 +831,7 @@ impl ConvContract {
             for pair in self.pairs.iter().filter(|p| p.input == bi) {
                 let slot = outs
                     .iter()
-                    .position(|(o, _)| *o == pair.target)
+                    .position(|out| out.target == pair.target)
                     .expect("every reached target has an accumulator");
                 let (out_key, out_c) = &self.config.target.entries()[pair.target];
                 let comps_out = out_key.components(dim);
@@ -778,36 +845,75 @@ impl ConvContract {
                     );
                 }
                 let (m, k, n) = (*out_c, in_c * pair.n_f, comps_out * top);
-                let c = &mut outs[slot].1;
+                let c = &mut acc[starts[slot]..starts[slot + 1]];
                 assert!(
                     pair.weights.len() == m * k && responses.len() >= k * n && c.len() == m * n
                 );
                 let beta = if written[slot] { 1.0 } else { 0.0 };
                 written[slot] = true;
-                // SAFETY: `weights` is m×k, `responses` holds k×n, `c` is m×n, all row-major
-                // and contiguous (checked just above).
-                unsafe {
-                    matrixmultiply::sgemm(
-                        m,
-                        k,
-                        n,
-                        1.0,
-                        pair.weights.as_ptr(),
-                        k as isize,
-                        1,
-                        responses.as_ptr(),
-                        n as isize,
-                        1,
-                        beta,
-                        c.as_mut_ptr(),
-                        n as isize,
-                        1,
-                    );
+                // Column chunks small enough that matrixmultiply stays on this thread (its
+                // `threading` feature would add threads on top of rayon's tiles and images).
+                let chunk = if m * k < GEMM_THREADING_SIZE {
+                    ((GEMM_THREADING_SIZE - 1 - m * k) / k / 16 * 16).max(16)
+                } else {
+                    n
+                };
+                let mut n0 = 0;
+                while n0 < n {
+                    let width = chunk.min(n - n0);
+                    // SAFETY: `weights` is m×k, `responses` holds k×n, `c` is m×n, all
+                    // row-major and contiguous (checked above); columns n0..n0 + width of
+                    // `responses` and `c` are in bounds.
+                    unsafe {
+                        matrixmultiply::sgemm(
+                            m,
+                            k,
+                            width,
+                            1.0,
+                            pair.weights.as_ptr(),
+                            k as isize,
+                            1,
+                            responses.as_ptr().add(n0),
+                            n as isize,
+                            1,
+                            beta,
+                            c.as_mut_ptr().add(n0),
+                            n as isize,
+                            1,
+                        );
+                    }
+                    n0 += width;
+                }
+            }
+        }
+        // Scatter the tile into the output blocks: (c, j, q) -> (c, q, j).
+        for (slot, out) in outs.iter_mut().enumerate() {
+            let comps = self.config.target.entries()[out.target].0.components(dim);
+            let tile_acc = &acc[starts[slot]..starts[slot + 1]];
+            for (c, dst) in out.channels.iter_mut().enumerate() {
+                let src = &tile_acc[c * comps * top..(c + 1) * comps * top];
+                if comps == 1 {
+                    dst.copy_from_slice(src);
+                } else {
+                    interleave(src, top, dst, comps);
                 }
             }
         }
     }
 }
+
+/// The part of one output block that a tile writes: for each channel, its output rows.
+struct TileOut<'a> {
+    target: usize,
+    channels: Vec<&'a mut [f32]>,
+}
+
+/// matrixmultiply (with its `threading` feature) uses more than one thread once
+/// `m·k + k·n` reaches this size; the layer's GEMMs stay below it.
+const GEMM_THREADING_SIZE: usize = 2 << 14;
+
+/// ginjax's `get_metric_inverse` default eps.
+const METRIC_EPS: f32 = 1e-5;
 
 /// Output pixels per tile (whole rows along axis 0).
 const TILE_PIXELS: usize = 512;
@@ -817,6 +923,7 @@ const TILE_PIXELS: usize = 512;
 struct Scratch {
     inputs: Vec<f32>,
     responses: Vec<f32>,
+    acc: Vec<f32>,
 }
 
 thread_local! {
@@ -846,6 +953,27 @@ fn pad_region(
     let line_len = tables[last].len();
     let region: usize = tables.iter().map(|t| t.len()).product();
     let n_lines = region / line_len;
+    // Runs of the last axis: consecutive source pixels, or inserted zeros.
+    let mut runs: Vec<Run> = Vec::new();
+    for (u, &s) in tables[last].iter().enumerate() {
+        let src = (s >= 0).then_some(s as usize);
+        match runs.last_mut() {
+            Some(run)
+                if match (run.src, src) {
+                    (None, None) => true,
+                    (Some(a), Some(b)) => a + run.len == b,
+                    _ => false,
+                } =>
+            {
+                run.len += 1
+            }
+            _ => runs.push(Run {
+                dst: u,
+                src,
+                len: 1,
+            }),
+        }
+    }
     let mut idx = [0usize; crate::image::MAX_DIM];
     for line in 0..n_lines {
         let mut base = Some(0usize);
@@ -857,17 +985,32 @@ fn pad_region(
             }
             base = base.map(|b| b + s as usize * in_strides[ax]);
         }
-        for a in 0..comps {
-            let out = &mut dst[a * region + line * line_len..a * region + (line + 1) * line_len];
-            match base {
-                None => out.fill(0.0),
-                Some(b) => {
-                    for (o, &s) in out.iter_mut().zip(tables[last]) {
-                        *o = if s < 0 {
-                            0.0
-                        } else {
-                            src[(b + s as usize) * comps + a]
-                        };
+        let line_start = line * line_len;
+        match base {
+            None => {
+                for a in 0..comps {
+                    dst[a * region + line_start..a * region + line_start + line_len].fill(0.0);
+                }
+            }
+            Some(b) => {
+                for run in &runs {
+                    let start = line_start + run.dst;
+                    match run.src {
+                        None => {
+                            for a in 0..comps {
+                                dst[a * region + start..a * region + start + run.len].fill(0.0);
+                            }
+                        }
+                        Some(s) if comps == 1 => {
+                            dst[start..start + run.len]
+                                .copy_from_slice(&src[b + s..b + s + run.len]);
+                        }
+                        Some(s) => deinterleave(
+                            &src[(b + s) * comps..(b + s + run.len) * comps],
+                            comps,
+                            &mut dst[start..],
+                            region,
+                        ),
                     }
                 }
             }
@@ -880,6 +1023,89 @@ fn pad_region(
             idx[ax] = 0;
         }
     }
+}
+
+/// `dst[a * stride + p] = src[p * comps + a]` for the `src.len() / comps` pixels `p`.
+fn deinterleave(src: &[f32], comps: usize, dst: &mut [f32], stride: usize) {
+    let len = src.len() / comps;
+    match comps {
+        2 => {
+            let (d0, rest) = dst.split_at_mut(stride);
+            for ((a, b), x) in d0[..len]
+                .iter_mut()
+                .zip(&mut rest[..len])
+                .zip(src.chunks_exact(2))
+            {
+                *a = x[0];
+                *b = x[1];
+            }
+        }
+        3 => {
+            let (d0, rest) = dst.split_at_mut(stride);
+            let (d1, d2) = rest.split_at_mut(stride);
+            for (((a, b), c), x) in d0[..len]
+                .iter_mut()
+                .zip(&mut d1[..len])
+                .zip(&mut d2[..len])
+                .zip(src.chunks_exact(3))
+            {
+                *a = x[0];
+                *b = x[1];
+                *c = x[2];
+            }
+        }
+        _ => {
+            for (p, pixel) in src.chunks_exact(comps).enumerate() {
+                for (a, &v) in pixel.iter().enumerate() {
+                    dst[a * stride + p] = v;
+                }
+            }
+        }
+    }
+}
+
+/// `dst[q * comps + j] = src[j * stride + q]` for the `dst.len() / comps` pixels `q`.
+fn interleave(src: &[f32], stride: usize, dst: &mut [f32], comps: usize) {
+    let len = dst.len() / comps;
+    match comps {
+        2 => {
+            for ((x, &a), &b) in dst
+                .chunks_exact_mut(2)
+                .zip(&src[..len])
+                .zip(&src[stride..stride + len])
+            {
+                x[0] = a;
+                x[1] = b;
+            }
+        }
+        3 => {
+            for (((x, &a), &b), &c) in dst
+                .chunks_exact_mut(3)
+                .zip(&src[..len])
+                .zip(&src[stride..stride + len])
+                .zip(&src[2 * stride..2 * stride + len])
+            {
+                x[0] = a;
+                x[1] = b;
+                x[2] = c;
+            }
+        }
+        _ => {
+            for (q, pixel) in dst.chunks_exact_mut(comps).enumerate() {
+                for (j, v) in pixel.iter_mut().enumerate() {
+                    *v = src[j * stride + q];
+                }
+            }
+        }
+    }
+}
+
+/// A run of padded positions along the last axis: `len` positions from `dst` that read
+/// consecutive source pixels from `src` (`None`: zeros).
+struct Run {
+    dst: usize,
+    src: Option<usize>,
+    len: usize,
 }
 
 /// Adds the bias of one output block in ginjax's layout `(out_c, pixels, comps)`.
@@ -919,6 +1145,6 @@ fn apply_bias(
 
 impl Layer for ConvContract {
     fn forward(&self, input: &MultiImage) -> Result<MultiImage, Error> {
-        self.forward_impl(input)
+        self.forward_impl(input, true)
     }
 }

@@ -93,6 +93,12 @@ pub enum KernelError {
     },
 }
 
+thread_local! {
+    /// Per-thread buffer of [`SparseKernel`]'s unit-stride path (one filter component over
+    /// the padded span of the output).
+    static WIDE: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// One non-zero filter entry: where it reads (filter pixel, input component) and its value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Tap {
@@ -210,6 +216,51 @@ impl SparseKernel {
         let line_len = geometry.out[last];
         let s_last = geometry.stride[last];
         let n_lines = op / line_len;
+        if geometry.stride.iter().all(|&s| s == 1) && n_lines > 1 {
+            // Unit strides: output pixel y reads padded pixel y + m·dilation, so every tap is
+            // one long axpy over the padded index range the output spans (in padded row
+            // pitch, a few columns wider than the output), compacted to output rows after.
+            let span: usize = (0..dim)
+                .map(|ax| (geometry.out[ax] - 1) * pstrides[ax])
+                .sum::<usize>()
+                + 1;
+            WIDE.with(|wide| {
+                let mut wide = wide.borrow_mut();
+                if wide.len() < span {
+                    wide.resize(span, 0.0);
+                }
+                let wide = &mut wide[..span];
+                for g in 0..self.starts.len() - 1 {
+                    let taps = &offsets[self.starts[g]..self.starts[g + 1]];
+                    let dst = &mut out[g * op..(g + 1) * op];
+                    let Some((&(off, c), rest)) = taps.split_first() else {
+                        dst.fill(0.0);
+                        continue;
+                    };
+                    for (o, &x) in wide.iter_mut().zip(&input[off..off + span]) {
+                        *o = c * x;
+                    }
+                    for &(off, c) in rest {
+                        for (o, &x) in wide.iter_mut().zip(&input[off..off + span]) {
+                            *o = if FMA { c.mul_add(x, *o) } else { *o + c * x };
+                        }
+                    }
+                    let mut idx = [0usize; crate::image::MAX_DIM];
+                    for row in dst.chunks_exact_mut(line_len) {
+                        let base: usize = (0..last).map(|ax| idx[ax] * pstrides[ax]).sum();
+                        row.copy_from_slice(&wide[base..base + line_len]);
+                        for ax in (0..last).rev() {
+                            idx[ax] += 1;
+                            if idx[ax] < geometry.out[ax] {
+                                break;
+                            }
+                            idx[ax] = 0;
+                        }
+                    }
+                }
+            });
+            return;
+        }
         let mut idx = [0usize; crate::image::MAX_DIM];
         for line in 0..n_lines {
             // Input position of the line's first output pixel.
@@ -219,15 +270,23 @@ impl SparseKernel {
             for g in 0..self.starts.len() - 1 {
                 let taps = &offsets[self.starts[g]..self.starts[g + 1]];
                 let dst = &mut out[g * op + line * line_len..g * op + (line + 1) * line_len];
-                dst.fill(0.0);
                 if s_last == 1 {
-                    for &(off, c) in taps {
+                    let Some((&(off, c), rest)) = taps.split_first() else {
+                        dst.fill(0.0);
+                        continue;
+                    };
+                    let src = &input[base + off..base + off + line_len];
+                    for (o, &x) in dst.iter_mut().zip(src) {
+                        *o = c * x;
+                    }
+                    for &(off, c) in rest {
                         let src = &input[base + off..base + off + line_len];
                         for (o, &x) in dst.iter_mut().zip(src) {
                             *o = if FMA { c.mul_add(x, *o) } else { *o + c * x };
                         }
                     }
                 } else {
+                    dst.fill(0.0);
                     for &(off, c) in taps {
                         let start = base + off;
                         for (q, o) in dst.iter_mut().enumerate() {

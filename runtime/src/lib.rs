@@ -44,7 +44,8 @@ pub use weights::LayerWeights;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::conv_contract::{
-        BiasMode, ConvContract, ConvContractConfig, ConvContractError, PairKernel,
+        BiasMode, ConvContract, ConvContractConfig, ConvContractError, DroppedPair, FlopCount,
+        PairKernel,
     };
     pub use crate::error::Error;
     pub use crate::image::{Geometry, ImageBlock, MultiImage, Signature, TensorKey};

@@ -522,6 +522,14 @@ fn layer_equals_generic_convolve_contract() {
             vec![true, false, true],
         ),
     ];
+    let mut setups = setups;
+    setups.push((
+        DenseBank::invariant(1, 5, &[0, 1, 2], &ginrs_generator::BankOptions::default()).unwrap(),
+        sig(&[(0, 0, 2), (1, 1, 1)]),
+        sig(&[(1, 0, 1), (0, 1, 2)]),
+        vec![1100],
+        vec![true],
+    ));
     let mut checked = 0;
     for (n, (bank, input, target, spatial, torus)) in setups.into_iter().enumerate() {
         let dim = bank.dim();
@@ -552,7 +560,7 @@ fn layer_equals_generic_convolve_contract() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 18);
+    assert_eq!(checked, 24);
 }
 
 #[test]
@@ -590,4 +598,316 @@ fn generator_banks_equal_the_recorded_layer_banks() {
             );
         }
     }
+}
+
+#[test]
+fn metric_lowers_inputs_once_and_raises_outputs() {
+    let file = fixtures::load("conv_contract_layer.json");
+    let bank = DenseBank::from_multi_image(&fixtures::multi_image(
+        &file["filter_banks"]["D2_M3"]["filters"],
+    ))
+    .unwrap();
+    let covector = TensorKey::with_covariant(vec![true], 0);
+    let input =
+        ginrs_runtime::Signature::new(vec![(TensorKey::scalar(), 1), (TensorKey::vector(), 2)])
+            .unwrap();
+    let target = ginrs_runtime::Signature::new(vec![
+        (TensorKey::scalar(), 2),
+        (TensorKey::vector(), 1),
+        (covector.clone(), 2),
+    ])
+    .unwrap();
+    let config = ConvContractConfig::new(input.clone(), target).bias(BiasMode::None);
+    let layer = ConvContract::from_bank(config, &bank, 5).unwrap();
+    let geometry = ginrs_runtime::Geometry::square(2, 6, true).unwrap();
+    let x = random_image(&input, &geometry, 77);
+    // G = diag(2, 1) at every pixel.
+    let metric = ginrs_runtime::ImageBlock::new(
+        geometry.clone(),
+        TensorKey::with_covariant(vec![true, true], 0),
+        1,
+        [2.0f32, 0.0, 0.0, 1.0].repeat(36),
+    )
+    .unwrap();
+    let got = layer.forward_with_metric(&x, &metric).unwrap();
+    // Lowering with diag(2, 1) doubles the first vector component.
+    let mut lowered = x.clone();
+    let v = lowered.get_mut(&TensorKey::vector()).unwrap();
+    v.data_mut().iter_mut().step_by(2).for_each(|a| *a *= 2.0);
+    let plain = layer.forward(&lowered).unwrap();
+    fixtures::assert_close(
+        got.get(&TensorKey::scalar()).unwrap().data(),
+        plain.get(&TensorKey::scalar()).unwrap().data(),
+        "scalar output (no index to raise)",
+    );
+    fixtures::assert_close(
+        got.get(&covector).unwrap().data(),
+        plain.get(&covector).unwrap().data(),
+        "covariant output (stays covariant)",
+    );
+    // Raising with get_metric_inverse(G) = diag(1/(2 + 1e-5), 1/(1 + 1e-5)).
+    let want: Vec<f32> = plain
+        .get(&TensorKey::vector())
+        .unwrap()
+        .data()
+        .chunks_exact(2)
+        .flat_map(|p| [p[0] / (2.0 + 1e-5), p[1] / (1.0 + 1e-5)])
+        .collect();
+    fixtures::assert_close(
+        got.get(&TensorKey::vector()).unwrap().data(),
+        &want,
+        "contravariant output (raised once)",
+    );
+    let keys: Vec<TensorKey> = got.blocks().iter().map(|b| b.key().clone()).collect();
+    assert_eq!(
+        keys,
+        vec![TensorKey::scalar(), TensorKey::vector(), covector]
+    );
+    // A metric over other spatial sides is an error, not a panic.
+    let small = ginrs_runtime::ImageBlock::new(
+        ginrs_runtime::Geometry::square(2, 5, true).unwrap(),
+        TensorKey::with_covariant(vec![true, true], 0),
+        1,
+        [1.0f32, 0.0, 0.0, 1.0].repeat(25),
+    )
+    .unwrap();
+    assert!(matches!(
+        layer.forward_with_metric(&x, &small),
+        Err(Error::Metric(_))
+    ));
+}
+
+/// The exported four-layer ginjax model (ConvContract → GroupNorm → VectorNeuronNonlinear →
+/// ConvContract): each convolution reproduces ginjax's output from the recorded previous
+/// output, and the whole chain run from the input reproduces ginjax's final output.
+#[test]
+fn exported_ginjax_model_convolutions_and_chain() {
+    use ginrs_runtime::group_norm::GroupNorm;
+    use ginrs_runtime::nonlinear::{Activation, VectorNeuronNonlinear};
+    let file = fixtures::load("ginjax_export.json");
+    let outputs = file["outputs"].as_array().unwrap();
+    let mut chain: Vec<Box<dyn Layer>> = Vec::new();
+    let mut convs = 0;
+    for (i, layer) in file["layers"].as_array().unwrap().iter().enumerate() {
+        let mut params = layer.clone();
+        let object = params.as_object_mut().unwrap();
+        for envelope in ["name", "type", "D", "scalar_activation"] {
+            object.remove(envelope);
+        }
+        let built: Box<dyn Layer> = match layer["type"].as_str().unwrap() {
+            "ConvContract" => {
+                let bank =
+                    DenseBank::from_multi_image(&fixtures::multi_image(&layer["filter_bank"]))
+                        .unwrap();
+                let options = ConvOptions {
+                    padding: padding(&layer["padding"]),
+                    stride: per_axis(&layer["stride"]),
+                    lhs_dilation: per_axis(&layer["lhs_dilation"]),
+                    rhs_dilation: per_axis(&layer["rhs_dilation"]),
+                };
+                let config = ConvContractConfig::new(
+                    fixtures::signature(&layer["input_keys"]),
+                    fixtures::signature(&layer["target_keys"]),
+                )
+                .bias(bias_mode(&layer["use_bias"]))
+                .options(options);
+                let weights = LayerWeights::from_value(layer).unwrap();
+                let conv = ConvContract::from_weights(config, &bank, &weights).unwrap();
+                let input = if i == 0 {
+                    &file["input"]
+                } else {
+                    &outputs[i - 1]
+                };
+                fixtures::assert_multi_image_close(
+                    &conv.forward(&fixtures::multi_image(input)).unwrap(),
+                    &fixtures::multi_image(&outputs[i]),
+                    &format!("exported layer {}", layer["name"]),
+                );
+                convs += 1;
+                Box::new(conv)
+            }
+            "GroupNorm" => Box::new(GroupNorm::from_json(&params.to_string()).unwrap()),
+            "VectorNeuronNonlinear" => Box::new(
+                VectorNeuronNonlinear::from_json(&params.to_string(), Activation::Relu).unwrap(),
+            ),
+            other => panic!("unexpected layer type {other}"),
+        };
+        chain.push(built);
+    }
+    assert_eq!(convs, 2);
+    let mut x = fixtures::multi_image(&file["input"]);
+    for layer in &chain {
+        x = layer.forward(&x).unwrap();
+    }
+    fixtures::assert_multi_image_close(
+        &x,
+        &fixtures::multi_image(outputs.last().unwrap()),
+        "whole model",
+    );
+}
+
+#[test]
+fn conv_contract_is_equivariant_under_every_element() {
+    use ginrs_runtime::equivariance::{check_layer, Elements};
+    let options = ginrs_generator::BankOptions::default();
+    let sig = |entries: &[(usize, u8, usize)]| {
+        ginrs_runtime::Signature::new(
+            entries
+                .iter()
+                .map(|&(k, p, c)| (TensorKey::new(k, p), c))
+                .collect(),
+        )
+        .unwrap()
+    };
+    // (bank, input, target, image side, padding)
+    let setups = [
+        (
+            DenseBank::invariant(2, 3, &[0, 1, 2, 3, 4], &options).unwrap(),
+            sig(&[(0, 0, 2), (0, 1, 1), (1, 0, 2), (1, 1, 1), (2, 0, 1)]),
+            sig(&[(0, 0, 2), (1, 0, 2), (1, 1, 1), (2, 1, 1), (0, 1, 1)]),
+            7,
+            Padding::Inferred,
+        ),
+        (
+            DenseBank::invariant(2, 5, &[0, 1, 2], &options).unwrap(),
+            sig(&[(0, 0, 1), (1, 0, 2)]),
+            sig(&[(1, 0, 1), (0, 0, 2), (0, 1, 1)]),
+            9,
+            Padding::Same,
+        ),
+        (
+            DenseBank::invariant(3, 3, &[0, 1, 2], &options).unwrap(),
+            sig(&[(0, 0, 1), (1, 0, 1)]),
+            sig(&[(1, 0, 1), (0, 0, 1)]),
+            5,
+            Padding::Inferred,
+        ),
+    ];
+    for (n, (bank, input, target, side, padding)) in setups.into_iter().enumerate() {
+        let dim = bank.dim();
+        for bias in [BiasMode::Auto, BiasMode::Mean] {
+            let config = ConvContractConfig::new(input.clone(), target.clone())
+                .bias(bias)
+                .options(ConvOptions::with_padding(padding.clone()))
+                .allow_missing(true);
+            let layer = ConvContract::from_bank(config, &bank, 3 + n as u64).unwrap();
+            let geometry = ginrs_runtime::Geometry::square(dim, side, true).unwrap();
+            let x = random_image(&input, &geometry, 40 + n as u64);
+            let report = check_layer(&layer, &x, &Elements::All).unwrap();
+            assert_eq!(report.per_element.len(), if dim == 2 { 8 } else { 48 });
+            assert!(
+                report.holds(2e-6),
+                "setup {n}, {bias:?}: relative error {} (worst {:?})",
+                report.relative_error,
+                report.worst
+            );
+            assert!(report.output_scale > 0.1, "a non-trivial output");
+        }
+    }
+}
+
+/// A kernel that delegates to another one (stands in for generated code).
+struct Delegate(ginrs_runtime::kernel::SparseKernel);
+
+impl ginrs_runtime::__private::ResponseKernel for Delegate {
+    fn filter_count(&self) -> usize {
+        ginrs_runtime::kernel::ResponseKernel::filter_count(&self.0)
+    }
+    fn responses(
+        &self,
+        geometry: &ginrs_runtime::__private::StencilGeometry,
+        input: &[f32],
+        out: &mut [f32],
+    ) {
+        ginrs_runtime::kernel::ResponseKernel::responses(&self.0, geometry, input, out)
+    }
+}
+
+#[test]
+fn caller_supplied_kernels_build_the_same_layer() {
+    use ginrs_runtime::__private::PairKernel;
+    use ginrs_runtime::kernel::SparseKernel;
+    let case = load_cases()
+        .into_iter()
+        .find(|c| c.name == "bias_auto")
+        .unwrap();
+    let kernels = || -> Vec<PairKernel> {
+        let mut out: Vec<PairKernel> = Vec::new();
+        for (i, _) in case.config.input.entries() {
+            for (o, _) in case.config.target.entries() {
+                let block = case
+                    .bank
+                    .get(i.k() + o.k(), (i.parity() + o.parity()) % 2)
+                    .unwrap();
+                let kernel =
+                    SparseKernel::new(2, &[3, 3], i.k(), o.k(), block.count(), block.data())
+                        .unwrap();
+                out.push(((i.clone(), o.clone()), Box::new(Delegate(kernel))));
+            }
+        }
+        out
+    };
+    let mut layer =
+        ConvContract::with_kernels(case.config.clone(), 2, vec![3, 3], kernels(), 0).unwrap();
+    layer.load_weights(&case.weights).unwrap();
+    fixtures::assert_multi_image_close(
+        &layer.forward(&case.inputs[0]).unwrap(),
+        &case.outputs[0],
+        "with_kernels",
+    );
+    // Flop counts: unknown stencil taps for opaque kernels, GEMM and dense counts exact.
+    let flops = layer.flops_per_output_pixel();
+    assert_eq!(flops.stencil, None);
+    // GEMM: s→s 2·2·3 + s→v 2·2·2·2 + v→s 2·2·2 + v→v 2·2·5·2; dense: 2·2·9·d^(k_in+k_out).
+    assert_eq!(flops.gemm, 12 + 16 + 8 + 40);
+    assert_eq!(flops.dense, 36 * (1 + 2 + 2 + 4));
+    let sparse = ConvContract::from_bank(case.config.clone(), &case.bank, 0).unwrap();
+    let taps: usize = sparse.flops_per_output_pixel().stencil.unwrap();
+    assert!(taps > 0 && taps < flops.dense);
+
+    let mut missing = kernels();
+    missing.pop();
+    assert!(matches!(
+        ConvContract::with_kernels(case.config.clone(), 2, vec![3, 3], missing, 0),
+        Err(ConvContractError::MissingFilter { count: 0, .. })
+    ));
+    let mut extra = kernels();
+    let first = extra.remove(0);
+    extra.push(first);
+    let dup = kernels().remove(0);
+    extra.push(dup);
+    assert!(matches!(
+        ConvContract::with_kernels(case.config.clone(), 2, vec![3, 3], extra, 0),
+        Err(ConvContractError::UnknownPair { .. })
+    ));
+}
+
+#[test]
+fn banks_load_from_a_filters_json_file() {
+    use ginrs_generator::group::{Group, GroupKind};
+    use ginrs_generator::{invariant_bank, BankOptions, FilterFile};
+    let group = Group::new(GroupKind::Hyperoctahedral, 2).unwrap();
+    let options = BankOptions::default();
+    let mut banks = Vec::new();
+    for size in [3, 5] {
+        for k in 0..3 {
+            for parity in 0..2 {
+                banks.push(invariant_bank(&group, size, k, parity, &options).unwrap());
+            }
+        }
+    }
+    let text = FilterFile::new(&group, &options, banks).to_json();
+    let file = FilterFile::from_json(&text).unwrap();
+    for size in [3, 5] {
+        let from_file = DenseBank::from_filter_file(&file, size).unwrap();
+        let direct = DenseBank::invariant(2, size, &[0, 1, 2], &options).unwrap();
+        assert_eq!(from_file, direct, "M = {size}");
+    }
+    // D=2, M=3 has no pseudoscalar filter: the bank leaves the key out.
+    let m3 = DenseBank::from_filter_file(&file, 3).unwrap();
+    assert!(m3.get(0, 1).is_none() && m3.get(0, 0).unwrap().count() == 3);
+    assert!(matches!(
+        DenseBank::from_filter_file(&file, 7),
+        Err(ginrs_runtime::bank::BankError::Empty)
+    ));
 }
