@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use ginrs_generator::filters::{bank_order, estimated_bytes, require_odd_size, MAX_BANK_BYTES};
 use ginrs_generator::group::{Group, GroupKind};
-use ginrs_generator::picture::{self, BankView, Fonts, Rasterizer};
+use ginrs_generator::picture::{self, file_stem, Fonts, Rasterizer};
 use ginrs_generator::{
     invariant_bank, invariant_count, BankOptions, Convention, FilterBank, FilterFile, Scale,
 };
@@ -290,8 +290,8 @@ fn write_pictures(
     let mut report = String::new();
     if let Some(dir) = &cli.svg {
         for bank in banks {
-            progress.set_message(format!("SVG {}", BankView::from(bank).file_stem()));
-            picture::write_svg(dir, &BankView::from(bank)).map_err(|e| e.to_string())?;
+            progress.set_message(format!("SVG {}", file_stem(bank)));
+            picture::write_svg(dir, bank).map_err(|e| e.to_string())?;
             progress.inc(1);
         }
         report.push_str(&pictures_line(banks.len(), "SVG", dir));
@@ -304,9 +304,8 @@ fn write_pictures(
             });
         }
         for bank in banks {
-            progress.set_message(format!("PNG {}", BankView::from(bank).file_stem()));
-            picture::write_png(dir, &BankView::from(bank), &rasterizer)
-                .map_err(|e| e.to_string())?;
+            progress.set_message(format!("PNG {}", file_stem(bank)));
+            picture::write_png(dir, bank, &rasterizer).map_err(|e| e.to_string())?;
             progress.inc(1);
         }
         report.push_str(&pictures_line(banks.len(), "PNG", dir));

@@ -36,6 +36,9 @@ pub const MAX_BANK_BYTES: u64 = 1 << 30;
 /// Errors from building a filter bank. Each message says what to change.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum FilterError {
+    /// The spatial dimension is 0.
+    #[error("dimension d = 0 is not allowed: choose d ≥ 1")]
+    ZeroDimension,
     /// The filter side length is 0.
     #[error("filter size M = 0 is not allowed: choose an odd M ≥ 1 (e.g. 3 or 5)")]
     ZeroSize,
@@ -603,6 +606,23 @@ mod tests {
         assert!(matches!(
             FilterBank::from_parts(1, 3, 0, 3, vec![], None),
             Err(FilterError::InvalidParity(3))
+        ));
+        let wrong = FilterBank::from_parts(2, 3, 0, 0, vec![vec![0.0; 9], vec![0.0; 8]], None);
+        assert_eq!(
+            wrong.unwrap_err().to_string(),
+            "filter 1 has 8 values, but the shape [3, 3] needs 9"
+        );
+        assert_eq!(
+            FilterBank::from_parts(0, 3, 0, 0, vec![], None),
+            Err(FilterError::ZeroDimension)
+        );
+        assert_eq!(
+            FilterBank::from_parts(2, 0, 0, 0, vec![], None),
+            Err(FilterError::ZeroSize)
+        );
+        assert!(matches!(
+            FilterBank::from_parts(2, usize::MAX, 0, 0, vec![], None),
+            Err(FilterError::TooManyCoordinates { .. })
         ));
     }
 }
