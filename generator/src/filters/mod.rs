@@ -214,9 +214,7 @@ impl Default for BankOptions {
 /// A list of invariant filters of one shape `(M,)*d + (d,)*k` and parity.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FilterBank {
-    dim: usize,
-    size: usize,
-    k: usize,
+    space: CoordSpace,
     parity: u8,
     filters: Vec<Vec<f64>>,
     exact: Option<Vec<ExactFilter>>,
@@ -274,9 +272,7 @@ impl FilterBank {
             }
         }
         Ok(Self {
-            dim,
-            size,
-            k,
+            space,
             parity,
             filters,
             exact,
@@ -285,17 +281,17 @@ impl FilterBank {
 
     /// The spatial dimension d.
     pub fn dim(&self) -> usize {
-        self.dim
+        self.space.dim()
     }
 
     /// The filter side length M.
     pub fn size(&self) -> usize {
-        self.size
+        self.space.size()
     }
 
     /// The tensor order k.
     pub fn k(&self) -> usize {
-        self.k
+        self.space.k()
     }
 
     /// The parity p (0 tensor, 1 pseudo-tensor).
@@ -305,9 +301,7 @@ impl FilterBank {
 
     /// The shape of one filter, `(M,)*d + (d,)*k`.
     pub fn shape(&self) -> Vec<usize> {
-        let mut shape = vec![self.size; self.dim];
-        shape.extend(std::iter::repeat_n(self.dim, self.k));
-        shape
+        self.space.shape()
     }
 
     /// The number of filters.
@@ -384,9 +378,7 @@ pub fn invariant_bank(
         }
     };
     Ok(FilterBank {
-        dim: group.dim(),
-        size,
-        k,
+        space,
         parity,
         filters,
         exact,
