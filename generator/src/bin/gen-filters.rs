@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use ginrs_generator::filters::{bank_order, estimated_bytes, require_odd_size, MAX_BANK_BYTES};
+use ginrs_generator::filters::{bank_bytes, bank_order, require_odd_size, MAX_BANK_BYTES};
 use ginrs_generator::group::{Group, GroupKind};
 use ginrs_generator::picture::{self, file_stem, Fonts, Rasterizer};
 use ginrs_generator::{
@@ -138,13 +138,7 @@ fn run(cli: &Cli) -> Result<(), String> {
     // Refuse everything up front, before spending time on any bank.
     let mut total_bytes: u64 = 0;
     for &(m, k, p) in &requests {
-        let bytes = estimated_bytes(&group, m, k, p).unwrap_or(u64::MAX);
-        if bytes > MAX_BANK_BYTES {
-            // invariant_bank reports the precise reason (coordinates or memory).
-            return Err(invariant_bank(&group, m, k, p, &options)
-                .err()
-                .map_or_else(|| "bank too large".to_string(), |e| e.to_string()));
-        }
+        let bytes = bank_bytes(&group, m, k, p).map_err(|e| e.to_string())?;
         total_bytes = total_bytes.saturating_add(bytes);
     }
     if total_bytes > 2 * MAX_BANK_BYTES {

@@ -355,7 +355,7 @@ pub fn invariant_bank(
         return Err(FilterError::InvalidParity(parity));
     }
     let space = CoordSpace::new(group.dim(), size, k)?;
-    check_memory(group, &space, parity)?;
+    bank_bytes(group, size, k, parity)?;
     let orbits = Orbits::new(&space, group, parity);
     let (filters, exact) = match options.convention {
         Convention::Canonical => {
@@ -407,8 +407,8 @@ pub fn require_odd_size(size: usize) -> Result<(), FilterError> {
 /// An upper estimate of the bytes [`invariant_bank`] needs: per coordinate the orbit tables
 /// (13 bytes) and exact terms (16 bytes), per generator the action tables, and the dense
 /// filters (8 bytes per coordinate per filter; for k = 2 twice the invariant count, since
-/// ginjax's irreps basis can return a few more filters than the dimension).
-pub fn estimated_bytes(group: &Group, size: usize, k: usize, parity: u8) -> Option<u64> {
+/// ginjax's irreps basis can return a few more filters than the dimension). `None` on overflow.
+fn estimated_bytes(group: &Group, size: usize, k: usize, parity: u8) -> Option<u64> {
     let space = CoordSpace::new(group.dim(), size, k).ok()?;
     let coords = space.len() as u64;
     let count = invariant_count(group, size, k, parity);
@@ -425,12 +425,16 @@ pub fn estimated_bytes(group: &Group, size: usize, k: usize, parity: u8) -> Opti
         .checked_add(count.checked_mul(coords)?.checked_mul(8)?)
 }
 
-fn check_memory(group: &Group, space: &CoordSpace, parity: u8) -> Result<(), FilterError> {
-    let (dim, size, k) = (space.dim(), space.size(), space.k());
+/// An upper estimate of the bytes [`invariant_bank`] needs for a bank (orbit tables, action
+/// tables and the dense filters), or the error it refuses the bank with for its size
+/// ([`FilterError::ZeroSize`], [`FilterError::TooManyCoordinates`] or [`FilterError::TooLarge`]
+/// above [`MAX_BANK_BYTES`]), without building it.
+pub fn bank_bytes(group: &Group, size: usize, k: usize, parity: u8) -> Result<u64, FilterError> {
+    let space = CoordSpace::new(group.dim(), size, k)?;
     let bytes = estimated_bytes(group, size, k, parity).unwrap_or(u64::MAX);
     if bytes > MAX_BANK_BYTES {
         return Err(FilterError::TooLarge {
-            dim,
+            dim: group.dim(),
             size,
             k,
             coords: space.len() as u64,
@@ -438,7 +442,7 @@ fn check_memory(group: &Group, space: &CoordSpace, parity: u8) -> Result<(), Fil
             bytes,
         });
     }
-    Ok(())
+    Ok(bytes)
 }
 
 /// The `(M, k, parity)` of each bank of a multi-bank request, in ginjax's
