@@ -124,6 +124,9 @@ pub enum Convention {
 }
 
 impl Convention {
+    /// Every convention.
+    pub const ALL: [Convention; 2] = [Self::Ginjax, Self::Canonical];
+
     /// The name used on the command line and in JSON.
     pub fn name(self) -> &'static str {
         match self {
@@ -143,11 +146,10 @@ impl FromStr for Convention {
     type Err = FilterError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "ginjax" => Ok(Self::Ginjax),
-            "canonical" => Ok(Self::Canonical),
-            _ => Err(FilterError::UnknownConvention(s.to_string())),
-        }
+        Self::ALL
+            .into_iter()
+            .find(|c| c.name() == s)
+            .ok_or_else(|| FilterError::UnknownConvention(s.to_string()))
     }
 }
 
@@ -162,6 +164,9 @@ pub enum Scale {
 }
 
 impl Scale {
+    /// Every scale.
+    pub const ALL: [Scale; 2] = [Self::Normalize, Self::One];
+
     /// The name used on the command line and in JSON.
     pub fn name(self) -> &'static str {
         match self {
@@ -181,11 +186,10 @@ impl FromStr for Scale {
     type Err = FilterError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "normalize" => Ok(Self::Normalize),
-            "one" => Ok(Self::One),
-            _ => Err(FilterError::UnknownScale(s.to_string())),
-        }
+        Self::ALL
+            .into_iter()
+            .find(|c| c.name() == s)
+            .ok_or_else(|| FilterError::UnknownScale(s.to_string()))
     }
 }
 
@@ -480,12 +484,16 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_unknown_names_are_errors() {
-        for c in [Convention::Ginjax, Convention::Canonical] {
+        for c in Convention::ALL {
             assert_eq!(c.to_string().parse::<Convention>(), Ok(c));
         }
-        for s in [Scale::Normalize, Scale::One] {
+        for s in Scale::ALL {
             assert_eq!(s.to_string().parse::<Scale>(), Ok(s));
         }
+        assert_eq!("ginjax".parse(), Ok(Convention::Ginjax));
+        assert_eq!("canonical".parse(), Ok(Convention::Canonical));
+        assert_eq!("normalize".parse(), Ok(Scale::Normalize));
+        assert_eq!("one".parse(), Ok(Scale::One));
         assert_eq!(
             "e3nn".parse::<Convention>(),
             Err(FilterError::UnknownConvention("e3nn".into()))
@@ -522,7 +530,7 @@ mod tests {
 
     #[test]
     fn empty_banks_are_not_errors() {
-        for convention in [Convention::Ginjax, Convention::Canonical] {
+        for convention in Convention::ALL {
             let options = BankOptions {
                 convention,
                 ..BankOptions::default()
@@ -545,7 +553,7 @@ mod tests {
         for (m, counts) in want {
             for (i, &count) in counts.iter().enumerate() {
                 let (k, p) = (i / 2, (i % 2) as u8);
-                for convention in [Convention::Ginjax, Convention::Canonical] {
+                for convention in Convention::ALL {
                     let options = BankOptions {
                         convention,
                         ..BankOptions::default()
