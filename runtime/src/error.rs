@@ -32,6 +32,15 @@ pub enum Error {
     /// Applying a group element failed.
     #[error(transparent)]
     Action(#[from] crate::action::ActionError),
+    /// Building a ConvContract layer failed.
+    #[error(transparent)]
+    ConvContract(#[from] crate::conv_contract::ConvContractError),
+    /// Reading or applying layer weights failed.
+    #[error(transparent)]
+    Weights(#[from] crate::weights::WeightsError),
+    /// Building a filter bank failed.
+    #[error(transparent)]
+    Bank(#[from] crate::bank::BankError),
     /// A convolution failed.
     #[error(transparent)]
     Conv(#[from] crate::conv::ConvError),

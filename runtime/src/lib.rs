@@ -5,11 +5,14 @@
 #![warn(missing_docs)]
 
 pub mod action;
+pub mod bank;
 pub mod conv;
+pub mod conv_contract;
 pub mod equivariance;
 pub mod error;
 pub mod group_norm;
 pub mod image;
+pub mod kernel;
 pub mod layer;
 pub mod metric;
 #[cfg(feature = "ndarray")]
@@ -20,11 +23,30 @@ pub mod padding;
 pub mod params;
 pub mod pool;
 mod sym_eigen;
+pub mod weights;
 pub mod wrapper;
 
+pub use bank::DenseBank;
 pub use conv::FilterArray;
+pub use conv_contract::{BiasMode, ConvContract, ConvContractConfig};
 pub use error::{Error, ImageError};
 pub use ginrs_generator::group;
 pub use image::{Geometry, ImageBlock, MultiImage, Signature, TensorKey};
 pub use layer::Layer;
 pub use padding::{ConvOptions, Padding};
+pub use weights::LayerWeights;
+
+/// What generated layers (the `codegen` helper's output) refer to; not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::conv_contract::{
+        BiasMode, ConvContract, ConvContractConfig, ConvContractError, DroppedPair, FlopCount,
+        PairKernel,
+    };
+    pub use crate::error::Error;
+    pub use crate::image::{Geometry, ImageBlock, MultiImage, Signature, TensorKey};
+    pub use crate::kernel::{ResponseKernel, StencilGeometry};
+    pub use crate::layer::Layer;
+    pub use crate::padding::{ConvOptions, Padding, PerAxis};
+    pub use crate::weights::LayerWeights;
+}

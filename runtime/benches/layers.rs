@@ -1,0 +1,151 @@
+//! Forward-pass timings of ConvContract on the four standard cases.
+//!
+//! Run with `cargo bench -p ginrs-runtime --bench layers` (release build, no criterion). Prints
+//! one line per case and path:
+//! `case=<name> path=<dynamic|generated> median_ms=<x> dense_gflops=<y>`, where
+//! `dense_gflops` is the dense-equivalent flop count (ginjax's route,
+//! `2 · c_out · c_in · M^d · d^(k_in + k_out)` per output pixel and pair) divided by the time.
+//! Inputs and weights are random; padding is the torus (inferred from torus images); bias off;
+//! filter banks are the generator's ginjax-convention banks.
+//!
+//! A generated layer is timed by calling [`run_case`] with `path = "generated"` on the same
+//! inputs ([`Case::inputs`]).
+
+use std::time::{Duration, Instant};
+
+use ginrs_generator::BankOptions;
+use ginrs_runtime::{
+    BiasMode, ConvContract, ConvContractConfig, DenseBank, Geometry, ImageBlock, Layer, MultiImage,
+    Signature, TensorKey,
+};
+use rand::{Rng, SeedableRng};
+
+/// One standard benchmark case.
+struct Case {
+    name: &'static str,
+    dim: usize,
+    side: usize,
+    filter: usize,
+    batch: usize,
+    /// `(k, channels)` per block, parity 0, same signature in and out.
+    blocks: &'static [(usize, usize)],
+}
+
+const CASES: &[Case] = &[
+    Case {
+        name: "d2_n64_m3_b8_s8v8",
+        dim: 2,
+        side: 64,
+        filter: 3,
+        batch: 8,
+        blocks: &[(0, 8), (1, 8)],
+    },
+    Case {
+        name: "d2_n128_m3_b4_s16v16",
+        dim: 2,
+        side: 128,
+        filter: 3,
+        batch: 4,
+        blocks: &[(0, 16), (1, 16)],
+    },
+    Case {
+        name: "d2_n64_m5_b8_v8",
+        dim: 2,
+        side: 64,
+        filter: 5,
+        batch: 8,
+        blocks: &[(1, 8)],
+    },
+    Case {
+        name: "d3_n16_m3_b4_s4v4",
+        dim: 3,
+        side: 16,
+        filter: 3,
+        batch: 4,
+        blocks: &[(0, 4), (1, 4)],
+    },
+];
+
+impl Case {
+    fn signature(&self) -> Signature {
+        Signature::new(
+            self.blocks
+                .iter()
+                .map(|&(k, c)| (TensorKey::new(k, 0), c))
+                .collect(),
+        )
+        .expect("distinct keys")
+    }
+
+    /// Random torus inputs, one multi-image per batch entry.
+    fn inputs(&self, seed: u64) -> Vec<MultiImage> {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let geometry = Geometry::square(self.dim, self.side, true).expect("valid geometry");
+        (0..self.batch)
+            .map(|_| {
+                let mut image = MultiImage::new(geometry.clone());
+                for (key, c) in self.signature().entries() {
+                    let len = c * geometry.pixels() * key.components(self.dim);
+                    let data = (0..len).map(|_| rng.random_range(-1.0..1.0)).collect();
+                    let block = ImageBlock::new(geometry.clone(), key.clone(), *c, data)
+                        .expect("consistent block");
+                    image.insert(block).expect("distinct keys");
+                }
+                image
+            })
+            .collect()
+    }
+}
+
+/// The generator's ginjax-convention bank for d, M with k = 0..=2, both parities.
+fn bank(dim: usize, side: usize) -> DenseBank {
+    DenseBank::invariant(dim, side, &[0, 1, 2], &BankOptions::default())
+        .expect("the generator builds these banks")
+}
+
+/// Times `layer` on `inputs` (one batch per iteration) and prints the case line.
+fn run_case(name: &str, path: &str, layer: &dyn Layer, inputs: &[MultiImage], dense_flops: f64) {
+    for _ in 0..2 {
+        layer.forward_batch(inputs).expect("forward succeeds");
+    }
+    let mut times = Vec::new();
+    let budget = Duration::from_secs(3);
+    let start = Instant::now();
+    while times.len() < 7 || (times.len() < 41 && start.elapsed() < budget) {
+        let t = Instant::now();
+        let out = layer.forward_batch(inputs).expect("forward succeeds");
+        times.push(t.elapsed().as_secs_f64());
+        std::hint::black_box(out);
+    }
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    println!(
+        "case={name} path={path} median_ms={:.3} dense_gflops={:.2}",
+        median * 1e3,
+        dense_flops / median / 1e9
+    );
+}
+
+fn main() {
+    let filter_arg = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    for case in CASES {
+        if let Some(f) = &filter_arg {
+            if !case.name.contains(f.as_str()) {
+                continue;
+            }
+        }
+        let bank = bank(case.dim, case.filter);
+        let config =
+            ConvContractConfig::new(case.signature(), case.signature()).bias(BiasMode::None);
+        let layer = ConvContract::from_bank(config, &bank, 1).expect("every mapping has filters");
+        let inputs = case.inputs(2);
+        let flops = layer.flops_per_output_pixel();
+        let out_pixels = case.side.pow(case.dim as u32) * case.batch;
+        let dense_flops = 2.0 * flops.dense as f64 * out_pixels as f64;
+        run_case(case.name, "dynamic", &layer, &inputs, dense_flops);
+        eprintln!(
+            "  {}: per output pixel: stencil {:?} + GEMM {} multiply-adds (dense {})",
+            case.name, flops.stencil, flops.gemm, flops.dense
+        );
+    }
+}

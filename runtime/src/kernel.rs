@@ -1,0 +1,505 @@
+//! Response kernels: the stencil half of a basis-first convolution.
+//!
+//! A `ConvContract` block pair from `(k_in, p_in)` to `(k_out, p_out)` uses `n_f` invariant
+//! filters `C_f` of order `k_in + k_out`. Instead of summing the filters with the weights and
+//! convolving with the dense result (ginjax's route), the layer first computes the *response*
+//! of every input channel to every invariant filter — a [`ResponseKernel`] — and then mixes the
+//! channels with one GEMM. Filters are sparse (orbit sums with few distinct non-zero taps), so
+//! the responses are cheap.
+//!
+//! [`SparseKernel`] is the dynamic implementation built from a dense bank's non-zero taps; the
+//! code generator emits fully unrolled implementations of the same trait.
+
+use thiserror::Error;
+
+/// Spatial geometry of one response computation, fixed for a layer call.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StencilGeometry {
+    /// Padded (and lhs-dilated) input sides, one per spatial axis.
+    pub padded: Vec<usize>,
+    /// Output sides.
+    pub out: Vec<usize>,
+    /// Stride per axis.
+    pub stride: Vec<usize>,
+    /// Filter dilation (rhs_dilation) per axis.
+    pub rhs_dilation: Vec<usize>,
+}
+
+impl StencilGeometry {
+    /// Number of padded input pixels.
+    pub fn padded_pixels(&self) -> usize {
+        self.padded.iter().product()
+    }
+
+    /// Number of output pixels.
+    pub fn out_pixels(&self) -> usize {
+        self.out.iter().product()
+    }
+
+    /// Row-major strides of the padded input, in pixels.
+    pub fn padded_strides(&self) -> Vec<usize> {
+        let mut strides = vec![1; self.padded.len()];
+        for axis in (0..self.padded.len().saturating_sub(1)).rev() {
+            strides[axis] = strides[axis + 1] * self.padded[axis + 1];
+        }
+        strides
+    }
+}
+
+/// Computes, for one input channel of one block pair, its response to every invariant filter.
+pub trait ResponseKernel: Send + Sync {
+    /// Number of invariant filters n_f of the block pair.
+    fn filter_count(&self) -> usize;
+
+    /// `input`: one padded input channel, component-major: `input[a * padded_pixels + p]`, `a`
+    /// over the d^k_in input tensor components (row-major over tensor indices), `p` row-major
+    /// over the padded pixels.
+    /// `out`: `n_f × d^k_out × out_pixels`, component-major:
+    /// `out[(f * d^k_out + j) * out_pixels + q]`; overwritten (not accumulated).
+    /// Semantics: `out[f, j, q] = Σ_{m over filter pixels} Σ_a input[a, q·stride + m·rhs_dilation]
+    /// · C_f[m, a, j]` where `C_f` is filter f of order k_in + k_out (first k_in indices contract
+    /// with the image, as ginjax's convolve_contract) and positions are per-axis
+    /// (cross-correlation, filter not flipped).
+    fn responses(&self, geometry: &StencilGeometry, input: &[f32], out: &mut [f32]);
+
+    /// Number of non-zero taps summed over every filter and output component: the
+    /// multiply-adds per output pixel of [`ResponseKernel::responses`], when known.
+    fn tap_count(&self) -> Option<usize> {
+        None
+    }
+}
+
+/// Errors from building a [`SparseKernel`].
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum KernelError {
+    /// The filter values do not have the length the shape needs.
+    #[error(
+        "filter bank block: expected {expected} values (n_f · filter pixels · d^(k_in+k_out)), \
+         got {got}"
+    )]
+    DataLength {
+        /// Length the shape needs.
+        expected: usize,
+        /// Length given.
+        got: usize,
+    },
+    /// The filter sides do not give one side per spatial axis, or a side is 0.
+    #[error("filter sides {sides:?} do not give one positive side per axis of a {dim}-d filter")]
+    Sides {
+        /// The spatial dimension.
+        dim: usize,
+        /// The sides given.
+        sides: Vec<usize>,
+    },
+}
+
+thread_local! {
+    /// Per-thread buffer of [`SparseKernel`]'s unit-stride path (one filter component over
+    /// the padded span of the output).
+    static WIDE: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// One non-zero filter entry: where it reads (filter pixel, input component) and its value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Tap {
+    /// Filter pixel multi-index, one entry per axis (unused axes 0).
+    pixel: [usize; crate::image::MAX_DIM],
+    /// Input tensor component `a` (row-major over the k_in indices).
+    comp_in: usize,
+    /// The filter value.
+    coeff: f32,
+}
+
+/// A [`ResponseKernel`] built from dense invariant filters, keeping only their non-zero taps.
+///
+/// The response of output component `j` of filter `f` is accumulated line by line (a line runs
+/// along the last spatial axis): every tap adds `coeff · input line` into the output line, a
+/// contiguous axpy when the last axis has stride 1 (compiled for AVX2+FMA when the CPU has it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SparseKernel {
+    dim: usize,
+    n_filters: usize,
+    comps_out: usize,
+    comps_in: usize,
+    /// All taps, grouped by `(f, j)` in row-major order.
+    taps: Vec<Tap>,
+    /// `taps[starts[g]..starts[g + 1]]` are the taps of group `g = f * comps_out + j`.
+    starts: Vec<usize>,
+}
+
+impl SparseKernel {
+    /// Builds the kernel from `n_filters` dense filters of order `k_in + k_out` in `dim`
+    /// dimensions with spatial sides `sides`: `filters` is row-major
+    /// `(n_filters, sides…, (dim,)*(k_in + k_out))`, the first `k_in` tensor indices being the
+    /// ones contracted with the image.
+    pub fn new(
+        dim: usize,
+        sides: &[usize],
+        k_in: usize,
+        k_out: usize,
+        n_filters: usize,
+        filters: &[f32],
+    ) -> Result<Self, KernelError> {
+        if sides.len() != dim || dim == 0 || dim > crate::image::MAX_DIM || sides.contains(&0) {
+            return Err(KernelError::Sides {
+                dim,
+                sides: sides.to_vec(),
+            });
+        }
+        let comps_in = dim.pow(k_in as u32);
+        let comps_out = dim.pow(k_out as u32);
+        let pixels: usize = sides.iter().product();
+        let per_filter = pixels * comps_in * comps_out;
+        if filters.len() != n_filters * per_filter {
+            return Err(KernelError::DataLength {
+                expected: n_filters * per_filter,
+                got: filters.len(),
+            });
+        }
+        let mut taps = Vec::new();
+        let mut starts = vec![0];
+        for f in 0..n_filters {
+            for j in 0..comps_out {
+                for m in 0..pixels {
+                    let mut pixel = [0usize; crate::image::MAX_DIM];
+                    let mut rest = m;
+                    for axis in (0..dim).rev() {
+                        pixel[axis] = rest % sides[axis];
+                        rest /= sides[axis];
+                    }
+                    for a in 0..comps_in {
+                        let coeff = filters[f * per_filter + (m * comps_in + a) * comps_out + j];
+                        if coeff != 0.0 {
+                            taps.push(Tap {
+                                pixel,
+                                comp_in: a,
+                                coeff,
+                            });
+                        }
+                    }
+                }
+                starts.push(taps.len());
+            }
+        }
+        Ok(Self {
+            dim,
+            n_filters,
+            comps_out,
+            comps_in,
+            taps,
+            starts,
+        })
+    }
+
+    /// Number of input tensor components d^k_in.
+    pub fn comps_in(&self) -> usize {
+        self.comps_in
+    }
+
+    /// Number of output tensor components d^k_out.
+    pub fn comps_out(&self) -> usize {
+        self.comps_out
+    }
+
+    #[inline(always)]
+    fn run<const FMA: bool>(
+        &self,
+        geometry: &StencilGeometry,
+        offsets: &[(usize, f32)],
+        input: &[f32],
+        out: &mut [f32],
+    ) {
+        let dim = self.dim;
+        let op = geometry.out_pixels();
+        let pstrides = geometry.padded_strides();
+        let last = dim - 1;
+        let line_len = geometry.out[last];
+        let s_last = geometry.stride[last];
+        let n_lines = op / line_len;
+        if geometry.stride.iter().all(|&s| s == 1) && n_lines > 1 {
+            // Unit strides: output pixel y reads padded pixel y + m·dilation, so every tap is
+            // one long axpy over the padded index range the output spans (in padded row
+            // pitch, a few columns wider than the output), compacted to output rows after.
+            let span: usize = (0..dim)
+                .map(|ax| (geometry.out[ax] - 1) * pstrides[ax])
+                .sum::<usize>()
+                + 1;
+            WIDE.with(|wide| {
+                let mut wide = wide.borrow_mut();
+                if wide.len() < span {
+                    wide.resize(span, 0.0);
+                }
+                let wide = &mut wide[..span];
+                for g in 0..self.starts.len() - 1 {
+                    let taps = &offsets[self.starts[g]..self.starts[g + 1]];
+                    let dst = &mut out[g * op..(g + 1) * op];
+                    let Some((&(off, c), rest)) = taps.split_first() else {
+                        dst.fill(0.0);
+                        continue;
+                    };
+                    for (o, &x) in wide.iter_mut().zip(&input[off..off + span]) {
+                        *o = c * x;
+                    }
+                    for &(off, c) in rest {
+                        for (o, &x) in wide.iter_mut().zip(&input[off..off + span]) {
+                            *o = if FMA { c.mul_add(x, *o) } else { *o + c * x };
+                        }
+                    }
+                    let mut idx = [0usize; crate::image::MAX_DIM];
+                    for row in dst.chunks_exact_mut(line_len) {
+                        let base: usize = (0..last).map(|ax| idx[ax] * pstrides[ax]).sum();
+                        row.copy_from_slice(&wide[base..base + line_len]);
+                        for ax in (0..last).rev() {
+                            idx[ax] += 1;
+                            if idx[ax] < geometry.out[ax] {
+                                break;
+                            }
+                            idx[ax] = 0;
+                        }
+                    }
+                }
+            });
+            return;
+        }
+        let mut idx = [0usize; crate::image::MAX_DIM];
+        for line in 0..n_lines {
+            // Input position of the line's first output pixel.
+            let base: usize = (0..last)
+                .map(|ax| idx[ax] * geometry.stride[ax] * pstrides[ax])
+                .sum();
+            for g in 0..self.starts.len() - 1 {
+                let taps = &offsets[self.starts[g]..self.starts[g + 1]];
+                let dst = &mut out[g * op + line * line_len..g * op + (line + 1) * line_len];
+                if s_last == 1 {
+                    let Some((&(off, c), rest)) = taps.split_first() else {
+                        dst.fill(0.0);
+                        continue;
+                    };
+                    let src = &input[base + off..base + off + line_len];
+                    for (o, &x) in dst.iter_mut().zip(src) {
+                        *o = c * x;
+                    }
+                    for &(off, c) in rest {
+                        let src = &input[base + off..base + off + line_len];
+                        for (o, &x) in dst.iter_mut().zip(src) {
+                            *o = if FMA { c.mul_add(x, *o) } else { *o + c * x };
+                        }
+                    }
+                } else {
+                    dst.fill(0.0);
+                    for &(off, c) in taps {
+                        let start = base + off;
+                        for (q, o) in dst.iter_mut().enumerate() {
+                            *o += c * input[start + q * s_last];
+                        }
+                    }
+                }
+            }
+            // Advance the multi-index over the leading output axes (odometer).
+            for ax in (0..last).rev() {
+                idx[ax] += 1;
+                if idx[ax] < geometry.out[ax] {
+                    break;
+                }
+                idx[ax] = 0;
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    unsafe fn run_avx2(
+        &self,
+        geometry: &StencilGeometry,
+        offsets: &[(usize, f32)],
+        input: &[f32],
+        out: &mut [f32],
+    ) {
+        self.run::<true>(geometry, offsets, input, out)
+    }
+}
+
+impl ResponseKernel for SparseKernel {
+    fn filter_count(&self) -> usize {
+        self.n_filters
+    }
+
+    fn tap_count(&self) -> Option<usize> {
+        Some(self.taps.len())
+    }
+
+    fn responses(&self, geometry: &StencilGeometry, input: &[f32], out: &mut [f32]) {
+        let dim = self.dim;
+        assert!(
+            geometry.padded.len() == dim && geometry.out.len() == dim,
+            "stencil geometry has the layer's dimension"
+        );
+        let pp = geometry.padded_pixels();
+        assert!(
+            input.len() >= self.comps_in * pp,
+            "input holds every component"
+        );
+        assert!(
+            out.len() >= self.n_filters * self.comps_out * geometry.out_pixels(),
+            "output holds n_f · d^k_out · out_pixels values"
+        );
+        let pstrides = geometry.padded_strides();
+        // Offset of every tap relative to the input position of an output pixel.
+        let offsets: Vec<(usize, f32)> = self
+            .taps
+            .iter()
+            .map(|t| {
+                let off = (0..dim)
+                    .map(|ax| t.pixel[ax] * geometry.rhs_dilation[ax] * pstrides[ax])
+                    .sum::<usize>()
+                    + t.comp_in * pp;
+                (off, t.coeff)
+            })
+            .collect();
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+            unsafe { self.run_avx2(geometry, &offsets, input, out) };
+            return;
+        }
+        self.run::<false>(geometry, &offsets, input, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Direct evaluation of the documented formula.
+    #[allow(clippy::too_many_arguments)]
+    fn naive(
+        dim: usize,
+        sides: &[usize],
+        k_in: usize,
+        k_out: usize,
+        n_f: usize,
+        filters: &[f32],
+        g: &StencilGeometry,
+        input: &[f32],
+    ) -> Vec<f32> {
+        let ci = dim.pow(k_in as u32);
+        let co = dim.pow(k_out as u32);
+        let fp: usize = sides.iter().product();
+        let pp = g.padded_pixels();
+        let op = g.out_pixels();
+        let ps = g.padded_strides();
+        let mut out = vec![0.0f32; n_f * co * op];
+        for f in 0..n_f {
+            for j in 0..co {
+                for q in 0..op {
+                    let mut y = vec![0; dim];
+                    let mut r = q;
+                    for ax in (0..dim).rev() {
+                        y[ax] = r % g.out[ax];
+                        r /= g.out[ax];
+                    }
+                    let mut acc = 0.0f32;
+                    for m in 0..fp {
+                        let mut mi = vec![0; dim];
+                        let mut r = m;
+                        for ax in (0..dim).rev() {
+                            mi[ax] = r % sides[ax];
+                            r /= sides[ax];
+                        }
+                        let p: usize = (0..dim)
+                            .map(|ax| (y[ax] * g.stride[ax] + mi[ax] * g.rhs_dilation[ax]) * ps[ax])
+                            .sum();
+                        for a in 0..ci {
+                            acc += input[a * pp + p]
+                                * filters[f * fp * ci * co + (m * ci + a) * co + j];
+                        }
+                    }
+                    out[(f * co + j) * op + q] = acc;
+                }
+            }
+        }
+        out
+    }
+
+    fn pseudo(n: usize, seed: u32) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(2654435761).wrapping_add(12345);
+        (0..n)
+            .map(|i| {
+                s = s.wrapping_mul(1664525).wrapping_add(1013904223);
+                if i % 3 == 0 {
+                    0.0
+                } else {
+                    ((s >> 8) as f32 / (1u32 << 24) as f32) - 0.5
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    #[allow(clippy::type_complexity)]
+    fn sparse_kernel_matches_formula() {
+        // (dim, sides, k_in, k_out, n_f, padded, stride, dilation)
+        let cases: &[(
+            usize,
+            &[usize],
+            usize,
+            usize,
+            usize,
+            &[usize],
+            &[usize],
+            &[usize],
+        )] = &[
+            (2, &[3, 3], 1, 1, 3, &[7, 8], &[1, 1], &[1, 1]),
+            (2, &[3, 3], 0, 1, 2, &[9, 8], &[2, 3], &[1, 2]),
+            (2, &[2, 3], 1, 0, 2, &[6, 6], &[1, 2], &[2, 1]),
+            (3, &[3, 3, 3], 1, 1, 2, &[5, 6, 5], &[1, 1, 1], &[1, 1, 1]),
+            (1, &[5], 2, 1, 2, &[11], &[2], &[1]),
+        ];
+        for &(dim, sides, k_in, k_out, n_f, padded, stride, dil) in cases {
+            let ci = dim.pow(k_in as u32);
+            let co = dim.pow(k_out as u32);
+            let fp: usize = sides.iter().product();
+            let filters = pseudo(n_f * fp * ci * co, 7);
+            let out: Vec<usize> = (0..dim)
+                .map(|ax| (padded[ax] - ((sides[ax] - 1) * dil[ax] + 1)) / stride[ax] + 1)
+                .collect();
+            let g = StencilGeometry {
+                padded: padded.to_vec(),
+                out,
+                stride: stride.to_vec(),
+                rhs_dilation: dil.to_vec(),
+            };
+            let input = pseudo(ci * g.padded_pixels(), 3);
+            let kernel = SparseKernel::new(dim, sides, k_in, k_out, n_f, &filters).unwrap();
+            assert_eq!(kernel.filter_count(), n_f);
+            assert_eq!(
+                kernel.tap_count(),
+                Some(filters.iter().filter(|&&x| x != 0.0).count())
+            );
+            let mut got = vec![f32::NAN; n_f * co * g.out_pixels()];
+            kernel.responses(&g, &input, &mut got);
+            let want = naive(dim, sides, k_in, k_out, n_f, &filters, &g, &input);
+            for (x, y) in got.iter().zip(&want) {
+                assert!((x - y).abs() <= 1e-5 * (1.0 + y.abs()), "{x} vs {y}");
+            }
+        }
+    }
+
+    #[test]
+    fn sparse_kernel_rejects_bad_shapes() {
+        assert_eq!(
+            SparseKernel::new(2, &[3, 3], 0, 0, 2, &[0.0; 17]),
+            Err(KernelError::DataLength {
+                expected: 18,
+                got: 17
+            })
+        );
+        assert!(matches!(
+            SparseKernel::new(2, &[3], 0, 0, 1, &[0.0; 3]),
+            Err(KernelError::Sides { dim: 2, .. })
+        ));
+    }
+}

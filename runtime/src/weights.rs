@@ -1,0 +1,255 @@
+//! Serialisable layer parameters in the layout of ginjax's `ConvContract` (and of the
+//! `conv_contract_layer.json` fixtures):
+//!
+//! ```json
+//! {
+//!   "weights": [{"in": KEY, "out": KEY, "filter_key": KEY,
+//!                "array": {"shape": [out_c, in_c, n_filters], "dtype": "float32", "data": [...]}}],
+//!   "bias": [{"key": KEY, "array": {"shape": [out_c], "dtype": "float32", "data": [...]}}]
+//! }
+//! ```
+//!
+//! with `KEY = {"k": int, "parity": 0|1, "covariant_axes": [bool]*k}`. Entries are listed in
+//! ginjax's dict order (input key, then target key, in signature order). Generated layers and
+//! the dynamic layer share this type.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::image::TensorKey;
+
+/// Errors from reading, writing or applying layer parameters.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum WeightsError {
+    /// The JSON text does not parse into [`LayerWeights`].
+    #[error("layer weights JSON: {0}")]
+    Json(String),
+    /// An array's data length differs from the product of its shape.
+    #[error("{what}: shape {shape:?} needs {expected} values, the data has {got}")]
+    ArrayLength {
+        /// Which array.
+        what: String,
+        /// The declared shape.
+        shape: Vec<usize>,
+        /// The product of the shape.
+        expected: usize,
+        /// The data length.
+        got: usize,
+    },
+    /// A weight the layer needs is missing.
+    #[error("missing weights for the pair {input:?} -> {output:?}")]
+    MissingWeight {
+        /// Input key.
+        input: TensorKey,
+        /// Output key.
+        output: TensorKey,
+    },
+    /// A weight entry matches no pair of the layer (or repeats one).
+    #[error("unexpected weights for the pair {input:?} -> {output:?}: the layer has no such pair (or it is listed twice)")]
+    ExtraWeight {
+        /// Input key.
+        input: TensorKey,
+        /// Output key.
+        output: TensorKey,
+    },
+    /// A weight's filter key is not the one the pair uses.
+    #[error("pair {pair}: filter key {got:?}, the layer uses {expected:?}")]
+    FilterKey {
+        /// The pair, as `input -> output`.
+        pair: String,
+        /// The layer's filter key.
+        expected: TensorKey,
+        /// The key given.
+        got: TensorKey,
+    },
+    /// A weight has the wrong shape.
+    #[error("pair {input:?} -> {output:?}: weight shape {got:?}, expected {expected:?} (out_c, in_c, n_filters)")]
+    WeightShape {
+        /// Input key.
+        input: TensorKey,
+        /// Output key.
+        output: TensorKey,
+        /// The layer's shape.
+        expected: Vec<usize>,
+        /// The shape given.
+        got: Vec<usize>,
+    },
+    /// A bias the layer needs is missing.
+    #[error("missing bias for output key {key:?}")]
+    MissingBias {
+        /// Output key.
+        key: TensorKey,
+    },
+    /// A bias entry matches no biased output of the layer (or repeats one).
+    #[error(
+        "unexpected bias for key {key:?}: the layer has no bias for it (or it is listed twice)"
+    )]
+    ExtraBias {
+        /// The key given.
+        key: TensorKey,
+    },
+    /// A bias has the wrong shape.
+    #[error("bias of {key:?}: shape {got:?}, expected {expected:?} (out_c,)")]
+    BiasShape {
+        /// Output key.
+        key: TensorKey,
+        /// The layer's shape.
+        expected: Vec<usize>,
+        /// The shape given.
+        got: Vec<usize>,
+    },
+}
+
+/// A tensor key as the fixtures write it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyJson {
+    /// Tensor order.
+    pub k: usize,
+    /// Parity, 0 or 1.
+    pub parity: u8,
+    /// Covariant flag per tensor axis (`k` flags).
+    pub covariant_axes: Vec<bool>,
+}
+
+impl KeyJson {
+    /// The runtime key; `k` is taken from the number of flags when they disagree only if
+    /// the flags are absent (an all-contravariant key of order `k`).
+    pub fn to_key(&self) -> TensorKey {
+        if self.covariant_axes.len() == self.k {
+            TensorKey::with_covariant(self.covariant_axes.clone(), self.parity)
+        } else {
+            TensorKey::new(self.k, self.parity)
+        }
+    }
+}
+
+impl From<&TensorKey> for KeyJson {
+    fn from(key: &TensorKey) -> Self {
+        Self {
+            k: key.k(),
+            parity: key.parity(),
+            covariant_axes: key.covariant().to_vec(),
+        }
+    }
+}
+
+fn float32() -> String {
+    "float32".to_string()
+}
+
+/// A row-major array `{"shape", "dtype", "data"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArrayJson {
+    /// The shape.
+    pub shape: Vec<usize>,
+    /// The dtype name (informational; values are read as f32).
+    #[serde(default = "float32")]
+    pub dtype: String,
+    /// The values, row-major.
+    pub data: Vec<f32>,
+}
+
+impl ArrayJson {
+    /// A float32 array.
+    pub fn new(shape: Vec<usize>, data: Vec<f32>) -> Self {
+        Self {
+            shape,
+            dtype: float32(),
+            data,
+        }
+    }
+
+    /// Checks that the data length is the product of the shape.
+    pub fn check(&self, what: impl FnOnce() -> String) -> Result<(), WeightsError> {
+        let expected: usize = self.shape.iter().product();
+        if self.data.len() != expected {
+            return Err(WeightsError::ArrayLength {
+                what: what(),
+                shape: self.shape.clone(),
+                expected,
+                got: self.data.len(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The weights of one (input key, output key) pair: shape `(out_c, in_c, n_filters)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairWeights {
+    /// Input key.
+    #[serde(rename = "in")]
+    pub input: KeyJson,
+    /// Output key.
+    #[serde(rename = "out")]
+    pub output: KeyJson,
+    /// The filter bank key the pair uses, `((False,)*(k_in + k_out), (p_in + p_out) mod 2)`.
+    pub filter_key: KeyJson,
+    /// The weights `(out_c, in_c, n_filters)`.
+    pub array: ArrayJson,
+}
+
+/// The bias of one output key: shape `(out_c,)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BiasWeights {
+    /// Output key.
+    pub key: KeyJson,
+    /// The per-channel bias.
+    pub array: ArrayJson,
+}
+
+/// All parameters of a ConvContract layer, in ginjax's dict order.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct LayerWeights {
+    /// One entry per present block pair.
+    pub weights: Vec<PairWeights>,
+    /// One entry per biased output key (empty without bias).
+    #[serde(default)]
+    pub bias: Vec<BiasWeights>,
+}
+
+impl LayerWeights {
+    /// Parses the JSON form (unknown fields, such as the rest of a fixture case, are ignored).
+    pub fn from_json(text: &str) -> Result<Self, WeightsError> {
+        serde_json::from_str(text).map_err(|e| WeightsError::Json(e.to_string()))
+    }
+
+    /// Reads the `weights`/`bias` fields of a JSON value (e.g. a fixture case).
+    pub fn from_value(value: &serde_json::Value) -> Result<Self, WeightsError> {
+        Self::deserialize(value).map_err(|e| WeightsError::Json(e.to_string()))
+    }
+
+    /// The JSON form.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("layer weights serialise (plain data)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_fixture_layout_and_round_trips() {
+        let text = r#"{"name": "x", "weights": [{"in": {"k": 1, "parity": 0, "covariant_axes": [false]},
+            "out": {"k": 0, "parity": 0, "covariant_axes": []},
+            "filter_key": {"k": 1, "parity": 0, "covariant_axes": [false]},
+            "array": {"shape": [1, 1, 2], "dtype": "float32", "data": [0.5, -1]}}],
+            "bias": [{"key": {"k": 0, "parity": 0, "covariant_axes": []},
+                      "array": {"shape": [1], "dtype": "float32", "data": [0.25]}}]}"#;
+        let w = LayerWeights::from_json(text).unwrap();
+        assert_eq!(w.weights[0].input.to_key(), TensorKey::vector());
+        assert_eq!(w.weights[0].array.data, vec![0.5, -1.0]);
+        assert_eq!(w.bias[0].array.data, vec![0.25]);
+        assert_eq!(LayerWeights::from_json(&w.to_json()).unwrap(), w);
+        let bad = ArrayJson::new(vec![2, 2], vec![1.0; 3]);
+        assert!(matches!(
+            bad.check(|| "w".into()),
+            Err(WeightsError::ArrayLength {
+                expected: 4,
+                got: 3,
+                ..
+            })
+        ));
+    }
+}
