@@ -225,8 +225,8 @@ fn import_layer(index: usize, value: &Value) -> Result<(String, ImportedLayer), 
             }
             let params = NonlinearParams::deserialize(&params)
                 .map_err(|e| field_error("parameters", e.to_string()))?;
-            let layer =
-                VectorNeuronNonlinear::from_params(&params, Activation::Relu).map_err(&layer_error)?;
+            let layer = VectorNeuronNonlinear::from_params(&params, Activation::Relu)
+                .map_err(&layer_error)?;
             ImportedLayer::VectorNeuronNonlinear(layer)
         }
         other => {
@@ -356,7 +356,11 @@ pub fn multi_image_from_json(value: &Value) -> Result<MultiImage, String> {
         }
         .to_key()
         .map_err(|e| e.to_string())?;
-        let channels = *block.array.shape.first().ok_or("a block's array is empty")?;
+        let channels = *block
+            .array
+            .shape
+            .first()
+            .ok_or("a block's array is empty")?;
         let block = ImageBlock::new(geometry.clone(), key, channels, block.array.data)
             .map_err(|e| e.to_string())?;
         out.insert(block).map_err(|e| e.to_string())?;

@@ -79,7 +79,12 @@ fn malformed_options_name_the_field() {
     file["layers"][0]["padding"] = "CIRCULAR".into();
     let err = GinjaxModel::from_value(&file).err().unwrap();
     match err {
-        ImportError::Field { index, field, message, .. } => {
+        ImportError::Field {
+            index,
+            field,
+            message,
+            ..
+        } => {
             assert_eq!((index, field), (0, "padding"));
             assert!(message.contains("CIRCULAR"), "{message}");
         }
@@ -88,7 +93,16 @@ fn malformed_options_name_the_field() {
     let mut file = export();
     file["layers"][3]["use_bias"] = 3.into();
     let err = GinjaxModel::from_value(&file).err().unwrap();
-    assert!(matches!(err, ImportError::Field { field: "use_bias", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            ImportError::Field {
+                field: "use_bias",
+                ..
+            }
+        ),
+        "{err}"
+    );
     let mut file = export();
     file["layers"][2]["scalar_activation"] = "gelu".into();
     let err = GinjaxModel::from_value(&file).err().unwrap();
@@ -98,10 +112,15 @@ fn malformed_options_name_the_field() {
 #[test]
 fn missing_weights_and_bad_shapes_are_named() {
     let mut file = export();
-    file["layers"][0]["weights"].as_array_mut().unwrap().remove(1);
+    file["layers"][0]["weights"]
+        .as_array_mut()
+        .unwrap()
+        .remove(1);
     let err = GinjaxModel::from_value(&file).err().unwrap();
     match &err {
-        ImportError::Layer { index: 0, source, .. } => {
+        ImportError::Layer {
+            index: 0, source, ..
+        } => {
             assert!(matches!(**source, Error::Weights(_)), "{source}");
             assert!(err.to_string().contains("missing weights"), "{err}");
         }
