@@ -90,7 +90,7 @@ pub enum ImportError {
 /// One imported layer.
 pub enum ImportedLayer {
     /// A convolve-then-contract layer.
-    ConvContract(ConvContract),
+    ConvContract(Box<ConvContract>),
     /// A GroupNorm (or LayerNorm).
     GroupNorm(GroupNorm),
     /// A vector-neuron nonlinearity with ReLU.
@@ -101,7 +101,7 @@ impl ImportedLayer {
     /// The layer as a [`Layer`].
     pub fn as_layer(&self) -> &dyn Layer {
         match self {
-            Self::ConvContract(layer) => layer,
+            Self::ConvContract(layer) => layer.as_ref(),
             Self::GroupNorm(layer) => layer,
             Self::VectorNeuronNonlinear(layer) => layer,
         }
@@ -206,7 +206,7 @@ fn import_layer(index: usize, value: &Value) -> Result<(String, ImportedLayer), 
             let weights = LayerWeights::from_value(value).map_err(|e| layer_error(e.into()))?;
             let layer =
                 ConvContract::from_weights(config, &bank, &weights).map_err(&layer_error)?;
-            ImportedLayer::ConvContract(layer)
+            ImportedLayer::ConvContract(Box::new(layer))
         }
         "GroupNorm" => {
             let params = GroupNormParams::deserialize(&params)
