@@ -388,7 +388,11 @@ fn reference(layer: &ConvContract, bank: &DenseBank, input: &MultiImage) -> Mult
     let weights = layer.to_weights();
     let mut out: Vec<(TensorKey, ginrs_runtime::ImageBlock)> = Vec::new();
     for w in &weights.weights {
-        let (in_key, out_key, fk) = (w.input.to_key(), w.output.to_key(), w.filter_key.to_key());
+        let (in_key, out_key, fk) = (
+            w.input.to_key().unwrap(),
+            w.output.to_key().unwrap(),
+            w.filter_key.to_key().unwrap(),
+        );
         let block = bank.get(fk.k(), fk.parity()).unwrap();
         let (out_c, in_c, n_f) = (w.array.shape[0], w.array.shape[1], w.array.shape[2]);
         let per = block.data().len() / n_f;
