@@ -1,20 +1,10 @@
 //! The `gen-filters` command line: output, summary, and a clear error (never a panic) for every
 //! invalid request.
 
-use std::process::{Command, Output};
+mod common;
 
+use common::{gen_filters, stderr, TempDir};
 use ginrs_generator::FilterFile;
-
-fn gen_filters(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gen-filters"))
-        .args(args)
-        .output()
-        .expect("gen-filters runs")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 #[test]
 fn writes_json_to_stdout_with_summary_on_stderr() {
@@ -34,9 +24,8 @@ fn writes_json_to_stdout_with_summary_on_stderr() {
 
 #[test]
 fn writes_a_file_with_options_and_reports_timings_on_stdout() {
-    let dir = std::env::temp_dir().join(format!("gen-filters-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("flips.json");
+    let tmp = TempDir::new("options");
+    let path = tmp.join("flips.json");
     let out = gen_filters(&[
         "--dim",
         "2",
@@ -63,7 +52,6 @@ fn writes_a_file_with_options_and_reports_timings_on_stdout() {
         "{report}"
     );
     let file = FilterFile::from_json(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(file.group_order, 4);
     assert_eq!(file.banks.len(), 6);
     assert!(file

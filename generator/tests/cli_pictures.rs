@@ -1,43 +1,13 @@
 //! `gen-filters --svg/--png`: one picture per bank with bank file names, no JSON on stdout unless
 //! asked for, clear errors for unusable directories, and no progress bar when not on a terminal.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use std::path::Path;
+
+use common::{gen_filters, stderr, TempDir};
 use ginrs_generator::FilterFile;
 use resvg::tiny_skia;
-
-fn gen_filters(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gen-filters"))
-        .args(args)
-        .output()
-        .expect("gen-filters runs")
-}
-
-/// A fresh directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let path = std::env::temp_dir().join(format!(
-            "gen-filters-pictures-{}-{name}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        Self(path)
-    }
-
-    fn join(&self, p: &str) -> PathBuf {
-        self.0.join(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn listing(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -64,7 +34,7 @@ fn writes_one_svg_and_png_per_bank_and_no_json_on_stdout() {
         "--png",
         png_dir.to_str().unwrap(),
     ]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = stderr(&out);
     assert!(out.status.success(), "{stderr}");
     assert!(out.stdout.is_empty(), "pictures without -o write no JSON");
     assert!(
@@ -117,11 +87,7 @@ fn pictures_come_with_the_json_file_when_asked() {
         "--svg",
         tmp.0.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", stderr(&out));
     let file = FilterFile::from_json(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(file.banks.len(), 2);
     assert_eq!(
@@ -147,7 +113,7 @@ fn an_unusable_picture_directory_is_refused_before_any_work() {
                 flag,
                 dir.to_str().unwrap(),
             ]);
-            let stderr = String::from_utf8_lossy(&out.stderr);
+            let stderr = stderr(&out);
             assert_eq!(out.status.code(), Some(1), "{stderr}");
             assert!(
                 stderr.starts_with("error: cannot use output directory"),

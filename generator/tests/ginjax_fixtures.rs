@@ -2,17 +2,13 @@
 //! ginjax convention: same count, same order, same signs (a flip is allowed only where the
 //! fixture's `sign_rule` is `float_noise`) and values within 1e-9.
 
+mod common;
+
+use common::{f64_array, fixture, max_diff};
 use ginrs_generator::group::{Group, GroupKind};
 use ginrs_generator::{invariant_bank, BankOptions, Convention, Scale};
-use serde_json::Value;
 
 const TOLERANCE: f64 = 1e-9;
-
-fn fixture(name: &str) -> Value {
-    let path = format!("{}/../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap()
-}
 
 fn check_file(name: &str) -> usize {
     let file = fixture(name);
@@ -50,12 +46,7 @@ fn check_file(name: &str) -> usize {
             checked += 1;
             continue;
         }
-        let data: Vec<f64> = case["filters"]["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect();
+        let data = f64_array(&case["filters"]["data"]);
         let shape: Vec<usize> = case["filters"]["shape"]
             .as_array()
             .unwrap()
@@ -80,13 +71,6 @@ fn check_file(name: &str) -> usize {
         checked += 1;
     }
     checked
-}
-
-fn max_diff(got: &[f64], want: &[f64], sign: f64) -> f64 {
-    got.iter()
-        .zip(want)
-        .map(|(g, w)| (sign * g - w).abs())
-        .fold(0.0, f64::max)
 }
 
 #[test]

@@ -97,39 +97,43 @@ fn svd_null_space_dimension_equals_bank_size() {
     }
 }
 
+/// The (group kind, d, M, k, p) of the small banks whose every filter is checked against every
+/// group element: d ≤ 3, M ∈ {1, 3, 5}, k ≤ 3.
+fn small_cases() -> impl Iterator<Item = (GroupKind, usize, usize, usize, u8)> {
+    GroupKind::ALL.into_iter().flat_map(|kind| {
+        (1..=3).flat_map(move |d| {
+            [1, 3, 5].into_iter().flat_map(move |m| {
+                (0..=3).flat_map(move |k| (0..=1).map(move |p| (kind, d, m, k, p)))
+            })
+        })
+    })
+}
+
 #[test]
 fn canonical_filters_are_exactly_invariant_under_every_element() {
-    for kind in GroupKind::ALL {
-        for d in 1..=3 {
-            let group = Group::new(kind, d).unwrap();
-            for m in [1, 3, 5] {
-                for k in 0..=3 {
-                    for p in 0..=1 {
-                        let options = BankOptions {
-                            convention: Convention::Canonical,
-                            scale: Scale::One,
-                            k2_irreps_basis: true,
-                        };
-                        let bank = invariant_bank(&group, m, k, p, &options).unwrap();
-                        let space = CoordSpace::new(d, m, k).unwrap();
-                        let exact = bank.exact().expect("canonical banks carry exact filters");
-                        assert_eq!(exact.len(), bank.len());
-                        for g in group.elements() {
-                            let action = CoordAction::new(&space, g, p);
-                            for (i, e) in exact.iter().enumerate() {
-                                assert!(
-                                    e.is_invariant_under(&action),
-                                    "{kind} d={d} M={m} k={k} p={p} filter {i} moved by {g:?}"
-                                );
-                            }
-                        }
-                        // Scale ONE: the dense filter is the exact one.
-                        for (f, e) in bank.filters().iter().zip(exact) {
-                            assert_eq!(*f, e.to_dense(space.len(), 1.0));
-                        }
-                    }
-                }
+    for (kind, d, m, k, p) in small_cases() {
+        let group = Group::new(kind, d).unwrap();
+        let options = BankOptions {
+            convention: Convention::Canonical,
+            scale: Scale::One,
+            k2_irreps_basis: true,
+        };
+        let bank = invariant_bank(&group, m, k, p, &options).unwrap();
+        let space = CoordSpace::new(d, m, k).unwrap();
+        let exact = bank.exact().expect("canonical banks carry exact filters");
+        assert_eq!(exact.len(), bank.len());
+        for g in group.elements() {
+            let action = CoordAction::new(&space, g, p);
+            for (i, e) in exact.iter().enumerate() {
+                assert!(
+                    e.is_invariant_under(&action),
+                    "{kind} d={d} M={m} k={k} p={p} filter {i} moved by {g:?}"
+                );
             }
+        }
+        // Scale ONE: the dense filter is the exact one.
+        for (f, e) in bank.filters().iter().zip(exact) {
+            assert_eq!(*f, e.to_dense(space.len(), 1.0));
         }
     }
 }
@@ -180,43 +184,34 @@ fn act(space: &CoordSpace, action: &CoordAction, f: &[f64]) -> Vec<f64> {
 
 #[test]
 fn ginjax_filters_are_invariant_up_to_their_rounding_and_counted_by_the_formula() {
-    for kind in GroupKind::ALL {
-        for d in 1..=3 {
-            let group = Group::new(kind, d).unwrap();
-            for m in [1, 3, 5] {
-                for k in 0..=3 {
-                    for p in 0..=1 {
-                        let bank =
-                            invariant_bank(&group, m, k, p, &BankOptions::default()).unwrap();
-                        let space = CoordSpace::new(d, m, k).unwrap();
-                        let label = format!("{kind} d={d} M={m} k={k} p={p}");
-                        let formula = invariant_count(&group, m, k, p) as usize;
-                        if k == 2 && d == 3 && m == 5 && kind != GroupKind::Flips {
-                            // ginjax's k=2 irreps bases keep a few linearly dependent filters
-                            // here (numpy.unique removes exact duplicates only): 31 instead of
-                            // 30 for B_3 with p = 0, as ginjax itself returns.
-                            let extra = match kind {
-                                GroupKind::Hyperoctahedral => usize::from(p == 0),
-                                _ => 3,
-                            };
-                            assert_eq!(bank.len(), formula + extra, "{label}");
-                        } else {
-                            assert_eq!(bank.len(), formula, "{label}");
-                        }
-                        for g in group.elements() {
-                            let action = CoordAction::new(&space, g, p);
-                            for f in bank.filters() {
-                                let moved = act(&space, &action, f);
-                                let diff = moved
-                                    .iter()
-                                    .zip(f)
-                                    .map(|(a, b)| (a - b).abs())
-                                    .fold(0.0, f64::max);
-                                assert!(diff < 1e-3, "{label}: moved by {diff}");
-                            }
-                        }
-                    }
-                }
+    for (kind, d, m, k, p) in small_cases() {
+        let group = Group::new(kind, d).unwrap();
+        let bank = invariant_bank(&group, m, k, p, &BankOptions::default()).unwrap();
+        let space = CoordSpace::new(d, m, k).unwrap();
+        let label = format!("{kind} d={d} M={m} k={k} p={p}");
+        let formula = invariant_count(&group, m, k, p) as usize;
+        if k == 2 && d == 3 && m == 5 && kind != GroupKind::Flips {
+            // ginjax's k=2 irreps bases keep a few linearly dependent filters
+            // here (numpy.unique removes exact duplicates only): 31 instead of
+            // 30 for B_3 with p = 0, as ginjax itself returns.
+            let extra = match kind {
+                GroupKind::Hyperoctahedral => usize::from(p == 0),
+                _ => 3,
+            };
+            assert_eq!(bank.len(), formula + extra, "{label}");
+        } else {
+            assert_eq!(bank.len(), formula, "{label}");
+        }
+        for g in group.elements() {
+            let action = CoordAction::new(&space, g, p);
+            for f in bank.filters() {
+                let moved = act(&space, &action, f);
+                let diff = moved
+                    .iter()
+                    .zip(f)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0, f64::max);
+                assert!(diff < 1e-3, "{label}: moved by {diff}");
             }
         }
     }

@@ -2,17 +2,15 @@
 //! `get_invariant_filters`) match the ginjax convention to float32 precision, block by block,
 //! with the same keys, order and signs (flips allowed only where `sign_rule` is `float_noise`).
 
+mod common;
+
+use common::{f64_array, fixture, max_diff};
 use ginrs_generator::group::Group;
 use ginrs_generator::{invariant_bank, BankOptions};
-use serde_json::Value;
 
 #[test]
 fn recorded_layer_banks_match() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../tests/fixtures/conv_contract_layer.json"
-    );
-    let file: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let file = fixture("conv_contract_layer.json");
     let mut blocks_checked = 0;
     for (name, bank) in file["filter_banks"].as_object().unwrap() {
         let d = bank["D"].as_u64().unwrap() as usize;
@@ -35,12 +33,7 @@ fn recorded_layer_banks_match() {
         for (block, (k, p, ours)) in blocks.iter().zip(&expected_keys) {
             assert_eq!(block["k"].as_u64().unwrap() as usize, *k, "{name}");
             assert_eq!(block["parity"].as_u64().unwrap() as u8, *p, "{name}");
-            let data: Vec<f64> = block["array"]["data"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_f64().unwrap())
-                .collect();
+            let data = f64_array(&block["array"]["data"]);
             let rules = bank["sign_rules"]
                 .as_array()
                 .unwrap()
@@ -54,12 +47,7 @@ fn recorded_layer_banks_match() {
             assert_eq!(data.len(), ours.len() * len, "{name} k={k} p={p}: count");
             for (i, f) in ours.filters().iter().enumerate() {
                 let want = &data[i * len..(i + 1) * len];
-                let diff = |s: f64| {
-                    f.iter()
-                        .zip(want)
-                        .map(|(a, b)| (s * a - b).abs())
-                        .fold(0.0, f64::max)
-                };
+                let diff = |sign| max_diff(f, want, sign);
                 assert!(
                     diff(1.0) < 1e-6 || (rules[i] == "float_noise" && diff(-1.0) < 1e-6),
                     "{name} k={k} p={p} filter {i}: differs by {}",

@@ -3,13 +3,16 @@
 //! The banks come from an independent orbit-sum construction below (not the generator's filter
 //! module), checked against the filter counts of the ginjax spec.
 
-use std::collections::BTreeSet;
-use std::path::PathBuf;
+mod common;
 
+use std::collections::BTreeSet;
+
+use common::TempDir;
 use ginrs_generator::group::Group;
 use ginrs_generator::picture::{
-    render_svg, write_png, write_svg, BankView, Fonts, PictureError, Rasterizer, PNG_SCALE,
+    render_svg, write_png, write_svg, Fonts, PictureError, Rasterizer, PNG_SCALE,
 };
+use ginrs_generator::FilterBank;
 use resvg::tiny_skia;
 
 /// Invariant filters of shape (M,)*d + (d,)*k, parity p, as normalized signed orbit sums of B_d.
@@ -66,13 +69,26 @@ fn digits(mut n: usize, base: usize, len: usize) -> Vec<usize> {
 }
 
 fn svg_for(d: usize, m: usize, k: usize, p: u8, filters: &[Vec<f64>]) -> String {
-    render_svg(&BankView::new(d, m, k, p, filters).unwrap())
+    render_svg(&FilterBank::from_parts(d, m, k, p, filters.to_vec(), None).unwrap())
 }
 
 fn class_count(doc: &roxmltree::Document<'_>, tag: &str, class: &str) -> usize {
     doc.descendants()
         .filter(|n| n.has_tag_name(tag) && n.attribute("class") == Some(class))
         .count()
+}
+
+/// Parses a bank picture and checks it has one filter panel per filter, and the "empty" box
+/// exactly when there are none.
+fn parse_panels<'a>(svg: &'a str, filters: usize, label: &str) -> roxmltree::Document<'a> {
+    let doc = roxmltree::Document::parse(svg).unwrap_or_else(|e| panic!("{label}: {e}"));
+    assert_eq!(class_count(&doc, "g", "filter"), filters, "{label}");
+    assert_eq!(
+        class_count(&doc, "g", "empty"),
+        usize::from(filters == 0),
+        "{label}"
+    );
+    doc
 }
 
 fn num_attr(node: roxmltree::Node<'_, '_>, name: &str) -> f64 {
@@ -128,17 +144,7 @@ fn every_shape_renders_one_panel_per_filter() {
             for p in 0..=1u8 {
                 let bank = orbit_bank(d, 3, k, p);
                 let svg = svg_for(d, 3, k, p, &bank);
-                let doc = roxmltree::Document::parse(&svg)
-                    .unwrap_or_else(|e| panic!("d={d} k={k} p={p}: {e}"));
-                assert_eq!(
-                    class_count(&doc, "g", "filter"),
-                    bank.len(),
-                    "d={d} k={k} p={p}"
-                );
-                assert_eq!(
-                    class_count(&doc, "g", "empty"),
-                    usize::from(bank.is_empty())
-                );
+                let doc = parse_panels(&svg, bank.len(), &format!("d={d} k={k} p={p}"));
                 let indices: Vec<String> = doc
                     .descendants()
                     .filter(|n| n.attribute("class") == Some("filter"))
@@ -372,35 +378,16 @@ fn png_has_the_svg_size_and_the_drawn_colours() {
     );
 }
 
-/// A fresh directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let path =
-            std::env::temp_dir().join(format!("ginrs-picture-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        Self(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[test]
 fn pictures_are_written_with_bank_file_names() {
     let tmp = TempDir::new("write");
-    let bank = orbit_bank(1, 3, 1, 0);
-    let view = BankView::new(1, 3, 1, 0, &bank).unwrap();
+    let bank = FilterBank::from_parts(1, 3, 1, 0, orbit_bank(1, 3, 1, 0), None).unwrap();
     let dir = tmp.0.join("nested/out");
-    let svg_path = write_svg(&dir, &view).unwrap();
+    let svg_path = write_svg(&dir, &bank).unwrap();
     assert_eq!(svg_path, dir.join("d1_m3_k1_p0.svg"));
     let svg = std::fs::read_to_string(&svg_path).unwrap();
-    assert_eq!(svg, render_svg(&view));
-    let png_path = write_png(&dir, &view, &Rasterizer::new(Fonts::None)).unwrap();
+    assert_eq!(svg, render_svg(&bank));
+    let png_path = write_png(&dir, &bank, &Rasterizer::new(Fonts::None)).unwrap();
     assert_eq!(png_path, dir.join("d1_m3_k1_p0.png"));
     let pixmap = tiny_skia::Pixmap::decode_png(&std::fs::read(&png_path).unwrap()).unwrap();
     let expected = Rasterizer::new(Fonts::None)
@@ -412,13 +399,11 @@ fn pictures_are_written_with_bank_file_names() {
 #[test]
 fn an_unusable_directory_is_a_clear_error() {
     let tmp = TempDir::new("blocked");
-    std::fs::create_dir_all(&tmp.0).unwrap();
     let file = tmp.0.join("not-a-dir");
     std::fs::write(&file, "x").unwrap();
-    let bank = orbit_bank(2, 3, 0, 0);
-    let view = BankView::new(2, 3, 0, 0, &bank).unwrap();
+    let bank = FilterBank::from_parts(2, 3, 0, 0, orbit_bank(2, 3, 0, 0), None).unwrap();
     for dir in [file.clone(), file.join("sub")] {
-        let err = write_svg(&dir, &view).unwrap_err();
+        let err = write_svg(&dir, &bank).unwrap_err();
         assert!(matches!(err, PictureError::OutputDir { .. }), "{err:?}");
         let message = err.to_string();
         assert!(
@@ -436,17 +421,8 @@ fn generated_ginjax_banks_render_with_one_panel_per_filter() {
         for k in 0..=3 {
             for p in 0..=1u8 {
                 let bank = invariant_bank(&group, 3, k, p, &BankOptions::default()).unwrap();
-                let svg = render_svg(&BankView::from(&bank));
-                let doc = roxmltree::Document::parse(&svg).unwrap();
-                assert_eq!(
-                    class_count(&doc, "g", "filter"),
-                    bank.len(),
-                    "d={d} k={k} p={p}"
-                );
-                assert_eq!(
-                    class_count(&doc, "g", "empty"),
-                    usize::from(bank.is_empty())
-                );
+                let svg = render_svg(&bank);
+                parse_panels(&svg, bank.len(), &format!("d={d} k={k} p={p}"));
             }
         }
     }
@@ -460,7 +436,7 @@ fn generated_ginjax_banks_render_with_one_panel_per_filter() {
         &BankOptions::default(),
     )
     .unwrap();
-    let svg = render_svg(&BankView::from(&bank));
+    let svg = render_svg(&bank);
     let doc = roxmltree::Document::parse(&svg).unwrap();
     let shafts: Vec<_> = filter_panel(&doc, 0)
         .descendants()

@@ -61,7 +61,9 @@ use crate::kernel::{KernelError, ResponseKernel, SparseKernel, StencilGeometry};
 use crate::layer::Layer;
 use crate::metric::{metric_inverse, raise_lower};
 use crate::padding::ConvOptions;
-use crate::weights::{ArrayJson, BiasWeights, KeyJson, LayerWeights, PairWeights, WeightsError};
+use crate::weights::{
+    check_length, ArrayJson, BiasWeights, KeyJson, LayerWeights, PairWeights, WeightsError,
+};
 
 /// Errors from building a [`ConvContract`].
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -523,10 +525,8 @@ impl ConvContract {
     pub fn load_weights(&mut self, weights: &LayerWeights) -> Result<(), WeightsError> {
         let mut new_w: Vec<Option<Vec<f32>>> = vec![None; self.pairs.len()];
         for entry in &weights.weights {
-            let (input, output) = (entry.input.to_key(), entry.output.to_key());
-            entry
-                .array
-                .check(|| format!("weights {input:?} -> {output:?}"))?;
+            let (input, output) = (entry.input.to_key()?, entry.output.to_key()?);
+            check_length(&entry.array, || format!("weights {input:?} -> {output:?}"))?;
             let found = self.pairs.iter().position(|p| {
                 self.config.input.entries()[p.input].0 == input
                     && self.config.target.entries()[p.target].0 == output
@@ -535,7 +535,7 @@ impl ConvContract {
                 return Err(WeightsError::ExtraWeight { input, output });
             };
             let p = &self.pairs[idx];
-            let got_fk = entry.filter_key.to_key();
+            let got_fk = entry.filter_key.to_key()?;
             if got_fk != p.filter_key {
                 return Err(WeightsError::FilterKey {
                     pair: format!("{input:?} -> {output:?}"),
@@ -567,8 +567,8 @@ impl ConvContract {
         }
         let mut new_b: Vec<Option<Vec<f32>>> = vec![None; self.biases.len()];
         for entry in &weights.bias {
-            let key = entry.key.to_key();
-            entry.array.check(|| format!("bias {key:?}"))?;
+            let key = entry.key.to_key()?;
+            check_length(&entry.array, || format!("bias {key:?}"))?;
             let found = self
                 .outputs
                 .iter()

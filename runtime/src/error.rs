@@ -47,6 +47,9 @@ pub enum Error {
     /// Raising/lowering indices or inverting a metric failed.
     #[error(transparent)]
     Metric(#[from] crate::metric::MetricError),
+    /// Importing a ginjax export failed.
+    #[error(transparent)]
+    Import(#[from] crate::ginjax_import::ImportError),
 }
 
 /// Errors from building or combining geometric images.

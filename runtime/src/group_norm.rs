@@ -222,7 +222,7 @@ impl GroupNorm {
     /// The parameters in their JSON form.
     pub fn params(&self) -> GroupNormParams {
         let affine = |b: &NormBlock, values: &[f32]| KeyedArrayJson {
-            key: KeyJson::from_key(&b.key),
+            key: KeyJson::from(&b.key),
             array: ArrayJson::new(vec![b.channels], values.to_vec()),
         };
         let scalars = self.blocks.iter().filter(|b| b.key.k() == 0);
@@ -233,7 +233,7 @@ impl GroupNorm {
             input_keys: signature_to_json(&self.input_keys),
             vanilla_norm: scalars
                 .map(|b| VanillaNormJson {
-                    key: KeyJson::from_key(&b.key),
+                    key: KeyJson::from(&b.key),
                     weight: ArrayJson::new(vec![b.channels], b.weight.clone()),
                     bias: ArrayJson::new(vec![b.channels], b.bias.clone()),
                 })

@@ -234,7 +234,7 @@ impl VectorNeuronNonlinear {
                 .weights
                 .iter()
                 .map(|w| KeyedArrayJson {
-                    key: KeyJson::from_key(&w.key),
+                    key: KeyJson::from(&w.key),
                     array: ArrayJson::new(vec![w.channels, w.channels], w.weights.clone()),
                 })
                 .collect(),

@@ -113,16 +113,17 @@ pub struct KeyJson {
     pub covariant_axes: Vec<bool>,
 }
 
-impl KeyJson {
-    /// The key of `key`.
-    pub fn from_key(key: &TensorKey) -> Self {
+impl From<&TensorKey> for KeyJson {
+    fn from(key: &TensorKey) -> Self {
         Self {
             k: key.k(),
             parity: key.parity(),
             covariant_axes: key.covariant().to_vec(),
         }
     }
+}
 
+impl KeyJson {
     /// The tensor key, checking that there is one flag per axis.
     pub fn to_key(&self) -> Result<TensorKey, ParamsError> {
         if self.covariant_axes.len() != self.k {

@@ -17,10 +17,15 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::image::TensorKey;
+use crate::params::ParamsError;
+pub use crate::params::{ArrayJson, KeyJson};
 
 /// Errors from reading, writing or applying layer parameters.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum WeightsError {
+    /// A key or array is malformed.
+    #[error(transparent)]
+    Params(#[from] ParamsError),
     /// The JSON text does not parse into [`LayerWeights`].
     #[error("layer weights JSON: {0}")]
     Json(String),
@@ -100,78 +105,21 @@ pub enum WeightsError {
     },
 }
 
-/// A tensor key as the fixtures write it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KeyJson {
-    /// Tensor order.
-    pub k: usize,
-    /// Parity, 0 or 1.
-    pub parity: u8,
-    /// Covariant flag per tensor axis (`k` flags).
-    pub covariant_axes: Vec<bool>,
-}
-
-impl KeyJson {
-    /// The runtime key; `k` is taken from the number of flags when they disagree only if
-    /// the flags are absent (an all-contravariant key of order `k`).
-    pub fn to_key(&self) -> TensorKey {
-        if self.covariant_axes.len() == self.k {
-            TensorKey::with_covariant(self.covariant_axes.clone(), self.parity)
-        } else {
-            TensorKey::new(self.k, self.parity)
-        }
+/// Checks that an array's data length is the product of its shape; `what` names the array.
+pub(crate) fn check_length(
+    array: &ArrayJson,
+    what: impl FnOnce() -> String,
+) -> Result<(), WeightsError> {
+    let expected: usize = array.shape.iter().product();
+    if array.data.len() != expected {
+        return Err(WeightsError::ArrayLength {
+            what: what(),
+            shape: array.shape.clone(),
+            expected,
+            got: array.data.len(),
+        });
     }
-}
-
-impl From<&TensorKey> for KeyJson {
-    fn from(key: &TensorKey) -> Self {
-        Self {
-            k: key.k(),
-            parity: key.parity(),
-            covariant_axes: key.covariant().to_vec(),
-        }
-    }
-}
-
-fn float32() -> String {
-    "float32".to_string()
-}
-
-/// A row-major array `{"shape", "dtype", "data"}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ArrayJson {
-    /// The shape.
-    pub shape: Vec<usize>,
-    /// The dtype name (informational; values are read as f32).
-    #[serde(default = "float32")]
-    pub dtype: String,
-    /// The values, row-major.
-    pub data: Vec<f32>,
-}
-
-impl ArrayJson {
-    /// A float32 array.
-    pub fn new(shape: Vec<usize>, data: Vec<f32>) -> Self {
-        Self {
-            shape,
-            dtype: float32(),
-            data,
-        }
-    }
-
-    /// Checks that the data length is the product of the shape.
-    pub fn check(&self, what: impl FnOnce() -> String) -> Result<(), WeightsError> {
-        let expected: usize = self.shape.iter().product();
-        if self.data.len() != expected {
-            return Err(WeightsError::ArrayLength {
-                what: what(),
-                shape: self.shape.clone(),
-                expected,
-                got: self.data.len(),
-            });
-        }
-        Ok(())
-    }
+    Ok(())
 }
 
 /// The weights of one (input key, output key) pair: shape `(out_c, in_c, n_filters)`.
@@ -238,13 +186,13 @@ mod tests {
             "bias": [{"key": {"k": 0, "parity": 0, "covariant_axes": []},
                       "array": {"shape": [1], "dtype": "float32", "data": [0.25]}}]}"#;
         let w = LayerWeights::from_json(text).unwrap();
-        assert_eq!(w.weights[0].input.to_key(), TensorKey::vector());
+        assert_eq!(w.weights[0].input.to_key().unwrap(), TensorKey::vector());
         assert_eq!(w.weights[0].array.data, vec![0.5, -1.0]);
         assert_eq!(w.bias[0].array.data, vec![0.25]);
         assert_eq!(LayerWeights::from_json(&w.to_json()).unwrap(), w);
         let bad = ArrayJson::new(vec![2, 2], vec![1.0; 3]);
         assert!(matches!(
-            bad.check(|| "w".into()),
+            check_length(&bad, || "w".into()),
             Err(WeightsError::ArrayLength {
                 expected: 4,
                 got: 3,

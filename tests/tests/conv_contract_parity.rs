@@ -2,6 +2,7 @@
 //! recorded filter bank and the recorded weights and biases.
 
 use ginrs_runtime::conv_contract::{BiasMode, ConvContract, ConvContractConfig, ConvContractError};
+use ginrs_runtime::ginjax_import::{bias_mode_from_json, padding_from_json, per_axis_from_json};
 use ginrs_runtime::padding::{ConvOptions, Padding, PerAxis};
 use ginrs_runtime::weights::{LayerWeights, WeightsError};
 use ginrs_runtime::{DenseBank, Error, Layer, MultiImage, TensorKey};
@@ -9,52 +10,15 @@ use ginrs_tests::fixtures;
 use serde_json::Value;
 
 fn per_axis(value: &Value) -> PerAxis {
-    match value {
-        Value::Null => PerAxis::All(1),
-        Value::Number(n) => PerAxis::All(n.as_u64().unwrap() as usize),
-        Value::Array(items) => {
-            PerAxis::Each(items.iter().map(|x| x.as_u64().unwrap() as usize).collect())
-        }
-        other => panic!("not a per-axis option: {other}"),
-    }
+    per_axis_from_json(value).unwrap()
 }
 
 fn padding(value: &Value) -> Padding {
-    match value {
-        Value::Null => Padding::Inferred,
-        Value::String(s) => match s.as_str() {
-            "TORUS" => Padding::Torus,
-            "SAME" => Padding::Same,
-            "VALID" => Padding::Valid,
-            other => panic!("unknown padding {other}"),
-        },
-        Value::Number(n) => Padding::Uniform(n.as_u64().unwrap() as usize),
-        Value::Array(pairs) => Padding::Explicit(
-            pairs
-                .iter()
-                .map(|p| {
-                    (
-                        p[0].as_u64().unwrap() as usize,
-                        p[1].as_u64().unwrap() as usize,
-                    )
-                })
-                .collect(),
-        ),
-        other => panic!("not a padding: {other}"),
-    }
+    padding_from_json(value).unwrap()
 }
 
 fn bias_mode(value: &Value) -> BiasMode {
-    match value {
-        Value::Bool(b) => BiasMode::from_bool(*b),
-        Value::String(s) => match s.as_str() {
-            "auto" => BiasMode::Auto,
-            "mean" => BiasMode::Mean,
-            "scalar" => BiasMode::Scalar,
-            other => panic!("unknown bias mode {other}"),
-        },
-        other => panic!("not a bias mode: {other}"),
-    }
+    bias_mode_from_json(value).unwrap()
 }
 
 struct Case {
@@ -424,7 +388,11 @@ fn reference(layer: &ConvContract, bank: &DenseBank, input: &MultiImage) -> Mult
     let weights = layer.to_weights();
     let mut out: Vec<(TensorKey, ginrs_runtime::ImageBlock)> = Vec::new();
     for w in &weights.weights {
-        let (in_key, out_key, fk) = (w.input.to_key(), w.output.to_key(), w.filter_key.to_key());
+        let (in_key, out_key, fk) = (
+            w.input.to_key().unwrap(),
+            w.output.to_key().unwrap(),
+            w.filter_key.to_key().unwrap(),
+        );
         let block = bank.get(fk.k(), fk.parity()).unwrap();
         let (out_c, in_c, n_f) = (w.array.shape[0], w.array.shape[1], w.array.shape[2]);
         let per = block.data().len() / n_f;
@@ -680,72 +648,6 @@ fn metric_lowers_inputs_once_and_raises_outputs() {
 /// The exported four-layer ginjax model (ConvContract → GroupNorm → VectorNeuronNonlinear →
 /// ConvContract): each convolution reproduces ginjax's output from the recorded previous
 /// output, and the whole chain run from the input reproduces ginjax's final output.
-#[test]
-fn exported_ginjax_model_convolutions_and_chain() {
-    use ginrs_runtime::group_norm::GroupNorm;
-    use ginrs_runtime::nonlinear::{Activation, VectorNeuronNonlinear};
-    let file = fixtures::load("ginjax_export.json");
-    let outputs = file["outputs"].as_array().unwrap();
-    let mut chain: Vec<Box<dyn Layer>> = Vec::new();
-    let mut convs = 0;
-    for (i, layer) in file["layers"].as_array().unwrap().iter().enumerate() {
-        let mut params = layer.clone();
-        let object = params.as_object_mut().unwrap();
-        for envelope in ["name", "type", "D", "scalar_activation"] {
-            object.remove(envelope);
-        }
-        let built: Box<dyn Layer> = match layer["type"].as_str().unwrap() {
-            "ConvContract" => {
-                let bank =
-                    DenseBank::from_multi_image(&fixtures::multi_image(&layer["filter_bank"]))
-                        .unwrap();
-                let options = ConvOptions {
-                    padding: padding(&layer["padding"]),
-                    stride: per_axis(&layer["stride"]),
-                    lhs_dilation: per_axis(&layer["lhs_dilation"]),
-                    rhs_dilation: per_axis(&layer["rhs_dilation"]),
-                };
-                let config = ConvContractConfig::new(
-                    fixtures::signature(&layer["input_keys"]),
-                    fixtures::signature(&layer["target_keys"]),
-                )
-                .bias(bias_mode(&layer["use_bias"]))
-                .options(options);
-                let weights = LayerWeights::from_value(layer).unwrap();
-                let conv = ConvContract::from_weights(config, &bank, &weights).unwrap();
-                let input = if i == 0 {
-                    &file["input"]
-                } else {
-                    &outputs[i - 1]
-                };
-                fixtures::assert_multi_image_close(
-                    &conv.forward(&fixtures::multi_image(input)).unwrap(),
-                    &fixtures::multi_image(&outputs[i]),
-                    &format!("exported layer {}", layer["name"]),
-                );
-                convs += 1;
-                Box::new(conv)
-            }
-            "GroupNorm" => Box::new(GroupNorm::from_json(&params.to_string()).unwrap()),
-            "VectorNeuronNonlinear" => Box::new(
-                VectorNeuronNonlinear::from_json(&params.to_string(), Activation::Relu).unwrap(),
-            ),
-            other => panic!("unexpected layer type {other}"),
-        };
-        chain.push(built);
-    }
-    assert_eq!(convs, 2);
-    let mut x = fixtures::multi_image(&file["input"]);
-    for layer in &chain {
-        x = layer.forward(&x).unwrap();
-    }
-    fixtures::assert_multi_image_close(
-        &x,
-        &fixtures::multi_image(outputs.last().unwrap()),
-        "whole model",
-    );
-}
-
 #[test]
 fn conv_contract_is_equivariant_under_every_element() {
     use ginrs_runtime::equivariance::{check_layer, Elements};

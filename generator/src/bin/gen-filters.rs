@@ -9,9 +9,9 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use ginrs_generator::filters::{bank_order, estimated_bytes, require_odd_size, MAX_BANK_BYTES};
+use ginrs_generator::filters::{bank_bytes, bank_order, require_odd_size, MAX_BANK_BYTES};
 use ginrs_generator::group::{Group, GroupKind};
-use ginrs_generator::picture::{self, BankView, Fonts, Rasterizer};
+use ginrs_generator::picture::{self, file_stem, Fonts, Rasterizer};
 use ginrs_generator::{
     invariant_bank, invariant_count, BankOptions, Convention, FilterBank, FilterFile, Scale,
 };
@@ -138,13 +138,7 @@ fn run(cli: &Cli) -> Result<(), String> {
     // Refuse everything up front, before spending time on any bank.
     let mut total_bytes: u64 = 0;
     for &(m, k, p) in &requests {
-        let bytes = estimated_bytes(&group, m, k, p).unwrap_or(u64::MAX);
-        if bytes > MAX_BANK_BYTES {
-            // invariant_bank reports the precise reason (coordinates or memory).
-            return Err(invariant_bank(&group, m, k, p, &options)
-                .err()
-                .map_or_else(|| "bank too large".to_string(), |e| e.to_string()));
-        }
+        let bytes = bank_bytes(&group, m, k, p).map_err(|e| e.to_string())?;
         total_bytes = total_bytes.saturating_add(bytes);
     }
     if total_bytes > 2 * MAX_BANK_BYTES {
@@ -290,8 +284,8 @@ fn write_pictures(
     let mut report = String::new();
     if let Some(dir) = &cli.svg {
         for bank in banks {
-            progress.set_message(format!("SVG {}", BankView::from(bank).file_stem()));
-            picture::write_svg(dir, &BankView::from(bank)).map_err(|e| e.to_string())?;
+            progress.set_message(format!("SVG {}", file_stem(bank)));
+            picture::write_svg(dir, bank).map_err(|e| e.to_string())?;
             progress.inc(1);
         }
         report.push_str(&pictures_line(banks.len(), "SVG", dir));
@@ -304,9 +298,8 @@ fn write_pictures(
             });
         }
         for bank in banks {
-            progress.set_message(format!("PNG {}", BankView::from(bank).file_stem()));
-            picture::write_png(dir, &BankView::from(bank), &rasterizer)
-                .map_err(|e| e.to_string())?;
+            progress.set_message(format!("PNG {}", file_stem(bank)));
+            picture::write_png(dir, bank, &rasterizer).map_err(|e| e.to_string())?;
             progress.inc(1);
         }
         report.push_str(&pictures_line(banks.len(), "PNG", dir));

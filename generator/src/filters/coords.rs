@@ -30,8 +30,11 @@ pub struct CoordSpace {
 impl CoordSpace {
     /// The space of filters of dimension `dim`, side `size` and tensor order `k`.
     ///
-    /// Fails when `size` is 0 or the number of coordinates does not fit in 32 bits.
+    /// Fails when `dim` or `size` is 0 or the number of coordinates does not fit in 32 bits.
     pub fn new(dim: usize, size: usize, k: usize) -> Result<Self, FilterError> {
+        if dim == 0 {
+            return Err(FilterError::ZeroDimension);
+        }
         if size == 0 {
             return Err(FilterError::ZeroSize);
         }

@@ -258,34 +258,30 @@ fn dense_lex_cmp(a: &[(u32, i64)], b: &[(u32, i64)]) -> Ordering {
 /// Step 10: whether `GeometricFilter.rectify` negates the filter, decided exactly on the
 /// integer numerators (a positive multiple of the values) with uncentred pixel indices.
 fn rectify_flips(space: &CoordSpace, parity: u8, f: &Filter) -> bool {
+    // Σ weight(pixel index, tensor entry) · numerator over the filter's non-zero entries.
+    let weighted = |weight: fn(&[usize], usize) -> i128| -> i128 {
+        f.coords
+            .iter()
+            .zip(&f.numerators)
+            .map(|(&c, &n)| {
+                let c = c as usize;
+                let idx = space.pixel_index(space.pixel_of(c));
+                weight(&idx, space.tensor_of(c)) * n as i128
+            })
+            .sum()
+    };
     let test: i128 = match (space.k(), parity % 2, space.dim()) {
         (0, _, _) => f.numerators.iter().map(|&n| n as i128).sum(),
-        (1, 0, _) => f
-            .coords
-            .iter()
-            .zip(&f.numerators)
-            .map(|(&c, &n)| {
-                let c = c as usize;
-                let idx = space.pixel_index(space.pixel_of(c));
-                idx[space.tensor_of(c)] as i128 * n as i128
-            })
-            .sum(),
-        (1, 1, 2) => f
-            .coords
-            .iter()
-            .zip(&f.numerators)
-            .map(|(&c, &n)| {
-                let c = c as usize;
-                let idx = space.pixel_index(space.pixel_of(c));
-                // cross(idx, v) = idx0·v1 − idx1·v0
-                let weight = if space.tensor_of(c) == 1 {
-                    idx[0] as i128
-                } else {
-                    -(idx[1] as i128)
-                };
-                weight * n as i128
-            })
-            .sum(),
+        // dot(idx, v)
+        (1, 0, _) => weighted(|idx, t| idx[t] as i128),
+        // cross(idx, v) = idx0·v1 − idx1·v0
+        (1, 1, 2) => weighted(|idx, t| {
+            if t == 1 {
+                idx[0] as i128
+            } else {
+                -(idx[1] as i128)
+            }
+        }),
         _ => 0,
     };
     test < 0

@@ -36,6 +36,9 @@ pub const MAX_BANK_BYTES: u64 = 1 << 30;
 /// Errors from building a filter bank. Each message says what to change.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum FilterError {
+    /// The spatial dimension is 0.
+    #[error("dimension d = 0 is not allowed: choose d ≥ 1")]
+    ZeroDimension,
     /// The filter side length is 0.
     #[error("filter size M = 0 is not allowed: choose an odd M ≥ 1 (e.g. 3 or 5)")]
     ZeroSize,
@@ -121,6 +124,9 @@ pub enum Convention {
 }
 
 impl Convention {
+    /// Every convention.
+    pub const ALL: [Convention; 2] = [Self::Ginjax, Self::Canonical];
+
     /// The name used on the command line and in JSON.
     pub fn name(self) -> &'static str {
         match self {
@@ -140,11 +146,10 @@ impl FromStr for Convention {
     type Err = FilterError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "ginjax" => Ok(Self::Ginjax),
-            "canonical" => Ok(Self::Canonical),
-            _ => Err(FilterError::UnknownConvention(s.to_string())),
-        }
+        Self::ALL
+            .into_iter()
+            .find(|c| c.name() == s)
+            .ok_or_else(|| FilterError::UnknownConvention(s.to_string()))
     }
 }
 
@@ -159,6 +164,9 @@ pub enum Scale {
 }
 
 impl Scale {
+    /// Every scale.
+    pub const ALL: [Scale; 2] = [Self::Normalize, Self::One];
+
     /// The name used on the command line and in JSON.
     pub fn name(self) -> &'static str {
         match self {
@@ -178,11 +186,10 @@ impl FromStr for Scale {
     type Err = FilterError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "normalize" => Ok(Self::Normalize),
-            "one" => Ok(Self::One),
-            _ => Err(FilterError::UnknownScale(s.to_string())),
-        }
+        Self::ALL
+            .into_iter()
+            .find(|c| c.name() == s)
+            .ok_or_else(|| FilterError::UnknownScale(s.to_string()))
     }
 }
 
@@ -211,9 +218,7 @@ impl Default for BankOptions {
 /// A list of invariant filters of one shape `(M,)*d + (d,)*k` and parity.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FilterBank {
-    dim: usize,
-    size: usize,
-    k: usize,
+    space: CoordSpace,
     parity: u8,
     filters: Vec<Vec<f64>>,
     exact: Option<Vec<ExactFilter>>,
@@ -271,9 +276,7 @@ impl FilterBank {
             }
         }
         Ok(Self {
-            dim,
-            size,
-            k,
+            space,
             parity,
             filters,
             exact,
@@ -282,17 +285,17 @@ impl FilterBank {
 
     /// The spatial dimension d.
     pub fn dim(&self) -> usize {
-        self.dim
+        self.space.dim()
     }
 
     /// The filter side length M.
     pub fn size(&self) -> usize {
-        self.size
+        self.space.size()
     }
 
     /// The tensor order k.
     pub fn k(&self) -> usize {
-        self.k
+        self.space.k()
     }
 
     /// The parity p (0 tensor, 1 pseudo-tensor).
@@ -302,9 +305,7 @@ impl FilterBank {
 
     /// The shape of one filter, `(M,)*d + (d,)*k`.
     pub fn shape(&self) -> Vec<usize> {
-        let mut shape = vec![self.size; self.dim];
-        shape.extend(std::iter::repeat_n(self.dim, self.k));
-        shape
+        self.space.shape()
     }
 
     /// The number of filters.
@@ -358,7 +359,7 @@ pub fn invariant_bank(
         return Err(FilterError::InvalidParity(parity));
     }
     let space = CoordSpace::new(group.dim(), size, k)?;
-    check_memory(group, &space, parity)?;
+    bank_bytes(group, size, k, parity)?;
     let orbits = Orbits::new(&space, group, parity);
     let (filters, exact) = match options.convention {
         Convention::Canonical => {
@@ -381,9 +382,7 @@ pub fn invariant_bank(
         }
     };
     Ok(FilterBank {
-        dim: group.dim(),
-        size,
-        k,
+        space,
         parity,
         filters,
         exact,
@@ -412,8 +411,8 @@ pub fn require_odd_size(size: usize) -> Result<(), FilterError> {
 /// An upper estimate of the bytes [`invariant_bank`] needs: per coordinate the orbit tables
 /// (13 bytes) and exact terms (16 bytes), per generator the action tables, and the dense
 /// filters (8 bytes per coordinate per filter; for k = 2 twice the invariant count, since
-/// ginjax's irreps basis can return a few more filters than the dimension).
-pub fn estimated_bytes(group: &Group, size: usize, k: usize, parity: u8) -> Option<u64> {
+/// ginjax's irreps basis can return a few more filters than the dimension). `None` on overflow.
+fn estimated_bytes(group: &Group, size: usize, k: usize, parity: u8) -> Option<u64> {
     let space = CoordSpace::new(group.dim(), size, k).ok()?;
     let coords = space.len() as u64;
     let count = invariant_count(group, size, k, parity);
@@ -430,12 +429,16 @@ pub fn estimated_bytes(group: &Group, size: usize, k: usize, parity: u8) -> Opti
         .checked_add(count.checked_mul(coords)?.checked_mul(8)?)
 }
 
-fn check_memory(group: &Group, space: &CoordSpace, parity: u8) -> Result<(), FilterError> {
-    let (dim, size, k) = (space.dim(), space.size(), space.k());
+/// An upper estimate of the bytes [`invariant_bank`] needs for a bank (orbit tables, action
+/// tables and the dense filters), or the error it refuses the bank with for its size
+/// ([`FilterError::ZeroSize`], [`FilterError::TooManyCoordinates`] or [`FilterError::TooLarge`]
+/// above [`MAX_BANK_BYTES`]), without building it.
+pub fn bank_bytes(group: &Group, size: usize, k: usize, parity: u8) -> Result<u64, FilterError> {
+    let space = CoordSpace::new(group.dim(), size, k)?;
     let bytes = estimated_bytes(group, size, k, parity).unwrap_or(u64::MAX);
     if bytes > MAX_BANK_BYTES {
         return Err(FilterError::TooLarge {
-            dim,
+            dim: group.dim(),
             size,
             k,
             coords: space.len() as u64,
@@ -443,7 +446,7 @@ fn check_memory(group: &Group, space: &CoordSpace, parity: u8) -> Result<(), Fil
             bytes,
         });
     }
-    Ok(())
+    Ok(bytes)
 }
 
 /// The `(M, k, parity)` of each bank of a multi-bank request, in ginjax's
@@ -481,12 +484,16 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_unknown_names_are_errors() {
-        for c in [Convention::Ginjax, Convention::Canonical] {
+        for c in Convention::ALL {
             assert_eq!(c.to_string().parse::<Convention>(), Ok(c));
         }
-        for s in [Scale::Normalize, Scale::One] {
+        for s in Scale::ALL {
             assert_eq!(s.to_string().parse::<Scale>(), Ok(s));
         }
+        assert_eq!("ginjax".parse(), Ok(Convention::Ginjax));
+        assert_eq!("canonical".parse(), Ok(Convention::Canonical));
+        assert_eq!("normalize".parse(), Ok(Scale::Normalize));
+        assert_eq!("one".parse(), Ok(Scale::One));
         assert_eq!(
             "e3nn".parse::<Convention>(),
             Err(FilterError::UnknownConvention("e3nn".into()))
@@ -523,7 +530,7 @@ mod tests {
 
     #[test]
     fn empty_banks_are_not_errors() {
-        for convention in [Convention::Ginjax, Convention::Canonical] {
+        for convention in Convention::ALL {
             let options = BankOptions {
                 convention,
                 ..BankOptions::default()
@@ -546,7 +553,7 @@ mod tests {
         for (m, counts) in want {
             for (i, &count) in counts.iter().enumerate() {
                 let (k, p) = (i / 2, (i % 2) as u8);
-                for convention in [Convention::Ginjax, Convention::Canonical] {
+                for convention in Convention::ALL {
                     let options = BankOptions {
                         convention,
                         ..BankOptions::default()
@@ -603,6 +610,23 @@ mod tests {
         assert!(matches!(
             FilterBank::from_parts(1, 3, 0, 3, vec![], None),
             Err(FilterError::InvalidParity(3))
+        ));
+        let wrong = FilterBank::from_parts(2, 3, 0, 0, vec![vec![0.0; 9], vec![0.0; 8]], None);
+        assert_eq!(
+            wrong.unwrap_err().to_string(),
+            "filter 1 has 8 values, but the shape [3, 3] needs 9"
+        );
+        assert_eq!(
+            FilterBank::from_parts(0, 3, 0, 0, vec![], None),
+            Err(FilterError::ZeroDimension)
+        );
+        assert_eq!(
+            FilterBank::from_parts(2, 0, 0, 0, vec![], None),
+            Err(FilterError::ZeroSize)
+        );
+        assert!(matches!(
+            FilterBank::from_parts(2, usize::MAX, 0, 0, vec![], None),
+            Err(FilterError::TooManyCoordinates { .. })
         ));
     }
 }

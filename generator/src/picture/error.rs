@@ -7,9 +7,6 @@ use thiserror::Error;
 /// Everything that can go wrong while drawing a filter bank or writing its picture.
 #[derive(Debug, Error)]
 pub enum PictureError {
-    /// The bank's shape is not drawable (zero dimension or size, or a filter of the wrong length).
-    #[error("invalid filter bank for drawing: {0}")]
-    InvalidBank(String),
     /// The renderer could not parse the SVG it was given.
     #[error("cannot parse SVG for rasterization: {0}")]
     Svg(#[from] resvg::usvg::Error),

@@ -1,6 +1,6 @@
 //! Geometry of a bank picture: how pixels are drawn, cell and panel sizes, where everything goes.
 
-use super::view::BankView;
+use crate::filters::FilterBank;
 
 /// Outer margin of the picture.
 pub const MARGIN: f64 = 16.0;
@@ -120,9 +120,9 @@ pub struct Layout {
 
 impl Layout {
     /// Lays out the bank's panels; the caption below them is placed by the caller.
-    pub fn new(view: &BankView<'_>, title_chars: usize) -> Self {
-        let (dim, size) = (view.dim(), view.size());
-        let style = PixelStyle::for_shape(dim, view.k());
+    pub fn new(bank: &FilterBank, title_chars: usize) -> Self {
+        let (dim, size) = (bank.dim(), bank.size());
+        let style = PixelStyle::for_shape(dim, bank.k());
         let (cell_w, cell_h) = match style {
             PixelStyle::Scalar => (44.0, 44.0),
             PixelStyle::Arrow if dim == 3 => (60.0, 60.0),
@@ -148,7 +148,7 @@ impl Layout {
             + slice_rows as f64 * slice_h
             + (slice_rows - 1) as f64 * SLICE_GAP;
 
-        let n = view.len();
+        let n = bank.len();
         let (panel_w, panel_h, columns, rows): (f64, f64, usize, usize) = if n == 0 {
             (EMPTY_W, EMPTY_H, 1, 1)
         } else {
@@ -258,7 +258,8 @@ mod tests {
     fn layout(dim: usize, size: usize, k: usize, n: usize) -> Layout {
         let len = size.pow(dim as u32) * dim.pow(k as u32);
         let filters = vec![vec![0.0; len]; n];
-        Layout::new(&BankView::new(dim, size, k, 0, &filters).unwrap(), 10)
+        let bank = FilterBank::from_parts(dim, size, k, 0, filters, None).unwrap();
+        Layout::new(&bank, 10)
     }
 
     #[test]
@@ -346,7 +347,8 @@ mod tests {
         let empty = layout(2, 3, 0, 0);
         assert_eq!(empty.columns, 1);
         assert!(empty.footer_top > MARGIN + TITLE_H + empty.panel_h);
-        let long_title = Layout::new(&BankView::new(1, 3, 0, 0, &[]).unwrap(), 100);
+        let no_filters = FilterBank::from_parts(1, 3, 0, 0, Vec::new(), None).unwrap();
+        let long_title = Layout::new(&no_filters, 100);
         assert!(long_title.width >= 100.0 * TITLE_FONT * 0.6);
     }
 }

@@ -26,4 +26,4 @@ pub use error::PictureError;
 pub use output::{prepare_dir, write_png, write_svg, PNG_MAX_SIDE, PNG_SCALE};
 pub use png::{Fonts, Rasterizer, MAX_SIDE};
 pub use render::render_svg;
-pub use view::BankView;
+pub use view::file_stem;

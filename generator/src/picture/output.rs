@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use super::error::PictureError;
 use super::png::Rasterizer;
 use super::render::render_svg;
-use super::view::BankView;
+use super::view::file_stem;
+use crate::filters::FilterBank;
 
 /// PNG pixels per SVG unit used by [`write_png`].
 pub const PNG_SCALE: f32 = 2.0;
@@ -30,10 +31,10 @@ pub fn prepare_dir(dir: &Path) -> Result<(), PictureError> {
 }
 
 /// Writes the bank's SVG picture into `dir` (created if missing) and returns the file's path.
-pub fn write_svg(dir: &Path, view: &BankView<'_>) -> Result<PathBuf, PictureError> {
+pub fn write_svg(dir: &Path, bank: &FilterBank) -> Result<PathBuf, PictureError> {
     prepare_dir(dir)?;
-    let path = dir.join(format!("{}.svg", view.file_stem()));
-    fs::write(&path, render_svg(view)).map_err(|source| PictureError::Write {
+    let path = dir.join(format!("{}.svg", file_stem(bank)));
+    fs::write(&path, render_svg(bank)).map_err(|source| PictureError::Write {
         path: path.clone(),
         source,
     })?;
@@ -45,12 +46,12 @@ pub fn write_svg(dir: &Path, view: &BankView<'_>) -> Result<PathBuf, PictureErro
 /// The scale is [`PNG_SCALE`] PNG pixels per SVG unit, lowered for pictures too large for that.
 pub fn write_png(
     dir: &Path,
-    view: &BankView<'_>,
+    bank: &FilterBank,
     rasterizer: &Rasterizer,
 ) -> Result<PathBuf, PictureError> {
     prepare_dir(dir)?;
-    let path = dir.join(format!("{}.png", view.file_stem()));
-    let png = rasterizer.render_png_fitted(&render_svg(view), PNG_SCALE, PNG_MAX_SIDE)?;
+    let path = dir.join(format!("{}.png", file_stem(bank)));
+    let png = rasterizer.render_png_fitted(&render_svg(bank), PNG_SCALE, PNG_MAX_SIDE)?;
     fs::write(&path, png).map_err(|source| PictureError::Write {
         path: path.clone(),
         source,

@@ -4,8 +4,9 @@ use super::caption;
 use super::colour::diverging;
 use super::glyph::{PixelPainter, PSEUDO_ARROW};
 use super::layout::{Layout, CAPTION_FONT, CAPTION_LINE_H, MARGIN, PANEL_PAD, TITLE_FONT};
-use super::view::BankView;
+use super::view;
 use super::writer::SvgWriter;
+use crate::filters::FilterBank;
 
 /// Outline of an ordinary filter panel.
 const PANEL_STROKE: &str = "#7f7f7f";
@@ -18,19 +19,19 @@ const SOFT_INK: &str = "#555555";
 ///
 /// Each filter becomes one `<g class="filter" data-index="i">` panel, in bank order. An empty
 /// bank yields a picture with a single `<g class="empty">` box saying "no invariant filters".
-pub fn render_svg(view: &BankView<'_>) -> String {
-    let title = caption::title(view.dim(), view.size(), view.k(), view.parity(), view.len());
-    let layout = Layout::new(view, title.chars().count());
-    let paragraphs = if view.is_empty() {
+pub fn render_svg(bank: &FilterBank) -> String {
+    let title = caption::title(bank.dim(), bank.size(), bank.k(), bank.parity(), bank.len());
+    let layout = Layout::new(bank, title.chars().count());
+    let paragraphs = if bank.is_empty() {
         Vec::new()
     } else {
-        caption::paragraphs(view.dim(), view.k(), view.parity(), layout.style)
+        caption::paragraphs(bank.dim(), bank.k(), bank.parity(), layout.style)
     };
     let lines: Vec<String> = paragraphs
         .iter()
         .flat_map(|p| caption::wrap(p, layout.caption_chars()))
         .collect();
-    let legend = layout.style.uses_colour() && !view.is_empty();
+    let legend = layout.style.uses_colour() && !bank.is_empty();
     let mut w = SvgWriter::new(layout.width, layout.height(legend, lines.len()));
 
     w.text_element(
@@ -46,11 +47,11 @@ pub fn render_svg(view: &BankView<'_>) -> String {
         &title,
     );
 
-    if view.is_empty() {
+    if bank.is_empty() {
         empty_panel(&mut w, &layout);
     }
-    for index in 0..view.len() {
-        filter_panel(&mut w, &layout, view, index);
+    for index in 0..bank.len() {
+        filter_panel(&mut w, &layout, bank, index);
     }
     let mut y = layout.footer_top;
     if legend {
@@ -103,8 +104,8 @@ fn empty_panel(w: &mut SvgWriter, layout: &Layout) {
     w.close("g");
 }
 
-fn filter_panel(w: &mut SvgWriter, layout: &Layout, view: &BankView<'_>, index: usize) {
-    let pseudo = view.parity() == 1;
+fn filter_panel(w: &mut SvgWriter, layout: &Layout, bank: &FilterBank, index: usize) {
+    let pseudo = bank.parity() == 1;
     let (px, py) = layout.panel_origin(index);
     let transform = format!(
         "translate({},{})",
@@ -178,13 +179,13 @@ fn filter_panel(w: &mut SvgWriter, layout: &Layout, view: &BankView<'_>, index: 
         style: layout.style,
         cell_w: layout.cell_w,
         cell_h: layout.cell_h,
-        colour_scale: view.max_abs(index),
-        arrow_scale: view.max_pixel_norm(index),
+        colour_scale: view::max_abs(bank, index),
+        arrow_scale: view::max_pixel_norm(bank, index),
         pseudo,
     };
-    for pixel in 0..view.pixel_count() {
+    for pixel in 0..view::pixel_count(bank) {
         let (_, x, y) = layout.pixel_origin(pixel);
-        painter.paint(w, x, y, view.pixel(index, pixel));
+        painter.paint(w, x, y, view::pixel(bank, index, pixel));
     }
     w.close("g");
 }

@@ -1,0 +1,369 @@
+//! Loading models exported from ginjax by `scripts/export_ginjax.py`.
+//!
+//! The file (schema `ginrs-ginjax-export/1`) is a JSON object with a `"layers"` list, applied in
+//! order. Every layer has `"name"`, `"type"` and `"D"`, then the fields of its type:
+//!
+//! - `"ConvContract"`: `input_keys`, `target_keys` (signatures), `use_bias` (`false`, `true`,
+//!   `"auto"`, `"mean"`, `"scalar"`), `stride`, `padding`, `lhs_dilation`, `rhs_dilation`
+//!   (ginjax's encodings: an int or a list per axis, `null` for the default; padding `null`,
+//!   `"TORUS"`, `"SAME"`, `"VALID"`, an int or a list of `[lo, hi]`), `filter_bank` (the
+//!   multi-image of filters the weights multiply, as ginjax recorded it) and the weights and
+//!   biases of [`LayerWeights`];
+//! - `"GroupNorm"`: the fields of [`GroupNormParams`] (a LayerNorm is a GroupNorm with one group);
+//! - `"VectorNeuronNonlinear"`: `scalar_activation` (only `"relu"`) and the fields of
+//!   [`NonlinearParams`].
+//!
+//! Other fields of the file (the exporter's versions, a reference input and outputs) are
+//! ignored. Multi-images are `{"D", "is_torus", "blocks": [{"k", "parity", "covariant_axes",
+//! "array"}]}` with one leading (channel) axis per block.
+
+use serde::Deserialize;
+use serde_json::Value;
+use thiserror::Error;
+
+use crate::bank::DenseBank;
+use crate::conv_contract::{BiasMode, ConvContract, ConvContractConfig};
+use crate::error::Error;
+use crate::group_norm::{GroupNorm, GroupNormParams};
+use crate::image::{Geometry, ImageBlock, MultiImage};
+use crate::layer::Layer;
+use crate::nonlinear::{Activation, NonlinearParams, VectorNeuronNonlinear};
+use crate::padding::{ConvOptions, Padding, PerAxis};
+use crate::params::{signature_from_json, ArrayJson, KeyJson, SignatureEntryJson};
+use crate::weights::LayerWeights;
+
+/// The schema name the exporter writes.
+pub const SCHEMA: &str = "ginrs-ginjax-export/1";
+
+/// Fields of a layer object that name it rather than parameterise it.
+const ENVELOPE: [&str; 4] = ["name", "type", "D", "scalar_activation"];
+
+/// Errors from reading a ginjax export.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum ImportError {
+    /// The text is not JSON, or not an object with a `layers` list.
+    #[error("not a ginjax export: {0}")]
+    Format(String),
+    /// The file declares another schema.
+    #[error("ginjax export schema `{found}` is not supported: expected `{SCHEMA}`")]
+    Schema {
+        /// The schema found.
+        found: String,
+    },
+    /// A layer's type is not one the importer knows.
+    #[error(
+        "layer {index} (`{name}`): unknown layer type `{kind}`; \
+         supported: ConvContract, GroupNorm, VectorNeuronNonlinear"
+    )]
+    UnknownLayer {
+        /// Position in the list.
+        index: usize,
+        /// The layer's name.
+        name: String,
+        /// The type found.
+        kind: String,
+    },
+    /// A field is missing or malformed.
+    #[error("layer {index} (`{name}`): field `{field}`: {message}")]
+    Field {
+        /// Position in the list.
+        index: usize,
+        /// The layer's name.
+        name: String,
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// Building the layer from its parameters failed.
+    #[error("layer {index} (`{name}`): {source}")]
+    Layer {
+        /// Position in the list.
+        index: usize,
+        /// The layer's name.
+        name: String,
+        /// The layer's error.
+        source: Box<Error>,
+    },
+}
+
+/// One imported layer.
+pub enum ImportedLayer {
+    /// A convolve-then-contract layer.
+    ConvContract(Box<ConvContract>),
+    /// A GroupNorm (or LayerNorm).
+    GroupNorm(GroupNorm),
+    /// A vector-neuron nonlinearity with ReLU.
+    VectorNeuronNonlinear(VectorNeuronNonlinear),
+}
+
+impl ImportedLayer {
+    /// The layer as a [`Layer`].
+    pub fn as_layer(&self) -> &dyn Layer {
+        match self {
+            Self::ConvContract(layer) => layer.as_ref(),
+            Self::GroupNorm(layer) => layer,
+            Self::VectorNeuronNonlinear(layer) => layer,
+        }
+    }
+}
+
+/// A sequence of layers exported from ginjax, applied in order.
+pub struct GinjaxModel {
+    layers: Vec<(String, ImportedLayer)>,
+}
+
+impl GinjaxModel {
+    /// Parses an export file's text.
+    pub fn from_json(text: &str) -> Result<Self, ImportError> {
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| ImportError::Format(e.to_string()))?;
+        Self::from_value(&value)
+    }
+
+    /// Reads a parsed export file.
+    pub fn from_value(value: &Value) -> Result<Self, ImportError> {
+        if let Some(schema) = value.get("schema") {
+            let found = schema.as_str().unwrap_or_default();
+            if found != SCHEMA {
+                return Err(ImportError::Schema {
+                    found: schema.to_string(),
+                });
+            }
+        }
+        let layers = value
+            .get("layers")
+            .and_then(Value::as_array)
+            .ok_or_else(|| ImportError::Format("expected an object with a `layers` list".into()))?;
+        let layers = layers
+            .iter()
+            .enumerate()
+            .map(|(index, layer)| import_layer(index, layer))
+            .collect::<Result<_, _>>()?;
+        Ok(Self { layers })
+    }
+
+    /// The layers with their names, in order.
+    pub fn layers(&self) -> &[(String, ImportedLayer)] {
+        &self.layers
+    }
+
+    /// Applies every layer in turn and returns each one's output.
+    pub fn forward_each(&self, input: &MultiImage) -> Result<Vec<MultiImage>, Error> {
+        let mut outputs: Vec<MultiImage> = Vec::with_capacity(self.layers.len());
+        for (_, layer) in &self.layers {
+            let x = outputs.last().unwrap_or(input);
+            let y = layer.as_layer().forward(x)?;
+            outputs.push(y);
+        }
+        Ok(outputs)
+    }
+}
+
+impl Layer for GinjaxModel {
+    fn forward(&self, input: &MultiImage) -> Result<MultiImage, Error> {
+        let mut outputs = self.forward_each(input)?;
+        Ok(outputs.pop().unwrap_or_else(|| input.clone()))
+    }
+}
+
+/// Builds one layer from its object.
+fn import_layer(index: usize, value: &Value) -> Result<(String, ImportedLayer), ImportError> {
+    let name = value
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let field_error = |field: &'static str, message: String| ImportError::Field {
+        index,
+        name: name.clone(),
+        field,
+        message,
+    };
+    let layer_error = |source: Error| ImportError::Layer {
+        index,
+        name: name.clone(),
+        source: Box::new(source),
+    };
+    let kind = value
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| field_error("type", "expected a string".into()))?;
+    // The parameter fields alone, for the layers whose parameter types deny unknown fields.
+    let mut params = value.clone();
+    if let Some(object) = params.as_object_mut() {
+        for field in ENVELOPE {
+            object.remove(field);
+        }
+    }
+    let layer = match kind {
+        "ConvContract" => {
+            let config = conv_contract_config(value).map_err(|(f, m)| field_error(f, m))?;
+            let bank_image = multi_image_from_json(&value["filter_bank"])
+                .map_err(|m| field_error("filter_bank", m))?;
+            let bank = DenseBank::from_multi_image(&bank_image)
+                .map_err(|e| layer_error(Error::from(e)))?;
+            let weights = LayerWeights::from_value(value).map_err(|e| layer_error(e.into()))?;
+            let layer =
+                ConvContract::from_weights(config, &bank, &weights).map_err(&layer_error)?;
+            ImportedLayer::ConvContract(Box::new(layer))
+        }
+        "GroupNorm" => {
+            let params = GroupNormParams::deserialize(&params)
+                .map_err(|e| field_error("parameters", e.to_string()))?;
+            ImportedLayer::GroupNorm(GroupNorm::from_params(&params).map_err(&layer_error)?)
+        }
+        "VectorNeuronNonlinear" => {
+            match value.get("scalar_activation").and_then(Value::as_str) {
+                None | Some("relu") => {}
+                Some(other) => {
+                    return Err(field_error(
+                        "scalar_activation",
+                        format!("`{other}` is not supported: only `relu` is"),
+                    ))
+                }
+            }
+            let params = NonlinearParams::deserialize(&params)
+                .map_err(|e| field_error("parameters", e.to_string()))?;
+            let layer = VectorNeuronNonlinear::from_params(&params, Activation::Relu)
+                .map_err(&layer_error)?;
+            ImportedLayer::VectorNeuronNonlinear(layer)
+        }
+        other => {
+            return Err(ImportError::UnknownLayer {
+                index,
+                name,
+                kind: other.to_string(),
+            })
+        }
+    };
+    Ok((name, layer))
+}
+
+/// The ConvContract configuration of a layer object; errors name the field.
+fn conv_contract_config(value: &Value) -> Result<ConvContractConfig, (&'static str, String)> {
+    let signature = |field: &'static str| {
+        let entries = Vec::<SignatureEntryJson>::deserialize(&value[field])
+            .map_err(|e| (field, e.to_string()))?;
+        signature_from_json("ConvContract", &entries).map_err(|e| (field, e.to_string()))
+    };
+    let options = ConvOptions {
+        padding: padding_from_json(&value["padding"]).map_err(|m| ("padding", m))?,
+        stride: per_axis_from_json(&value["stride"]).map_err(|m| ("stride", m))?,
+        lhs_dilation: per_axis_from_json(&value["lhs_dilation"])
+            .map_err(|m| ("lhs_dilation", m))?,
+        rhs_dilation: per_axis_from_json(&value["rhs_dilation"])
+            .map_err(|m| ("rhs_dilation", m))?,
+    };
+    Ok(
+        ConvContractConfig::new(signature("input_keys")?, signature("target_keys")?)
+            .bias(bias_mode_from_json(&value["use_bias"]).map_err(|m| ("use_bias", m))?)
+            .options(options),
+    )
+}
+
+fn positive(value: &Value) -> Result<usize, String> {
+    value
+        .as_u64()
+        .map(|n| n as usize)
+        .ok_or_else(|| format!("expected a non-negative integer, got {value}"))
+}
+
+/// Reads ginjax's stride/dilation encoding: `null` (1), an int for every axis, or a list.
+pub fn per_axis_from_json(value: &Value) -> Result<PerAxis, String> {
+    match value {
+        Value::Null => Ok(PerAxis::All(1)),
+        Value::Array(items) => Ok(PerAxis::Each(
+            items.iter().map(positive).collect::<Result<_, _>>()?,
+        )),
+        other => positive(other).map(PerAxis::All),
+    }
+}
+
+/// Reads ginjax's padding encoding: `null`, `"TORUS"`, `"SAME"`, `"VALID"`, an int, or a list
+/// of `[lo, hi]` pairs.
+pub fn padding_from_json(value: &Value) -> Result<Padding, String> {
+    match value {
+        Value::Null => Ok(Padding::Inferred),
+        Value::String(mode) => match mode.as_str() {
+            "TORUS" => Ok(Padding::Torus),
+            "SAME" => Ok(Padding::Same),
+            "VALID" => Ok(Padding::Valid),
+            other => Err(format!(
+                "unknown padding `{other}`: expected TORUS, SAME or VALID"
+            )),
+        },
+        Value::Array(pairs) => pairs
+            .iter()
+            .map(|pair| match pair.as_array().map(Vec::as_slice) {
+                Some([lo, hi]) => Ok((positive(lo)?, positive(hi)?)),
+                _ => Err(format!("expected a [lo, hi] pair, got {pair}")),
+            })
+            .collect::<Result<_, _>>()
+            .map(Padding::Explicit),
+        other => positive(other).map(Padding::Uniform),
+    }
+}
+
+/// Reads ginjax's `use_bias`: `false`, `true` (as `"auto"`, see [`BiasMode::from_bool`]),
+/// `"auto"`, `"mean"` or `"scalar"`.
+pub fn bias_mode_from_json(value: &Value) -> Result<BiasMode, String> {
+    match value {
+        Value::Bool(b) => Ok(BiasMode::from_bool(*b)),
+        Value::String(mode) => match mode.as_str() {
+            "auto" => Ok(BiasMode::Auto),
+            "mean" => Ok(BiasMode::Mean),
+            "scalar" => Ok(BiasMode::Scalar),
+            other => Err(format!(
+                "unknown bias mode `{other}`: expected auto, mean, scalar, true or false"
+            )),
+        },
+        other => Err(format!("expected a bool or a string, got {other}")),
+    }
+}
+
+/// Reads a multi-image whose blocks have one leading (channel) axis.
+pub fn multi_image_from_json(value: &Value) -> Result<MultiImage, String> {
+    #[derive(Deserialize)]
+    struct BlockJson {
+        k: usize,
+        parity: u8,
+        covariant_axes: Vec<bool>,
+        array: ArrayJson,
+    }
+    #[derive(Deserialize)]
+    struct MultiImageJson {
+        #[serde(rename = "D")]
+        dim: usize,
+        is_torus: Vec<bool>,
+        blocks: Vec<BlockJson>,
+    }
+    let image = MultiImageJson::deserialize(value).map_err(|e| e.to_string())?;
+    let first = image.blocks.first().ok_or("a multi-image needs a block")?;
+    let spatial = first
+        .array
+        .shape
+        .get(1..1 + image.dim)
+        .ok_or("a block's array has fewer axes than 1 + D")?
+        .to_vec();
+    let geometry = Geometry::new(spatial, image.is_torus).map_err(|e| e.to_string())?;
+    let mut out = MultiImage::new(geometry.clone());
+    for block in image.blocks {
+        let key = KeyJson {
+            k: block.k,
+            parity: block.parity,
+            covariant_axes: block.covariant_axes,
+        }
+        .to_key()
+        .map_err(|e| e.to_string())?;
+        let channels = *block
+            .array
+            .shape
+            .first()
+            .ok_or("a block's array is empty")?;
+        let block = ImageBlock::new(geometry.clone(), key, channels, block.array.data)
+            .map_err(|e| e.to_string())?;
+        out.insert(block).map_err(|e| e.to_string())?;
+    }
+    Ok(out)
+}
