@@ -2,6 +2,7 @@
 //! and 3, torus and zero padding (square images, stride 1), tensors and pseudo-tensors.
 
 use ginrs_runtime::action::Action;
+use ginrs_runtime::equivariance::{check_layer, Elements};
 use ginrs_runtime::group::Group;
 use ginrs_runtime::{equivariant_layer, Geometry, ImageBlock, MultiImage, TypedLayer};
 
@@ -33,7 +34,7 @@ fn noise(len: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
-fn check<L: TypedLayer>(layer: &L, geometry: Geometry) {
+fn random_input<L: TypedLayer>(geometry: &Geometry) -> MultiImage {
     let signature = <L::Input as ginrs_runtime::__private::SignatureType>::signature();
     let mut x = MultiImage::new(geometry.clone());
     for (i, (key, c)) in signature.entries().iter().enumerate() {
@@ -41,6 +42,22 @@ fn check<L: TypedLayer>(layer: &L, geometry: Geometry) {
         x.insert(ImageBlock::new(geometry.clone(), key.clone(), *c, noise(len, i as u64)).unwrap())
             .unwrap();
     }
+    x
+}
+
+fn check<L: TypedLayer>(layer: &L, geometry: Geometry) {
+    let x = random_input::<L>(&geometry);
+    // The runtime's equivariance check agrees.
+    let report = check_layer(layer, &x, &Elements::All).unwrap();
+    assert_eq!(
+        report.per_element.len(),
+        Group::hyperoctahedral(geometry.dim()).unwrap().order()
+    );
+    assert!(
+        report.holds(1e-5),
+        "relative error {}",
+        report.relative_error
+    );
     let fx = layer.forward(&x).unwrap();
     let scale = fx
         .blocks()
