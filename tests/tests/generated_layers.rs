@@ -239,3 +239,20 @@ fn chained_layers_compose() {
     let chain = D2Torus::new(10).then(Next::new(11));
     assert_eq!(chain.forward(&input).unwrap(), want);
 }
+
+#[equivariant_layer(dim = 1, filter_size = 5, input = [scalar: 2, vector: 1],
+                    output = [pseudoscalar: 1, vector: 2], stride = 2)]
+struct D1;
+
+#[equivariant_layer(dim = 4, filter_size = 3, input = [scalar: 1, vector: 1],
+                    output = [scalar: 1, vector: 1])]
+struct D4;
+
+#[test]
+fn d1_and_d4_match_dynamic() {
+    let layer = D1::new(12);
+    check(&layer, layer.contract(), square(1, 17, true), 22);
+    check(&layer, layer.contract(), square(1, 9, false), 23);
+    let layer = D4::new(13);
+    check(&layer, layer.contract(), square(4, 4, true), 24);
+}
