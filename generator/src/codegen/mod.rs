@@ -1,10 +1,39 @@
 //! The code generator behind `#[equivariant_layer(...)]` (feature `codegen`).
 //!
 //! [`expand`] turns the attribute and the annotated unit struct into a layer: parsing
-//! ([`parse`]), validation against the exact invariant filter counts ([`plan`]), the plan of each
-//! unrolled response kernel ([`stencil`]) and its tokens ([`kernel`]), and the layer's struct,
-//! constructors, constants and trait impls ([`layer`]). Every problem becomes a
-//! `compile_error!` at the offending token; all of them are reported at once.
+//! ([`parse`] into a [`spec::LayerSpec`]), validation against the generator's exact invariant
+//! filter counts and banks ([`plan`], [`bank`]), the plan of each unrolled response kernel
+//! ([`stencil`]: which inputs it reads, scales factored out, zeros skipped, shared sub-sums) and
+//! its tokens ([`kernel`]), and the layer's struct, constants, constructors and trait impls
+//! ([`layer`]). Every problem becomes a `compile_error!` at the offending token, all of them
+//! reported at once ([`errors`]).
+//!
+//! # The attribute
+//!
+//! ```text
+//! #[equivariant_layer(dim = 2, filter_size = 3,
+//!                     input = [scalar: 8, vector: 8],
+//!                     output = [scalar: 8, vector: 8])]
+//! pub struct Block;
+//! ```
+//!
+//! Tensor types: `scalar`, `pseudoscalar`, `vector`, `pseudovector` or `(k, p)` (k ≤ 4).
+//! Optional: `bias = auto | mean | scalar | none` (auto), `padding = torus | same | valid |
+//! [(lo, hi), ...]` (torus), `stride = N`, `dilation = N` (filter dilation), `convention =
+//! ginjax | canonical` (ginjax), `allow_missing` (drop mappings without an invariant filter, as
+//! ginjax does, instead of failing). The declared output order must be the order in which
+//! inputs first reach the outputs (ginjax's order); the error names the order to declare.
+//!
+//! # What is generated
+//!
+//! A struct wrapping the runtime's `ConvContract`, whose per-pair kernels are generated
+//! `ResponseKernel`s (padding, GEMM channel mixing, bias, weights and initialisation are the
+//! runtime's); constants `DIM`, `FILTER_SIZE`, `INPUT_SIGNATURE`, `OUTPUT_SIGNATURE`,
+//! `STENCIL_FLOPS_PER_PIXEL`, `GEMM_MULADDS_PER_PIXEL`, `DENSE_MULADDS_PER_PIXEL`;
+//! `new(seed)`, `from_weights`, `to_weights`, `forward`, `forward_batch`, `contract`; impls of
+//! `Layer` and `TypedLayer` (signature types `(Block<k, p, c>, ...)`, so `then` chains only
+//! matching layers). Everything but the struct sits in `const _: () = { ... };` and names only
+//! `::ginrs_runtime::__private`.
 
 pub mod bank;
 pub mod errors;
