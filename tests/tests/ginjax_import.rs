@@ -131,3 +131,35 @@ fn missing_weights_and_bad_shapes_are_named() {
     let err = GinjaxModel::from_value(&file).err().unwrap();
     assert!(matches!(err, ImportError::Layer { index: 1, .. }), "{err}");
 }
+
+/// The export's two convolutions, declared with the same signatures.
+mod generated {
+    use ginrs_runtime::equivariant_layer;
+
+    #[equivariant_layer(dim = 2, filter_size = 3, input = [scalar: 2, vector: 3],
+                        output = [scalar: 4, vector: 4], bias = auto)]
+    pub struct Conv1;
+
+    #[equivariant_layer(dim = 2, filter_size = 3, input = [scalar: 4, vector: 4],
+                        output = [scalar: 1, vector: 2], bias = mean)]
+    pub struct Conv2;
+}
+
+#[test]
+fn exported_convolutions_load_into_generated_layers() {
+    use ginrs_runtime::weights::LayerWeights;
+    let file = export();
+    let layers = file["layers"].as_array().unwrap();
+    let outputs = file["outputs"].as_array().unwrap();
+    let input = fixtures::multi_image(&file["input"]);
+
+    let conv1 =
+        generated::Conv1::from_weights(&LayerWeights::from_value(&layers[0]).unwrap()).unwrap();
+    let got = conv1.forward(&input).unwrap();
+    fixtures::assert_multi_image_close(&got, &fixtures::multi_image(&outputs[0]), "conv1");
+
+    let conv2 =
+        generated::Conv2::from_weights(&LayerWeights::from_value(&layers[3]).unwrap()).unwrap();
+    let got = conv2.forward(&fixtures::multi_image(&outputs[2])).unwrap();
+    fixtures::assert_multi_image_close(&got, &fixtures::multi_image(&outputs[3]), "conv2");
+}
