@@ -58,3 +58,8 @@ pub mod __private {
     pub use crate::typed::{Block as SignatureBlock, SignatureType, TypedLayer};
     pub use crate::weights::LayerWeights;
 }
+
+/// The README's code, compiled and run as a doctest.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
