@@ -4,4 +4,5 @@
 //! These helpers panic with a descriptive message on malformed fixtures: they serve tests only.
 #![warn(missing_docs)]
 
+pub mod data;
 pub mod fixtures;

@@ -6,6 +6,7 @@ use ginrs_runtime::ginjax_import::{bias_mode_from_json, padding_from_json, per_a
 use ginrs_runtime::padding::{ConvOptions, Padding, PerAxis};
 use ginrs_runtime::weights::{LayerWeights, WeightsError};
 use ginrs_runtime::{DenseBank, Error, Layer, MultiImage, TensorKey};
+use ginrs_tests::data::{random_image, signature};
 use ginrs_tests::fixtures;
 use serde_json::Value;
 
@@ -346,41 +347,6 @@ fn weight_errors_name_keys_and_shapes() {
     assert!(err.to_string().contains("missing weights"), "{err}");
 }
 
-/// A small deterministic generator of values in [-1, 1).
-fn values(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect()
-}
-
-fn random_image(
-    signature: &ginrs_runtime::Signature,
-    geometry: &ginrs_runtime::Geometry,
-    seed: u64,
-) -> MultiImage {
-    let mut image = MultiImage::new(geometry.clone());
-    for (n, (key, channels)) in signature.entries().iter().enumerate() {
-        let len = channels * geometry.pixels() * key.components(geometry.dim());
-        let block = ginrs_runtime::ImageBlock::new(
-            geometry.clone(),
-            key.clone(),
-            *channels,
-            values(len, seed + n as u64),
-        )
-        .unwrap();
-        image.insert(block).unwrap();
-    }
-    image
-}
-
 /// The layer computed the ginjax way: per pair, sum the filters with the weights and run the
 /// generic `convolve_contract`, accumulating per output key in order of first reach.
 fn reference(layer: &ConvContract, bank: &DenseBank, input: &MultiImage) -> MultiImage {
@@ -446,15 +412,6 @@ fn layer_equals_generic_convolve_contract() {
         ))
         .unwrap()
     };
-    let sig = |entries: &[(usize, u8, usize)]| {
-        ginrs_runtime::Signature::new(
-            entries
-                .iter()
-                .map(|&(k, p, c)| (TensorKey::new(k, p), c))
-                .collect(),
-        )
-        .unwrap()
-    };
     let options = [
         ConvOptions::default(),
         ConvOptions::with_padding(Padding::Same).stride(2),
@@ -470,22 +427,22 @@ fn layer_equals_generic_convolve_contract() {
     let setups: Vec<(DenseBank, _, _, Vec<usize>, Vec<bool>)> = vec![
         (
             bank("D2_M3"),
-            sig(&[(0, 0, 2), (1, 0, 3), (1, 1, 1)]),
-            sig(&[(1, 0, 2), (0, 0, 3), (2, 1, 1)]),
+            signature(&[(0, 0, 2), (1, 0, 3), (1, 1, 1)]),
+            signature(&[(1, 0, 2), (0, 0, 3), (2, 1, 1)]),
             vec![45, 31],
             vec![true, false],
         ),
         (
             bank("D2_M5"),
-            sig(&[(1, 0, 2), (0, 1, 1)]),
-            sig(&[(0, 0, 1), (1, 1, 2)]),
+            signature(&[(1, 0, 2), (0, 1, 1)]),
+            signature(&[(0, 0, 1), (1, 1, 2)]),
             vec![11, 10],
             vec![true, true],
         ),
         (
             bank("D3_M3"),
-            sig(&[(0, 0, 2), (1, 0, 1)]),
-            sig(&[(1, 0, 2), (0, 0, 1)]),
+            signature(&[(0, 0, 2), (1, 0, 1)]),
+            signature(&[(1, 0, 2), (0, 0, 1)]),
             vec![9, 10, 11],
             vec![true, false, true],
         ),
@@ -493,8 +450,8 @@ fn layer_equals_generic_convolve_contract() {
     let mut setups = setups;
     setups.push((
         DenseBank::invariant(1, 5, &[0, 1, 2], &ginrs_generator::BankOptions::default()).unwrap(),
-        sig(&[(0, 0, 2), (1, 1, 1)]),
-        sig(&[(1, 0, 1), (0, 1, 2)]),
+        signature(&[(0, 0, 2), (1, 1, 1)]),
+        signature(&[(1, 0, 1), (0, 1, 2)]),
         vec![1100],
         vec![true],
     ));
@@ -652,35 +609,26 @@ fn metric_lowers_inputs_once_and_raises_outputs() {
 fn conv_contract_is_equivariant_under_every_element() {
     use ginrs_runtime::equivariance::{check_layer, Elements};
     let options = ginrs_generator::BankOptions::default();
-    let sig = |entries: &[(usize, u8, usize)]| {
-        ginrs_runtime::Signature::new(
-            entries
-                .iter()
-                .map(|&(k, p, c)| (TensorKey::new(k, p), c))
-                .collect(),
-        )
-        .unwrap()
-    };
     // (bank, input, target, image side, padding)
     let setups = [
         (
             DenseBank::invariant(2, 3, &[0, 1, 2, 3, 4], &options).unwrap(),
-            sig(&[(0, 0, 2), (0, 1, 1), (1, 0, 2), (1, 1, 1), (2, 0, 1)]),
-            sig(&[(0, 0, 2), (1, 0, 2), (1, 1, 1), (2, 1, 1), (0, 1, 1)]),
+            signature(&[(0, 0, 2), (0, 1, 1), (1, 0, 2), (1, 1, 1), (2, 0, 1)]),
+            signature(&[(0, 0, 2), (1, 0, 2), (1, 1, 1), (2, 1, 1), (0, 1, 1)]),
             7,
             Padding::Inferred,
         ),
         (
             DenseBank::invariant(2, 5, &[0, 1, 2], &options).unwrap(),
-            sig(&[(0, 0, 1), (1, 0, 2)]),
-            sig(&[(1, 0, 1), (0, 0, 2), (0, 1, 1)]),
+            signature(&[(0, 0, 1), (1, 0, 2)]),
+            signature(&[(1, 0, 1), (0, 0, 2), (0, 1, 1)]),
             9,
             Padding::Same,
         ),
         (
             DenseBank::invariant(3, 3, &[0, 1, 2], &options).unwrap(),
-            sig(&[(0, 0, 1), (1, 0, 1)]),
-            sig(&[(1, 0, 1), (0, 0, 1)]),
+            signature(&[(0, 0, 1), (1, 0, 1)]),
+            signature(&[(1, 0, 1), (0, 0, 1)]),
             5,
             Padding::Inferred,
         ),

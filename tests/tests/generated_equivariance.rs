@@ -4,7 +4,8 @@
 use ginrs_runtime::action::Action;
 use ginrs_runtime::equivariance::{check_layer, Elements};
 use ginrs_runtime::group::Group;
-use ginrs_runtime::{equivariant_layer, Geometry, ImageBlock, MultiImage, TypedLayer};
+use ginrs_runtime::{equivariant_layer, Geometry, MultiImage, TypedLayer};
+use ginrs_tests::data::random_image;
 
 #[equivariant_layer(dim = 2, filter_size = 3, input = [scalar: 2, vector: 2, pseudoscalar: 1],
                     output = [scalar: 2, vector: 1, pseudovector: 1, (2, 1): 1], allow_missing)]
@@ -22,27 +23,9 @@ struct D3Torus;
                     output = [vector: 1, pseudovector: 1], padding = same)]
 struct D3Pseudo;
 
-fn noise(len: usize, seed: u64) -> Vec<f32> {
-    let mut state = seed ^ 0x9E37_79B9_7F4A_7C15;
-    (0..len)
-        .map(|_| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect()
-}
-
 fn random_input<L: TypedLayer>(geometry: &Geometry) -> MultiImage {
     let signature = <L::Input as ginrs_runtime::__private::SignatureType>::signature();
-    let mut x = MultiImage::new(geometry.clone());
-    for (i, (key, c)) in signature.entries().iter().enumerate() {
-        let len = c * geometry.pixels() * key.components(geometry.dim());
-        x.insert(ImageBlock::new(geometry.clone(), key.clone(), *c, noise(len, i as u64)).unwrap())
-            .unwrap();
-    }
-    x
+    random_image(&signature, geometry, 0)
 }
 
 fn check<L: TypedLayer>(layer: &L, geometry: Geometry) {

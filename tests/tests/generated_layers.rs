@@ -5,8 +5,9 @@
 use ginrs_generator::group::Group;
 use ginrs_generator::{invariant_bank, BankOptions};
 use ginrs_runtime::{
-    equivariant_layer, ConvContract, DenseBank, Geometry, ImageBlock, Layer, MultiImage, TypedLayer,
+    equivariant_layer, ConvContract, DenseBank, Geometry, Layer, MultiImage, TypedLayer,
 };
+use ginrs_tests::data::random_image;
 
 /// The generator's bank (ginjax convention) for every filter key of the layer's pairs.
 fn bank_for(contract: &ConvContract) -> DenseBank {
@@ -29,36 +30,9 @@ fn bank_for(contract: &ConvContract) -> DenseBank {
     DenseBank::new(dim, vec![m; dim], blocks).expect("valid bank")
 }
 
-/// Deterministic pseudo-random values in [-1, 1).
-fn noise(len: usize, seed: u64) -> Vec<f32> {
-    let mut state = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..len)
-        .map(|_| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect()
-}
-
 fn random_input<L: TypedLayer>(geometry: Geometry, seed: u64) -> MultiImage {
-    let sig = <L::Input as ginrs_runtime::__private::SignatureType>::signature();
-    let mut image = MultiImage::new(geometry.clone());
-    for (i, (key, channels)) in sig.entries().iter().enumerate() {
-        let len = channels * geometry.pixels() * key.components(geometry.dim());
-        let block = ImageBlock::new(
-            geometry.clone(),
-            key.clone(),
-            *channels,
-            noise(len, seed + i as u64),
-        )
-        .unwrap();
-        image.insert(block).unwrap();
-    }
-    image
+    let signature = <L::Input as ginrs_runtime::__private::SignatureType>::signature();
+    random_image(&signature, &geometry, seed)
 }
 
 /// Checks a generated layer against the dynamic path on `geometry`.
