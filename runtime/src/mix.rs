@@ -7,12 +7,10 @@
 //! `out_c` is not a multiple of its micro-tile. A generated layer knows `out_c` (`M`) and
 //! `in_c·n_f` (`K`) at compile time, so [`mix_fixed`] runs the product directly on the
 //! unpacked, cache-resident operands: panels of 4 output rows × 16 contiguous columns kept in
-//! registers, loops with constant trip counts, compiled for AVX2/FMA when the CPU has it.
+//! registers, loops with constant trip counts, compiled for AVX-512 or AVX2/FMA when the CPU has them.
 
 /// Columns per register panel (two 8-wide vectors).
 const QB: usize = 16;
-/// Output rows per register panel.
-const MR: usize = 4;
 
 /// `c = w · r` (or `c += w · r` when `accumulate`), with `w` row-major `M × K`, `r` row-major
 /// `K × n` and `c` row-major `M × n`.
@@ -32,6 +30,12 @@ pub fn mix_fixed<const M: usize, const K: usize>(
     }
     #[cfg(target_arch = "x86_64")]
     {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F (checked just above), the only requirement of
+            // calling a function with this target feature.
+            unsafe { mix_avx512::<M, K>(w, r, n, c, accumulate) };
+            return true;
+        }
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
             // SAFETY: the CPU supports AVX2 and FMA (checked just above), the only
@@ -40,8 +44,21 @@ pub fn mix_fixed<const M: usize, const K: usize>(
             return true;
         }
     }
-    mix_impl::<M, K, false>(w, r, n, c, accumulate);
+    mix_impl::<M, K, 4, false>(w, r, n, c, accumulate);
     true
+}
+
+/// [`mix_impl`] compiled with AVX-512F (a 16-column panel row is one register).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn mix_avx512<const M: usize, const K: usize>(
+    w: &[f32],
+    r: &[f32],
+    n: usize,
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    mix_impl::<M, K, 8, true>(w, r, n, c, accumulate)
 }
 
 /// [`mix_impl`] compiled with AVX2 and FMA.
@@ -54,13 +71,13 @@ fn mix_avx2<const M: usize, const K: usize>(
     c: &mut [f32],
     accumulate: bool,
 ) {
-    mix_impl::<M, K, true>(w, r, n, c, accumulate)
+    mix_impl::<M, K, 4, true>(w, r, n, c, accumulate)
 }
 
-/// The product over panels; `FMA` selects fused multiply-adds (only under `try_simd`, where
-/// they are hardware instructions).
+/// The product over panels of `MR` rows; `FMA` selects fused multiply-adds (only inside the
+/// target-feature functions, where they are hardware instructions).
 #[inline(always)]
-fn mix_impl<const M: usize, const K: usize, const FMA: bool>(
+fn mix_impl<const M: usize, const K: usize, const MR: usize, const FMA: bool>(
     w: &[f32],
     r: &[f32],
     n: usize,
