@@ -12,7 +12,8 @@
 //!    [`crate::padding::ConvPlan`]) is laid out component-major;
 //! 2. per pair and input channel `i`, a [`ResponseKernel`] computes the responses
 //!    `R[i, f, j, q]` of the channel to every invariant filter (a sparse stencil);
-//! 3. one GEMM per pair (and tile) mixes the channels:
+//! 3. one GEMM per pair (and tile) mixes the channels (or the kernel's own fixed-shape
+//!    routine, [`ResponseKernel::mix`], which generated kernels provide):
 //!    `out[o, j, q] += Σ_{i,f} w[o, i, f] · R[i, f, j, q]`
 //!    (`W` is `out_c × in_c·n_f`, `R` is `in_c·n_f × d^k_out·tile_pixels`), so `R` stays in
 //!    cache between the stencil and the GEMM;
@@ -849,8 +850,15 @@ impl ConvContract {
                 assert!(
                     pair.weights.len() == m * k && responses.len() >= k * n && c.len() == m * n
                 );
-                let beta = if written[slot] { 1.0 } else { 0.0 };
+                let accumulate = written[slot];
                 written[slot] = true;
+                if pair
+                    .kernel
+                    .mix(&pair.weights, &responses[..k * n], n, c, accumulate)
+                {
+                    continue;
+                }
+                let beta = if accumulate { 1.0 } else { 0.0 };
                 // Column chunks small enough that matrixmultiply stays on this thread (its
                 // `threading` feature would add threads on top of rayon's tiles and images).
                 let chunk = if m * k < GEMM_THREADING_SIZE {

@@ -16,6 +16,7 @@ pub mod image;
 pub mod kernel;
 pub mod layer;
 pub mod metric;
+pub mod mix;
 #[cfg(feature = "ndarray")]
 pub mod ndarray_interop;
 pub mod nonlinear;
@@ -53,6 +54,7 @@ pub mod __private {
     pub use crate::image::{Geometry, ImageBlock, MultiImage, Signature, TensorKey};
     pub use crate::kernel::{ResponseKernel, StencilGeometry};
     pub use crate::layer::Layer;
+    pub use crate::mix::mix_fixed;
     pub use crate::padding::{ConvOptions, Padding, PerAxis};
     pub use crate::rows::{for_each_row, split_outputs, tap_offsets, try_simd};
     pub use crate::typed::{Block as SignatureBlock, SignatureType, TypedLayer};

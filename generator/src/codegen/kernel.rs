@@ -177,13 +177,15 @@ fn row_body(stencil: &Stencil, schedule: Schedule) -> TokenStream {
 }
 
 /// The struct `name` and its `ResponseKernel` impl for `stencil`, with `filter_count` filters,
-/// `filter_size`^d taps.
+/// `filter_size`^d taps, for a pair of `channels = (in_c, out_c)` channels (the shape of its
+/// fixed-size channel mix, `out_c × in_c·filter_count`).
 pub fn kernel_tokens(
     name: &Ident,
     stencil: &Stencil,
     filter_count: usize,
     filter_size: usize,
     dim: usize,
+    channels: (usize, usize),
 ) -> TokenStream {
     let p = private();
     let schedule = Schedule::for_stencil(stencil);
@@ -192,6 +194,9 @@ pub fn kernel_tokens(
     let count = Literal::usize_unsuffixed(filter_count);
     let size = Literal::usize_unsuffixed(filter_size);
     let flops = Literal::usize_unsuffixed(stencil.flops());
+    let (in_c, out_c) = channels;
+    let mix_rows = Literal::usize_unsuffixed(out_c);
+    let mix_depth = Literal::usize_unsuffixed(in_c * filter_count);
     let out_names: Vec<Ident> = (0..stencil.responses.len())
         .map(|i| format_ident!("o{}", i))
         .collect();
@@ -258,6 +263,17 @@ pub fn kernel_tokens(
 
             fn tap_count(&self) -> ::std::option::Option<usize> {
                 ::std::option::Option::Some(#flops)
+            }
+
+            fn mix(
+                &self,
+                weights: &[f32],
+                responses: &[f32],
+                n: usize,
+                out: &mut [f32],
+                accumulate: bool,
+            ) -> bool {
+                #p::mix_fixed::<#mix_rows, #mix_depth>(weights, responses, n, out, accumulate)
             }
         }
     }

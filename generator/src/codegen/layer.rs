@@ -51,6 +51,10 @@ pub fn layer_tokens(item: &syn::ItemStruct, plan: &LayerPlan) -> TokenStream {
             pair.filters.filters.len(),
             m,
             dim,
+            (
+                spec.input[pair.input].channels,
+                spec.output[pair.output].channels,
+            ),
         )
     });
     let kernel_list = plan.pairs.iter().enumerate().map(|(i, pair)| {
