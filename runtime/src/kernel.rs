@@ -267,13 +267,7 @@ impl SparseKernel {
                 for row in dst.chunks_exact_mut(line_len) {
                     let base: usize = (0..last).map(|ax| idx[ax] * pstrides[ax]).sum();
                     row.copy_from_slice(&wide[base..base + line_len]);
-                    for ax in (0..last).rev() {
-                        idx[ax] += 1;
-                        if idx[ax] < geometry.out[ax] {
-                            break;
-                        }
-                        idx[ax] = 0;
-                    }
+                    next_line(&mut idx[..last], &geometry.out);
                 }
             }
             return;
@@ -312,14 +306,7 @@ impl SparseKernel {
                     }
                 }
             }
-            // Advance the multi-index over the leading output axes (odometer).
-            for ax in (0..last).rev() {
-                idx[ax] += 1;
-                if idx[ax] < geometry.out[ax] {
-                    break;
-                }
-                idx[ax] = 0;
-            }
+            next_line(&mut idx[..last], &geometry.out);
         }
     }
 
@@ -336,6 +323,18 @@ impl SparseKernel {
         wide: &mut Vec<f32>,
     ) {
         self.run::<true>(geometry, offsets, input, out, wide)
+    }
+}
+
+/// Advances the multi-index `idx` over the leading output axes (an odometer over `out`'s sides).
+#[inline(always)]
+fn next_line(idx: &mut [usize], out: &[usize]) {
+    for ax in (0..idx.len()).rev() {
+        idx[ax] += 1;
+        if idx[ax] < out[ax] {
+            return;
+        }
+        idx[ax] = 0;
     }
 }
 

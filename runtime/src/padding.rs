@@ -505,27 +505,27 @@ impl ConvPlan {
 
     /// For every output pixel `y` (row-major), the padded pixel index of `y·s` (per axis).
     pub fn output_offsets(&self) -> Vec<usize> {
-        let strides = self.padded_strides();
-        let steps: Vec<usize> = self
-            .axes
-            .iter()
-            .zip(&strides)
-            .map(|(a, s)| a.stride * s)
-            .collect();
-        let lens: Vec<usize> = self.axes.iter().map(|a| a.output_len).collect();
-        grid_offsets(&lens, &steps)
+        self.axis_grid_offsets(|a| (a.output_len, a.stride))
     }
 
     /// For every filter pixel `m` (row-major), the padded pixel offset of `m·d` (per axis).
     pub fn filter_offsets(&self) -> Vec<usize> {
+        self.axis_grid_offsets(|a| (a.filter_len, a.rhs_dilation))
+    }
+
+    /// Padded-pixel offsets of a row-major grid whose axis `i` has `len_step(axis i).0` points
+    /// spaced `len_step(axis i).1` padded pixels apart.
+    fn axis_grid_offsets(&self, len_step: impl Fn(&AxisPlan) -> (usize, usize)) -> Vec<usize> {
         let strides = self.padded_strides();
-        let steps: Vec<usize> = self
+        let (lens, steps): (Vec<usize>, Vec<usize>) = self
             .axes
             .iter()
             .zip(&strides)
-            .map(|(a, s)| a.rhs_dilation * s)
-            .collect();
-        let lens: Vec<usize> = self.axes.iter().map(|a| a.filter_len).collect();
+            .map(|(a, s)| {
+                let (len, step) = len_step(a);
+                (len, step * s)
+            })
+            .unzip();
         grid_offsets(&lens, &steps)
     }
 
