@@ -2,11 +2,17 @@
 //!
 //! Run with `cargo bench -p ginrs-runtime --bench layers` (release build, no criterion). Prints
 //! one line per case and path:
-//! `case=<name> path=<dynamic|generated> median_ms=<x> dense_gflops=<y>`, where
-//! `dense_gflops` is the dense-equivalent flop count (ginjax's route,
-//! `2 · c_out · c_in · M^d · d^(k_in + k_out)` per output pixel and pair) divided by the time.
+//! `case=<name> path=<dynamic|generated> median_ms=<x> reuse_ms=<y> dense_gflops=<…> reuse_dense_gflops=<…>`:
+//! `median_ms` times `forward_batch` (fresh output buffers every call, as ginjax returns new
+//! arrays), `reuse_ms` times `forward_batch_into` with the previous call's outputs (a steady
+//! inference loop: no allocation, no first touch of fresh pages); `dense_gflops` is the
+//! dense-equivalent flop count (ginjax's route, `2 · c_out · c_in · M^d · d^(k_in + k_out)` per
+//! output pixel and pair) divided by the time.
 //! Inputs and weights are random; padding is the torus (inferred from torus images); bias off;
 //! filter banks are the generator's ginjax-convention banks.
+//!
+//! Optional arguments: a case-name filter, then a path (`dynamic` or `generated`), e.g.
+//! `cargo bench -p ginrs-runtime --bench layers -- n128 generated`.
 //!
 //! A generated layer is timed by calling [`run_case`] with `path = "generated"` on the same
 //! inputs ([`Case::inputs`]).
@@ -134,31 +140,51 @@ fn bank(dim: usize, side: usize) -> DenseBank {
         .expect("the generator builds these banks")
 }
 
-/// Times `layer` on `inputs` (one batch per iteration) and prints the case line.
-fn run_case(name: &str, path: &str, layer: &dyn Layer, inputs: &[MultiImage], dense_flops: f64) {
-    for _ in 0..2 {
-        layer.forward_batch(inputs).expect("forward succeeds");
-    }
+/// Median wall time of `run` (after two warm-up calls): at least 7 and at most 41 runs, about
+/// 3 s per measurement.
+fn median_secs(mut run: impl FnMut()) -> f64 {
+    run();
+    run();
     let mut times = Vec::new();
     let budget = Duration::from_secs(3);
     let start = Instant::now();
     while times.len() < 7 || (times.len() < 41 && start.elapsed() < budget) {
         let t = Instant::now();
-        let out = layer.forward_batch(inputs).expect("forward succeeds");
+        run();
         times.push(t.elapsed().as_secs_f64());
-        std::hint::black_box(out);
     }
     times.sort_by(f64::total_cmp);
-    let median = times[times.len() / 2];
+    times[times.len() / 2]
+}
+
+/// Times `layer` on `inputs` (one batch per iteration), allocating the outputs every call
+/// (`forward_batch`) and reusing them (`forward_batch_into`), and prints the case line.
+fn run_case(name: &str, path: &str, layer: &dyn Layer, inputs: &[MultiImage], dense_flops: f64) {
+    let alloc = median_secs(|| {
+        let out = layer.forward_batch(inputs).expect("forward succeeds");
+        std::hint::black_box(out);
+    });
+    let mut outputs = Vec::new();
+    let reuse = median_secs(|| {
+        layer
+            .forward_batch_into(inputs, &mut outputs)
+            .expect("forward succeeds");
+        std::hint::black_box(&outputs);
+    });
     println!(
-        "case={name} path={path} median_ms={:.3} dense_gflops={:.2}",
-        median * 1e3,
-        dense_flops / median / 1e9
+        "case={name} path={path} median_ms={:.3} reuse_ms={:.3} dense_gflops={:.2} reuse_dense_gflops={:.2}",
+        alloc * 1e3,
+        reuse * 1e3,
+        dense_flops / alloc / 1e9,
+        dense_flops / reuse / 1e9
     );
 }
 
 fn main() {
-    let filter_arg = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let mut args = std::env::args().skip(1).filter(|a| !a.starts_with('-'));
+    let filter_arg = args.next();
+    let path_arg = args.next();
+    let runs = |path: &str| path_arg.as_deref().is_none_or(|p| p == path);
     for case in CASES {
         if let Some(f) = &filter_arg {
             if !case.name.contains(f.as_str()) {
@@ -173,7 +199,9 @@ fn main() {
         let flops = layer.flops_per_output_pixel();
         let out_pixels = case.side.pow(case.dim as u32) * case.batch;
         let dense_flops = 2.0 * flops.dense as f64 * out_pixels as f64;
-        run_case(case.name, "dynamic", &layer, &inputs, dense_flops);
+        if runs("dynamic") {
+            run_case(case.name, "dynamic", &layer, &inputs, dense_flops);
+        }
         let fast = generated(case.name, &layer.to_weights());
         assert_eq!(
             fast.forward(&inputs[0])
@@ -184,7 +212,9 @@ fn main() {
                 .expect("forward succeeds")
                 .signature()
         );
-        run_case(case.name, "generated", fast.as_ref(), &inputs, dense_flops);
+        if runs("generated") {
+            run_case(case.name, "generated", fast.as_ref(), &inputs, dense_flops);
+        }
         eprintln!(
             "  {}: per output pixel: stencil {:?} + GEMM {} multiply-adds (dense {})",
             case.name, flops.stencil, flops.gemm, flops.dense

@@ -12,8 +12,7 @@
 //!    [`crate::padding::ConvPlan`]) is laid out component-major;
 //! 2. per pair and input channel `i`, a [`ResponseKernel`] computes the responses
 //!    `R[i, f, j, q]` of the channel to every invariant filter (a sparse stencil);
-//! 3. one GEMM per pair (and tile) mixes the channels (or the kernel's own fixed-shape
-//!    routine, [`ResponseKernel::mix`], which generated kernels provide):
+//! 3. one GEMM per pair (and tile) mixes the channels:
 //!    `out[o, j, q] += Σ_{i,f} w[o, i, f] · R[i, f, j, q]`
 //!    (`W` is `out_c × in_c·n_f`, `R` is `in_c·n_f × d^k_out·tile_pixels`), so `R` stays in
 //!    cache between the stencil and the GEMM;
@@ -51,6 +50,8 @@
 //!   once more for every later output key of an input (`images_block` is reassigned inside
 //!   the loop, so the n-th target sees `G^n x`). Here every target sees the input lowered
 //!   once. Without a metric, covariant flags are carried through and change no numbers.
+
+pub mod chunked;
 
 use rayon::prelude::*;
 use thiserror::Error;
@@ -603,7 +604,41 @@ impl ConvContract {
         Ok(())
     }
 
-    fn forward_impl(&self, input: &MultiImage, bias: bool) -> Result<MultiImage, Error> {
+    fn forward_impl(
+        &self,
+        input: &MultiImage,
+        bias: bool,
+        reuse: Option<&mut MultiImage>,
+    ) -> Result<MultiImage, Error> {
+        self.forward_tiled(
+            input,
+            bias,
+            reuse,
+            TILE_PIXELS,
+            |geometry, tables, blocks, outs, scratch| {
+                self.tile(geometry, tables, blocks, outs, scratch)
+            },
+        )
+    }
+
+    /// Validates `input`, cuts the output into tiles of whole rows along axis 0 (about
+    /// `tile_pixels` output pixels each) and runs `tile` on each (in parallel), then adds the
+    /// bias when `bias` is set. Output blocks take over the storage of `reuse`'s blocks of the
+    /// same key and length (every value is overwritten). `tile` receives the
+    /// tile's stencil geometry, the padding source tables of its region, the input blocks, the
+    /// tile's part of every output block and this thread's scratch buffers.
+    fn forward_tiled<F>(
+        &self,
+        input: &MultiImage,
+        bias: bool,
+        reuse: Option<&mut MultiImage>,
+        tile_pixels: usize,
+        tile: F,
+    ) -> Result<MultiImage, Error>
+    where
+        F: Fn(&StencilGeometry, &[&[isize]], &[ImageBlock], &mut [TileOut<'_>], &mut Scratch)
+            + Sync,
+    {
         if input.dim() != self.dim {
             return Err(ConvContractError::InputDimension {
                 expected: self.dim,
@@ -619,9 +654,7 @@ impl ConvContract {
         let row_pixels: usize = out_sp[1..].iter().product();
         let rows = out_sp[0];
         let op = rows * row_pixels;
-        // Tiles of whole output rows along axis 0, about TILE_PIXELS output pixels each, so
-        // that a tile's inputs and responses stay in cache between the stencil and the GEMM.
-        let tile_rows = (TILE_PIXELS / row_pixels).clamp(1, rows);
+        let tile_rows = (tile_pixels / row_pixels).clamp(1, rows);
         let n_tiles = rows.div_ceil(tile_rows);
         // Source index of every padded position per axis (-1: an inserted zero).
         let tables: Vec<Vec<isize>> = axes
@@ -636,9 +669,19 @@ impl ConvContract {
         let comps_of = |o: usize| targets[o].0.components(dim);
         // Output blocks in ginjax's layout (out_c, pixels, d^k_out), split per tile: tile t
         // owns, for every channel, the contiguous rows of its output pixels.
+        let mut recycled: Vec<ImageBlock> = reuse
+            .map(|old| std::mem::replace(old, MultiImage::new(input.geometry().clone())))
+            .map_or_else(Vec::new, MultiImage::into_blocks);
         let mut data: Vec<Vec<f32>> = targets.iter().map(|_| Vec::new()).collect();
         for &o in &self.outputs {
-            data[o] = vec![0.0; targets[o].1 * comps_of(o) * op];
+            let len = targets[o].1 * comps_of(o) * op;
+            let old = recycled
+                .iter()
+                .position(|b| b.key() == &targets[o].0 && b.data().len() == len);
+            data[o] = match old {
+                Some(i) => recycled.swap_remove(i).into_data(),
+                None => vec![0.0; len],
+            };
         }
         let mut per_tile: Vec<Vec<TileOut<'_>>> = (0..n_tiles).map(|_| Vec::new()).collect();
         for (o, buf) in data.iter_mut().enumerate() {
@@ -688,11 +731,11 @@ impl ConvContract {
                         .collect();
                 SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
                     Ok(mut scratch) => {
-                        self.tile(&geometry, &tile_tables, blocks, &mut outs, &mut scratch)
+                        tile(&geometry, &tile_tables, blocks, &mut outs, &mut scratch)
                     }
                     // A kernel that itself runs rayon work can re-enter on this thread while
                     // the thread's buffers are in use: give the nested tile its own.
-                    Err(_) => self.tile(
+                    Err(_) => tile(
                         &geometry,
                         &tile_tables,
                         blocks,
@@ -746,7 +789,7 @@ impl ConvContract {
                 down.into_data(),
             )?)?;
         }
-        let convolved = self.forward_impl(&lowered, false)?;
+        let convolved = self.forward_impl(&lowered, false, None)?;
         let geometry = convolved.geometry().clone();
         let mut output = MultiImage::new(geometry.clone());
         for block in convolved.into_blocks() {
@@ -798,11 +841,6 @@ impl ConvContract {
         let dim = self.dim;
         let tpp = geometry.padded_pixels();
         let top = geometry.out_pixels();
-        let in_spatial = blocks[0].geometry().spatial();
-        let mut in_strides = vec![1usize; dim];
-        for ax in (0..dim - 1).rev() {
-            in_strides[ax] = in_strides[ax + 1] * in_spatial[ax + 1];
-        }
         // Tile accumulators per target, component-major (out_c, d^k_out, tile pixels).
         let mut starts = Vec::with_capacity(outs.len() + 1);
         starts.push(0);
@@ -820,15 +858,7 @@ impl ConvContract {
             let in_c = block.channels();
             let chan_len = comps_in * tpp;
             grow(inputs, in_c * chan_len);
-            for c in 0..in_c {
-                pad_region(
-                    block.channel(c),
-                    comps_in,
-                    &in_strides,
-                    tables,
-                    &mut inputs[c * chan_len..(c + 1) * chan_len],
-                );
-            }
+            pad_block(block, tables, &mut inputs[..in_c * chan_len]);
             for pair in self.pairs.iter().filter(|p| p.input == bi) {
                 let slot = outs
                     .iter()
@@ -852,12 +882,6 @@ impl ConvContract {
                 );
                 let accumulate = written[slot];
                 written[slot] = true;
-                if pair
-                    .kernel
-                    .mix(&pair.weights, &responses[..k * n], n, c, accumulate)
-                {
-                    continue;
-                }
                 let beta = if accumulate { 1.0 } else { 0.0 };
                 // Column chunks small enough that matrixmultiply stays on this thread (its
                 // `threading` feature would add threads on top of rayon's tiles and images).
@@ -923,7 +947,8 @@ const GEMM_THREADING_SIZE: usize = 2 << 14;
 /// ginjax's `get_metric_inverse` default eps.
 const METRIC_EPS: f32 = 1e-5;
 
-/// Output pixels per tile (whole rows along axis 0).
+/// Output pixels per tile (whole rows along axis 0) of the dynamic path, so that a tile's
+/// inputs and responses stay in cache between the stencil and the GEMM.
 const TILE_PIXELS: usize = 512;
 
 /// Per-thread buffers reused across tiles and calls.
@@ -942,6 +967,21 @@ thread_local! {
 fn grow(buf: &mut Vec<f32>, len: usize) {
     if buf.len() < len {
         buf.resize(len, 0.0);
+    }
+}
+
+/// Fills `dst` with every channel of `block` over the padded region of `tables` (see
+/// [`pad_region`]): channel `c` at `c · comps · region_pixels`, component-major.
+fn pad_block(block: &ImageBlock, tables: &[&[isize]], dst: &mut [f32]) {
+    let spatial = block.geometry().spatial();
+    let mut in_strides = vec![1usize; spatial.len()];
+    for ax in (0..spatial.len() - 1).rev() {
+        in_strides[ax] = in_strides[ax + 1] * spatial[ax + 1];
+    }
+    let comps = block.components();
+    let chan_len = dst.len() / block.channels().max(1);
+    for (c, chan) in dst.chunks_exact_mut(chan_len.max(1)).enumerate() {
+        pad_region(block.channel(c), comps, &in_strides, tables, chan);
     }
 }
 
@@ -1153,6 +1193,11 @@ fn apply_bias(
 
 impl Layer for ConvContract {
     fn forward(&self, input: &MultiImage) -> Result<MultiImage, Error> {
-        self.forward_impl(input, true)
+        self.forward_impl(input, true, None)
+    }
+
+    fn forward_into(&self, input: &MultiImage, output: &mut MultiImage) -> Result<(), Error> {
+        *output = self.forward_impl(input, true, Some(output))?;
+        Ok(())
     }
 }

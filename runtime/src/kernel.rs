@@ -67,23 +67,6 @@ pub trait ResponseKernel: Send + Sync {
     fn tap_count(&self) -> Option<usize> {
         None
     }
-
-    /// Optionally performs the pair's channel mix itself: `out = weights · responses`
-    /// (`out += …` when `accumulate`), with `weights` row-major `out_c × in_c·n_f`,
-    /// `responses` row-major `in_c·n_f × n` and `out` row-major `out_c × n`. Returns whether it
-    /// did; the default does not, and the layer then runs its general GEMM. Generated kernels,
-    /// which know the shapes at compile time, implement it with [`crate::mix::mix_fixed`].
-    fn mix(
-        &self,
-        weights: &[f32],
-        responses: &[f32],
-        n: usize,
-        out: &mut [f32],
-        accumulate: bool,
-    ) -> bool {
-        let _ = (weights, responses, n, out, accumulate);
-        false
-    }
 }
 
 /// Errors from building a [`SparseKernel`].

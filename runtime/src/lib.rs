@@ -46,6 +46,9 @@ pub use weights::LayerWeights;
 /// What generated layers (the `codegen` helper's output) refer to; not a stable API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::conv_contract::chunked::{
+        forward_chunked, forward_chunked_into, Chunk, ChunkKernel,
+    };
     pub use crate::conv_contract::{
         BiasMode, ConvContract, ConvContractConfig, ConvContractError, DroppedPair, FlopCount,
         PairKernel,
@@ -54,9 +57,9 @@ pub mod __private {
     pub use crate::image::{Geometry, ImageBlock, MultiImage, Signature, TensorKey};
     pub use crate::kernel::{ResponseKernel, StencilGeometry};
     pub use crate::layer::Layer;
-    pub use crate::mix::mix_fixed;
+    pub use crate::mix::mix_chunk;
     pub use crate::padding::{ConvOptions, Padding, PerAxis};
-    pub use crate::rows::{for_each_row, split_outputs, tap_offsets, try_simd};
+    pub use crate::rows::{for_each_row, tap_offsets, try_simd};
     pub use crate::typed::{Block as SignatureBlock, SignatureType, TypedLayer};
     pub use crate::weights::LayerWeights;
 }

@@ -1,122 +1,92 @@
 //! Channel mixing with compile-time shapes, for generated layers.
 //!
-//! A `ConvContract` pair mixes its channels as `C = W · R`: `W` is the pair's weights
-//! `out_c × in_c·n_f`, `R` the responses `in_c·n_f × n` (`n` = output components × tile
-//! pixels), `C` the tile's accumulator `out_c × n`, all row-major. The dynamic path calls a
-//! general GEMM (matrixmultiply), which packs both operands and runs a masked edge kernel when
-//! `out_c` is not a multiple of its micro-tile. A generated layer knows `out_c` (`M`) and
-//! `in_c·n_f` (`K`) at compile time, so [`mix_fixed`] runs the product directly on the
-//! unpacked, cache-resident operands: panels of 4 output rows × 16 contiguous columns kept in
-//! registers, loops with constant trip counts, compiled for AVX-512 or AVX2/FMA when the CPU has them.
+//! A generated layer mixes the responses of one chunk of an output row as `C = W · R`: `W` is
+//! the output block's weights `out_c × K` (`K = Σ in_c · n_f` over the pairs reaching the
+//! block), `R` the chunk's responses `K × cols` and `C` the block's values `out_c × cols`, all
+//! row-major and small enough to stay in L1. The layer knows `out_c` and `K` at compile time,
+//! so [`mix_chunk`] runs with constant trip counts and register panels, inlined into the
+//! layer's AVX-512 or AVX2/FMA copy of the chunk loop (the dynamic `ConvContract` path uses a
+//! general GEMM instead).
 
-/// Columns per register panel (two 8-wide vectors).
-const QB: usize = 16;
-
-/// `c = w · r` (or `c += w · r` when `accumulate`), with `w` row-major `M × K`, `r` row-major
-/// `K × n` and `c` row-major `M × n`.
+/// `c = w · r` for one chunk of a generated layer's output block: `w` row-major `M × K`, `r`
+/// row-major `K × cols` and `c` row-major `M × cols`, `cols` a multiple of 16 (the chunk's
+/// components × plane width). The operands are small and L1-resident, so they are read in
+/// place; panels of up to 8 rows × 32 columns are kept in registers. `FMA` selects fused
+/// multiply-adds (pass `true` only where they are hardware instructions).
 ///
-/// Returns `false` (and leaves `c` untouched) when the slices do not have these shapes
-/// (`w.len() != M·K`, `r.len() < K·n` or `c.len() != M·n`), so callers can fall back to a
-/// general GEMM.
-pub fn mix_fixed<const M: usize, const K: usize>(
-    w: &[f32],
-    r: &[f32],
-    n: usize,
-    c: &mut [f32],
-    accumulate: bool,
-) -> bool {
-    if w.len() != M * K || r.len() < K * n || c.len() != M * n {
-        return false;
-    }
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports AVX-512F (checked just above), the only requirement of
-            // calling a function with this target feature.
-            unsafe { mix_avx512::<M, K>(w, r, n, c, accumulate) };
-            return true;
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the CPU supports AVX2 and FMA (checked just above), the only
-            // requirement of calling a function with these target features.
-            unsafe { mix_avx2::<M, K>(w, r, n, c, accumulate) };
-            return true;
-        }
-    }
-    mix_impl::<M, K, 4, false>(w, r, n, c, accumulate);
-    true
-}
-
-/// [`mix_impl`] compiled with AVX-512F (a 16-column panel row is one register).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn mix_avx512<const M: usize, const K: usize>(
-    w: &[f32],
-    r: &[f32],
-    n: usize,
-    c: &mut [f32],
-    accumulate: bool,
-) {
-    mix_impl::<M, K, 8, true>(w, r, n, c, accumulate)
-}
-
-/// [`mix_impl`] compiled with AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn mix_avx2<const M: usize, const K: usize>(
-    w: &[f32],
-    r: &[f32],
-    n: usize,
-    c: &mut [f32],
-    accumulate: bool,
-) {
-    mix_impl::<M, K, 4, true>(w, r, n, c, accumulate)
-}
-
-/// The product over panels of `MR` rows; `FMA` selects fused multiply-adds (only inside the
-/// target-feature functions, where they are hardware instructions).
+/// Panics if the slices are shorter than these shapes or `cols` is not a multiple of 16 (a
+/// caller bug: the chunk driver sizes them).
 #[inline(always)]
-fn mix_impl<const M: usize, const K: usize, const MR: usize, const FMA: bool>(
+pub fn mix_chunk<const M: usize, const K: usize, const FMA: bool>(
     w: &[f32],
     r: &[f32],
-    n: usize,
+    cols: usize,
     c: &mut [f32],
-    accumulate: bool,
 ) {
-    let full = n / QB * QB;
+    assert!(
+        w.len() >= M * K && r.len() >= K * cols && c.len() >= M * cols && cols % 16 == 0,
+        "mix_chunk: operands shorter than M × K, K × cols, M × cols"
+    );
     let mut q0 = 0;
-    // The K × QB panel of `r`, packed: rows of `r` lie a multiple of 4 KiB apart for the
-    // usual tile sizes, so reading the panel in place thrashes one L1 set.
-    let mut packed = [[0.0f32; QB]; K];
-    while q0 < full {
-        for (kk, row) in packed.iter_mut().enumerate() {
-            *row = r[kk * n + q0..kk * n + q0 + QB]
-                .try_into()
-                .expect("a panel is QB columns");
-        }
-        let mut o0 = 0;
-        while o0 + MR <= M {
-            panel::<MR, K, FMA>(w, &packed, n, c, o0, q0, accumulate);
-            o0 += MR;
-        }
-        while o0 < M {
-            panel::<1, K, FMA>(w, &packed, n, c, o0, q0, accumulate);
-            o0 += 1;
-        }
-        q0 += QB;
+    while q0 + 32 <= cols {
+        chunk_rows::<M, K, 32, FMA>(w, r, cols, c, q0);
+        q0 += 32;
     }
-    // Columns past the last full panel.
-    for o in 0..M {
-        let w_row = &w[o * K..(o + 1) * K];
-        for q in full..n {
-            let mut sum = 0.0f32;
-            for (kk, &wv) in w_row.iter().enumerate() {
-                sum = madd::<FMA>(wv, r[kk * n + q], sum);
+    if q0 < cols {
+        chunk_rows::<M, K, 16, FMA>(w, r, cols, c, q0);
+    }
+}
+
+/// Every row of columns `q0..q0 + W` of [`mix_chunk`], in panels of 8, 4 and 1 rows.
+#[inline(always)]
+fn chunk_rows<const M: usize, const K: usize, const W: usize, const FMA: bool>(
+    w: &[f32],
+    r: &[f32],
+    cols: usize,
+    c: &mut [f32],
+    q0: usize,
+) {
+    let mut o0 = 0;
+    while o0 + 8 <= M {
+        chunk_panel::<8, K, W, FMA>(w, r, cols, c, o0, q0);
+        o0 += 8;
+    }
+    if o0 + 4 <= M {
+        chunk_panel::<4, K, W, FMA>(w, r, cols, c, o0, q0);
+        o0 += 4;
+    }
+    while o0 < M {
+        chunk_panel::<1, K, W, FMA>(w, r, cols, c, o0, q0);
+        o0 += 1;
+    }
+}
+
+/// Rows `o0..o0 + R`, columns `q0..q0 + W` of [`mix_chunk`], accumulated in registers.
+#[inline(always)]
+fn chunk_panel<const R: usize, const K: usize, const W: usize, const FMA: bool>(
+    w: &[f32],
+    r: &[f32],
+    cols: usize,
+    c: &mut [f32],
+    o0: usize,
+    q0: usize,
+) {
+    let w_rows = &w[o0 * K..(o0 + R) * K];
+    let mut acc = [[0.0f32; W]; R];
+    for kk in 0..K {
+        let src: &[f32; W] = r[kk * cols + q0..kk * cols + q0 + W]
+            .try_into()
+            .expect("a panel is W columns");
+        for (rr, acc_row) in acc.iter_mut().enumerate() {
+            let wv = w_rows[rr * K + kk];
+            for (a, &s) in acc_row.iter_mut().zip(src) {
+                *a = madd::<FMA>(wv, s, *a);
             }
-            let dst = &mut c[o * n + q];
-            *dst = if accumulate { *dst + sum } else { sum };
         }
+    }
+    for (rr, acc_row) in acc.iter().enumerate() {
+        let start = (o0 + rr) * cols + q0;
+        c[start..start + W].copy_from_slice(acc_row);
     }
 }
 
@@ -126,44 +96,6 @@ fn madd<const FMA: bool>(a: f32, b: f32, acc: f32) -> f32 {
         a.mul_add(b, acc)
     } else {
         acc + a * b
-    }
-}
-
-/// Rows `o0..o0 + R`, columns `q0..q0 + QB` of the product, accumulated in registers over
-/// the `K` rows of the packed panel of `r`.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn panel<const R: usize, const K: usize, const FMA: bool>(
-    w: &[f32],
-    packed: &[[f32; QB]; K],
-    n: usize,
-    c: &mut [f32],
-    o0: usize,
-    q0: usize,
-    accumulate: bool,
-) {
-    let w_rows = &w[o0 * K..(o0 + R) * K];
-    let mut acc = [[0.0f32; QB]; R];
-    for (kk, src) in packed.iter().enumerate() {
-        for (rr, acc_row) in acc.iter_mut().enumerate() {
-            let wv = w_rows[rr * K + kk];
-            for (a, &s) in acc_row.iter_mut().zip(src) {
-                *a = madd::<FMA>(wv, s, *a);
-            }
-        }
-    }
-    for (rr, acc_row) in acc.iter().enumerate() {
-        let start = (o0 + rr) * n + q0;
-        let dst: &mut [f32; QB] = (&mut c[start..start + QB])
-            .try_into()
-            .expect("a panel is QB columns");
-        if accumulate {
-            for (d, &a) in dst.iter_mut().zip(acc_row) {
-                *d += a;
-            }
-        } else {
-            *dst = *acc_row;
-        }
     }
 }
 
@@ -190,19 +122,17 @@ mod tests {
             .collect()
     }
 
-    fn check<const M: usize, const K: usize>(n: usize) {
-        let w = values(M * K, 1);
-        let r = values(K * n + 5, 2);
-        let c0 = values(M * n, 3);
-        for accumulate in [false, true] {
-            let mut c = c0.clone();
-            assert!(mix_fixed::<M, K>(&w, &r, n, &mut c, accumulate));
-            let base = if accumulate {
-                c0.clone()
+    fn check_chunk<const M: usize, const K: usize>(cols: usize) {
+        let w = values(M * K, 4);
+        let r = values(K * cols, 5);
+        let want = reference(M, K, &w, &r, cols, &vec![0.0; M * cols]);
+        for fma in [false, true] {
+            let mut c = vec![f32::NAN; M * cols];
+            if fma {
+                mix_chunk::<M, K, true>(&w, &r, cols, &mut c);
             } else {
-                vec![0.0; M * n]
-            };
-            let want = reference(M, K, &w, &r, n, &base);
+                mix_chunk::<M, K, false>(&w, &r, cols, &mut c);
+            }
             for (got, want) in c.iter().zip(&want) {
                 assert!((*got as f64 - want).abs() < 1e-4, "{got} vs {want}");
             }
@@ -210,26 +140,10 @@ mod tests {
     }
 
     #[test]
-    fn matches_the_triple_loop_on_full_and_partial_panels() {
-        check::<8, 24>(64);
-        check::<6, 5>(37);
-        check::<3, 7>(16);
-        check::<1, 1>(3);
-        check::<5, 2>(0);
-    }
-
-    #[test]
-    fn rejects_wrong_shapes() {
-        let mut c = vec![1.0; 8];
-        assert!(!mix_fixed::<2, 3>(&[0.0; 5], &[0.0; 12], 4, &mut c, false));
-        assert!(!mix_fixed::<2, 3>(&[0.0; 6], &[0.0; 11], 4, &mut c, false));
-        assert!(!mix_fixed::<2, 3>(
-            &[0.0; 6],
-            &[0.0; 12],
-            4,
-            &mut c[..7],
-            false
-        ));
-        assert_eq!(c, vec![1.0; 8]);
+    fn chunk_mix_matches_the_triple_loop() {
+        check_chunk::<16, 80>(32);
+        check_chunk::<13, 7>(48);
+        check_chunk::<4, 12>(96);
+        check_chunk::<1, 3>(16);
     }
 }

@@ -12,31 +12,27 @@ pub fn tap_offsets<const T: usize>(
     rhs_dilation: &[usize],
     filter_size: usize,
 ) -> [usize; T] {
-    let strides = row_major_strides(padded);
-    std::array::from_fn(|tap| {
-        let mut rest = tap;
-        let mut offset = 0;
-        for axis in (0..padded.len()).rev() {
-            let m = rest % filter_size;
-            rest /= filter_size;
-            offset += m * rhs_dilation[axis] * strides[axis];
-        }
-        offset
-    })
+    let offsets = tap_offset_list(padded, rhs_dilation, &vec![filter_size; padded.len()]);
+    std::array::from_fn(|tap| offsets[tap])
 }
 
-/// Splits `out` into `N` consecutive slices of `len` values each.
-///
-/// Panics if `out` holds fewer than `N · len` values (a caller bug: the kernel contract fixes
-/// the output length).
-pub fn split_outputs<const N: usize>(out: &mut [f32], len: usize) -> [&mut [f32]; N] {
-    let mut chunks = out.chunks_mut(len.max(1));
-    std::array::from_fn(|_| {
-        chunks
-            .next()
-            .map(|c| &mut c[..len])
-            .expect("output buffer shorter than filter_count · components · out_pixels")
-    })
+/// The row-major flat offset of every filter tap (row-major over a filter of sides `sides`)
+/// in a padded channel of sides `padded`, with filter dilation `rhs_dilation` per axis.
+pub fn tap_offset_list(padded: &[usize], rhs_dilation: &[usize], sides: &[usize]) -> Vec<usize> {
+    let strides = row_major_strides(padded);
+    let taps: usize = sides.iter().product();
+    (0..taps)
+        .map(|tap| {
+            let mut rest = tap;
+            let mut offset = 0;
+            for axis in (0..padded.len()).rev() {
+                let m = rest % sides[axis];
+                rest /= sides[axis];
+                offset += m * rhs_dilation[axis] * strides[axis];
+            }
+            offset
+        })
+        .collect()
 }
 
 /// Runs `body` compiled with AVX2 and FMA enabled if the CPU has them, and returns whether it
@@ -129,15 +125,5 @@ mod tests {
         assert_eq!(seen[1], (8, 4, 4, 2));
         assert_eq!(seen[3], (2 * 56, 12, 4, 2));
         assert_eq!(seen[5], (2 * 56 + 16, 20, 4, 2));
-    }
-
-    #[test]
-    fn outputs_split_in_order() {
-        let mut out = [0.0f32; 6];
-        let [a, b, c]: [&mut [f32]; 3] = split_outputs(&mut out, 2);
-        a[0] = 1.0;
-        b[1] = 2.0;
-        c[0] = 3.0;
-        assert_eq!(out, [1.0, 0.0, 0.0, 2.0, 3.0, 0.0]);
     }
 }

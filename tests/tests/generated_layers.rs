@@ -218,6 +218,11 @@ fn chained_layers_compose() {
                     output = [pseudoscalar: 1, vector: 2], stride = 2)]
 struct D1;
 
+/// Output channels 13 and 9: the fixed-shape mix's 8-, 4- and 1-row panels.
+#[equivariant_layer(dim = 2, filter_size = 3, input = [scalar: 5, vector: 3],
+                    output = [scalar: 13, vector: 9], padding = same)]
+struct D2Wide;
+
 #[equivariant_layer(dim = 4, filter_size = 3, input = [scalar: 1, vector: 1],
                     output = [scalar: 1, vector: 1])]
 struct D4;
@@ -229,4 +234,33 @@ fn d1_and_d4_match_dynamic() {
     check(&layer, layer.contract(), square(1, 9, false), 23);
     let layer = D4::new(13);
     check(&layer, layer.contract(), square(4, 4, true), 24);
+}
+
+#[test]
+fn long_rows_and_several_tiles_match_dynamic() {
+    // Rows of 70 pixels: chunks of 32, 32 and 6; 40 rows: more than one tile.
+    let layer = D2Wide::new(14);
+    check(
+        &layer,
+        layer.contract(),
+        Geometry::new(vec![40, 70], vec![false, false]).unwrap(),
+        25,
+    );
+    check(&layer, layer.contract(), square(2, 33, true), 26);
+    // Strided rows (the portable copy) longer than a chunk.
+    let layer = D2SameStride::new(15);
+    check(
+        &layer,
+        layer.contract(),
+        Geometry::new(vec![20, 75], vec![true, true]).unwrap(),
+        27,
+    );
+    // d = 3 rows of 37 pixels.
+    let layer = D3Torus::new(16);
+    check(
+        &layer,
+        layer.contract(),
+        Geometry::new(vec![3, 4, 37], vec![true, true, true]).unwrap(),
+        28,
+    );
 }

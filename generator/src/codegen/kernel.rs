@@ -177,30 +177,38 @@ fn row_body(stencil: &Stencil, schedule: Schedule) -> TokenStream {
 }
 
 /// The struct `name` and its `ResponseKernel` impl for `stencil`, with `filter_count` filters,
-/// `filter_size`^d taps, for a pair of `channels = (in_c, out_c)` channels (the shape of its
-/// fixed-size channel mix, `out_c × in_c·filter_count`).
+/// `filter_size`^d taps.
 pub fn kernel_tokens(
     name: &Ident,
     stencil: &Stencil,
     filter_count: usize,
     filter_size: usize,
     dim: usize,
-    channels: (usize, usize),
 ) -> TokenStream {
     let p = private();
     let schedule = Schedule::for_stencil(stencil);
     let taps = Literal::usize_unsuffixed(filter_size.pow(dim as u32));
-    let outputs = Literal::usize_unsuffixed(stencil.responses.len());
     let count = Literal::usize_unsuffixed(filter_count);
     let size = Literal::usize_unsuffixed(filter_size);
     let flops = Literal::usize_unsuffixed(stencil.flops());
-    let (in_c, out_c) = channels;
-    let mix_rows = Literal::usize_unsuffixed(out_c);
-    let mix_depth = Literal::usize_unsuffixed(in_c * filter_count);
     let out_names: Vec<Ident> = (0..stencil.responses.len())
         .map(|i| format_ident!("o{}", i))
         .collect();
     let slices = load_slices(stencil);
+    // Response r is plane r of `out`: `out[r * plane + q..][..n]`.
+    let last = out_names.len().saturating_sub(1);
+    let split = out_names.iter().enumerate().map(|(r, o)| {
+        if r == last && last == 0 {
+            quote!(let _ = plane; let #o = &mut out[q..q + n];)
+        } else if r == last {
+            quote!(let #o = &mut out[q..q + n];)
+        } else {
+            quote! {
+                let (#o, out) = out.split_at_mut(plane);
+                let #o = &mut #o[q..q + n];
+            }
+        }
+    });
     let body = row_body(stencil, schedule);
     let unused = if stencil.loads.is_empty() {
         quote!(let _ = (input, pp, base, taps, len, step);)
@@ -218,7 +226,8 @@ pub fn kernel_tokens(
                 pp: usize,
                 base: usize,
                 taps: &[usize; #taps],
-                outs: &mut [&mut [f32]; #outputs],
+                out: &mut [f32],
+                plane: usize,
                 q: usize,
                 n: usize,
                 step: usize,
@@ -226,8 +235,7 @@ pub fn kernel_tokens(
                 let len = (n - 1) * step + 1;
                 #unused
                 #(#slices)*
-                let [#(#out_names),*] = outs;
-                #(let #out_names = &mut #out_names[q..q + n];)*
+                #(#split)*
                 #body
             }
         }
@@ -241,7 +249,6 @@ pub fn kernel_tokens(
                 let pp: usize = g.padded.iter().product();
                 let op: usize = g.out.iter().product();
                 let taps: [usize; #taps] = #p::tap_offsets(&g.padded, &g.rhs_dilation, #size);
-                let mut outs: [&mut [f32]; #outputs] = #p::split_outputs(out, op);
                 // Contiguous rows run vectorised with AVX2/FMA where available; other strides
                 // and other CPUs take the portable path.
                 let contiguous = g.stride[g.stride.len() - 1] == 1;
@@ -250,30 +257,19 @@ pub fn kernel_tokens(
                         #[inline(always)]
                         || {
                             #p::for_each_row(&g.padded, &g.out, &g.stride, |base, q, n, _| {
-                                Self::row(input, pp, base, &taps, &mut outs, q, n, 1)
+                                Self::row(input, pp, base, &taps, out, op, q, n, 1)
                             })
                         },
                     );
                 if !done {
                     #p::for_each_row(&g.padded, &g.out, &g.stride, |base, q, n, step| {
-                        Self::row(input, pp, base, &taps, &mut outs, q, n, step)
+                        Self::row(input, pp, base, &taps, out, op, q, n, step)
                     });
                 }
             }
 
             fn tap_count(&self) -> ::std::option::Option<usize> {
                 ::std::option::Option::Some(#flops)
-            }
-
-            fn mix(
-                &self,
-                weights: &[f32],
-                responses: &[f32],
-                n: usize,
-                out: &mut [f32],
-                accumulate: bool,
-            ) -> bool {
-                #p::mix_fixed::<#mix_rows, #mix_depth>(weights, responses, n, out, accumulate)
             }
         }
     }

@@ -7,6 +7,7 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
+use super::chunk::{chunk_tokens, chunks_ident};
 use super::kernel::{kernel_ident, kernel_tokens, private};
 use super::plan::LayerPlan;
 use super::spec::{BiasSpec, BlockSpec, PaddingSpec};
@@ -51,10 +52,6 @@ pub fn layer_tokens(item: &syn::ItemStruct, plan: &LayerPlan) -> TokenStream {
             pair.filters.filters.len(),
             m,
             dim,
-            (
-                spec.input[pair.input].channels,
-                spec.output[pair.output].channels,
-            ),
         )
     });
     let kernel_list = plan.pairs.iter().enumerate().map(|(i, pair)| {
@@ -74,6 +71,8 @@ pub fn layer_tokens(item: &syn::ItemStruct, plan: &LayerPlan) -> TokenStream {
         }
     });
 
+    let chunks = chunk_tokens(plan);
+    let chunks_name = chunks_ident();
     let input_type = signature_type(&spec.input);
     let output_type = signature_type(&spec.output);
     let bias = match spec.bias {
@@ -120,6 +119,8 @@ pub fn layer_tokens(item: &syn::ItemStruct, plan: &LayerPlan) -> TokenStream {
             use ::ginrs_runtime::__private as __p;
 
             #(#kernels)*
+
+            #chunks
 
             impl #name {
                 /// Spatial dimension d.
@@ -177,7 +178,7 @@ pub fn layer_tokens(item: &syn::ItemStruct, plan: &LayerPlan) -> TokenStream {
 
                 /// Applies the layer to one multi-image.
                 pub fn forward(&self, input: &#p::MultiImage) -> ::std::result::Result<#p::MultiImage, #p::Error> {
-                    #p::Layer::forward(&self.inner, input)
+                    #p::forward_chunked(&self.inner, &#chunks_name, input)
                 }
 
                 /// Applies the layer to every image of a batch, in parallel.
@@ -185,7 +186,7 @@ pub fn layer_tokens(item: &syn::ItemStruct, plan: &LayerPlan) -> TokenStream {
                     &self,
                     inputs: &[#p::MultiImage],
                 ) -> ::std::result::Result<::std::vec::Vec<#p::MultiImage>, #p::Error> {
-                    #p::Layer::forward_batch(&self.inner, inputs)
+                    #p::Layer::forward_batch(self, inputs)
                 }
 
                 /// The underlying `ConvContract`.
@@ -196,7 +197,15 @@ pub fn layer_tokens(item: &syn::ItemStruct, plan: &LayerPlan) -> TokenStream {
 
             impl #p::Layer for #name {
                 fn forward(&self, input: &#p::MultiImage) -> ::std::result::Result<#p::MultiImage, #p::Error> {
-                    #p::Layer::forward(&self.inner, input)
+                    #p::forward_chunked(&self.inner, &#chunks_name, input)
+                }
+
+                fn forward_into(
+                    &self,
+                    input: &#p::MultiImage,
+                    output: &mut #p::MultiImage,
+                ) -> ::std::result::Result<(), #p::Error> {
+                    #p::forward_chunked_into(&self.inner, &#chunks_name, input, output)
                 }
             }
 

@@ -36,6 +36,7 @@
 //! `::ginrs_runtime::__private`.
 
 pub mod bank;
+pub mod chunk;
 pub mod errors;
 pub mod kernel;
 pub mod layer;

@@ -1,0 +1,295 @@
+//! The row-chunk schedule of generated layers.
+//!
+//! The dynamic path ([`ConvContract`]'s own forward pass) computes a whole tile's responses,
+//! mixes them with one GEMM per pair into a tile accumulator and then scatters the accumulator
+//! into ginjax's layout. A generated layer knows every shape at compile time, so it runs a
+//! tighter schedule on the same tiles:
+//!
+//! 1. every input block's part of the padded tile is laid out once (component-major);
+//! 2. each output row of the tile is cut into chunks of at most [`CHUNK_PIXELS`] pixels; per
+//!    chunk and output block, the layer's [`ChunkKernel`] runs the unrolled stencils of every
+//!    pair reaching the block (a `K × d^k × chunk` panel of responses that stays in L1) and
+//!    mixes them with the block's weights in one fixed-shape product (`out_c × K`, the pairs'
+//!    weights side by side);
+//! 3. the chunk's result is written straight into the output block in ginjax's layout.
+//!
+//! The whole tile runs in one function compiled for AVX-512 or AVX2/FMA when the CPU has them
+//! (a portable copy otherwise), with the generated kernels inlined into it.
+
+use super::{grow, interleave, pad_block, ConvContract, Scratch, TileOut};
+use crate::error::Error;
+use crate::image::{ImageBlock, MultiImage};
+use crate::kernel::StencilGeometry;
+use crate::rows::{for_each_row, tap_offset_list};
+
+/// Largest number of output pixels of one chunk (the mixing panels are 32 columns wide).
+pub const CHUNK_PIXELS: usize = 32;
+
+/// Output pixels per tile (whole rows along axis 0): each tile pads its inputs once, so larger
+/// tiles re-read fewer halo rows; the chunks' working set does not grow with the tile.
+const CHUNK_TILE_PIXELS: usize = 2048;
+
+/// One chunk of an output row, as a [`ChunkKernel`] sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Chunk<'a> {
+    /// The padded tile input per input block of the layer's signature: channel `c`, component
+    /// `a` at `(c · d^k + a) · padded_pixels` (empty for a block no pair reads).
+    pub inputs: &'a [&'a [f32]],
+    /// Pixels of one padded input plane.
+    pub padded_pixels: usize,
+    /// Offset of every filter tap (row-major over the filter pixels) in a padded plane.
+    pub taps: &'a [usize],
+    /// Offset in a padded plane of the first input pixel the chunk's first output reads.
+    pub base: usize,
+    /// Output pixels in the chunk (at most `width`).
+    pub n: usize,
+    /// Input step between consecutive output pixels (the last axis' stride).
+    pub step: usize,
+    /// Plane width: response and output planes are `width` values apart; a multiple of 16,
+    /// at least `n`, at most [`CHUNK_PIXELS`].
+    pub width: usize,
+}
+
+/// The per-chunk work of a generated layer: its unrolled stencils and fixed-shape mixes.
+pub trait ChunkKernel: Sync {
+    /// Computes output block `target`'s values on `chunk`: `out[(o · d^k + j) · width + i]`
+    /// for output channel `o`, tensor component `j` and chunk pixel `i` (columns from
+    /// `chunk.n` to `width` are unspecified), overwriting `out`.
+    ///
+    /// `weights` is the block's mixing matrix, row-major `out_c × K`: the weights
+    /// `(out_c, in_c · n_f)` of every pair reaching the block, side by side in pair order.
+    /// `responses` is scratch for `K · d^k · width` values. `FMA` says whether fused
+    /// multiply-adds are hardware instructions where the call is compiled; `UNIT_STEP` that
+    /// `chunk.step` is 1 (contiguous rows, which the unrolled stencils then vectorise).
+    fn output_chunk<const FMA: bool, const UNIT_STEP: bool>(
+        &self,
+        target: usize,
+        chunk: &Chunk<'_>,
+        weights: &[f32],
+        responses: &mut [f32],
+        out: &mut [f32],
+    );
+}
+
+/// Applies `layer` (whose pairs are `kernel`'s, built with the same signatures) to `input`
+/// with the row-chunk schedule, bias included. Results equal [`crate::Layer::forward`] on
+/// `layer` up to rounding.
+pub fn forward_chunked<K: ChunkKernel>(
+    layer: &ConvContract,
+    kernel: &K,
+    input: &MultiImage,
+) -> Result<MultiImage, Error> {
+    chunked(layer, kernel, input, None)
+}
+
+/// [`forward_chunked`] into `output`, reusing the storage of its blocks (see
+/// [`crate::Layer::forward_into`]).
+pub fn forward_chunked_into<K: ChunkKernel>(
+    layer: &ConvContract,
+    kernel: &K,
+    input: &MultiImage,
+    output: &mut MultiImage,
+) -> Result<(), Error> {
+    *output = chunked(layer, kernel, input, Some(output))?;
+    Ok(())
+}
+
+fn chunked<K: ChunkKernel>(
+    layer: &ConvContract,
+    kernel: &K,
+    input: &MultiImage,
+    reuse: Option<&mut MultiImage>,
+) -> Result<MultiImage, Error> {
+    let weights = block_weights(layer);
+    layer.forward_tiled(
+        input,
+        true,
+        reuse,
+        CHUNK_TILE_PIXELS,
+        |geometry, tables, blocks, outs, scratch| {
+            let tile = Tile {
+                layer,
+                weights: &weights,
+                geometry,
+                tables,
+                blocks,
+            };
+            run_best_simd(&tile, kernel, outs, scratch)
+        },
+    )
+}
+
+/// Every output block's mixing matrix `out_c × K` (pairs side by side), indexed by target.
+fn block_weights(layer: &ConvContract) -> Vec<Vec<f32>> {
+    let targets = layer.config.target.entries();
+    let inputs = layer.config.input.entries();
+    (0..targets.len())
+        .map(|t| {
+            let out_c = targets[t].1;
+            let pairs: Vec<_> = layer.pairs.iter().filter(|p| p.target == t).collect();
+            let k: usize = pairs.iter().map(|p| inputs[p.input].1 * p.n_f).sum();
+            let mut w = Vec::with_capacity(out_c * k);
+            for o in 0..out_c {
+                for p in &pairs {
+                    let cols = inputs[p.input].1 * p.n_f;
+                    w.extend_from_slice(&p.weights[o * cols..(o + 1) * cols]);
+                }
+            }
+            w
+        })
+        .collect()
+}
+
+/// One tile's fixed inputs.
+struct Tile<'a> {
+    layer: &'a ConvContract,
+    weights: &'a [Vec<f32>],
+    geometry: &'a StencilGeometry,
+    tables: &'a [&'a [isize]],
+    blocks: &'a [ImageBlock],
+}
+
+impl Tile<'_> {
+    /// Pads the inputs, then runs every chunk of every output row of the tile.
+    #[inline(always)]
+    fn run<K: ChunkKernel, const FMA: bool, const UNIT_STEP: bool>(
+        &self,
+        kernel: &K,
+        outs: &mut [TileOut<'_>],
+        scratch: &mut Scratch,
+    ) {
+        let Scratch {
+            inputs,
+            responses,
+            acc,
+        } = scratch;
+        let layer = self.layer;
+        let geometry = self.geometry;
+        let dim = layer.dim;
+        let tpp = geometry.padded_pixels();
+        let mut starts = vec![0usize];
+        for (bi, block) in self.blocks.iter().enumerate() {
+            let used = layer.pairs.iter().any(|p| p.input == bi);
+            let len = if used {
+                block.channels() * block.components() * tpp
+            } else {
+                0
+            };
+            starts.push(starts[bi] + len);
+        }
+        grow(inputs, starts[self.blocks.len()]);
+        for (bi, block) in self.blocks.iter().enumerate() {
+            if starts[bi + 1] > starts[bi] {
+                pad_block(block, self.tables, &mut inputs[starts[bi]..starts[bi + 1]]);
+            }
+        }
+        let views: Vec<&[f32]> = starts.windows(2).map(|s| &inputs[s[0]..s[1]]).collect();
+        let taps = tap_offset_list(&geometry.padded, &geometry.rhs_dilation, &layer.sides);
+        let width = geometry.out[dim - 1].min(CHUNK_PIXELS).next_multiple_of(16);
+        let targets = layer.config.target.entries();
+        let shapes: Vec<(usize, usize, usize)> = outs
+            .iter()
+            .map(|out| {
+                let comps = targets[out.target].0.components(dim);
+                let k = self.weights[out.target].len() / targets[out.target].1.max(1);
+                (
+                    comps,
+                    k * comps * width,
+                    targets[out.target].1 * comps * width,
+                )
+            })
+            .collect();
+        grow(responses, shapes.iter().map(|s| s.1).max().unwrap_or(0));
+        grow(acc, shapes.iter().map(|s| s.2).max().unwrap_or(0));
+        for_each_row(
+            &geometry.padded,
+            &geometry.out,
+            &geometry.stride,
+            #[inline(always)]
+            |base, q, n, step| {
+                let mut c0 = 0;
+                while c0 < n {
+                    let len = (n - c0).min(width);
+                    let chunk = Chunk {
+                        inputs: &views,
+                        padded_pixels: tpp,
+                        taps: &taps,
+                        base: base + c0 * step,
+                        n: len,
+                        step,
+                        width,
+                    };
+                    for (out, &(comps, r_len, a_len)) in outs.iter_mut().zip(&shapes) {
+                        let values = &mut acc[..a_len];
+                        kernel.output_chunk::<FMA, UNIT_STEP>(
+                            out.target,
+                            &chunk,
+                            &self.weights[out.target],
+                            &mut responses[..r_len],
+                            values,
+                        );
+                        let (from, to) = ((q + c0) * comps, (q + c0 + len) * comps);
+                        for (dst, src) in out
+                            .channels
+                            .iter_mut()
+                            .zip(values.chunks_exact(comps * width))
+                        {
+                            if comps == 1 {
+                                dst[from..to].copy_from_slice(&src[..len]);
+                            } else {
+                                interleave(src, width, &mut dst[from..to], comps);
+                            }
+                        }
+                    }
+                    c0 += len;
+                }
+            },
+        );
+    }
+}
+
+/// Runs `tile` compiled with the widest vector instructions the CPU has (AVX-512F, else AVX2
+/// and FMA), the generated kernels inlined into that copy; a portable copy serves strided
+/// rows and other CPUs.
+fn run_best_simd<K: ChunkKernel>(
+    tile: &Tile<'_>,
+    kernel: &K,
+    outs: &mut [TileOut<'_>],
+    scratch: &mut Scratch,
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        fn avx512<K: ChunkKernel>(
+            tile: &Tile<'_>,
+            kernel: &K,
+            outs: &mut [TileOut<'_>],
+            scratch: &mut Scratch,
+        ) {
+            tile.run::<K, true, true>(kernel, outs, scratch)
+        }
+        #[target_feature(enable = "avx2,fma")]
+        fn avx2<K: ChunkKernel>(
+            tile: &Tile<'_>,
+            kernel: &K,
+            outs: &mut [TileOut<'_>],
+            scratch: &mut Scratch,
+        ) {
+            tile.run::<K, true, true>(kernel, outs, scratch)
+        }
+        let avx2_fma = std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma");
+        let unit_step = tile.geometry.stride.last() == Some(&1);
+        if unit_step && avx2_fma && std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F, AVX2 and FMA (checked just above), the only
+            // requirement of calling a function with these target features.
+            return unsafe { avx512(tile, kernel, outs, scratch) };
+        }
+        if unit_step && avx2_fma {
+            // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+            return unsafe { avx2(tile, kernel, outs, scratch) };
+        }
+    }
+    // Strided rows and CPUs without AVX2/FMA: the portable copy.
+    tile.run::<K, { cfg!(target_feature = "fma") }, false>(kernel, outs, scratch)
+}
