@@ -264,3 +264,37 @@ fn long_rows_and_several_tiles_match_dynamic() {
         28,
     );
 }
+
+#[test]
+fn forward_into_reuses_output_storage() {
+    let layer = D2Wide::new(17);
+    let geometry = square(2, 12, true);
+    let x = random_input::<D2Wide>(geometry.clone(), 29);
+    let y = random_input::<D2Wide>(geometry, 30);
+    // Blocks of the right keys but another size: replaced, not reused.
+    let mut out = layer
+        .forward(&random_input::<D2Wide>(square(2, 5, true), 31))
+        .unwrap();
+    layer.forward_into(&x, &mut out).unwrap();
+    assert_eq!(out, layer.forward(&x).unwrap());
+    let storage = |m: &MultiImage| -> Vec<*const f32> {
+        m.blocks().iter().map(|b| b.data().as_ptr()).collect()
+    };
+    let first = storage(&out);
+    // Same shapes: every value overwritten in place (no stale values from `x`).
+    layer.forward_into(&y, &mut out).unwrap();
+    assert_eq!(out, layer.forward(&y).unwrap());
+    assert_eq!(storage(&out), first);
+    // The dynamic path reuses it too.
+    let dynamic = layer.contract();
+    dynamic.forward_into(&x, &mut out).unwrap();
+    assert_eq!(out, dynamic.forward(&x).unwrap());
+    assert_eq!(storage(&out), first);
+    // Batches: outputs resized to the inputs.
+    let inputs = vec![x.clone(), y.clone(), x];
+    let mut outs = Vec::new();
+    layer.forward_batch_into(&inputs, &mut outs).unwrap();
+    assert_eq!(outs, layer.forward_batch(&inputs).unwrap());
+    layer.forward_batch_into(&inputs[1..], &mut outs).unwrap();
+    assert_eq!(outs, layer.forward_batch(&inputs[1..]).unwrap());
+}
