@@ -63,6 +63,7 @@ use crate::kernel::{KernelError, ResponseKernel, SparseKernel, StencilGeometry};
 use crate::layer::Layer;
 use crate::metric::{metric_inverse, raise_lower};
 use crate::padding::ConvOptions;
+use crate::transpose::{deinterleave, interleave};
 use crate::weights::{
     check_length, ArrayJson, BiasWeights, KeyJson, LayerWeights, PairWeights, WeightsError,
 };
@@ -972,6 +973,7 @@ fn grow(buf: &mut Vec<f32>, len: usize) {
 
 /// Fills `dst` with every channel of `block` over the padded region of `tables` (see
 /// [`pad_region`]): channel `c` at `c · comps · region_pixels`, component-major.
+#[inline(always)]
 fn pad_block(block: &ImageBlock, tables: &[&[isize]], dst: &mut [f32]) {
     let spatial = block.geometry().spatial();
     let mut in_strides = vec![1usize; spatial.len()];
@@ -989,6 +991,7 @@ fn pad_block(block: &ImageBlock, tables: &[&[isize]], dst: &mut [f32]) {
 /// padded input: `tables[axis][u]` is the source index along `axis` of region position `u`
 /// (-1 for an inserted zero), as given by the padding plan. `src` is one channel,
 /// pixel-major `(spatial…, comps)` with pixel strides `in_strides`.
+#[inline(always)]
 fn pad_region(
     src: &[f32],
     comps: usize,
@@ -1069,81 +1072,6 @@ fn pad_region(
                 break;
             }
             idx[ax] = 0;
-        }
-    }
-}
-
-/// `dst[a * stride + p] = src[p * comps + a]` for the `src.len() / comps` pixels `p`.
-fn deinterleave(src: &[f32], comps: usize, dst: &mut [f32], stride: usize) {
-    let len = src.len() / comps;
-    match comps {
-        2 => {
-            let (d0, rest) = dst.split_at_mut(stride);
-            for ((a, b), x) in d0[..len]
-                .iter_mut()
-                .zip(&mut rest[..len])
-                .zip(src.chunks_exact(2))
-            {
-                *a = x[0];
-                *b = x[1];
-            }
-        }
-        3 => {
-            let (d0, rest) = dst.split_at_mut(stride);
-            let (d1, d2) = rest.split_at_mut(stride);
-            for (((a, b), c), x) in d0[..len]
-                .iter_mut()
-                .zip(&mut d1[..len])
-                .zip(&mut d2[..len])
-                .zip(src.chunks_exact(3))
-            {
-                *a = x[0];
-                *b = x[1];
-                *c = x[2];
-            }
-        }
-        _ => {
-            for (p, pixel) in src.chunks_exact(comps).enumerate() {
-                for (a, &v) in pixel.iter().enumerate() {
-                    dst[a * stride + p] = v;
-                }
-            }
-        }
-    }
-}
-
-/// `dst[q * comps + j] = src[j * stride + q]` for the `dst.len() / comps` pixels `q`.
-fn interleave(src: &[f32], stride: usize, dst: &mut [f32], comps: usize) {
-    let len = dst.len() / comps;
-    match comps {
-        2 => {
-            for ((x, &a), &b) in dst
-                .chunks_exact_mut(2)
-                .zip(&src[..len])
-                .zip(&src[stride..stride + len])
-            {
-                x[0] = a;
-                x[1] = b;
-            }
-        }
-        3 => {
-            for (((x, &a), &b), &c) in dst
-                .chunks_exact_mut(3)
-                .zip(&src[..len])
-                .zip(&src[stride..stride + len])
-                .zip(&src[2 * stride..2 * stride + len])
-            {
-                x[0] = a;
-                x[1] = b;
-                x[2] = c;
-            }
-        }
-        _ => {
-            for (q, pixel) in dst.chunks_exact_mut(comps).enumerate() {
-                for (j, v) in pixel.iter_mut().enumerate() {
-                    *v = src[j * stride + q];
-                }
-            }
         }
     }
 }

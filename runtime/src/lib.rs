@@ -26,6 +26,7 @@ pub mod params;
 pub mod pool;
 pub mod rows;
 mod sym_eigen;
+mod transpose;
 pub mod typed;
 pub mod weights;
 pub mod wrapper;

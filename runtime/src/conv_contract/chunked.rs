@@ -16,11 +16,12 @@
 //! The whole tile runs in one function compiled for AVX-512 or AVX2/FMA when the CPU has them
 //! (a portable copy otherwise), with the generated kernels inlined into it.
 
-use super::{grow, interleave, pad_block, ConvContract, Scratch, TileOut};
+use super::{grow, pad_block, ConvContract, Scratch, TileOut};
 use crate::error::Error;
 use crate::image::{ImageBlock, MultiImage};
 use crate::kernel::StencilGeometry;
 use crate::rows::{for_each_row, tap_offset_list};
+use crate::transpose::interleave;
 
 /// Largest number of output pixels of one chunk (the mixing panels are 32 columns wide).
 pub const CHUNK_PIXELS: usize = 32;
