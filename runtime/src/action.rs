@@ -199,7 +199,7 @@ impl Action {
     ) -> Result<(), ActionError> {
         let comps = self.input.dim().pow(k as u32);
         let channel_len = self.pixel_source.len() * comps;
-        if src.len() % channel_len != 0 {
+        if !src.len().is_multiple_of(channel_len) {
             return Err(ActionError::DataLength {
                 expected: (src.len() / channel_len + 1) * channel_len,
                 got: src.len(),

@@ -24,7 +24,7 @@ pub fn mix_chunk<const M: usize, const K: usize, const FMA: bool>(
     c: &mut [f32],
 ) {
     assert!(
-        w.len() >= M * K && r.len() >= K * cols && c.len() >= M * cols && cols % 16 == 0,
+        w.len() >= M * K && r.len() >= K * cols && c.len() >= M * cols && cols.is_multiple_of(16),
         "mix_chunk: operands shorter than M × K, K × cols, M × cols"
     );
     let mut q0 = 0;

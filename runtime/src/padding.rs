@@ -311,7 +311,7 @@ impl ConvOptions {
         for axis in 0..dim {
             let m = filter_sides[axis];
             let half = |mode: PaddingMode| -> Result<usize, PaddingError> {
-                if m % 2 == 0 {
+                if m.is_multiple_of(2) {
                     return Err(PaddingError::EvenFilter {
                         axis,
                         side: m,

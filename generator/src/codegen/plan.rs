@@ -91,7 +91,7 @@ pub fn plan(spec: LayerSpec, errors: &mut Errors) -> Option<LayerPlan> {
     if m == 0 {
         errors.push(spec.filter_size.span, "filter_size must be at least 1");
         usable = false;
-    } else if m % 2 == 0 {
+    } else if m.is_multiple_of(2) {
         if let PaddingSpec::Torus | PaddingSpec::Same = spec.padding.value {
             let mode = if spec.padding.value == PaddingSpec::Torus {
                 "torus"

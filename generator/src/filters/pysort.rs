@@ -722,7 +722,7 @@ mod tests {
                 })
                 .collect();
             let less = |a: usize, b: usize| match family {
-                0 => h(a as u64, b as u64, seed) % 3 == 0,
+                0 => h(a as u64, b as u64, seed).is_multiple_of(3),
                 1 => key[a] + 30 < key[b],
                 2 => key[a] < key[b],
                 _ => key[a] + 3 < key[b],
