@@ -4,98 +4,88 @@
 //! the output block's weights `out_c × K` (`K = Σ in_c · n_f` over the pairs reaching the
 //! block), `R` the chunk's responses `K × cols` and `C` the block's values `out_c × cols`, all
 //! row-major and small enough to stay in L1. The layer knows `out_c` and `K` at compile time,
-//! so [`mix_chunk`] runs with constant trip counts and register panels, inlined into the
-//! layer's AVX-512 or AVX2/FMA copy of the chunk loop (the dynamic `ConvContract` path uses a
-//! general GEMM instead).
+//! so [`mix_chunk`] picks its register panels at compile time and is inlined into the chunk
+//! driver's AVX-512 function (the dynamic `ConvContract` path uses a general GEMM instead).
 
-/// `c = w · r` for one chunk of a generated layer's output block: `w` row-major `M × K`, `r`
-/// row-major `K × cols` and `c` row-major `M × cols`, `cols` a multiple of 16 (the chunk's
+/// `c = w · r` for one chunk of a generated layer's output block: `w` row-major `M × k`, `r`
+/// row-major `k × cols` and `c` row-major `M × cols`, `cols` a multiple of 16 (the chunk's
 /// components × plane width). The operands are small and L1-resident, so they are read in
-/// place; panels of up to 8 rows × 32 columns are kept in registers. `FMA` selects fused
-/// multiply-adds (pass `true` only where they are hardware instructions).
+/// place; panels of up to 8 rows × 32 columns are kept in registers. `M` is a constant, so
+/// the panels are chosen at compile time; the depth `k` stays a loop (unrolling it would
+/// multiply the generated code for no speed). Products accumulate with fused multiply-adds:
+/// inline it only into code compiled with FMA (elsewhere `f32::mul_add` is a library call).
 ///
 /// Panics if the slices are shorter than these shapes or `cols` is not a multiple of 16 (a
 /// caller bug: the chunk driver sizes them).
 #[inline(always)]
-pub fn mix_chunk<const M: usize, const K: usize, const FMA: bool>(
-    w: &[f32],
-    r: &[f32],
-    cols: usize,
-    c: &mut [f32],
-) {
+pub fn mix_chunk<const M: usize>(w: &[f32], r: &[f32], k: usize, cols: usize, c: &mut [f32]) {
     assert!(
-        w.len() >= M * K && r.len() >= K * cols && c.len() >= M * cols && cols.is_multiple_of(16),
-        "mix_chunk: operands shorter than M × K, K × cols, M × cols"
+        w.len() >= M * k && r.len() >= k * cols && c.len() >= M * cols && cols.is_multiple_of(16),
+        "mix_chunk: operands shorter than M × k, k × cols, M × cols"
     );
     let mut q0 = 0;
     while q0 + 32 <= cols {
-        chunk_rows::<M, K, 32, FMA>(w, r, cols, c, q0);
+        chunk_rows::<M, 32>(w, r, k, cols, c, q0);
         q0 += 32;
     }
     if q0 < cols {
-        chunk_rows::<M, K, 16, FMA>(w, r, cols, c, q0);
+        chunk_rows::<M, 16>(w, r, k, cols, c, q0);
     }
 }
 
 /// Every row of columns `q0..q0 + W` of [`mix_chunk`], in panels of 8, 4 and 1 rows.
 #[inline(always)]
-fn chunk_rows<const M: usize, const K: usize, const W: usize, const FMA: bool>(
+fn chunk_rows<const M: usize, const W: usize>(
     w: &[f32],
     r: &[f32],
+    k: usize,
     cols: usize,
     c: &mut [f32],
     q0: usize,
 ) {
     let mut o0 = 0;
     while o0 + 8 <= M {
-        chunk_panel::<8, K, W, FMA>(w, r, cols, c, o0, q0);
+        chunk_panel::<8, W>(w, r, k, cols, c, o0, q0);
         o0 += 8;
     }
     if o0 + 4 <= M {
-        chunk_panel::<4, K, W, FMA>(w, r, cols, c, o0, q0);
+        chunk_panel::<4, W>(w, r, k, cols, c, o0, q0);
         o0 += 4;
     }
     while o0 < M {
-        chunk_panel::<1, K, W, FMA>(w, r, cols, c, o0, q0);
+        chunk_panel::<1, W>(w, r, k, cols, c, o0, q0);
         o0 += 1;
     }
 }
 
 /// Rows `o0..o0 + R`, columns `q0..q0 + W` of [`mix_chunk`], accumulated in registers.
 #[inline(always)]
-fn chunk_panel<const R: usize, const K: usize, const W: usize, const FMA: bool>(
+#[allow(clippy::too_many_arguments)]
+fn chunk_panel<const R: usize, const W: usize>(
     w: &[f32],
     r: &[f32],
+    k: usize,
     cols: usize,
     c: &mut [f32],
     o0: usize,
     q0: usize,
 ) {
-    let w_rows = &w[o0 * K..(o0 + R) * K];
+    let w_rows = &w[o0 * k..(o0 + R) * k];
     let mut acc = [[0.0f32; W]; R];
-    for kk in 0..K {
+    for kk in 0..k {
         let src: &[f32; W] = r[kk * cols + q0..kk * cols + q0 + W]
             .try_into()
             .expect("a panel is W columns");
         for (rr, acc_row) in acc.iter_mut().enumerate() {
-            let wv = w_rows[rr * K + kk];
+            let wv = w_rows[rr * k + kk];
             for (a, &s) in acc_row.iter_mut().zip(src) {
-                *a = madd::<FMA>(wv, s, *a);
+                *a = wv.mul_add(s, *a);
             }
         }
     }
     for (rr, acc_row) in acc.iter().enumerate() {
         let start = (o0 + rr) * cols + q0;
         c[start..start + W].copy_from_slice(acc_row);
-    }
-}
-
-#[inline(always)]
-fn madd<const FMA: bool>(a: f32, b: f32, acc: f32) -> f32 {
-    if FMA {
-        a.mul_add(b, acc)
-    } else {
-        acc + a * b
     }
 }
 
@@ -126,16 +116,10 @@ mod tests {
         let w = values(M * K, 4);
         let r = values(K * cols, 5);
         let want = reference(M, K, &w, &r, cols, &vec![0.0; M * cols]);
-        for fma in [false, true] {
-            let mut c = vec![f32::NAN; M * cols];
-            if fma {
-                mix_chunk::<M, K, true>(&w, &r, cols, &mut c);
-            } else {
-                mix_chunk::<M, K, false>(&w, &r, cols, &mut c);
-            }
-            for (got, want) in c.iter().zip(&want) {
-                assert!((*got as f64 - want).abs() < 1e-4, "{got} vs {want}");
-            }
+        let mut c = vec![f32::NAN; M * cols];
+        mix_chunk::<M>(&w, &r, K, cols, &mut c);
+        for (got, want) in c.iter().zip(&want) {
+            assert!((*got as f64 - want).abs() < 1e-4, "{got} vs {want}");
         }
     }
 

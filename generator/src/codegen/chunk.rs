@@ -1,6 +1,7 @@
 //! Tokens of a generated layer's `ChunkKernel`: per output block, the unrolled stencils of every
 //! pair reaching it, run for each input channel on one chunk of an output row, then one
-//! fixed-shape channel mix (`mix_chunk::<out_c, K>`, `K = Σ in_c · n_f` over those pairs).
+//! channel mix with a constant row count (`mix_chunk::<out_c>` over `K = Σ in_c · n_f`, the
+//! depth of those pairs).
 
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
@@ -70,7 +71,7 @@ pub fn chunk_tokens(plan: &LayerPlan) -> TokenStream {
                     for c in 0..#channels {
                         #kernel::row(
                             &x[c * len..(c + 1) * len], pp, chunk.base, taps,
-                            &mut responses[#first..], width, 0, chunk.n, step,
+                            &mut responses[#first..], width, 0, chunk.n, 1,
                         );
                     }
                 }
@@ -91,7 +92,7 @@ pub fn chunk_tokens(plan: &LayerPlan) -> TokenStream {
         Some(quote! {
             #target => {
                 #(#stencils)*
-                #p::mix_chunk::<#out_c, #depth, FMA>(weights, responses, #cols, out);
+                #p::mix_chunk::<#out_c>(weights, responses, #depth, #cols, out);
             }
         })
     });
@@ -100,7 +101,7 @@ pub fn chunk_tokens(plan: &LayerPlan) -> TokenStream {
 
         impl #p::ChunkKernel for #name {
             #[inline(always)]
-            fn output_chunk<const FMA: bool, const UNIT_STEP: bool>(
+            fn output_chunk(
                 &self,
                 target: usize,
                 chunk: &#p::Chunk<'_>,
@@ -110,7 +111,6 @@ pub fn chunk_tokens(plan: &LayerPlan) -> TokenStream {
             ) {
                 let taps: &[usize; #taps] = chunk.taps.try_into().expect("one offset per filter tap");
                 let (pp, width) = (chunk.padded_pixels, chunk.width);
-                let step = if UNIT_STEP { 1 } else { chunk.step };
                 match target {
                     #(#arms)*
                     _ => unreachable!("the runtime asks only for blocks that pairs reach"),

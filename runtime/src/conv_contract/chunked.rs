@@ -13,8 +13,9 @@
 //!    weights side by side);
 //! 3. the chunk's result is written straight into the output block in ginjax's layout.
 //!
-//! The whole tile runs in one function compiled for AVX-512 or AVX2/FMA when the CPU has them
-//! (a portable copy otherwise), with the generated kernels inlined into it.
+//! The whole tile runs in one function compiled for AVX-512, with the generated kernels inlined
+//! into it. On CPUs without AVX-512 and for strided rows, tiles take the dynamic schedule
+//! with the layer's generated stencils instead.
 
 use super::{grow, pad_block, ConvContract, Scratch, TileOut};
 use crate::error::Error;
@@ -42,10 +43,9 @@ pub struct Chunk<'a> {
     pub taps: &'a [usize],
     /// Offset in a padded plane of the first input pixel the chunk's first output reads.
     pub base: usize,
-    /// Output pixels in the chunk (at most `width`).
+    /// Output pixels in the chunk (at most `width`); consecutive outputs read consecutive
+    /// inputs (the chunk schedule runs only with last-axis stride 1).
     pub n: usize,
-    /// Input step between consecutive output pixels (the last axis' stride).
-    pub step: usize,
     /// Plane width: response and output planes are `width` values apart; a multiple of 16,
     /// at least `n`, at most [`CHUNK_PIXELS`].
     pub width: usize,
@@ -59,10 +59,10 @@ pub trait ChunkKernel: Sync {
     ///
     /// `weights` is the block's mixing matrix, row-major `out_c × K`: the weights
     /// `(out_c, in_c · n_f)` of every pair reaching the block, side by side in pair order.
-    /// `responses` is scratch for `K · d^k · width` values. `FMA` says whether fused
-    /// multiply-adds are hardware instructions where the call is compiled; `UNIT_STEP` that
-    /// `chunk.step` is 1 (contiguous rows, which the unrolled stencils then vectorise).
-    fn output_chunk<const FMA: bool, const UNIT_STEP: bool>(
+    /// `responses` is scratch for `K · d^k · width` values. The call is compiled inside the
+    /// runtime's AVX-512 function (fused multiply-adds are hardware instructions there) and
+    /// only for contiguous rows (`chunk.step == 1`).
+    fn output_chunk(
         &self,
         target: usize,
         chunk: &Chunk<'_>,
@@ -153,12 +153,7 @@ struct Tile<'a> {
 impl Tile<'_> {
     /// Pads the inputs, then runs every chunk of every output row of the tile.
     #[inline(always)]
-    fn run<K: ChunkKernel, const FMA: bool, const UNIT_STEP: bool>(
-        &self,
-        kernel: &K,
-        outs: &mut [TileOut<'_>],
-        scratch: &mut Scratch,
-    ) {
+    fn run<K: ChunkKernel>(&self, kernel: &K, outs: &mut [TileOut<'_>], scratch: &mut Scratch) {
         let Scratch {
             inputs,
             responses,
@@ -207,7 +202,7 @@ impl Tile<'_> {
             &geometry.out,
             &geometry.stride,
             #[inline(always)]
-            |base, q, n, step| {
+            |base, q, n, _| {
                 let mut c0 = 0;
                 while c0 < n {
                     let len = (n - c0).min(width);
@@ -215,14 +210,13 @@ impl Tile<'_> {
                         inputs: &views,
                         padded_pixels: tpp,
                         taps: &taps,
-                        base: base + c0 * step,
+                        base: base + c0,
                         n: len,
-                        step,
                         width,
                     };
                     for (out, &(comps, r_len, a_len)) in outs.iter_mut().zip(&shapes) {
                         let values = &mut acc[..a_len];
-                        kernel.output_chunk::<FMA, UNIT_STEP>(
+                        kernel.output_chunk(
                             out.target,
                             &chunk,
                             &self.weights[out.target],
@@ -249,9 +243,11 @@ impl Tile<'_> {
     }
 }
 
-/// Runs `tile` compiled with the widest vector instructions the CPU has (AVX-512F, else AVX2
-/// and FMA), the generated kernels inlined into that copy; a portable copy serves strided
-/// rows and other CPUs.
+/// Runs `tile` with the row-chunk schedule in one function compiled for AVX-512 (the
+/// generated kernels inlined into it) when the CPU has AVX-512F, AVX2 and FMA and output rows
+/// are contiguous (last-axis stride 1). Otherwise the tile takes the dynamic schedule
+/// ([`ConvContract`]'s own, with the layer's generated stencils): one more compiled copy of
+/// every kernel would double the layer's compile time for CPUs and strides that gain little.
 fn run_best_simd<K: ChunkKernel>(
     tile: &Tile<'_>,
     kernel: &K,
@@ -267,30 +263,20 @@ fn run_best_simd<K: ChunkKernel>(
             outs: &mut [TileOut<'_>],
             scratch: &mut Scratch,
         ) {
-            tile.run::<K, true, true>(kernel, outs, scratch)
+            tile.run::<K>(kernel, outs, scratch)
         }
-        #[target_feature(enable = "avx2,fma")]
-        fn avx2<K: ChunkKernel>(
-            tile: &Tile<'_>,
-            kernel: &K,
-            outs: &mut [TileOut<'_>],
-            scratch: &mut Scratch,
-        ) {
-            tile.run::<K, true, true>(kernel, outs, scratch)
-        }
-        let avx2_fma = std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("fma");
         let unit_step = tile.geometry.stride.last() == Some(&1);
-        if unit_step && avx2_fma && std::arch::is_x86_feature_detected!("avx512f") {
+        if unit_step
+            && std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+        {
             // SAFETY: the CPU supports AVX-512F, AVX2 and FMA (checked just above), the only
             // requirement of calling a function with these target features.
             return unsafe { avx512(tile, kernel, outs, scratch) };
         }
-        if unit_step && avx2_fma {
-            // SAFETY: the CPU supports AVX2 and FMA (checked just above).
-            return unsafe { avx2(tile, kernel, outs, scratch) };
-        }
     }
-    // Strided rows and CPUs without AVX2/FMA: the portable copy.
-    tile.run::<K, { cfg!(target_feature = "fma") }, false>(kernel, outs, scratch)
+    let _ = kernel;
+    tile.layer
+        .tile(tile.geometry, tile.tables, tile.blocks, outs, scratch)
 }
