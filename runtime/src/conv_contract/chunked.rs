@@ -43,8 +43,10 @@ pub struct Chunk<'a> {
     pub taps: &'a [usize],
     /// Offset in a padded plane of the first input pixel the chunk's first output reads.
     pub base: usize,
-    /// Output pixels in the chunk (at most `width`); consecutive outputs read consecutive
-    /// inputs (the chunk schedule runs only with last-axis stride 1).
+    /// Positions in the chunk (at most `width`): consecutive positions read consecutive
+    /// inputs (the chunk schedule runs only with last-axis stride 1). A chunk may span the
+    /// end of one output row and the start of the next; positions in between, in the rows'
+    /// padding, are computed and dropped.
     pub n: usize,
     /// Plane width: response and output planes are `width` values apart; a multiple of 16,
     /// at least `n`, at most [`CHUNK_PIXELS`].
@@ -181,7 +183,9 @@ impl Tile<'_> {
         }
         let views: Vec<&[f32]> = starts.windows(2).map(|s| &inputs[s[0]..s[1]]).collect();
         let taps = tap_offset_list(&geometry.padded, &geometry.rhs_dilation, &layer.sides);
-        let width = geometry.out[dim - 1].min(CHUNK_PIXELS).next_multiple_of(16);
+        let runs = row_runs(geometry);
+        let longest = runs.iter().map(|r| r.span).max().unwrap_or(0);
+        let width = longest.clamp(1, CHUNK_PIXELS).next_multiple_of(16);
         let targets = layer.config.target.entries();
         let shapes: Vec<(usize, usize, usize)> = outs
             .iter()
@@ -197,50 +201,103 @@ impl Tile<'_> {
             .collect();
         grow(responses, shapes.iter().map(|s| s.1).max().unwrap_or(0));
         grow(acc, shapes.iter().map(|s| s.2).max().unwrap_or(0));
-        for_each_row(
-            &geometry.padded,
-            &geometry.out,
-            &geometry.stride,
-            #[inline(always)]
-            |base, q, n, _| {
-                let mut c0 = 0;
-                while c0 < n {
-                    let len = (n - c0).min(width);
-                    let chunk = Chunk {
-                        inputs: &views,
-                        padded_pixels: tpp,
-                        taps: &taps,
-                        base: base + c0,
-                        n: len,
-                        width,
-                    };
-                    for (out, &(comps, r_len, a_len)) in outs.iter_mut().zip(&shapes) {
-                        let values = &mut acc[..a_len];
-                        kernel.output_chunk(
-                            out.target,
-                            &chunk,
-                            &self.weights[out.target],
-                            &mut responses[..r_len],
-                            values,
-                        );
-                        let (from, to) = ((q + c0) * comps, (q + c0 + len) * comps);
+        for run in &runs {
+            let mut v0 = 0;
+            while v0 < run.span {
+                let len = (run.span - v0).min(width);
+                let chunk = Chunk {
+                    inputs: &views,
+                    padded_pixels: tpp,
+                    taps: &taps,
+                    base: run.base + v0,
+                    n: len,
+                    width,
+                };
+                for (out, &(comps, r_len, a_len)) in outs.iter_mut().zip(&shapes) {
+                    let values = &mut acc[..a_len];
+                    kernel.output_chunk(
+                        out.target,
+                        &chunk,
+                        &self.weights[out.target],
+                        &mut responses[..r_len],
+                        values,
+                    );
+                    // The chunk's part of every row of the run (positions past a row's
+                    // end, in its padding, are dropped).
+                    for y in v0 / run.pitch..=(v0 + len - 1) / run.pitch {
+                        let row0 = y * run.pitch;
+                        let x_lo = v0.saturating_sub(row0);
+                        let x_hi = (v0 + len - row0).min(run.n);
+                        if x_lo >= x_hi {
+                            continue;
+                        }
+                        let (col, count) = (row0 + x_lo - v0, x_hi - x_lo);
+                        let q = run.q + y * run.n + x_lo;
+                        let (from, to) = (q * comps, (q + count) * comps);
                         for (dst, src) in out
                             .channels
                             .iter_mut()
                             .zip(values.chunks_exact(comps * width))
                         {
                             if comps == 1 {
-                                dst[from..to].copy_from_slice(&src[..len]);
+                                dst[from..to].copy_from_slice(&src[col..col + count]);
                             } else {
-                                interleave(src, width, &mut dst[from..to], comps);
+                                interleave(&src[col..], width, &mut dst[from..to], comps);
                             }
                         }
                     }
-                    c0 += len;
                 }
-            },
-        );
+                v0 += len;
+            }
+        }
     }
+}
+
+/// Consecutive output rows whose inputs follow each other in the padded layout: `rows` rows
+/// of `n` outputs from output pixel `q`, the first reading from padded offset `base`, each
+/// next row `pitch` (the padded row length) further on. The chunk schedule walks a run as
+/// one range of `span = (rows − 1) · pitch + n` positions, computing the positions in the
+/// rows' padding too and dropping them, so short rows (d = 3 tiles of 16-pixel rows) still
+/// fill whole chunks.
+struct RowRun {
+    base: usize,
+    q: usize,
+    n: usize,
+    pitch: usize,
+    span: usize,
+}
+
+/// The tile's output rows merged into [`RowRun`]s: rows shorter than a chunk merge when the
+/// second-to-last axis has stride 1 (with last-axis stride 1, consecutive rows of a plane
+/// then read consecutive padded rows).
+fn row_runs(geometry: &StencilGeometry) -> Vec<RowRun> {
+    let dim = geometry.padded.len();
+    let pitch = geometry.padded[dim - 1];
+    // Rows of at least a chunk fill whole chunks on their own.
+    let merge = dim >= 2 && geometry.stride[dim - 2] == 1 && geometry.out[dim - 1] < CHUNK_PIXELS;
+    let mut runs: Vec<RowRun> = Vec::new();
+    for_each_row(
+        &geometry.padded,
+        &geometry.out,
+        &geometry.stride,
+        |base, q, n, _| {
+            if let Some(run) = runs.last_mut() {
+                let rows = (run.span - run.n) / run.pitch + 1;
+                if merge && base == run.base + rows * pitch && q == run.q + rows * run.n {
+                    run.span += pitch;
+                    return;
+                }
+            }
+            runs.push(RowRun {
+                base,
+                q,
+                n,
+                pitch,
+                span: n,
+            });
+        },
+    );
+    runs
 }
 
 /// Runs `tile` with the row-chunk schedule in one function compiled for AVX-512 (the
