@@ -681,7 +681,7 @@ impl ConvContract {
                 .position(|b| b.key() == &targets[o].0 && b.data().len() == len);
             data[o] = match old {
                 Some(i) => recycled.swap_remove(i).into_data(),
-                None => vec![0.0; len],
+                None => crate::buffers::take(len),
             };
         }
         let mut per_tile: Vec<Vec<TileOut<'_>>> = (0..n_tiles).map(|_| Vec::new()).collect();

@@ -242,8 +242,8 @@ impl ImageBlock {
     }
 
     /// Consumes the block, returning its values.
-    pub fn into_data(self) -> Vec<f32> {
-        self.data
+    pub fn into_data(mut self) -> Vec<f32> {
+        std::mem::take(&mut self.data)
     }
 
     /// The values of channel `c` (`c < channels`).
@@ -256,6 +256,13 @@ impl ImageBlock {
     pub fn channel_mut(&mut self, c: usize) -> &mut [f32] {
         let len = self.channel_len();
         &mut self.data[c * len..(c + 1) * len]
+    }
+}
+
+/// A dropped block's buffer goes back to [`crate::buffers`] for the next layer output.
+impl Drop for ImageBlock {
+    fn drop(&mut self) {
+        crate::buffers::keep(std::mem::take(&mut self.data));
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod action;
 pub mod bank;
+pub mod buffers;
 pub mod conv;
 pub mod conv_contract;
 pub mod equivariance;
