@@ -1,11 +1,12 @@
 //! Tokens of one generated response kernel: a unit struct implementing the runtime's
 //! `ResponseKernel` with the taps and tensor components of its [`Stencil`] fully unrolled.
 //!
-//! The loop structure is kept apart from the mathematics: the runtime walks output rows
-//! (`for_each_row`) under `try_simd` (AVX2/FMA code when the CPU has it), and the generated
-//! `row` function handles the contiguous pixels of one row, every input read being a slice
-//! indexed by the pixel counter so that LLVM vectorises. Stride 1 gets its own AVX2 copy with a
-//! constant step; the portable copy serves other strides and CPUs. Two schedules ([`Schedule`]):
+//! The loop structure is kept apart from the mathematics: the generated `row` function handles
+//! `n` outputs of one row (writing response `r` to `out[r · plane + q..][..n]`), every input
+//! read being a slice indexed by the pixel counter so that LLVM vectorises. Two callers inline
+//! it: the layer's `ChunkKernel` ([`super::chunk`]) inside the runtime's AVX-512 chunk loop, and
+//! the `ResponseKernel` impl, for which the runtime walks output rows (`for_each_row`) under
+//! `try_simd` (an AVX2/FMA copy for stride 1, a portable copy for other strides and CPUs). Two schedules ([`Schedule`]):
 //! - **fused**: one loop over the row computing every load, shared sum and response per pixel
 //!   (everything stays in registers; best when few values are live);
 //! - **streamed**: one loop per response (each loop reads only its own few streams; best for

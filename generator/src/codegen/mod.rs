@@ -4,8 +4,8 @@
 //! ([`parse`] into a [`spec::LayerSpec`]), validation against the generator's exact invariant
 //! filter counts and banks ([`plan`], [`bank`]), the plan of each unrolled response kernel
 //! ([`stencil`]: which inputs it reads, scales factored out, zeros skipped, shared sub-sums) and
-//! its tokens ([`kernel`]), and the layer's struct, constants, constructors and trait impls
-//! ([`layer`]). Every problem becomes a `compile_error!` at the offending token, all of them
+//! its tokens ([`kernel`]), the per-chunk driver of the layer's kernels ([`chunk`]), and the
+//! layer's struct, constants, constructors and trait impls ([`layer`]). Every problem becomes a `compile_error!` at the offending token, all of them
 //! reported at once ([`errors`]).
 //!
 //! # The attribute
@@ -26,14 +26,20 @@
 //!
 //! # What is generated
 //!
-//! A struct wrapping the runtime's `ConvContract`, whose per-pair kernels are generated
-//! `ResponseKernel`s (padding, GEMM channel mixing, bias, weights and initialisation are the
-//! runtime's); constants `DIM`, `FILTER_SIZE`, `INPUT_SIGNATURE`, `OUTPUT_SIGNATURE`,
+//! A struct wrapping the runtime's `ConvContract` (weights, biases, initialisation, padding
+//! plans and bias are the runtime's). Per block pair, a generated kernel ([`kernel`]) holds the
+//! unrolled stencil as a `row` function and implements the runtime's `ResponseKernel`; per
+//! layer, a `ChunkKernel` ([`chunk`]) runs, for each chunk of an output row and each output
+//! block, the stencils of the pairs reaching the block and one channel mix with a constant
+//! row count. `forward` runs the runtime's row-chunk schedule with it (one AVX-512 copy,
+//! compiled into the user's crate); CPUs without AVX-512 and strided layers take the
+//! `ConvContract` tile schedule with the generated `ResponseKernel`s. Also generated:
+//! constants `DIM`, `FILTER_SIZE`, `INPUT_SIGNATURE`, `OUTPUT_SIGNATURE`,
 //! `STENCIL_FLOPS_PER_PIXEL`, `GEMM_MULADDS_PER_PIXEL`, `DENSE_MULADDS_PER_PIXEL`;
 //! `new(seed)`, `from_weights`, `to_weights`, `forward`, `forward_batch`, `contract`; impls of
-//! `Layer` and `TypedLayer` (signature types `(Block<k, p, c>, ...)`, so `then` chains only
-//! matching layers). Everything but the struct sits in `const _: () = { ... };` and names only
-//! `::ginrs_runtime::__private`.
+//! `Layer` (with `forward_into`, which reuses output storage) and `TypedLayer` (signature types
+//! `(Block<k, p, c>, ...)`, so `then` chains only matching layers). Everything but the struct
+//! sits in `const _: () = { ... };` and names only `::ginrs_runtime::__private`.
 
 pub mod bank;
 pub mod chunk;
