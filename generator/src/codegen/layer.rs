@@ -52,6 +52,7 @@ pub fn layer_tokens(item: &syn::ItemStruct, plan: &LayerPlan) -> TokenStream {
             pair.filters.filters.len(),
             m,
             dim,
+            spec.dilation,
         )
     });
     let kernel_list = plan.pairs.iter().enumerate().map(|(i, pair)| {
