@@ -824,6 +824,11 @@ impl ConvContract {
         Ok(output)
     }
 
+    /// Whether some pair reads input block `block` (blocks no pair reads are never padded).
+    fn reads_input(&self, block: usize) -> bool {
+        self.pairs.iter().any(|p| p.input == block)
+    }
+
     /// Computes one tile of output rows: pads each input block's tile, runs the kernels and
     /// mixes channels with one GEMM per pair into the tile's accumulators `outs`.
     fn tile(
@@ -852,7 +857,7 @@ impl ConvContract {
         grow(acc, *starts.last().expect("non-empty"));
         let mut written = vec![false; outs.len()];
         for (bi, block) in blocks.iter().enumerate() {
-            if !self.pairs.iter().any(|p| p.input == bi) {
+            if !self.reads_input(bi) {
                 continue;
             }
             let comps_in = block.components();

@@ -167,8 +167,7 @@ impl Tile<'_> {
         let tpp = geometry.padded_pixels();
         let mut starts = vec![0usize];
         for (bi, block) in self.blocks.iter().enumerate() {
-            let used = layer.pairs.iter().any(|p| p.input == bi);
-            let len = if used {
+            let len = if layer.reads_input(bi) {
                 block.channels() * block.components() * tpp
             } else {
                 0
@@ -184,7 +183,7 @@ impl Tile<'_> {
         let views: Vec<&[f32]> = starts.windows(2).map(|s| &inputs[s[0]..s[1]]).collect();
         let taps = tap_offset_list(&geometry.padded, &geometry.rhs_dilation, &layer.sides);
         let runs = row_runs(geometry);
-        let longest = runs.iter().map(|r| r.span).max().unwrap_or(0);
+        let longest = runs.iter().map(RowRun::span).max().unwrap_or(0);
         let width = longest.clamp(1, CHUNK_PIXELS).next_multiple_of(16);
         let targets = layer.config.target.entries();
         let shapes: Vec<(usize, usize, usize)> = outs
@@ -203,8 +202,8 @@ impl Tile<'_> {
         grow(acc, shapes.iter().map(|s| s.2).max().unwrap_or(0));
         for run in &runs {
             let mut v0 = 0;
-            while v0 < run.span {
-                let len = (run.span - v0).min(width);
+            while v0 < run.span() {
+                let len = (run.span() - v0).min(width);
                 let chunk = Chunk {
                     inputs: &views,
                     padded_pixels: tpp,
@@ -222,30 +221,7 @@ impl Tile<'_> {
                         &mut responses[..r_len],
                         values,
                     );
-                    // The chunk's part of every row of the run (positions past a row's
-                    // end, in its padding, are dropped).
-                    for y in v0 / run.pitch..=(v0 + len - 1) / run.pitch {
-                        let row0 = y * run.pitch;
-                        let x_lo = v0.saturating_sub(row0);
-                        let x_hi = (v0 + len - row0).min(run.n);
-                        if x_lo >= x_hi {
-                            continue;
-                        }
-                        let (col, count) = (row0 + x_lo - v0, x_hi - x_lo);
-                        let q = run.q + y * run.n + x_lo;
-                        let (from, to) = (q * comps, (q + count) * comps);
-                        for (dst, src) in out
-                            .channels
-                            .iter_mut()
-                            .zip(values.chunks_exact(comps * width))
-                        {
-                            if comps == 1 {
-                                dst[from..to].copy_from_slice(&src[col..col + count]);
-                            } else {
-                                interleave(&src[col..], width, &mut dst[from..to], comps);
-                            }
-                        }
-                    }
+                    run.write(out, values, comps, width, v0, len);
                 }
                 v0 += len;
             }
@@ -256,15 +232,58 @@ impl Tile<'_> {
 /// Consecutive output rows whose inputs follow each other in the padded layout: `rows` rows
 /// of `n` outputs from output pixel `q`, the first reading from padded offset `base`, each
 /// next row `pitch` (the padded row length) further on. The chunk schedule walks a run as
-/// one range of `span = (rows − 1) · pitch + n` positions, computing the positions in the
-/// rows' padding too and dropping them, so short rows (d = 3 tiles of 16-pixel rows) still
-/// fill whole chunks.
+/// one range of [`RowRun::span`] positions, computing the positions in the rows' padding too
+/// and dropping them, so short rows (d = 3 tiles of 16-pixel rows) still fill whole chunks.
 struct RowRun {
     base: usize,
     q: usize,
     n: usize,
     pitch: usize,
-    span: usize,
+    rows: usize,
+}
+
+impl RowRun {
+    /// Positions from the first row's first output to the last row's last:
+    /// `(rows − 1) · pitch + n`.
+    fn span(&self) -> usize {
+        (self.rows - 1) * self.pitch + self.n
+    }
+
+    /// Writes positions `v0..v0 + len` of the run from a chunk's `values` (component planes
+    /// `width` apart per channel) into `out`, dropping the positions in the rows' padding.
+    #[inline(always)]
+    fn write(
+        &self,
+        out: &mut TileOut<'_>,
+        values: &[f32],
+        comps: usize,
+        width: usize,
+        v0: usize,
+        len: usize,
+    ) {
+        for y in v0 / self.pitch..=(v0 + len - 1) / self.pitch {
+            let row0 = y * self.pitch;
+            let x_lo = v0.saturating_sub(row0);
+            let x_hi = (v0 + len - row0).min(self.n);
+            if x_lo >= x_hi {
+                continue;
+            }
+            let (col, count) = (row0 + x_lo - v0, x_hi - x_lo);
+            let q = self.q + y * self.n + x_lo;
+            let (from, to) = (q * comps, (q + count) * comps);
+            for (dst, src) in out
+                .channels
+                .iter_mut()
+                .zip(values.chunks_exact(comps * width))
+            {
+                if comps == 1 {
+                    dst[from..to].copy_from_slice(&src[col..col + count]);
+                } else {
+                    interleave(&src[col..], width, &mut dst[from..to], comps);
+                }
+            }
+        }
+    }
 }
 
 /// The tile's output rows merged into [`RowRun`]s: rows shorter than a chunk merge when the
@@ -282,9 +301,8 @@ fn row_runs(geometry: &StencilGeometry) -> Vec<RowRun> {
         &geometry.stride,
         |base, q, n, _| {
             if let Some(run) = runs.last_mut() {
-                let rows = (run.span - run.n) / run.pitch + 1;
-                if merge && base == run.base + rows * pitch && q == run.q + rows * run.n {
-                    run.span += pitch;
+                if merge && base == run.base + run.rows * pitch && q == run.q + run.rows * n {
+                    run.rows += 1;
                     return;
                 }
             }
@@ -293,7 +311,7 @@ fn row_runs(geometry: &StencilGeometry) -> Vec<RowRun> {
                 q,
                 n,
                 pitch,
-                span: n,
+                rows: 1,
             });
         },
     );
