@@ -20,7 +20,7 @@
 use std::time::{Duration, Instant};
 
 use ginrs_generator::BankOptions;
-use ginrs_runtime::weights::LayerWeights;
+use ginrs_runtime::io::weights::LayerWeights;
 use ginrs_runtime::{
     equivariant_layer, BiasMode, ConvContract, ConvContractConfig, DenseBank, Geometry, ImageBlock,
     Layer, MultiImage, Signature, TensorKey,

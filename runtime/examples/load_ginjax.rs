@@ -8,7 +8,7 @@
 //! The example runs the same input through ginrs and prints, per layer, the largest difference
 //! from ginjax relative to the largest value ginjax produced.
 
-use ginrs_runtime::ginjax_import::{multi_image_from_json, GinjaxModel};
+use ginrs_runtime::io::ginjax_import::{multi_image_from_json, GinjaxModel};
 use ginrs_runtime::MultiImage;
 
 fn largest(image: &MultiImage) -> f32 {

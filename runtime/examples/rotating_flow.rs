@@ -3,7 +3,7 @@
 //!
 //! `cargo run -p ginrs-runtime --example rotating_flow`
 
-use ginrs_runtime::equivariance::{check_layer, Elements};
+use ginrs_runtime::check::equivariance::{check_layer, Elements};
 use ginrs_runtime::{
     equivariant_layer, Geometry, ImageBlock, Layer, MultiImage, TensorKey, TypedLayer,
 };

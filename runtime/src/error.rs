@@ -2,6 +2,8 @@
 
 use thiserror::Error;
 
+pub use crate::image::ImageError;
+
 /// Any error of the runtime: one variant per module that can fail.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum Error {
@@ -10,134 +12,44 @@ pub enum Error {
     Image(#[from] ImageError),
     /// Pooling failed.
     #[error(transparent)]
-    Pool(#[from] crate::pool::PoolError),
+    Pool(#[from] crate::ops::pool::PoolError),
     /// Building or applying a group norm failed.
     #[error(transparent)]
-    Norm(#[from] crate::group_norm::NormError),
+    Norm(#[from] crate::layers::group_norm::NormError),
     /// Building or applying the vector-neuron nonlinearity failed.
     #[error(transparent)]
-    Nonlinear(#[from] crate::nonlinear::NonlinearError),
+    Nonlinear(#[from] crate::layers::nonlinear::NonlinearError),
     /// Applying a layer wrapper failed.
     #[error(transparent)]
-    Wrapper(#[from] crate::wrapper::WrapperError),
+    Wrapper(#[from] crate::layers::wrapper::WrapperError),
     /// Reading or checking layer parameters failed.
     #[error(transparent)]
-    Params(#[from] crate::params::ParamsError),
+    Params(#[from] crate::io::params::ParamsError),
     /// An equivariance check could not compare its results.
     #[error(transparent)]
-    Equivariance(#[from] crate::equivariance::EquivarianceError),
+    Equivariance(#[from] crate::check::equivariance::EquivarianceError),
     /// Resolving convolution options or padding an input failed.
     #[error(transparent)]
-    Padding(#[from] crate::padding::PaddingError),
+    Padding(#[from] crate::ops::padding::PaddingError),
     /// Applying a group element failed.
     #[error(transparent)]
-    Action(#[from] crate::action::ActionError),
+    Action(#[from] crate::ops::action::ActionError),
     /// Building a ConvContract layer failed.
     #[error(transparent)]
-    ConvContract(#[from] crate::conv_contract::ConvContractError),
+    ConvContract(#[from] crate::layers::conv_contract::ConvContractError),
     /// Reading or applying layer weights failed.
     #[error(transparent)]
-    Weights(#[from] crate::weights::WeightsError),
+    Weights(#[from] crate::io::weights::WeightsError),
     /// Building a filter bank failed.
     #[error(transparent)]
-    Bank(#[from] crate::bank::BankError),
+    Bank(#[from] crate::ops::bank::BankError),
     /// A convolution failed.
     #[error(transparent)]
-    Conv(#[from] crate::conv::ConvError),
+    Conv(#[from] crate::ops::conv::ConvError),
     /// Raising/lowering indices or inverting a metric failed.
     #[error(transparent)]
-    Metric(#[from] crate::metric::MetricError),
+    Metric(#[from] crate::ops::metric::MetricError),
     /// Importing a ginjax export failed.
     #[error(transparent)]
-    Import(#[from] crate::ginjax_import::ImportError),
-}
-
-/// Errors from building or combining geometric images.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum ImageError {
-    /// The spatial dimension is outside `1..=MAX_DIM`.
-    #[error(
-        "spatial dimension d = {dim} is not supported: use d in 1..={}",
-        crate::image::MAX_DIM
-    )]
-    Dimension {
-        /// The dimension given.
-        dim: usize,
-    },
-    /// The torus flags do not give one flag per spatial axis.
-    #[error("expected {dim} torus flags (one per spatial axis), got {got}")]
-    TorusFlags {
-        /// The spatial dimension.
-        dim: usize,
-        /// The number of flags given.
-        got: usize,
-    },
-    /// A spatial axis has side 0.
-    #[error("spatial axis {axis} has side 0: every axis needs at least one pixel")]
-    EmptyAxis {
-        /// The empty axis.
-        axis: usize,
-    },
-    /// A block's data has the wrong number of values.
-    #[error("{key} block: expected {expected} values (channels · pixels · d^k), got {got}")]
-    DataLength {
-        /// The block's key.
-        key: String,
-        /// The number of values its shape needs.
-        expected: usize,
-        /// The number of values given.
-        got: usize,
-    },
-    /// A channel count of zero in a signature.
-    #[error("{key} has 0 channels: every entry of a signature needs at least one channel")]
-    ZeroChannels {
-        /// The key.
-        key: String,
-    },
-    /// A key appears twice.
-    #[error("key {key} appears twice")]
-    DuplicateKey {
-        /// The repeated key.
-        key: String,
-    },
-    /// A block's geometry differs from the multi-image's.
-    #[error("{key} block has geometry {got}, but the multi-image has {expected}")]
-    GeometryMismatch {
-        /// The block's key.
-        key: String,
-        /// The multi-image's geometry.
-        expected: String,
-        /// The block's geometry.
-        got: String,
-    },
-    /// An array has too few axes for a block of its key.
-    #[error("{key} block needs an array of rank at least {min} (channels, spatial…, d…), got rank {rank}")]
-    ArrayRank {
-        /// The key.
-        key: String,
-        /// The array's rank.
-        rank: usize,
-        /// The smallest rank possible.
-        min: usize,
-    },
-    /// A tensor axis of an array does not have length d.
-    #[error("{key} block: tensor axis {axis} has length {side}, but d = {dim}")]
-    TensorAxis {
-        /// The key.
-        key: String,
-        /// The axis of the array.
-        axis: usize,
-        /// Its length.
-        side: usize,
-        /// The spatial dimension inferred from the rank.
-        dim: usize,
-    },
-    /// A multi-image does not have the signature a layer expects.
-    #[error("expected an image with signature {expected}, got {got}")]
-    SignatureMismatch {
-        /// The expected signature.
-        expected: String,
-        /// The image's signature.
-        got: String,
-    },
+    Import(#[from] crate::io::ginjax_import::ImportError),
 }

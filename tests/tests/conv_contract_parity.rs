@@ -1,10 +1,14 @@
 //! ConvContract against ginjax 0.1.8: every case of `conv_contract_layer.json`, with the
 //! recorded filter bank and the recorded weights and biases.
 
-use ginrs_runtime::conv_contract::{BiasMode, ConvContract, ConvContractConfig, ConvContractError};
-use ginrs_runtime::ginjax_import::{bias_mode_from_json, padding_from_json, per_axis_from_json};
-use ginrs_runtime::padding::{ConvOptions, Padding, PerAxis};
-use ginrs_runtime::weights::{LayerWeights, WeightsError};
+use ginrs_runtime::io::ginjax_import::{
+    bias_mode_from_json, padding_from_json, per_axis_from_json,
+};
+use ginrs_runtime::io::weights::{LayerWeights, WeightsError};
+use ginrs_runtime::layers::conv_contract::{
+    BiasMode, ConvContract, ConvContractConfig, ConvContractError,
+};
+use ginrs_runtime::ops::padding::{ConvOptions, Padding, PerAxis};
 use ginrs_runtime::{DenseBank, Error, Layer, MultiImage, TensorKey};
 use ginrs_tests::data::{random_image, signature};
 use ginrs_tests::fixtures;
@@ -350,7 +354,7 @@ fn weight_errors_name_keys_and_shapes() {
 /// The layer computed the ginjax way: per pair, sum the filters with the weights and run the
 /// generic `convolve_contract`, accumulating per output key in order of first reach.
 fn reference(layer: &ConvContract, bank: &DenseBank, input: &MultiImage) -> MultiImage {
-    use ginrs_runtime::conv::{convolve_contract, FilterArray};
+    use ginrs_runtime::ops::conv::{convolve_contract, FilterArray};
     let weights = layer.to_weights();
     let mut out: Vec<(TensorKey, ginrs_runtime::ImageBlock)> = Vec::new();
     for w in &weights.weights {
@@ -607,7 +611,7 @@ fn metric_lowers_inputs_once_and_raises_outputs() {
 /// output, and the whole chain run from the input reproduces ginjax's final output.
 #[test]
 fn conv_contract_is_equivariant_under_every_element() {
-    use ginrs_runtime::equivariance::{check_layer, Elements};
+    use ginrs_runtime::check::equivariance::{check_layer, Elements};
     let options = ginrs_generator::BankOptions::default();
     // (bank, input, target, image side, padding)
     let setups = [
@@ -657,11 +661,11 @@ fn conv_contract_is_equivariant_under_every_element() {
 }
 
 /// A kernel that delegates to another one (stands in for generated code).
-struct Delegate(ginrs_runtime::kernel::SparseKernel);
+struct Delegate(ginrs_runtime::kernels::stencil::SparseKernel);
 
 impl ginrs_runtime::__private::ResponseKernel for Delegate {
     fn filter_count(&self) -> usize {
-        ginrs_runtime::kernel::ResponseKernel::filter_count(&self.0)
+        ginrs_runtime::kernels::stencil::ResponseKernel::filter_count(&self.0)
     }
     fn responses(
         &self,
@@ -669,14 +673,14 @@ impl ginrs_runtime::__private::ResponseKernel for Delegate {
         input: &[f32],
         out: &mut [f32],
     ) {
-        ginrs_runtime::kernel::ResponseKernel::responses(&self.0, geometry, input, out)
+        ginrs_runtime::kernels::stencil::ResponseKernel::responses(&self.0, geometry, input, out)
     }
 }
 
 #[test]
 fn caller_supplied_kernels_build_the_same_layer() {
     use ginrs_runtime::__private::PairKernel;
-    use ginrs_runtime::kernel::SparseKernel;
+    use ginrs_runtime::kernels::stencil::SparseKernel;
     let case = load_cases()
         .into_iter()
         .find(|c| c.name == "bias_auto")
@@ -758,6 +762,6 @@ fn banks_load_from_a_filters_json_file() {
     assert!(m3.get(0, 1).is_none() && m3.get(0, 0).unwrap().count() == 3);
     assert!(matches!(
         DenseBank::from_filter_file(&file, 7),
-        Err(ginrs_runtime::bank::BankError::Empty)
+        Err(ginrs_runtime::ops::bank::BankError::Empty)
     ));
 }

@@ -1,9 +1,9 @@
 //! Generated layers are equivariant: `f(g·x) = g·f(x)` for every element g of B_d, for d = 2
 //! and 3, torus and zero padding (square images, stride 1), tensors and pseudo-tensors.
 
-use ginrs_runtime::action::Action;
-use ginrs_runtime::equivariance::{check_layer, Elements};
+use ginrs_runtime::check::equivariance::{check_layer, Elements};
 use ginrs_runtime::group::Group;
+use ginrs_runtime::ops::action::Action;
 use ginrs_runtime::{equivariant_layer, Geometry, MultiImage, TypedLayer};
 use ginrs_tests::data::random_image;
 

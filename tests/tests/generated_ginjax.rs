@@ -4,7 +4,7 @@
 //! ginjax skips pairs a generated layer keeps); the generator's d = 2 ginjax bank equals the
 //! recorded bank exactly (no float-noise signs for d ≤ 2).
 
-use ginrs_runtime::weights::LayerWeights;
+use ginrs_runtime::io::weights::LayerWeights;
 use ginrs_runtime::{equivariant_layer, MultiImage};
 use ginrs_tests::fixtures;
 

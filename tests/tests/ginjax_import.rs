@@ -1,7 +1,7 @@
 //! A model exported from ginjax by `scripts/export_ginjax.py` loads through
-//! `ginrs_runtime::ginjax_import` and reproduces the outputs ginjax recorded for every layer.
+//! `ginrs_runtime::io::ginjax_import` and reproduces the outputs ginjax recorded for every layer.
 
-use ginrs_runtime::ginjax_import::{GinjaxModel, ImportError, ImportedLayer};
+use ginrs_runtime::io::ginjax_import::{GinjaxModel, ImportError, ImportedLayer};
 use ginrs_runtime::{Error, Layer};
 use ginrs_tests::fixtures;
 use serde_json::Value;
@@ -147,7 +147,7 @@ mod generated {
 
 #[test]
 fn exported_convolutions_load_into_generated_layers() {
-    use ginrs_runtime::weights::LayerWeights;
+    use ginrs_runtime::io::weights::LayerWeights;
     let file = export();
     let layers = file["layers"].as_array().unwrap();
     let outputs = file["outputs"].as_array().unwrap();

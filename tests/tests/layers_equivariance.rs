@@ -17,12 +17,13 @@
 //! - `LayerWrapper(Aux)`: whenever the wrapped per-block module is (e.g. an odd elementwise
 //!   function, or ReLU on plain scalars).
 
-use ginrs_runtime::equivariance::{check_fn, check_layer, Elements, EquivarianceReport};
+use ginrs_runtime::check::equivariance::{check_fn, check_layer, Elements, EquivarianceReport};
 use ginrs_runtime::group::Group;
-use ginrs_runtime::group_norm::GroupNorm;
-use ginrs_runtime::nonlinear::VectorNeuronNonlinear;
-use ginrs_runtime::pool::{average_pool, MaxNormPool};
-use ginrs_runtime::wrapper::{Elementwise, LayerWrapper, LayerWrapperAux};
+use ginrs_runtime::layers::group_norm::GroupNorm;
+use ginrs_runtime::layers::max_norm_pool::MaxNormPool;
+use ginrs_runtime::layers::nonlinear::VectorNeuronNonlinear;
+use ginrs_runtime::layers::wrapper::{Elementwise, LayerWrapper, LayerWrapperAux};
+use ginrs_runtime::ops::pool::average_pool;
 use ginrs_runtime::{Error, Geometry, ImageBlock, MultiImage, Signature, TensorKey};
 use proptest::prelude::*;
 

@@ -5,10 +5,11 @@
 //! Pooling by selection is compared exactly; computed values with the fixtures' tolerance
 //! `|got − want| ≤ 1e-5·|want| + 1e-5·max(1, max|want|)`.
 
-use ginrs_runtime::group_norm::GroupNorm;
-use ginrs_runtime::nonlinear::{Activation, VectorNeuronNonlinear};
-use ginrs_runtime::ops::pixel_norm;
-use ginrs_runtime::pool::{average_pool, max_pool, Comparator, MaxNormPool};
+use ginrs_runtime::layers::group_norm::GroupNorm;
+use ginrs_runtime::layers::max_norm_pool::MaxNormPool;
+use ginrs_runtime::layers::nonlinear::{Activation, VectorNeuronNonlinear};
+use ginrs_runtime::ops::norm::pixel_norm;
+use ginrs_runtime::ops::pool::{average_pool, max_pool, Comparator};
 use ginrs_runtime::{Geometry, ImageBlock, Layer, MultiImage, TensorKey};
 use ginrs_tests::fixtures::{
     array, assert_close, assert_multi_image_close, cases, load, multi_image, signature,

@@ -1,10 +1,10 @@
 //! Parity of the runtime's group action and generic convolutions with ginjax 0.1.8, case by
 //! case against `group_action.json`, `convolve_contract.json` and `convolve.json`.
 
-use ginrs_runtime::action::{rotate_torus, times_group_element, times_group_element_block};
-use ginrs_runtime::conv::{self, convolve, convolve_contract, FilterArray};
 use ginrs_runtime::group::SignedPermutation;
-use ginrs_runtime::padding::{ConvOptions, PaddingMode, PerAxis};
+use ginrs_runtime::ops::action::{rotate_torus, times_group_element, times_group_element_block};
+use ginrs_runtime::ops::conv::{self, convolve, convolve_contract, FilterArray};
+use ginrs_runtime::ops::padding::{ConvOptions, PaddingMode, PerAxis};
 use ginrs_runtime::{Geometry, ImageBlock, MultiImage, Padding, TensorKey};
 use ginrs_tests::fixtures::{assert_close, cases, flags, load};
 use serde_json::Value;
@@ -261,7 +261,7 @@ fn pixel_norm_matches_ginjax() {
         assert!(in_shape[idx_shift..].iter().all(|&s| s == d), "{name}");
         let geometry = Geometry::new(in_shape[n_lead..idx_shift].to_vec(), vec![true; d]).unwrap();
         let block = ImageBlock::new(geometry, TensorKey::new(k, 0), channels, in_data).unwrap();
-        let got = ginrs_runtime::ops::pixel_norms(&block);
+        let got = ginrs_runtime::ops::norm::pixel_norms(&block);
         assert_eq!(got.key(), &TensorKey::scalar(), "{name}");
         assert_close(got.data(), &out_data, name);
     }

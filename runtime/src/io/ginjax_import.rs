@@ -21,16 +21,16 @@ use serde::Deserialize;
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::bank::DenseBank;
-use crate::conv_contract::{BiasMode, ConvContract, ConvContractConfig};
 use crate::error::Error;
-use crate::group_norm::{GroupNorm, GroupNormParams};
 use crate::image::{Geometry, ImageBlock, MultiImage};
-use crate::layer::Layer;
-use crate::nonlinear::{Activation, NonlinearParams, VectorNeuronNonlinear};
-use crate::padding::{ConvOptions, Padding, PerAxis};
-use crate::params::{signature_from_json, ArrayJson, KeyJson, SignatureEntryJson};
-use crate::weights::LayerWeights;
+use crate::io::params::{signature_from_json, ArrayJson, KeyJson, SignatureEntryJson};
+use crate::io::weights::LayerWeights;
+use crate::layers::conv_contract::{BiasMode, ConvContract, ConvContractConfig};
+use crate::layers::group_norm::{GroupNorm, GroupNormParams};
+use crate::layers::layer::Layer;
+use crate::layers::nonlinear::{Activation, NonlinearParams, VectorNeuronNonlinear};
+use crate::ops::bank::DenseBank;
+use crate::ops::padding::{ConvOptions, Padding, PerAxis};
 
 /// The schema name the exporter writes.
 pub const SCHEMA: &str = "ginrs-ginjax-export/1";

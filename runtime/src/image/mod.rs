@@ -1,4 +1,5 @@
-//! Geometric images: tensor keys, image blocks, multi-images and signatures.
+//! Geometric images: tensor keys, image blocks, multi-images and signatures, the buffers
+//! they recycle, and signatures as types.
 //!
 //! A block holds `channels` images of one tensor type, laid out row-major as
 //! `(channels, spatial_0, …, spatial_{d-1}, d, …, d)` with `k` trailing tensor axes — ginjax's
@@ -8,7 +9,13 @@
 
 use std::fmt;
 
-use crate::error::ImageError;
+pub mod buffers;
+mod error;
+#[cfg(feature = "ndarray")]
+pub mod ndarray_interop;
+pub mod typed;
+
+pub use error::ImageError;
 
 /// Largest spatial dimension supported by the runtime (the group is enumerated up to it).
 pub use ginrs_generator::group::MAX_DIM;
@@ -259,10 +266,10 @@ impl ImageBlock {
     }
 }
 
-/// A dropped block's buffer goes back to [`crate::buffers`] for the next layer output.
+/// A dropped block's buffer goes back to [`crate::image::buffers`] for the next layer output.
 impl Drop for ImageBlock {
     fn drop(&mut self) {
-        crate::buffers::keep(std::mem::take(&mut self.data));
+        crate::image::buffers::keep(std::mem::take(&mut self.data));
     }
 }
 

@@ -9,7 +9,7 @@
 //! 1. the output is cut into tiles of whole rows along spatial axis 0 (about 512 output
 //!    pixels each; tiles run in parallel with rayon). Per tile, every input channel's part of
 //!    the padded input (torus wrap, lhs dilation, zero padding, with the source tables of
-//!    [`crate::padding::ConvPlan`]) is laid out component-major;
+//!    [`crate::ops::padding::ConvPlan`]) is laid out component-major;
 //! 2. per pair and input channel `i`, a [`ResponseKernel`] computes the responses
 //!    `R[i, f, j, q]` of the channel to every invariant filter (a sparse stencil);
 //! 3. one GEMM per pair (and tile) mixes the channels:
@@ -24,7 +24,7 @@
 //!
 //! Output blocks appear in the order in which pairs first reach them (ginjax's order).
 //! Weights have ginjax's shapes `(out_c, in_c, n_filters)` and serialise through
-//! [`crate::weights::LayerWeights`].
+//! [`crate::io::weights::LayerWeights`].
 //!
 //! # Divergences from ginjax 0.1.8 (deliberate; see the spec's bug list)
 //!
@@ -56,17 +56,17 @@ pub mod chunked;
 use rayon::prelude::*;
 use thiserror::Error;
 
-use crate::bank::DenseBank;
 use crate::error::Error;
 use crate::image::{ImageBlock, MultiImage, Signature, TensorKey};
-use crate::kernel::{KernelError, ResponseKernel, SparseKernel, StencilGeometry};
-use crate::layer::Layer;
-use crate::metric::{metric_inverse, raise_lower};
-use crate::padding::ConvOptions;
-use crate::transpose::{deinterleave, interleave};
-use crate::weights::{
+use crate::io::weights::{
     check_length, ArrayJson, BiasWeights, KeyJson, LayerWeights, PairWeights, WeightsError,
 };
+use crate::kernels::stencil::{KernelError, ResponseKernel, SparseKernel, StencilGeometry};
+use crate::kernels::transpose::{deinterleave, interleave};
+use crate::layers::layer::Layer;
+use crate::ops::bank::DenseBank;
+use crate::ops::metric::{metric_inverse, raise_lower};
+use crate::ops::padding::ConvOptions;
 
 /// Errors from building a [`ConvContract`].
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -681,7 +681,7 @@ impl ConvContract {
                 .position(|b| b.key() == &targets[o].0 && b.data().len() == len);
             data[o] = match old {
                 Some(i) => recycled.swap_remove(i).into_data(),
-                None => crate::buffers::take(len),
+                None => crate::image::buffers::take(len),
             };
         }
         let mut per_tile: Vec<Vec<TileOut<'_>>> = (0..n_tiles).map(|_| Vec::new()).collect();

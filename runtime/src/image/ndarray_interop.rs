@@ -5,8 +5,7 @@
 
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, IxDyn};
 
-use crate::error::ImageError;
-use crate::image::{Geometry, ImageBlock, TensorKey};
+use crate::image::{Geometry, ImageBlock, ImageError, TensorKey};
 
 impl ImageBlock {
     /// A read-only view of the block with shape `(channels, spatial…, d…)`.

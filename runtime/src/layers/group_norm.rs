@@ -18,12 +18,12 @@ use thiserror::Error;
 
 use crate::error::Error;
 use crate::image::{ImageBlock, MultiImage, Signature, TensorKey};
-use crate::layer::Layer;
-use crate::params::{
+use crate::io::params::{
     match_keys, signature_from_json, signature_to_json, ArrayJson, KeyJson, KeyedArrayJson,
     ParamsError, SignatureEntryJson,
 };
-use crate::sym_eigen::spectral_map;
+use crate::layers::layer::Layer;
+use crate::ops::sym_eigen::spectral_map;
 
 /// ginjax's default `eps`.
 pub const DEFAULT_EPS: f32 = 1e-5;

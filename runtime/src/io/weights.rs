@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::image::TensorKey;
-use crate::params::ParamsError;
-pub use crate::params::{ArrayJson, KeyJson};
+use crate::io::params::ParamsError;
+pub use crate::io::params::{ArrayJson, KeyJson};
 
 /// Errors from reading, writing or applying layer parameters.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

@@ -1,17 +1,13 @@
-//! Compile-time signatures: layers whose input and output signatures are Rust types, so that
-//! chaining two layers whose signatures differ is a compile error.
+//! Compile-time signatures: signatures that are Rust types, so that chaining two layers whose
+//! signatures differ is a compile error (see `TypedLayer::then`).
 //!
 //! A declared signature `[scalar: 8, vector: 8]` is the tuple type
 //! `(Block<0, 0, 8>, Block<1, 0, 8>)`: one [`Block`] per entry with its tensor order, parity and
 //! channel count, in declared order. Two layers that agree on a signature therefore name the same
-//! type, and [`TypedLayer::then`] accepts a next layer only if its input type is the previous
+//! type, and [`TypedLayer::then`](crate::TypedLayer::then) accepts a next layer only if its input type is the previous
 //! layer's output type.
 
-use std::marker::PhantomData;
-
-use crate::error::Error;
-use crate::image::{MultiImage, Signature, TensorKey};
-use crate::layer::Layer;
+use crate::image::{Signature, TensorKey};
 
 /// One signature entry at the type level: tensor order `K`, parity `P`, `C` channels.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -61,7 +57,7 @@ tuple_signatures! {
      H K7 P7 C7, I K8 P8 C8, J K9 P9 C9)
 }
 
-/// Holds when signature type `Self` equals `Expected`: the bound [`TypedLayer::then`] puts on
+/// Holds when signature type `Self` equals `Expected`: the bound `TypedLayer::then` puts on
 /// the next layer's input.
 #[diagnostic::on_unimplemented(
     message = "layer signatures do not chain: the next layer takes `{Self}`, but the previous \
@@ -74,58 +70,6 @@ tuple_signatures! {
 pub trait SameSignature<Expected> {}
 
 impl<T> SameSignature<T> for T {}
-
-/// A [`Layer`] whose input and output signatures are types.
-pub trait TypedLayer: Layer + Sized {
-    /// The input signature type.
-    type Input: SignatureType;
-    /// The output signature type.
-    type Output: SignatureType;
-
-    /// Chains `next` after this layer; compiles only if `next` takes this layer's output.
-    fn then<N>(self, next: N) -> Chain<Self, N>
-    where
-        N: TypedLayer,
-        N::Input: SameSignature<Self::Output>,
-    {
-        Chain {
-            first: self,
-            second: next,
-            _signatures: PhantomData,
-        }
-    }
-}
-
-/// Two layers applied one after the other (built by [`TypedLayer::then`]).
-#[derive(Debug, Clone)]
-pub struct Chain<A, B> {
-    first: A,
-    second: B,
-    _signatures: PhantomData<fn() -> (A, B)>,
-}
-
-impl<A, B> Chain<A, B> {
-    /// The first layer.
-    pub fn first(&self) -> &A {
-        &self.first
-    }
-
-    /// The second layer.
-    pub fn second(&self) -> &B {
-        &self.second
-    }
-}
-
-impl<A: TypedLayer, B: TypedLayer> Layer for Chain<A, B> {
-    fn forward(&self, input: &MultiImage) -> Result<MultiImage, Error> {
-        self.second.forward(&self.first.forward(input)?)
-    }
-}
-
-impl<A: TypedLayer, B: TypedLayer> TypedLayer for Chain<A, B> {
-    type Input = A::Input;
-    type Output = B::Output;
-}
 
 #[cfg(test)]
 mod tests {

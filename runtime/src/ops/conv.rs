@@ -2,7 +2,7 @@
 //!
 //! Both are cross-correlations (the filter is not flipped) of a block of `in_c` images with a
 //! [`FilterArray`] of shape `(out_c, in_c, M_0…M_{d−1}, (d,)*k_f)`, after the padding of
-//! [`crate::padding`]:
+//! [`crate::ops::padding`]:
 //! - [`convolve`] takes the tensor product, image indices first:
 //!   `O[o, y, a…, b…] = Σ_i Σ_m P[i, y·s + m·d, a…] · F[o, i, m, b…]`, order `k_img + k_f`;
 //! - [`convolve_contract`] contracts the image's `k_img` indices with the **first** `k_img`
@@ -16,10 +16,10 @@
 use rayon::prelude::*;
 use thiserror::Error;
 
-use crate::action::{Action, ActionError};
 use crate::group::SignedPermutation;
 use crate::image::{Geometry, ImageBlock, TensorKey};
-use crate::padding::{ConvOptions, ConvPlan, PaddingError};
+use crate::ops::action::{Action, ActionError};
+use crate::ops::padding::{ConvOptions, ConvPlan, PaddingError};
 
 /// Errors from a convolution.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -188,7 +188,7 @@ impl FilterArray {
     }
 
     /// The action of a group element on every filter: each `(o, i)` filter image is
-    /// transformed as by [`crate::action`] (pixels moved about the filter centre, tensor
+    /// transformed as by [`crate::ops::action`] (pixels moved about the filter centre, tensor
     /// indices multiplied by `g`, times `det(g)^parity`); sides are permuted as `|g·M|`.
     pub fn times_group_element(&self, g: &SignedPermutation) -> Result<FilterArray, ActionError> {
         let geometry =
@@ -412,9 +412,9 @@ fn axpy(dst: &mut [f32], w: f32, src: &[f32], step: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::action::times_group_element_block;
     use crate::group::{Group, GroupKind};
-    use crate::padding::Padding;
+    use crate::ops::action::times_group_element_block;
+    use crate::ops::padding::Padding;
     use proptest::prelude::*;
 
     fn image(spatial: Vec<usize>, torus: Vec<bool>, k: usize, data: Vec<f32>) -> ImageBlock {

@@ -14,7 +14,7 @@ use thiserror::Error;
 
 use crate::error::Error;
 use crate::image::{ImageBlock, MultiImage, Signature, TensorKey};
-use crate::layer::Layer;
+use crate::layers::layer::Layer;
 
 /// Errors from applying a wrapper.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -312,7 +312,7 @@ mod tests {
 
     #[test]
     fn layers_as_block_modules() {
-        use crate::pool::MaxNormPool;
+        use crate::layers::max_norm_pool::MaxNormPool;
         // Pooling each block separately equals pooling the multi-image.
         let pool = MaxNormPool::new(2, true).unwrap();
         let wrapper = LayerWrapper::new(BlockLayer(pool.clone()), &keys());

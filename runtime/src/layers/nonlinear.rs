@@ -23,11 +23,11 @@ use thiserror::Error;
 
 use crate::error::Error;
 use crate::image::{ImageBlock, MultiImage, Signature, TensorKey};
-use crate::layer::Layer;
-use crate::params::{
+use crate::io::params::{
     match_keys, signature_from_json, signature_to_json, ArrayJson, KeyJson, KeyedArrayJson,
     ParamsError, SignatureEntryJson,
 };
+use crate::layers::layer::Layer;
 
 /// ginjax's default `eps`.
 pub const DEFAULT_EPS: f32 = 1e-5;

@@ -20,9 +20,9 @@
 use super::{grow, pad_block, ConvContract, Scratch, TileOut};
 use crate::error::Error;
 use crate::image::{ImageBlock, MultiImage};
-use crate::kernel::StencilGeometry;
-use crate::rows::{for_each_row, tap_offset_list};
-use crate::transpose::interleave;
+use crate::kernels::rows::{for_each_row, tap_offset_list};
+use crate::kernels::stencil::StencilGeometry;
+use crate::kernels::transpose::interleave;
 
 /// Largest number of output pixels of one chunk (the mixing panels are 32 columns wide).
 pub const CHUNK_PIXELS: usize = 32;

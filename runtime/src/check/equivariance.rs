@@ -1,5 +1,5 @@
 //! Equivariance self-check: for a layer `f`, an input `x` and group elements `g`, measure
-//! `max |f(g·x) − g·f(x)|` with the group action of [`crate::action`].
+//! `max |f(g·x) − g·f(x)|` with the group action of [`crate::ops::action`].
 //!
 //! The error is reported per element, as a maximum over all of them, and relative to the
 //! output scale `max |f(x)|`, together with the worst element. Elements are all of B_d or a
@@ -11,11 +11,11 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use thiserror::Error;
 
-use crate::action::Action;
 use crate::error::Error;
 use crate::group::{Group, SignedPermutation};
 use crate::image::MultiImage;
-use crate::layer::Layer;
+use crate::layers::layer::Layer;
+use crate::ops::action::Action;
 
 /// Errors from the equivariance check itself (not from the layer under test).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -64,7 +64,7 @@ impl Elements {
     pub fn resolve(&self, dim: usize) -> Result<Vec<SignedPermutation>, Error> {
         let elements = match self {
             Self::All => Group::hyperoctahedral(dim)
-                .map_err(|_| crate::error::ImageError::Dimension { dim })?
+                .map_err(|_| crate::image::ImageError::Dimension { dim })?
                 .elements()
                 .to_vec(),
             Self::Sample { count, seed } => {

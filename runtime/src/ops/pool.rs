@@ -1,5 +1,4 @@
-//! Pooling: ginjax's `max_pool` and `average_pool` on image blocks, and the [`MaxNormPool`]
-//! layer.
+//! Pooling: ginjax's `max_pool` and `average_pool` on image blocks.
 //!
 //! Both pools use non-overlapping patches of side `patch_len` starting at pixel 0 of every
 //! spatial axis. `max_pool` drops a remainder at the end of an axis (ginjax floors), while
@@ -8,10 +7,8 @@
 
 use thiserror::Error;
 
-use crate::error::Error;
-use crate::image::{Geometry, ImageBlock, MultiImage};
-use crate::layer::Layer;
-use crate::ops::pixel_norm;
+use crate::image::{Geometry, ImageBlock};
+use crate::ops::norm::pixel_norm;
 
 /// Errors from pooling.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -240,56 +237,10 @@ pub fn average_pool(block: &ImageBlock, patch_len: usize) -> Result<ImageBlock, 
     )
 }
 
-/// ginjax's `MaxNormPool(patch_len, use_norm)`: `max_pool` on every channel of every block,
-/// by pixel norm (`use_norm`) or by value (scalar blocks only).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MaxNormPool {
-    patch_len: usize,
-    use_norm: bool,
-}
-
-impl MaxNormPool {
-    /// A pool with patches of side `patch_len` (at least 1), comparing pixel norms when
-    /// `use_norm` (ginjax's default) and raw values otherwise.
-    pub fn new(patch_len: usize, use_norm: bool) -> Result<Self, PoolError> {
-        if patch_len == 0 {
-            return Err(PoolError::ZeroPatch);
-        }
-        Ok(Self {
-            patch_len,
-            use_norm,
-        })
-    }
-
-    /// The patch side.
-    pub fn patch_len(&self) -> usize {
-        self.patch_len
-    }
-
-    /// Whether pixels are compared by norm.
-    pub fn use_norm(&self) -> bool {
-        self.use_norm
-    }
-}
-
-impl Layer for MaxNormPool {
-    fn forward(&self, input: &MultiImage) -> Result<MultiImage, Error> {
-        let comparator = if self.use_norm {
-            Comparator::Norm
-        } else {
-            Comparator::Value
-        };
-        let blocks = input
-            .blocks()
-            .iter()
-            .map(|block| max_pool(block, self.patch_len, comparator))
-            .collect::<Result<Vec<_>, _>>()?;
-        let geometry = match blocks.first() {
-            Some(block) => block.geometry().clone(),
-            None => Patches::new(input.geometry(), self.patch_len)?.geometry,
-        };
-        Ok(MultiImage::from_blocks(geometry, blocks)?)
-    }
+/// The geometry `max_pool` gives an image of geometry `geometry`: every side divided by
+/// `patch_len` (the remainder dropped), the torus flags kept.
+pub fn pooled_geometry(geometry: &Geometry, patch_len: usize) -> Result<Geometry, PoolError> {
+    Ok(Patches::new(geometry, patch_len)?.geometry)
 }
 
 #[cfg(test)]

@@ -1,0 +1,3 @@
+//! Self-checks: numerical equivariance of layers and functions under the group action.
+
+pub mod equivariance;
