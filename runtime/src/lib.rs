@@ -48,7 +48,8 @@ pub mod __private {
     pub use crate::image::{Geometry, ImageBlock, MultiImage, Signature, TensorKey};
     pub use crate::io::weights::LayerWeights;
     pub use crate::kernels::mix::mix_chunk;
-    pub use crate::kernels::rows::{for_each_row, tap_offsets, try_simd};
+    pub use crate::kernels::rows::{for_each_row, tap_offsets};
+    pub use crate::kernels::simd::try_simd;
     pub use crate::kernels::stencil::{ResponseKernel, StencilGeometry};
     pub use crate::layers::conv_contract::chunked::{
         forward_chunked, forward_chunked_into, Chunk, ChunkKernel,

@@ -23,12 +23,13 @@ use thiserror::Error;
 
 use crate::error::Error;
 use crate::image::{Geometry, ImageBlock, MultiImage};
+use crate::io::layer_params::{GroupNormParams, NonlinearParams};
 use crate::io::params::{signature_from_json, ArrayJson, KeyJson, SignatureEntryJson};
 use crate::io::weights::LayerWeights;
 use crate::layers::conv_contract::{BiasMode, ConvContract, ConvContractConfig};
-use crate::layers::group_norm::{GroupNorm, GroupNormParams};
+use crate::layers::group_norm::GroupNorm;
 use crate::layers::layer::Layer;
-use crate::layers::nonlinear::{Activation, NonlinearParams, VectorNeuronNonlinear};
+use crate::layers::nonlinear::{Activation, VectorNeuronNonlinear};
 use crate::ops::bank::DenseBank;
 use crate::ops::padding::{ConvOptions, Padding, PerAxis};
 

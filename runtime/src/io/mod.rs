@@ -2,5 +2,6 @@
 //! weights in ginjax's layout, and whole models exported from ginjax.
 
 pub mod ginjax_import;
+pub mod layer_params;
 pub mod params;
 pub mod weights;

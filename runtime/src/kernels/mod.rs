@@ -1,7 +1,11 @@
 //! Compute kernels on slices and strides: filter stencils, the row walk and tap offsets of
-//! generated stencils, channel mixing, component (de)interleaving and SIMD dispatch.
+//! generated stencils, channel mixing, the GEMM of the dynamic schedule, component
+//! (de)interleaving and SIMD dispatch.
 
+pub mod gemm;
+pub mod layout;
 pub mod mix;
 pub mod rows;
+pub mod simd;
 pub mod stencil;
 pub(crate) mod transpose;

@@ -5,6 +5,8 @@
 //! consecutive output pixels read inputs `stride` apart (contiguous for stride 1), so a generated
 //! kernel handles one output row as a loop over pixels that LLVM can vectorise.
 
+use super::layout::{self, row_major_strides};
+
 /// The row-major flat offset of each of the `T = M^d` filter taps (row-major over the filter
 /// pixels) in a padded channel of sides `padded`, with filter dilation `rhs_dilation` per axis.
 pub fn tap_offsets<const T: usize>(
@@ -12,53 +14,8 @@ pub fn tap_offsets<const T: usize>(
     rhs_dilation: &[usize],
     filter_size: usize,
 ) -> [usize; T] {
-    let offsets = tap_offset_list(padded, rhs_dilation, &vec![filter_size; padded.len()]);
+    let offsets = layout::tap_offsets(padded, rhs_dilation, &vec![filter_size; padded.len()]);
     std::array::from_fn(|tap| offsets[tap])
-}
-
-/// The row-major flat offset of every filter tap (row-major over a filter of sides `sides`)
-/// in a padded channel of sides `padded`, with filter dilation `rhs_dilation` per axis.
-pub fn tap_offset_list(padded: &[usize], rhs_dilation: &[usize], sides: &[usize]) -> Vec<usize> {
-    let strides = row_major_strides(padded);
-    let taps: usize = sides.iter().product();
-    (0..taps)
-        .map(|tap| {
-            let mut rest = tap;
-            let mut offset = 0;
-            for axis in (0..padded.len()).rev() {
-                let m = rest % sides[axis];
-                rest /= sides[axis];
-                offset += m * rhs_dilation[axis] * strides[axis];
-            }
-            offset
-        })
-        .collect()
-}
-
-/// Runs `body` compiled with AVX2 and FMA enabled if the CPU has them, and returns whether it
-/// ran (callers then fall back to their portable path).
-///
-/// `body` and everything it inlines (a generated kernel's `#[inline(always)]` row function) is
-/// code-generated inside a function with those target features, so the unrolled stencils use
-/// 8-wide vectors. Only that one copy is made: the portable path is the caller's own.
-#[inline(always)]
-pub fn try_simd<F: FnOnce()>(body: F) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx2,fma")]
-        fn avx2<F: FnOnce()>(body: F) {
-            body()
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the CPU supports AVX2 and FMA (checked just above), the only
-            // requirement of calling a function with these target features.
-            unsafe { avx2(body) };
-            return true;
-        }
-    }
-    let _ = body;
-    false
 }
 
 /// Calls `row(in_base, out_base, n, step)` for every output row: the row's first input offset
@@ -92,14 +49,6 @@ pub fn for_each_row(
             index[axis] = 0;
         }
     }
-}
-
-fn row_major_strides(sides: &[usize]) -> Vec<usize> {
-    let mut strides = vec![1; sides.len()];
-    for axis in (0..sides.len().saturating_sub(1)).rev() {
-        strides[axis] = strides[axis + 1] * sides[axis + 1];
-    }
-    strides
 }
 
 #[cfg(test)]

@@ -10,7 +10,10 @@
 //! [`SparseKernel`] is the dynamic implementation built from a dense bank's non-zero taps; the
 //! code generator emits fully unrolled implementations of the same trait.
 
+use ginrs_generator::group::MAX_DIM;
 use thiserror::Error;
+
+use super::layout::{row_major_strides, tap_offsets};
 
 /// Spatial geometry of one response computation, fixed for a layer call.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -38,11 +41,7 @@ impl StencilGeometry {
 
     /// Row-major strides of the padded input, in pixels.
     pub fn padded_strides(&self) -> Vec<usize> {
-        let mut strides = vec![1; self.padded.len()];
-        for axis in (0..self.padded.len().saturating_sub(1)).rev() {
-            strides[axis] = strides[axis + 1] * self.padded[axis + 1];
-        }
-        strides
+        row_major_strides(&self.padded)
     }
 }
 
@@ -102,8 +101,8 @@ thread_local! {
 /// One non-zero filter entry: where it reads (filter pixel, input component) and its value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Tap {
-    /// Filter pixel multi-index, one entry per axis (unused axes 0).
-    pixel: [usize; crate::image::MAX_DIM],
+    /// Filter pixel, row-major over the filter's sides.
+    pixel: usize,
     /// Input tensor component `a` (row-major over the k_in indices).
     comp_in: usize,
     /// The filter value.
@@ -118,6 +117,8 @@ struct Tap {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SparseKernel {
     dim: usize,
+    /// Filter side per axis.
+    sides: Vec<usize>,
     n_filters: usize,
     comps_out: usize,
     comps_in: usize,
@@ -140,7 +141,7 @@ impl SparseKernel {
         n_filters: usize,
         filters: &[f32],
     ) -> Result<Self, KernelError> {
-        if sides.len() != dim || dim == 0 || dim > crate::image::MAX_DIM || sides.contains(&0) {
+        if sides.len() != dim || dim == 0 || dim > MAX_DIM || sides.contains(&0) {
             return Err(KernelError::Sides {
                 dim,
                 sides: sides.to_vec(),
@@ -161,17 +162,11 @@ impl SparseKernel {
         for f in 0..n_filters {
             for j in 0..comps_out {
                 for m in 0..pixels {
-                    let mut pixel = [0usize; crate::image::MAX_DIM];
-                    let mut rest = m;
-                    for axis in (0..dim).rev() {
-                        pixel[axis] = rest % sides[axis];
-                        rest /= sides[axis];
-                    }
                     for a in 0..comps_in {
                         let coeff = filters[f * per_filter + (m * comps_in + a) * comps_out + j];
                         if coeff != 0.0 {
                             taps.push(Tap {
-                                pixel,
+                                pixel: m,
                                 comp_in: a,
                                 coeff,
                             });
@@ -183,6 +178,7 @@ impl SparseKernel {
         }
         Ok(Self {
             dim,
+            sides: sides.to_vec(),
             n_filters,
             comps_out,
             comps_in,
@@ -246,7 +242,7 @@ impl SparseKernel {
                         *o = if FMA { c.mul_add(x, *o) } else { *o + c * x };
                     }
                 }
-                let mut idx = [0usize; crate::image::MAX_DIM];
+                let mut idx = [0usize; MAX_DIM];
                 for row in dst.chunks_exact_mut(line_len) {
                     let base: usize = (0..last).map(|ax| idx[ax] * pstrides[ax]).sum();
                     row.copy_from_slice(&wide[base..base + line_len]);
@@ -255,7 +251,7 @@ impl SparseKernel {
             }
             return;
         }
-        let mut idx = [0usize; crate::image::MAX_DIM];
+        let mut idx = [0usize; MAX_DIM];
         for line in 0..n_lines {
             // Input position of the line's first output pixel.
             let base: usize = (0..last)
@@ -345,18 +341,12 @@ impl ResponseKernel for SparseKernel {
             out.len() >= self.n_filters * self.comps_out * geometry.out_pixels(),
             "output holds n_f · d^k_out · out_pixels values"
         );
-        let pstrides = geometry.padded_strides();
         // Offset of every tap relative to the input position of an output pixel.
+        let pixel_offsets = tap_offsets(&geometry.padded, &geometry.rhs_dilation, &self.sides);
         let offsets: Vec<(usize, f32)> = self
             .taps
             .iter()
-            .map(|t| {
-                let off = (0..dim)
-                    .map(|ax| t.pixel[ax] * geometry.rhs_dilation[ax] * pstrides[ax])
-                    .sum::<usize>()
-                    + t.comp_in * pp;
-                (off, t.coeff)
-            })
+            .map(|t| (pixel_offsets[t.pixel] + t.comp_in * pp, t.coeff))
             .collect();
         WIDE.with(|wide| {
             let wide = &mut wide.borrow_mut();

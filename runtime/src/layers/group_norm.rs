@@ -13,20 +13,17 @@
 //! Statistics are accumulated in f64; constant or zero inputs give finite output (the
 //! variance or eigenvalue is 0 and `eps` keeps the division finite).
 
-use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::error::Error;
 use crate::image::{ImageBlock, MultiImage, Signature, TensorKey};
+use crate::io::layer_params::{GroupNormParams, VanillaNormJson};
 use crate::io::params::{
     match_keys, signature_from_json, signature_to_json, ArrayJson, KeyJson, KeyedArrayJson,
-    ParamsError, SignatureEntryJson,
 };
 use crate::layers::layer::Layer;
 use crate::ops::sym_eigen::spectral_map;
-
-/// ginjax's default `eps`.
-pub const DEFAULT_EPS: f32 = 1e-5;
+use crate::ops::GINJAX_EPS;
 
 const LAYER: &str = "GroupNorm";
 
@@ -143,7 +140,7 @@ impl GroupNorm {
         Ok(Self {
             input_keys: input_keys.clone(),
             groups,
-            eps: DEFAULT_EPS,
+            eps: GINJAX_EPS,
             blocks,
         })
     }
@@ -275,17 +272,6 @@ impl GroupNorm {
             layer.set_affine(key, s, b)?;
         }
         Ok(layer)
-    }
-
-    /// The parameters as JSON text.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(&self.params()).expect("parameters serialise to JSON")
-    }
-
-    /// Builds the layer from JSON text (see [`GroupNormParams`]).
-    pub fn from_json(text: &str) -> Result<Self, Error> {
-        let params: GroupNormParams = serde_json::from_str(text).map_err(ParamsError::from)?;
-        Self::from_params(&params)
     }
 
     fn keys_of_order(&self, k: usize) -> Vec<TensorKey> {
@@ -421,38 +407,6 @@ impl Layer for GroupNorm {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(MultiImage::from_blocks(input.geometry().clone(), blocks)?)
     }
-}
-
-/// The equinox norm parameters of one k = 0 key: `{"key", "weight", "bias"}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VanillaNormJson {
-    /// The key.
-    pub key: KeyJson,
-    /// Per-channel multiplier, shape `(channels,)`.
-    pub weight: ArrayJson,
-    /// Per-channel bias, shape `(channels,)`.
-    pub bias: ArrayJson,
-}
-
-/// JSON form of a [`GroupNorm`], named like ginjax's fields and the fixtures:
-/// `vanilla_norm` (one entry per k = 0 key), `vector_scale` and `vector_bias` (one entry per
-/// k = 1 key), plus `groups`, `eps` and the signature `input_keys`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GroupNormParams {
-    /// Number of channel groups.
-    pub groups: usize,
-    /// Added to variances and eigenvalues.
-    pub eps: f32,
-    /// The signature, in order.
-    pub input_keys: Vec<SignatureEntryJson>,
-    /// The equinox GroupNorm parameters per k = 0 key.
-    pub vanilla_norm: Vec<VanillaNormJson>,
-    /// The vector scale per k = 1 key, shape `(channels,)`.
-    pub vector_scale: Vec<KeyedArrayJson>,
-    /// The vector mean-bias per k = 1 key, shape `(channels,)`.
-    pub vector_bias: Vec<KeyedArrayJson>,
 }
 
 #[cfg(test)]
@@ -592,110 +546,6 @@ mod tests {
                 got: 1,
                 ..
             }))
-        ));
-    }
-
-    fn mixed() -> GroupNorm {
-        let keys = sig(vec![
-            (TensorKey::vector(), 2),
-            (TensorKey::new(0, 1), 4),
-            (TensorKey::with_covariant(vec![true], 1), 2),
-        ]);
-        let mut layer = GroupNorm::new(&keys, 2).unwrap().with_eps(1e-3);
-        layer
-            .set_affine(
-                &TensorKey::new(0, 1),
-                vec![1.0, 2.0, 3.0, 4.0],
-                vec![0.5; 4],
-            )
-            .unwrap();
-        layer
-            .set_affine(&TensorKey::vector(), vec![-1.0, 0.25], vec![0.125, 7.0])
-            .unwrap();
-        layer
-    }
-
-    #[test]
-    fn json_round_trip() {
-        let layer = mixed();
-        let text = layer.to_json();
-        let back = GroupNorm::from_json(&text).unwrap();
-        assert_eq!(back, layer);
-        assert_eq!(back.weight(&TensorKey::vector()), Some(&[-1.0, 0.25][..]));
-        assert_eq!(back.input_keys(), layer.input_keys());
-        assert_eq!(back.eps(), 1e-3);
-    }
-
-    fn edited(edit: impl FnOnce(&mut serde_json::Value)) -> Result<GroupNorm, Error> {
-        let mut value: serde_json::Value = serde_json::from_str(&mixed().to_json()).unwrap();
-        edit(&mut value);
-        GroupNorm::from_json(&value.to_string())
-    }
-
-    #[test]
-    fn json_errors_are_typed() {
-        use serde_json::json;
-        let missing = edited(|v| v["vanilla_norm"] = json!([]));
-        assert!(matches!(
-            missing,
-            Err(Error::Params(ParamsError::MissingKey {
-                what: "vanilla_norm",
-                ..
-            }))
-        ));
-        let extra = edited(|v| {
-            let entry = v["vector_scale"][0].clone();
-            let mut scalar = entry.clone();
-            scalar["key"] = json!({"k": 0, "parity": 0, "covariant_axes": []});
-            v["vector_scale"] = json!([entry, v["vector_scale"][1].clone(), scalar]);
-        });
-        assert!(matches!(
-            extra,
-            Err(Error::Params(ParamsError::ExtraKey {
-                what: "vector_scale",
-                ..
-            }))
-        ));
-        let duplicate = edited(|v| {
-            let entry = v["vector_bias"][0].clone();
-            v["vector_bias"] = json!([entry.clone(), entry]);
-        });
-        assert!(matches!(
-            duplicate,
-            Err(Error::Params(ParamsError::DuplicateKey { .. }))
-        ));
-        let shape = edited(|v| {
-            v["vector_bias"][0]["array"] = json!({"shape": [3], "data": [1, 2, 3]});
-        });
-        assert!(matches!(
-            shape,
-            Err(Error::Params(ParamsError::Shape { expected, got, .. })) if expected == [2] && got == [3]
-        ));
-        let length = edited(|v| {
-            v["vanilla_norm"][0]["weight"] = json!({"shape": [4], "data": [1, 2]});
-        });
-        assert!(matches!(
-            length,
-            Err(Error::Params(ParamsError::ArrayLength { .. }))
-        ));
-        let flags = edited(|v| v["vector_scale"][0]["key"]["covariant_axes"] = json!([]));
-        assert!(matches!(
-            flags,
-            Err(Error::Params(ParamsError::KeyFlags { k: 1, flags: 0 }))
-        ));
-        let groups = edited(|v| v["groups"] = json!(3));
-        assert!(matches!(
-            groups,
-            Err(Error::Norm(NormError::GroupsDivide { groups: 3, .. }))
-        ));
-        let unknown = edited(|v| v["extra"] = json!(1));
-        assert!(matches!(
-            unknown,
-            Err(Error::Params(ParamsError::Json { .. }))
-        ));
-        assert!(matches!(
-            GroupNorm::from_json("{"),
-            Err(Error::Params(ParamsError::Json { .. }))
         ));
     }
 }

@@ -18,19 +18,16 @@ use std::sync::Arc;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::error::Error;
 use crate::image::{ImageBlock, MultiImage, Signature, TensorKey};
+use crate::io::layer_params::NonlinearParams;
 use crate::io::params::{
     match_keys, signature_from_json, signature_to_json, ArrayJson, KeyJson, KeyedArrayJson,
-    ParamsError, SignatureEntryJson,
 };
 use crate::layers::layer::Layer;
-
-/// ginjax's default `eps`.
-pub const DEFAULT_EPS: f32 = 1e-5;
+use crate::ops::GINJAX_EPS;
 
 const LAYER: &str = "VectorNeuronNonlinear";
 
@@ -158,7 +155,7 @@ impl VectorNeuronNonlinear {
         Self {
             input_keys: input_keys.clone(),
             activation: Activation::Relu,
-            eps: DEFAULT_EPS,
+            eps: GINJAX_EPS,
             weights,
         }
     }
@@ -258,17 +255,6 @@ impl VectorNeuronNonlinear {
         Ok(layer)
     }
 
-    /// The parameters as JSON text (the activation is not part of it).
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(&self.params()).expect("parameters serialise to JSON")
-    }
-
-    /// Builds the layer from JSON text (see [`NonlinearParams`]) with the given activation.
-    pub fn from_json(text: &str, activation: Activation) -> Result<Self, Error> {
-        let params: NonlinearParams = serde_json::from_str(text).map_err(ParamsError::from)?;
-        Self::from_params(&params, activation)
-    }
-
     fn apply_block(&self, block: &ImageBlock) -> Result<ImageBlock, NonlinearError> {
         let data = if block.key().is_scalar() {
             block
@@ -346,19 +332,6 @@ impl Layer for VectorNeuronNonlinear {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(MultiImage::from_blocks(input.geometry().clone(), blocks)?)
     }
-}
-
-/// JSON form of a [`VectorNeuronNonlinear`]: `eps`, the signature `input_keys`, and
-/// `weights`, one `(c, c)` array per key other than `((), 0)`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NonlinearParams {
-    /// The `eps` of the layer.
-    pub eps: f32,
-    /// The signature, in order.
-    pub input_keys: Vec<SignatureEntryJson>,
-    /// The channel-mixing weights per non-scalar key.
-    pub weights: Vec<KeyedArrayJson>,
 }
 
 #[cfg(test)]
@@ -469,60 +442,6 @@ mod tests {
         assert!(matches!(
             l.forward(&x),
             Err(Error::Nonlinear(NonlinearError::UnknownKey { .. }))
-        ));
-    }
-
-    fn mixed() -> VectorNeuronNonlinear {
-        let keys = Signature::new(vec![
-            (TensorKey::scalar(), 2),
-            (TensorKey::new(2, 1), 3),
-            (TensorKey::vector(), 2),
-        ])
-        .unwrap();
-        VectorNeuronNonlinear::new(&keys, 42).with_eps(1e-4)
-    }
-
-    #[test]
-    fn json_round_trip() {
-        let layer = mixed();
-        let back = VectorNeuronNonlinear::from_json(&layer.to_json(), Activation::Relu).unwrap();
-        assert_eq!(back.params(), layer.params());
-        assert_eq!(back.eps(), 1e-4);
-        assert_eq!(
-            back.weights(&TensorKey::new(2, 1)),
-            layer.weights(&TensorKey::new(2, 1))
-        );
-        assert_eq!(back.weights(&TensorKey::new(2, 1)).unwrap().len(), 9);
-    }
-
-    #[test]
-    fn json_errors_are_typed() {
-        use serde_json::json;
-        let edited = |edit: &dyn Fn(&mut serde_json::Value)| {
-            let mut value: serde_json::Value = serde_json::from_str(&mixed().to_json()).unwrap();
-            edit(&mut value);
-            VectorNeuronNonlinear::from_json(&value.to_string(), Activation::Relu)
-        };
-        assert!(matches!(
-            edited(&|v| v["weights"] = json!([v["weights"][0].clone()])),
-            Err(Error::Params(ParamsError::MissingKey { .. }))
-        ));
-        let scalar_weights = |v: &mut serde_json::Value| {
-            let mut entry = v["weights"][0].clone();
-            entry["key"] = json!({"k": 0, "parity": 0, "covariant_axes": []});
-            v["weights"].as_array_mut().unwrap().push(entry);
-        };
-        assert!(matches!(
-            edited(&scalar_weights),
-            Err(Error::Params(ParamsError::ExtraKey { .. }))
-        ));
-        assert!(matches!(
-            edited(&|v| v["weights"][1]["array"] = json!({"shape": [2, 1], "data": [1, 2]})),
-            Err(Error::Params(ParamsError::Shape { .. }))
-        ));
-        assert!(matches!(
-            edited(&|v| v["input_keys"][0]["channels"] = json!(0)),
-            Err(Error::Params(ParamsError::Signature { .. }))
         ));
     }
 }

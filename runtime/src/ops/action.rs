@@ -20,6 +20,7 @@ use thiserror::Error;
 
 use crate::group::SignedPermutation;
 use crate::image::{Geometry, ImageBlock, MultiImage};
+use crate::kernels::layout::row_major_strides;
 
 /// Errors from applying a group element.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -123,12 +124,10 @@ impl Action {
     /// Prepares the action of `g` on images of geometry `input`.
     pub fn new(g: &SignedPermutation, input: &Geometry) -> Result<Self, ActionError> {
         let output = rotate_geometry(g, input)?;
-        let d = input.dim();
-        let in_sides = input.spatial();
-        let mut in_strides = vec![1isize; d];
-        for i in (0..d.saturating_sub(1)).rev() {
-            in_strides[i] = in_strides[i + 1] * in_sides[i + 1] as isize;
-        }
+        let in_strides: Vec<isize> = row_major_strides(input.spatial())
+            .into_iter()
+            .map(|s| s as isize)
+            .collect();
         // Along output axis j, input axis σ(j) runs forwards (sign +) or backwards (sign −):
         // x_σ(j) = y_j or N'_j − 1 − y_j.
         let mut offsets = vec![0isize];

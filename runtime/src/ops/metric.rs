@@ -13,9 +13,7 @@
 use thiserror::Error;
 
 use crate::image::{ImageBlock, TensorKey};
-
-/// ginjax's default eps added to the eigenvalues in [`metric_inverse`].
-pub const METRIC_INVERSE_EPS: f32 = 1e-5;
+use crate::ops::sym_eigen::spectral_map;
 
 /// Errors from raising/lowering indices or inverting a metric.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -82,73 +80,13 @@ pub fn metric_inverse(metric: &ImageBlock, eps: f32) -> Result<ImageBlock, Metri
                 a[i * d + j] = f64::from(pixel[r * d + c]);
             }
         }
-        let (values, vectors) = symmetric_eigen(&a, d);
-        for i in 0..d {
-            for j in 0..d {
-                let v: f64 = (0..d)
-                    .map(|l| vectors[i * d + l] * vectors[j * d + l] / (values[l] + f64::from(eps)))
-                    .sum();
-                data.push(v as f32);
-            }
-        }
+        let inverse = spectral_map(&a, d, |lambda| 1.0 / (lambda + f64::from(eps)));
+        data.extend(inverse.iter().map(|&v| v as f32));
     }
     Ok(
         ImageBlock::new(metric.geometry().clone(), TensorKey::new(2, 0), 1, data)
             .expect("one D×D matrix per pixel"),
     )
-}
-
-/// Eigenvalues and eigenvectors (columns of the row-major `d×d` result) of a symmetric matrix,
-/// by cyclic Jacobi rotations.
-fn symmetric_eigen(a: &[f64], d: usize) -> (Vec<f64>, Vec<f64>) {
-    let mut a = a.to_vec();
-    let mut v = vec![0.0; d * d];
-    for i in 0..d {
-        v[i * d + i] = 1.0;
-    }
-    for _sweep in 0..100 {
-        let off: f64 = (0..d)
-            .flat_map(|i| (0..d).filter(move |&j| j != i).map(move |j| (i, j)))
-            .map(|(i, j)| a[i * d + j] * a[i * d + j])
-            .sum();
-        let scale: f64 = (0..d).map(|i| a[i * d + i] * a[i * d + i]).sum::<f64>();
-        if off <= 1e-30 * scale.max(f64::MIN_POSITIVE) || off == 0.0 {
-            break;
-        }
-        for p in 0..d {
-            for q in p + 1..d {
-                let apq = a[p * d + q];
-                if apq == 0.0 {
-                    continue;
-                }
-                let theta = (a[q * d + q] - a[p * d + p]) / (2.0 * apq);
-                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
-                let t = if theta == 0.0 { 1.0 } else { t };
-                let c = 1.0 / (t * t + 1.0).sqrt();
-                let s = t * c;
-                // A ← Jᵀ A J with the rotation J in the (p, q) plane
-                for k in 0..d {
-                    let akp = a[k * d + p];
-                    let akq = a[k * d + q];
-                    a[k * d + p] = c * akp - s * akq;
-                    a[k * d + q] = s * akp + c * akq;
-                }
-                for k in 0..d {
-                    let apk = a[p * d + k];
-                    let aqk = a[q * d + k];
-                    a[p * d + k] = c * apk - s * aqk;
-                    a[q * d + k] = s * apk + c * aqk;
-                }
-                for k in 0..d {
-                    let vkp = v[k * d + p];
-                    let vkq = v[k * d + q];
-                    v[k * d + p] = c * vkp - s * vkq;
-                    v[k * d + q] = s * vkp + c * vkq;
-                }
-            }
-        }
-    }
-    ((0..d).map(|i| a[i * d + i]).collect(), v)
 }
 
 /// ginjax `raise_lower`: changes the covariant flags of `block` to `to`, lowering
@@ -206,6 +144,7 @@ pub fn raise_lower(
 mod tests {
     use super::*;
     use crate::image::Geometry;
+    use crate::ops::GINJAX_EPS;
 
     fn geometry(spatial: Vec<usize>) -> Geometry {
         let d = spatial.len();
@@ -225,7 +164,7 @@ mod tests {
     #[test]
     fn spec_example_metric_2_1_1_3() {
         let g = metric(vec![1, 1], &[2., 1., 1., 3.]);
-        let inv = metric_inverse(&g, METRIC_INVERSE_EPS).unwrap();
+        let inv = metric_inverse(&g, GINJAX_EPS).unwrap();
         assert_eq!(inv.key(), &TensorKey::new(2, 0));
         assert!(
             close(
@@ -272,7 +211,7 @@ mod tests {
     #[test]
     fn identity_metric_and_unchanged_flags() {
         let g = metric(vec![2, 3], &[1., 0., 0., 1.]);
-        let inv = metric_inverse(&g, METRIC_INVERSE_EPS).unwrap();
+        let inv = metric_inverse(&g, GINJAX_EPS).unwrap();
         assert!(close(
             inv.data(),
             &[0.99999, 0., 0., 0.99999].repeat(6),
@@ -318,7 +257,7 @@ mod tests {
         let back = raise_lower(&low, &g, &exact_inv, &[false, false]).unwrap();
         assert!(close(back.data(), &data, 1e-5));
         // with eps the round trip is off by the factor g/(g + eps) per axis
-        let inv = metric_inverse(&g, METRIC_INVERSE_EPS).unwrap();
+        let inv = metric_inverse(&g, GINJAX_EPS).unwrap();
         let back = raise_lower(&low, &g, &inv, &[false, false]).unwrap();
         let want: Vec<f32> = data
             .iter()

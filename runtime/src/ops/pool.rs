@@ -8,6 +8,7 @@
 use thiserror::Error;
 
 use crate::image::{Geometry, ImageBlock};
+use crate::kernels::layout::row_major_strides;
 use crate::ops::norm::pixel_norm;
 
 /// Errors from pooling.
@@ -93,11 +94,7 @@ impl Patches {
             }
         }
         let out_sides: Vec<usize> = sides.iter().map(|&n| n / patch_len).collect();
-        // Row-major pixel strides of the input.
-        let mut strides = vec![1usize; sides.len()];
-        for axis in (0..sides.len().saturating_sub(1)).rev() {
-            strides[axis] = strides[axis + 1] * sides[axis + 1];
-        }
+        let strides = row_major_strides(sides);
         let origins = row_major(&out_sides)
             .map(|idx| {
                 idx.iter()

@@ -17,12 +17,16 @@
 //! into it. On CPUs without AVX-512 and for strided rows, tiles take the dynamic schedule
 //! with the layer's generated stencils instead.
 
-use super::{grow, pad_block, ConvContract, Scratch, TileOut};
+use super::tiles::{grow, Scratch, TileOut};
+use super::ConvContract;
 use crate::error::Error;
 use crate::image::{ImageBlock, MultiImage};
-use crate::kernels::rows::{for_each_row, tap_offset_list};
+use crate::kernels::layout::tap_offsets;
+use crate::kernels::rows::for_each_row;
+use crate::kernels::simd::try_avx512;
 use crate::kernels::stencil::StencilGeometry;
 use crate::kernels::transpose::interleave;
+use crate::ops::padding::fill::pad_block;
 
 /// Largest number of output pixels of one chunk (the mixing panels are 32 columns wide).
 pub const CHUNK_PIXELS: usize = 32;
@@ -181,7 +185,7 @@ impl Tile<'_> {
             }
         }
         let views: Vec<&[f32]> = starts.windows(2).map(|s| &inputs[s[0]..s[1]]).collect();
-        let taps = tap_offset_list(&geometry.padded, &geometry.rhs_dilation, &layer.sides);
+        let taps = tap_offsets(&geometry.padded, &geometry.rhs_dilation, &layer.sides);
         let runs = row_runs(geometry);
         let longest = runs.iter().map(RowRun::span).max().unwrap_or(0);
         let width = longest.clamp(1, CHUNK_PIXELS).next_multiple_of(16);
@@ -329,29 +333,10 @@ fn run_best_simd<K: ChunkKernel>(
     outs: &mut [TileOut<'_>],
     scratch: &mut Scratch,
 ) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f,avx2,fma")]
-        fn avx512<K: ChunkKernel>(
-            tile: &Tile<'_>,
-            kernel: &K,
-            outs: &mut [TileOut<'_>],
-            scratch: &mut Scratch,
-        ) {
-            tile.run::<K>(kernel, outs, scratch)
-        }
-        let unit_step = tile.geometry.stride.last() == Some(&1);
-        if unit_step
-            && std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the CPU supports AVX-512F, AVX2 and FMA (checked just above), the only
-            // requirement of calling a function with these target features.
-            return unsafe { avx512(tile, kernel, outs, scratch) };
-        }
+    let unit_step = tile.geometry.stride.last() == Some(&1);
+    if unit_step && try_avx512(|| tile.run::<K>(kernel, outs, scratch)) {
+        return;
     }
-    let _ = kernel;
     tile.layer
         .tile(tile.geometry, tile.tables, tile.blocks, outs, scratch)
 }

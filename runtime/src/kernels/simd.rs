@@ -1,0 +1,53 @@
+//! Running code compiled for wider vector instructions than the build's baseline, when the CPU
+//! has them: the closure passed in, and everything it inlines, is code-generated inside a
+//! function with those target features.
+
+/// Runs `body` compiled with AVX2 and FMA enabled if the CPU has them, and returns whether it
+/// ran (callers then fall back to their portable path).
+///
+/// `body` and everything it inlines (a generated kernel's `#[inline(always)]` row function) is
+/// code-generated inside a function with those target features, so the unrolled stencils use
+/// 8-wide vectors. Only that one copy is made: the portable path is the caller's own.
+#[inline(always)]
+pub fn try_simd<F: FnOnce()>(body: F) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx2,fma")]
+        fn avx2<F: FnOnce()>(body: F) {
+            body()
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU supports AVX2 and FMA (checked just above), the only
+            // requirement of calling a function with these target features.
+            unsafe { avx2(body) };
+            return true;
+        }
+    }
+    let _ = body;
+    false
+}
+
+/// Runs `body` compiled with AVX-512F, AVX2 and FMA enabled if the CPU has them, and returns
+/// whether it ran (callers then take their portable path).
+#[inline(always)]
+pub fn try_avx512<F: FnOnce()>(body: F) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        fn avx512<F: FnOnce()>(body: F) {
+            body()
+        }
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU supports AVX-512F, AVX2 and FMA (checked just above), the only
+            // requirement of calling a function with these target features.
+            unsafe { avx512(body) };
+            return true;
+        }
+    }
+    let _ = body;
+    false
+}

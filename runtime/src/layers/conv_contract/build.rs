@@ -1,0 +1,166 @@
+//! Building a [`ConvContract`]: one response kernel per realisable block pair (from a dense
+//! bank or supplied by generated code), and ginjax's initialisation of weights and biases.
+
+use super::{ConvContract, ConvContractError, DroppedPair, Pair, PairKernel};
+use crate::error::Error;
+use crate::image::{TensorKey, MAX_DIM};
+use crate::io::weights::LayerWeights;
+use crate::kernels::stencil::{ResponseKernel, SparseKernel};
+use crate::ops::bank::DenseBank;
+
+use super::ConvContractConfig;
+
+/// The key of the invariant filters that map `input` to `output`: order `k_in + k_out`, parity
+/// `p_in + p_out`.
+fn filter_key(input: &TensorKey, output: &TensorKey) -> TensorKey {
+    TensorKey::new(input.k() + output.k(), input.parity() + output.parity())
+}
+
+impl ConvContract {
+    /// Builds the layer from a dense invariant bank (one [`SparseKernel`] per pair) and
+    /// initialises weights and biases from `seed`.
+    pub fn from_bank(
+        config: ConvContractConfig,
+        bank: &DenseBank,
+        seed: u64,
+    ) -> Result<Self, ConvContractError> {
+        let dim = bank.dim();
+        let mut kernels: Vec<PairKernel> = Vec::new();
+        for (input, _) in config.input.entries() {
+            for (output, _) in config.target.entries() {
+                let fk = filter_key(input, output);
+                if let Some(block) = bank.get(fk.k(), fk.parity()) {
+                    let kernel = SparseKernel::new(
+                        dim,
+                        bank.sides(),
+                        input.k(),
+                        output.k(),
+                        block.count(),
+                        block.data(),
+                    )?;
+                    kernels.push(((input.clone(), output.clone()), Box::new(kernel)));
+                }
+            }
+        }
+        Self::with_kernels(config, dim, bank.sides().to_vec(), kernels, seed)
+    }
+
+    /// Builds the layer from a bank and loads `weights` (e.g. a ginjax layer's parameters).
+    pub fn from_weights(
+        config: ConvContractConfig,
+        bank: &DenseBank,
+        weights: &LayerWeights,
+    ) -> Result<Self, Error> {
+        let mut layer = Self::from_bank(config, bank, 0)?;
+        layer.load_weights(weights)?;
+        Ok(layer)
+    }
+
+    /// Builds the layer from caller-supplied kernels, one per realisable (input key, target
+    /// key) pair (generated layers use this). `dim` and `sides` describe the filters (`M` per
+    /// axis). A pair of the signatures without a kernel (or whose kernel has no filter) is a
+    /// missing mapping: an error unless `config.allow_missing`. Weights and biases are
+    /// initialised from `seed`.
+    pub fn with_kernels(
+        config: ConvContractConfig,
+        dim: usize,
+        sides: Vec<usize>,
+        kernels: Vec<PairKernel>,
+        seed: u64,
+    ) -> Result<Self, ConvContractError> {
+        if dim == 0 || dim > MAX_DIM || sides.len() != dim || sides.contains(&0) {
+            return Err(ConvContractError::Sides { dim, sides });
+        }
+        let mut slots: Vec<Option<Box<dyn ResponseKernel>>> = (0..config.input.entries().len()
+            * config.target.entries().len())
+            .map(|_| None)
+            .collect();
+        let n_targets = config.target.entries().len();
+        for ((input, output), kernel) in kernels {
+            let i = config.input.entries().iter().position(|(k, _)| *k == input);
+            let o = config
+                .target
+                .entries()
+                .iter()
+                .position(|(k, _)| *k == output);
+            match (i, o) {
+                (Some(i), Some(o)) if slots[i * n_targets + o].is_none() => {
+                    slots[i * n_targets + o] = Some(kernel);
+                }
+                _ => return Err(ConvContractError::UnknownPair { input, output }),
+            }
+        }
+        let mut pairs = Vec::new();
+        let mut outputs = Vec::new();
+        let mut dropped = Vec::new();
+        for (i, (input, _)) in config.input.entries().iter().enumerate() {
+            for (o, (output, _)) in config.target.entries().iter().enumerate() {
+                let fk = filter_key(input, output);
+                match slots[i * n_targets + o].take() {
+                    Some(kernel) if kernel.filter_count() > 0 => {
+                        if !outputs.contains(&o) {
+                            outputs.push(o);
+                        }
+                        pairs.push(Pair {
+                            input: i,
+                            target: o,
+                            filter_key: fk,
+                            n_f: kernel.filter_count(),
+                            kernel,
+                            weights: Vec::new(),
+                        });
+                    }
+                    _ if config.allow_missing => dropped.push(DroppedPair {
+                        input: input.clone(),
+                        output: output.clone(),
+                        filter_key: fk,
+                    }),
+                    _ => {
+                        return Err(ConvContractError::MissingFilter {
+                            dim,
+                            side: sides[0],
+                            input: input.clone(),
+                            output: output.clone(),
+                            filter_key: fk,
+                            count: 0,
+                        })
+                    }
+                }
+            }
+        }
+        let mut layer = Self {
+            biases: vec![None; n_targets],
+            config,
+            dim,
+            sides,
+            pairs,
+            outputs,
+            dropped,
+        };
+        layer.initialise(seed);
+        Ok(layer)
+    }
+
+    /// Redraws every weight and bias from `seed` with ginjax's bounds: uniform in `±β`,
+    /// `β = 1/√(in_c · M^d · d^k_in)`, pairs in ginjax's order, the bias of a target drawn
+    /// again by every pair that reaches it (the last one is kept).
+    pub fn initialise(&mut self, seed: u64) {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let pixels: usize = self.sides.iter().product();
+        let bias_on = self.config.bias.is_enabled();
+        for pair in &mut self.pairs {
+            let (in_key, in_c) = &self.config.input.entries()[pair.input];
+            let out_c = self.config.target.entries()[pair.target].1;
+            let beta = 1.0 / ((in_c * pixels * in_key.components(self.dim)) as f64).sqrt();
+            let beta = beta as f32;
+            pair.weights = (0..out_c * in_c * pair.n_f)
+                .map(|_| rng.random_range(-beta..=beta))
+                .collect();
+            if bias_on {
+                self.biases[pair.target] =
+                    Some((0..out_c).map(|_| rng.random_range(-beta..=beta)).collect());
+            }
+        }
+    }
+}

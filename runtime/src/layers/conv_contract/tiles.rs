@@ -1,0 +1,203 @@
+//! The tile driver of a forward pass: validates the input, cuts the output into tiles of whole
+//! rows along axis 0, runs a tile schedule on each (in parallel) and adds the bias.
+
+use rayon::prelude::*;
+
+use super::bias::apply_bias;
+use super::{ConvContract, ConvContractError};
+use crate::error::Error;
+use crate::image::{ImageBlock, MultiImage};
+use crate::kernels::stencil::StencilGeometry;
+
+/// Output pixels per tile (whole rows along axis 0) of the dynamic path, so that a tile's
+/// inputs and responses stay in cache between the stencil and the GEMM.
+const TILE_PIXELS: usize = 512;
+
+/// Per-thread buffers reused across tiles and calls.
+#[derive(Default)]
+pub(super) struct Scratch {
+    /// The padded tile inputs.
+    pub(super) inputs: Vec<f32>,
+    /// Stencil responses.
+    pub(super) responses: Vec<f32>,
+    /// Output accumulators.
+    pub(super) acc: Vec<f32>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
+/// Makes `buf` at least `len` long (contents unspecified; every user overwrites).
+pub(super) fn grow(buf: &mut Vec<f32>, len: usize) {
+    if buf.len() < len {
+        buf.resize(len, 0.0);
+    }
+}
+
+/// The part of one output block that a tile writes: for each channel, its output rows.
+pub(super) struct TileOut<'a> {
+    /// The output block (index into the target signature).
+    pub(super) target: usize,
+    /// The tile's rows of every channel of the block.
+    pub(super) channels: Vec<&'a mut [f32]>,
+}
+
+impl ConvContract {
+    pub(super) fn forward_impl(
+        &self,
+        input: &MultiImage,
+        bias: bool,
+        reuse: Option<&mut MultiImage>,
+    ) -> Result<MultiImage, Error> {
+        self.forward_tiled(
+            input,
+            bias,
+            reuse,
+            TILE_PIXELS,
+            |geometry, tables, blocks, outs, scratch| {
+                self.tile(geometry, tables, blocks, outs, scratch)
+            },
+        )
+    }
+
+    /// Validates `input`, cuts the output into tiles of whole rows along axis 0 (about
+    /// `tile_pixels` output pixels each) and runs `tile` on each (in parallel), then adds the
+    /// bias when `bias` is set. Output blocks take over the storage of `reuse`'s blocks of the
+    /// same key and length (every value is overwritten). `tile` receives the
+    /// tile's stencil geometry, the padding source tables of its region, the input blocks, the
+    /// tile's part of every output block and this thread's scratch buffers.
+    pub(super) fn forward_tiled<F>(
+        &self,
+        input: &MultiImage,
+        bias: bool,
+        reuse: Option<&mut MultiImage>,
+        tile_pixels: usize,
+        tile: F,
+    ) -> Result<MultiImage, Error>
+    where
+        F: Fn(&StencilGeometry, &[&[isize]], &[ImageBlock], &mut [TileOut<'_>], &mut Scratch)
+            + Sync,
+    {
+        if input.dim() != self.dim {
+            return Err(ConvContractError::InputDimension {
+                expected: self.dim,
+                got: input.dim(),
+            }
+            .into());
+        }
+        input.expect_signature(&self.config.input)?;
+        let plan = self.config.options.resolve(input.geometry(), &self.sides)?;
+        let dim = self.dim;
+        let axes = plan.axes();
+        let out_sp = plan.output_spatial();
+        let row_pixels: usize = out_sp[1..].iter().product();
+        let rows = out_sp[0];
+        let op = rows * row_pixels;
+        let tile_rows = (tile_pixels / row_pixels).clamp(1, rows);
+        let n_tiles = rows.div_ceil(tile_rows);
+        // Source index of every padded position per axis (-1: an inserted zero).
+        let tables = plan.source_tables();
+        let targets = self.config.target.entries();
+        let comps_of = |o: usize| targets[o].0.components(dim);
+        // Output blocks in ginjax's layout (out_c, pixels, d^k_out), split per tile: tile t
+        // owns, for every channel, the contiguous rows of its output pixels.
+        let mut recycled: Vec<ImageBlock> = reuse
+            .map(|old| std::mem::replace(old, MultiImage::new(input.geometry().clone())))
+            .map_or_else(Vec::new, MultiImage::into_blocks);
+        let mut data: Vec<Vec<f32>> = targets.iter().map(|_| Vec::new()).collect();
+        for &o in &self.outputs {
+            let len = targets[o].1 * comps_of(o) * op;
+            let old = recycled
+                .iter()
+                .position(|b| b.key() == &targets[o].0 && b.data().len() == len);
+            data[o] = match old {
+                Some(i) => recycled.swap_remove(i).into_data(),
+                None => crate::image::buffers::take(len),
+            };
+        }
+        let mut per_tile: Vec<Vec<TileOut<'_>>> = (0..n_tiles).map(|_| Vec::new()).collect();
+        for (o, buf) in data.iter_mut().enumerate() {
+            if buf.is_empty() {
+                continue;
+            }
+            let comps = comps_of(o);
+            for tile in per_tile.iter_mut() {
+                tile.push(TileOut {
+                    target: o,
+                    channels: Vec::with_capacity(targets[o].1),
+                });
+            }
+            for channel in buf.chunks_exact_mut(op * comps) {
+                let mut rest: &mut [f32] = channel;
+                for (t, tile) in per_tile.iter_mut().enumerate() {
+                    let n = tile_rows.min(rows - t * tile_rows) * row_pixels * comps;
+                    let (head, tail) = rest.split_at_mut(n);
+                    tile.last_mut().expect("pushed above").channels.push(head);
+                    rest = tail;
+                }
+            }
+        }
+        let blocks = input.blocks();
+        per_tile
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(t, mut outs)| {
+                let r0 = t * tile_rows;
+                let tile_out_rows = tile_rows.min(rows - r0);
+                let a0 = &axes[0];
+                let mut padded = plan.padded_spatial();
+                padded[0] =
+                    (tile_out_rows - 1) * a0.stride + (a0.filter_len - 1) * a0.rhs_dilation + 1;
+                let mut out = out_sp.clone();
+                out[0] = tile_out_rows;
+                let geometry = StencilGeometry {
+                    padded,
+                    out,
+                    stride: axes.iter().map(|a| a.stride).collect(),
+                    rhs_dilation: axes.iter().map(|a| a.rhs_dilation).collect(),
+                };
+                let u0 = r0 * a0.stride;
+                let tile_tables: Vec<&[isize]> =
+                    std::iter::once(&tables[0][u0..u0 + geometry.padded[0]])
+                        .chain(tables[1..].iter().map(|v| v.as_slice()))
+                        .collect();
+                SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+                    Ok(mut scratch) => {
+                        tile(&geometry, &tile_tables, blocks, &mut outs, &mut scratch)
+                    }
+                    // A kernel that itself runs rayon work can re-enter on this thread while
+                    // the thread's buffers are in use: give the nested tile its own.
+                    Err(_) => tile(
+                        &geometry,
+                        &tile_tables,
+                        blocks,
+                        &mut outs,
+                        &mut Scratch::default(),
+                    ),
+                });
+            });
+        let out_geometry = plan.output_geometry();
+        let mut output = MultiImage::new(out_geometry.clone());
+        for &o in &self.outputs {
+            let (key, out_c) = &targets[o];
+            let comps = comps_of(o);
+            let mut data = std::mem::take(&mut data[o]);
+            if let Some(b) = self.biases[o].as_ref().filter(|_| bias) {
+                apply_bias(self.config.bias, key, b, comps, op, &mut data);
+            }
+            output.insert(ImageBlock::new(
+                out_geometry.clone(),
+                key.clone(),
+                *out_c,
+                data,
+            )?)?;
+        }
+        Ok(output)
+    }
+
+    /// Whether some pair reads input block `block` (blocks no pair reads are never padded).
+    pub(super) fn reads_input(&self, block: usize) -> bool {
+        self.pairs.iter().any(|p| p.input == block)
+    }
+}
