@@ -5,16 +5,21 @@
 //!
 //! ## Architecture
 //!
-//! The crate is layered; each folder may use the ones listed above it, never those below:
+//! Each folder uses only the folders listed before it, with the one exception stated under
+//! `io/`:
 //!
 //! - `image/` depends on nothing else in the crate: keys, geometry, blocks, multi-images,
 //!   signatures (also as types) and the buffers blocks recycle.
-//! - `kernels/` is the only place with `unsafe`; it knows slices and strides, not images.
+//! - `kernels/` depends on nothing else in the crate and is the only place with `unsafe`; it
+//!   knows slices and strides, not images. It is private: generated code reaches it through
+//!   `__private` only.
 //! - `ops/` is functions of images (group action, metric, convolution, padding, norms, pools)
-//!   and the filters they use; it builds on `image/` and `kernels/`.
+//!   and the filters they use; it uses `image/` and `kernels/` only.
 //! - `layers/` is the [`Layer`] trait and the layers; they compute with `ops/` and `kernels/`.
-//! - `io/` is the only folder that uses serde: parameters, weights and ginjax models in JSON.
-//! - `check/` tests layers (numerical equivariance); nothing depends on it.
+//! - `io/` is the only folder that names serde: the JSON forms of keys, arrays, weights, layer
+//!   parameters and ginjax models. Layers convert their parameters to and from these plain
+//!   structs (`layers/` → `io/`), and `io/` builds layers from them (`io/` → `layers/`).
+//! - `check/` tests layers (numerical equivariance); nothing in the crate depends on it.
 //! - `error.rs` holds the crate-wide [`Error`], which wraps every folder's error type.
 #![warn(missing_docs)]
 
@@ -22,25 +27,40 @@ pub mod check;
 pub mod error;
 pub mod image;
 pub mod io;
-pub mod kernels;
+pub(crate) mod kernels;
 pub mod layers;
 pub mod ops;
 
+pub use check::equivariance::{
+    check_fn, check_layer, Elements, EquivarianceError, EquivarianceReport,
+};
 pub use error::{Error, ImageError};
 pub use ginrs_generator::group;
 pub use ginrs_macros::equivariant_layer;
 pub use image::typed::SignatureType;
 pub use image::{Geometry, ImageBlock, MultiImage, Signature, TensorKey};
-pub use io::ginjax_import::GinjaxModel;
-pub use io::weights::LayerWeights;
-pub use layers::conv_contract::{BiasMode, ConvContract, ConvContractConfig};
+pub use io::ginjax_import::{GinjaxModel, ImportError};
+pub use io::params::ParamsError;
+pub use io::weights::{LayerWeights, WeightsError};
+pub use layers::conv_contract::{
+    BiasMode, ConvContract, ConvContractConfig, ConvContractError, DroppedPair,
+};
+pub use layers::group_norm::{GroupNorm, NormError};
+pub use layers::max_norm_pool::MaxNormPool;
+pub use layers::nonlinear::{Activation, NonlinearError, VectorNeuronNonlinear};
 pub use layers::typed::{Chain, TypedLayer};
+pub use layers::wrapper::{
+    AuxBlockModule, BlockLayer, BlockModule, Elementwise, LayerWrapper, LayerWrapperAux,
+    WrapperError,
+};
 pub use layers::Layer;
-pub use ops::bank::DenseBank;
+pub use ops::bank::{BankError, DenseBank};
 pub use ops::conv::FilterArray;
-pub use ops::padding::{ConvOptions, Padding};
+pub use ops::padding::{ConvOptions, Padding, PerAxis};
+pub use ops::pool::PoolError;
 
-/// What generated layers (the `codegen` helper's output) refer to; not a stable API.
+/// What generated layers (the `codegen` helper's output) refer to, and the only public path to
+/// the compute kernels they call; not a stable API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::error::Error;
@@ -50,13 +70,14 @@ pub mod __private {
     pub use crate::kernels::mix::mix_chunk;
     pub use crate::kernels::rows::{for_each_row, tap_offsets};
     pub use crate::kernels::simd::try_simd;
-    pub use crate::kernels::stencil::{ResponseKernel, StencilGeometry};
+    pub use crate::kernels::stencil::{ResponseKernel, SparseKernel, StencilGeometry};
+    pub use crate::layers::conv_contract::build::PairKernel;
     pub use crate::layers::conv_contract::chunked::{
         forward_chunked, forward_chunked_into, Chunk, ChunkKernel,
     };
+    pub use crate::layers::conv_contract::flops::FlopCount;
     pub use crate::layers::conv_contract::{
-        BiasMode, ConvContract, ConvContractConfig, ConvContractError, DroppedPair, FlopCount,
-        PairKernel,
+        BiasMode, ConvContract, ConvContractConfig, ConvContractError, DroppedPair,
     };
     pub use crate::layers::typed::TypedLayer;
     pub use crate::layers::Layer;

@@ -661,11 +661,11 @@ fn conv_contract_is_equivariant_under_every_element() {
 }
 
 /// A kernel that delegates to another one (stands in for generated code).
-struct Delegate(ginrs_runtime::kernels::stencil::SparseKernel);
+struct Delegate(ginrs_runtime::__private::SparseKernel);
 
 impl ginrs_runtime::__private::ResponseKernel for Delegate {
     fn filter_count(&self) -> usize {
-        ginrs_runtime::kernels::stencil::ResponseKernel::filter_count(&self.0)
+        ginrs_runtime::__private::ResponseKernel::filter_count(&self.0)
     }
     fn responses(
         &self,
@@ -673,14 +673,14 @@ impl ginrs_runtime::__private::ResponseKernel for Delegate {
         input: &[f32],
         out: &mut [f32],
     ) {
-        ginrs_runtime::kernels::stencil::ResponseKernel::responses(&self.0, geometry, input, out)
+        ginrs_runtime::__private::ResponseKernel::responses(&self.0, geometry, input, out)
     }
 }
 
 #[test]
 fn caller_supplied_kernels_build_the_same_layer() {
     use ginrs_runtime::__private::PairKernel;
-    use ginrs_runtime::kernels::stencil::SparseKernel;
+    use ginrs_runtime::__private::SparseKernel;
     let case = load_cases()
         .into_iter()
         .find(|c| c.name == "bias_auto")

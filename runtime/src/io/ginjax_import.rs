@@ -22,9 +22,9 @@ use serde_json::Value;
 use thiserror::Error;
 
 use crate::error::Error;
-use crate::image::{Geometry, ImageBlock, MultiImage};
+use crate::image::{Geometry, ImageBlock, ImageError, MultiImage};
 use crate::io::layer_params::{GroupNormParams, NonlinearParams};
-use crate::io::params::{signature_from_json, ArrayJson, KeyJson, SignatureEntryJson};
+use crate::io::params::{signature_from_json, ArrayJson, KeyJson, ParamsError, SignatureEntryJson};
 use crate::io::weights::LayerWeights;
 use crate::layers::conv_contract::{BiasMode, ConvContract, ConvContractConfig};
 use crate::layers::group_norm::GroupNorm;
@@ -86,6 +86,54 @@ pub enum ImportError {
         /// The layer's error.
         source: Box<Error>,
     },
+}
+
+/// Errors from reading one of ginjax's JSON encodings (padding, stride, bias mode,
+/// multi-image).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ValueError {
+    /// An integer option is not a non-negative integer.
+    #[error("expected a non-negative integer, got {got}")]
+    NotACount {
+        /// The value found.
+        got: String,
+    },
+    /// A padding string that is not a mode ginjax knows.
+    #[error("unknown padding `{0}`: expected TORUS, SAME or VALID")]
+    UnknownPadding(String),
+    /// An explicit padding entry that is not a `[lo, hi]` pair.
+    #[error("expected a [lo, hi] pair, got {got}")]
+    NotAPair {
+        /// The value found.
+        got: String,
+    },
+    /// A bias mode string ginjax does not know.
+    #[error("unknown bias mode `{0}`: expected auto, mean, scalar, true or false")]
+    UnknownBiasMode(String),
+    /// A bias mode that is neither a bool nor a string.
+    #[error("expected a bool or a string, got {got}")]
+    NotABiasMode {
+        /// The value found.
+        got: String,
+    },
+    /// A multi-image object of the wrong form.
+    #[error("{0}")]
+    Format(String),
+    /// A multi-image without blocks.
+    #[error("a multi-image needs a block")]
+    NoBlocks,
+    /// A block array with fewer axes than `1 + D`.
+    #[error("a block's array has fewer axes than 1 + D")]
+    BlockRank,
+    /// A block array without axes.
+    #[error("a block's array is empty")]
+    EmptyBlock,
+    /// A key of the wrong form.
+    #[error(transparent)]
+    Key(#[from] ParamsError),
+    /// The blocks do not form a multi-image.
+    #[error(transparent)]
+    Image(#[from] ImageError),
 }
 
 /// One imported layer.
@@ -201,7 +249,7 @@ fn import_layer(index: usize, value: &Value) -> Result<(String, ImportedLayer), 
         "ConvContract" => {
             let config = conv_contract_config(value).map_err(|(f, m)| field_error(f, m))?;
             let bank_image = multi_image_from_json(&value["filter_bank"])
-                .map_err(|m| field_error("filter_bank", m))?;
+                .map_err(|e| field_error("filter_bank", e.to_string()))?;
             let bank = DenseBank::from_multi_image(&bank_image)
                 .map_err(|e| layer_error(Error::from(e)))?;
             let weights = LayerWeights::from_value(value).map_err(|e| layer_error(e.into()))?;
@@ -249,29 +297,31 @@ fn conv_contract_config(value: &Value) -> Result<ConvContractConfig, (&'static s
         signature_from_json("ConvContract", &entries).map_err(|e| (field, e.to_string()))
     };
     let options = ConvOptions {
-        padding: padding_from_json(&value["padding"]).map_err(|m| ("padding", m))?,
-        stride: per_axis_from_json(&value["stride"]).map_err(|m| ("stride", m))?,
+        padding: padding_from_json(&value["padding"]).map_err(|e| ("padding", e.to_string()))?,
+        stride: per_axis_from_json(&value["stride"]).map_err(|e| ("stride", e.to_string()))?,
         lhs_dilation: per_axis_from_json(&value["lhs_dilation"])
-            .map_err(|m| ("lhs_dilation", m))?,
+            .map_err(|e| ("lhs_dilation", e.to_string()))?,
         rhs_dilation: per_axis_from_json(&value["rhs_dilation"])
-            .map_err(|m| ("rhs_dilation", m))?,
+            .map_err(|e| ("rhs_dilation", e.to_string()))?,
     };
     Ok(
         ConvContractConfig::new(signature("input_keys")?, signature("target_keys")?)
-            .bias(bias_mode_from_json(&value["use_bias"]).map_err(|m| ("use_bias", m))?)
+            .bias(bias_mode_from_json(&value["use_bias"]).map_err(|e| ("use_bias", e.to_string()))?)
             .options(options),
     )
 }
 
-fn positive(value: &Value) -> Result<usize, String> {
+fn positive(value: &Value) -> Result<usize, ValueError> {
     value
         .as_u64()
         .map(|n| n as usize)
-        .ok_or_else(|| format!("expected a non-negative integer, got {value}"))
+        .ok_or_else(|| ValueError::NotACount {
+            got: value.to_string(),
+        })
 }
 
 /// Reads ginjax's stride/dilation encoding: `null` (1), an int for every axis, or a list.
-pub fn per_axis_from_json(value: &Value) -> Result<PerAxis, String> {
+pub fn per_axis_from_json(value: &Value) -> Result<PerAxis, ValueError> {
     match value {
         Value::Null => Ok(PerAxis::All(1)),
         Value::Array(items) => Ok(PerAxis::Each(
@@ -283,22 +333,22 @@ pub fn per_axis_from_json(value: &Value) -> Result<PerAxis, String> {
 
 /// Reads ginjax's padding encoding: `null`, `"TORUS"`, `"SAME"`, `"VALID"`, an int, or a list
 /// of `[lo, hi]` pairs.
-pub fn padding_from_json(value: &Value) -> Result<Padding, String> {
+pub fn padding_from_json(value: &Value) -> Result<Padding, ValueError> {
     match value {
         Value::Null => Ok(Padding::Inferred),
         Value::String(mode) => match mode.as_str() {
             "TORUS" => Ok(Padding::Torus),
             "SAME" => Ok(Padding::Same),
             "VALID" => Ok(Padding::Valid),
-            other => Err(format!(
-                "unknown padding `{other}`: expected TORUS, SAME or VALID"
-            )),
+            other => Err(ValueError::UnknownPadding(other.to_string())),
         },
         Value::Array(pairs) => pairs
             .iter()
             .map(|pair| match pair.as_array().map(Vec::as_slice) {
                 Some([lo, hi]) => Ok((positive(lo)?, positive(hi)?)),
-                _ => Err(format!("expected a [lo, hi] pair, got {pair}")),
+                _ => Err(ValueError::NotAPair {
+                    got: pair.to_string(),
+                }),
             })
             .collect::<Result<_, _>>()
             .map(Padding::Explicit),
@@ -308,23 +358,23 @@ pub fn padding_from_json(value: &Value) -> Result<Padding, String> {
 
 /// Reads ginjax's `use_bias`: `false`, `true` (as `"auto"`, see [`BiasMode::from_bool`]),
 /// `"auto"`, `"mean"` or `"scalar"`.
-pub fn bias_mode_from_json(value: &Value) -> Result<BiasMode, String> {
+pub fn bias_mode_from_json(value: &Value) -> Result<BiasMode, ValueError> {
     match value {
         Value::Bool(b) => Ok(BiasMode::from_bool(*b)),
         Value::String(mode) => match mode.as_str() {
             "auto" => Ok(BiasMode::Auto),
             "mean" => Ok(BiasMode::Mean),
             "scalar" => Ok(BiasMode::Scalar),
-            other => Err(format!(
-                "unknown bias mode `{other}`: expected auto, mean, scalar, true or false"
-            )),
+            other => Err(ValueError::UnknownBiasMode(other.to_string())),
         },
-        other => Err(format!("expected a bool or a string, got {other}")),
+        other => Err(ValueError::NotABiasMode {
+            got: other.to_string(),
+        }),
     }
 }
 
 /// Reads a multi-image whose blocks have one leading (channel) axis.
-pub fn multi_image_from_json(value: &Value) -> Result<MultiImage, String> {
+pub fn multi_image_from_json(value: &Value) -> Result<MultiImage, ValueError> {
     #[derive(Deserialize)]
     struct BlockJson {
         k: usize,
@@ -339,15 +389,16 @@ pub fn multi_image_from_json(value: &Value) -> Result<MultiImage, String> {
         is_torus: Vec<bool>,
         blocks: Vec<BlockJson>,
     }
-    let image = MultiImageJson::deserialize(value).map_err(|e| e.to_string())?;
-    let first = image.blocks.first().ok_or("a multi-image needs a block")?;
+    let image =
+        MultiImageJson::deserialize(value).map_err(|e| ValueError::Format(e.to_string()))?;
+    let first = image.blocks.first().ok_or(ValueError::NoBlocks)?;
     let spatial = first
         .array
         .shape
         .get(1..1 + image.dim)
-        .ok_or("a block's array has fewer axes than 1 + D")?
+        .ok_or(ValueError::BlockRank)?
         .to_vec();
-    let geometry = Geometry::new(spatial, image.is_torus).map_err(|e| e.to_string())?;
+    let geometry = Geometry::new(spatial, image.is_torus)?;
     let mut out = MultiImage::new(geometry.clone());
     for block in image.blocks {
         let key = KeyJson {
@@ -355,16 +406,10 @@ pub fn multi_image_from_json(value: &Value) -> Result<MultiImage, String> {
             parity: block.parity,
             covariant_axes: block.covariant_axes,
         }
-        .to_key()
-        .map_err(|e| e.to_string())?;
-        let channels = *block
-            .array
-            .shape
-            .first()
-            .ok_or("a block's array is empty")?;
-        let block = ImageBlock::new(geometry.clone(), key, channels, block.array.data)
-            .map_err(|e| e.to_string())?;
-        out.insert(block).map_err(|e| e.to_string())?;
+        .to_key()?;
+        let channels = *block.array.shape.first().ok_or(ValueError::EmptyBlock)?;
+        let block = ImageBlock::new(geometry.clone(), key, channels, block.array.data)?;
+        out.insert(block)?;
     }
     Ok(out)
 }

@@ -1,7 +1,7 @@
 //! Building a [`ConvContract`]: one response kernel per realisable block pair (from a dense
 //! bank or supplied by generated code), and ginjax's initialisation of weights and biases.
 
-use super::{ConvContract, ConvContractError, DroppedPair, Pair, PairKernel};
+use super::{ConvContract, ConvContractError, DroppedPair, Pair};
 use crate::error::Error;
 use crate::image::{TensorKey, MAX_DIM};
 use crate::io::weights::LayerWeights;
@@ -9,6 +9,9 @@ use crate::kernels::stencil::{ResponseKernel, SparseKernel};
 use crate::ops::bank::DenseBank;
 
 use super::ConvContractConfig;
+
+/// The boxed kernel type a caller supplies per block pair.
+pub type PairKernel = ((TensorKey, TensorKey), Box<dyn ResponseKernel>);
 
 /// The key of the invariant filters that map `input` to `output`: order `k_in + k_out`, parity
 /// `p_in + p_out`.

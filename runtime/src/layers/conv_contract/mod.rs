@@ -52,10 +52,10 @@
 //!   once. Without a metric, covariant flags are carried through and change no numbers.
 
 mod bias;
-mod build;
-pub mod chunked;
+pub(crate) mod build;
+pub(crate) mod chunked;
 mod config;
-mod flops;
+pub(crate) mod flops;
 mod metric;
 mod tile;
 mod tiles;
@@ -64,7 +64,6 @@ mod weights;
 use thiserror::Error;
 
 pub use config::{BiasMode, ConvContractConfig};
-pub use flops::FlopCount;
 
 use crate::error::Error;
 use crate::image::{MultiImage, Signature, TensorKey};
@@ -133,9 +132,6 @@ pub struct DroppedPair {
     /// The (absent) filter key it needs.
     pub filter_key: TensorKey,
 }
-
-/// The boxed kernel type a caller supplies per block pair.
-pub type PairKernel = ((TensorKey, TensorKey), Box<dyn ResponseKernel>);
 
 struct Pair {
     input: usize,
