@@ -1,7 +1,7 @@
 //! Bank pictures: SVG structure, drawing conventions, empty banks, PNG output and file writing.
 //!
 //! The banks come from an independent orbit-sum construction below (not the generator's filter
-//! module), checked against the filter counts of the ginjax spec.
+//! module), checked against the filter counts ginjax's `get_invariant_filters` returns.
 
 mod common;
 
@@ -426,7 +426,7 @@ fn generated_ginjax_banks_render_with_one_panel_per_filter() {
             }
         }
     }
-    // ginjax D=2, M=3, k1p0 filter 0 is the outward ring (spec §4.9): at pixel (0, 1), offset
+    // ginjax D=2, M=3, k1p0 filter 0 is the outward ring (as ginjax's filter plots show): at pixel (0, 1), offset
     // (−1, 0), the arrow points up; at pixel (1, 0), offset (0, −1), it points left.
     let bank = invariant_bank(
         &Group::hyperoctahedral(2).unwrap(),

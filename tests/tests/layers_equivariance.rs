@@ -9,7 +9,7 @@
 //! - `GroupNorm`/`LayerNorm`: statistics are over all pixels (invariant); the whitening matrix
 //!   of `g·C·gᵀ` is `g·W·gᵀ`; the vector bias multiplies the (covariant) channel mean. Scalar
 //!   biases are additive, so pseudoscalars stay equivariant only while that bias is 0 (ginjax
-//!   §8.11, shown below).
+//!   keeps them additive, shown below).
 //! - `MaxNormPool`: exactly (values are selected) when every side is divisible by the patch,
 //!   so that patches map onto patches, and pixel norms do not tie within a patch; by value only
 //!   for plain scalars (a pseudoscalar's max becomes a min under reflections, shown below).
@@ -145,7 +145,7 @@ fn group_norm_all_elements() {
 
 #[test]
 fn pseudoscalar_bias_breaks_reflections_only() {
-    // ginjax §8.11: an additive bias on a pseudoscalar commutes with rotations (det +1) but
+    // As in ginjax, an additive bias on a pseudoscalar commutes with rotations (det +1) but
     // not with reflections (det −1), where the error is 2|b|.
     let keys = sig(&[(0, 1, 1)]);
     let mut layer = GroupNorm::layer_norm(&keys).unwrap();

@@ -63,7 +63,8 @@ mod tests {
 
     #[test]
     fn spec_count_table() {
-        // semantics.md §4.8 (ginjax's observed counts), including even sizes. The one
+        // The filter counts ginjax's `get_invariant_filters` (ginjax/geometric.py) returns,
+        // including even sizes. The one
         // exception is d=3, M=5, k=2, p=0, where ginjax returns 31 filters for a 30-dimensional
         // space (one of its k=2 sym filters is a linear combination of others: numpy.unique
         // removes only exact duplicates); the formula and the orbit count give 30.

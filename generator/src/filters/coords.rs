@@ -212,7 +212,7 @@ mod tests {
 
     #[test]
     fn quarter_turn_moves_pixel_and_vector_like_ginjax() {
-        // spec §3: 3×3 vector image, pixel (0,1) = (1,0); g5 = [[0,-1],[1,0]] gives pixel (1,0)
+        // ginjax's `times_group_element` on a 3×3 vector image, pixel (0,1) = (1,0); g5 = [[0,-1],[1,0]] gives pixel (1,0)
         // with value (0,1).
         let space = CoordSpace::new(2, 3, 1).unwrap();
         let g5 = element(&[vec![0, -1], vec![1, 0]]);
@@ -223,7 +223,7 @@ mod tests {
 
     #[test]
     fn single_pixel_vector_and_pseudovector() {
-        // spec §3: single-pixel vector (1,2): g1 → (1,−2) for p=0, (−1,2) for p=1; g5 → (−2,1).
+        // ginjax's `times_group_element` on a single-pixel vector (1,2): g1 → (1,−2) for p=0, (−1,2) for p=1; g5 → (−2,1).
         let space = CoordSpace::new(2, 1, 1).unwrap();
         let apply = |g: &SignedPermutation, p: u8, v: [i64; 2]| {
             let action = CoordAction::new(&space, g, p);
@@ -243,7 +243,7 @@ mod tests {
 
     #[test]
     fn two_tensor_transforms_as_g_t_gt() {
-        // spec §3: T = [[1,2],[3,4]], g5 → g T gᵀ = [[4,−3],[−2,1]].
+        // ginjax's `times_group_element` on a 2-tensor T = [[1,2],[3,4]], g5 → g T gᵀ = [[4,−3],[−2,1]].
         let space = CoordSpace::new(2, 1, 2).unwrap();
         let g5 = element(&[vec![0, -1], vec![1, 0]]);
         let action = CoordAction::new(&space, &g5, 0);
@@ -257,7 +257,7 @@ mod tests {
 
     #[test]
     fn scalar_image_moves_like_the_spec_examples() {
-        // spec §3 uses a 2×3 image; on a square 3×3 image the same rules give: g1 flips
+        // On a square 3×3 image ginjax's `times_group_element` rules give: g1 flips
         // left-right, g4 transposes, g5 is numpy.rot90.
         let space = CoordSpace::new(2, 3, 0).unwrap();
         let input: Vec<i64> = (0..9).collect();

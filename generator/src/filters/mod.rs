@@ -545,7 +545,8 @@ mod tests {
 
     #[test]
     fn even_sizes_give_the_spec_counts() {
-        // semantics.md §4.8: d = 2, M = 2 and M = 4 (ginjax builds M = 2 banks for upsampling).
+        // ginjax's filter counts for d = 2, M = 2 and M = 4 (ginjax builds M = 2 banks for
+        // upsampling), as `get_invariant_filters` in ginjax/geometric.py returns them.
         let want: [(usize, [usize; 8]); 2] = [
             (2, [1, 0, 1, 1, 2, 2, 4, 4]),
             (4, [3, 1, 4, 4, 8, 8, 16, 16]),

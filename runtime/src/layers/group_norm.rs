@@ -426,8 +426,8 @@ mod tests {
     }
 
     #[test]
-    fn spec_scalar_example() {
-        // §7.2: 2 channels × 2 pixels [1, 2 | 3, 6]: μ = 3, σ² = 3.5.
+    fn scalar_layer_norm_worked_example() {
+        // 2 channels × 2 pixels [1, 2 | 3, 6]: μ = 3, σ² = 3.5, so y = (x − 3)/√(3.5 + 1e-5).
         let layer = GroupNorm::layer_norm(&sig(vec![(TensorKey::scalar(), 2)])).unwrap();
         let x = image(TensorKey::scalar(), 2, vec![1, 2], vec![1.0, 2.0, 3.0, 6.0]);
         let y = layer.forward(&x).unwrap();
@@ -438,8 +438,9 @@ mod tests {
     }
 
     #[test]
-    fn spec_vector_example() {
-        // §7.2: one channel, pixels (1, 0), (3, 0) → (−0.999995, 0), (0.999995, 0).
+    fn vector_layer_norm_worked_example() {
+        // One channel, pixels (1, 0), (3, 0): mean (2, 0), covariance diag(1, 0), so the
+        // whitened pixels are (∓1/√(1 + 1e-5), 0) = (∓0.999995, 0).
         let layer = GroupNorm::layer_norm(&sig(vec![(TensorKey::vector(), 1)])).unwrap();
         let x = image(TensorKey::vector(), 1, vec![1, 2], vec![1.0, 0.0, 3.0, 0.0]);
         let y = layer.forward(&x).unwrap();

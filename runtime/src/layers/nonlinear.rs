@@ -359,8 +359,9 @@ mod tests {
     }
 
     #[test]
-    fn spec_examples() {
-        // §7.3, D = 2, one pixel.
+    fn worked_examples() {
+        // D = 2, one pixel, ReLU: x = (3, 4) with W = [0.5] gives q = (1.5, 2), ⟨x, q̂⟩ > 0,
+        // so x is kept (up to eps); with W = [−0.5], ⟨x, q̂⟩ < 0 and x loses its q component.
         let y = layer(1, vec![0.5]).forward(&one_pixel(1, vec![3.0, 4.0]));
         assert_close(y.unwrap().blocks()[0].data(), &[2.999994, 3.999992]);
         let y = layer(1, vec![-0.5]).forward(&one_pixel(1, vec![3.0, 4.0]));

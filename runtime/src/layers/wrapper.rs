@@ -2,7 +2,8 @@
 //! multi-image, keyed by the input keys.
 //!
 //! ginjax stores the *same* module under every input key; here [`LayerWrapper::new`] clones
-//! it per key (what ginjax's parameters become after the first gradient step, §8.22) and
+//! it per key (what ginjax's parameters become after the first gradient step: the shared module's
+//! parameters appear once per key in the model's pytree, and each copy gets its own update) and
 //! [`LayerWrapper::from_modules`] takes one module per key. A module must keep the block's key
 //! (tensor order, parity, covariant flags), as ginjax requires; it may change the channel count
 //! or the spatial sides, as long as every output block ends up with the same geometry.

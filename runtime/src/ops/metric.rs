@@ -8,7 +8,8 @@
 //!
 //! ginjax's inverse is not exact: per pixel it eigendecomposes `G = U Λ Uᵀ` (reading only the
 //! lower triangle) and returns `U·diag(1/(λ + eps))·Uᵀ` with `eps = 1e-5`, so `inv(I) = 0.99999·I`
-//! and raising after lowering is not the identity (spec §8.8).
+//! and raising after lowering is not the identity (ginjax/geometric.py, `get_metric_inverse`:
+//! <https://github.com/WilsonGregory/ginjax/blob/main/ginjax/geometric.py>).
 
 use thiserror::Error;
 

@@ -251,8 +251,9 @@ mod tests {
     }
 
     #[test]
-    fn spec_scalar_patch() {
-        // §7.4: patch [[-3, 1], [2, 0]] → -3 by norm, 2 by value.
+    fn scalar_patch_by_norm_and_by_value() {
+        // Patch [[-3, 1], [2, 0]]: the largest norm is |-3| (kept with its sign), the largest
+        // value is 2.
         let block = scalar_block(2, vec![-3.0, 1.0, 2.0, 0.0]);
         assert_eq!(
             max_pool(&block, 2, Comparator::Norm).unwrap().data(),

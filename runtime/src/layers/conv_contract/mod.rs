@@ -26,7 +26,10 @@
 //! Weights have ginjax's shapes `(out_c, in_c, n_filters)` and serialise through
 //! [`crate::io::weights::LayerWeights`].
 //!
-//! # Divergences from ginjax 0.1.8 (deliberate; see the spec's bug list)
+//! # Divergences from ginjax 0.1.8 (deliberate)
+//!
+//! Where this layer differs from `ConvContract` in ginjax/ml/layers.py
+//! (<https://github.com/WilsonGregory/ginjax/blob/main/ginjax/ml/layers.py>):
 //!
 //! - **`use_bias=True`** makes ginjax return an *empty* output (it stores `True`, which no
 //!   bias branch matches). Here a boolean `true` means [`BiasMode::Auto`], as ginjax's
