@@ -3,6 +3,13 @@
 //! The proc-macro entry point of ginrs: `#[equivariant_layer(...)]`, a thin adapter over
 //! `ginrs_generator::codegen` (parsing, validation and code generation all live there). Use it
 //! through `ginrs-runtime`, which re-exports it as `ginrs_runtime::equivariant_layer`.
+//!
+//! # Rules
+//!
+//! - This crate depends only on `ginrs-generator` with its `codegen` feature and without default
+//!   features (so no resvg, clap or indicatif); it holds no logic of its own.
+//! - No unsafe code: `#![forbid(unsafe_code)]`. The generated code contains no `unsafe` either.
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 use proc_macro::TokenStream;

@@ -2,6 +2,7 @@
 //!
 //! Example: `gen-filters --dim 2 --size 3,5 --max-k 3 -o filters/d2.json --summary`.
 //! Pictures: `gen-filters --dim 2 --size 3 --max-k 2 --svg pictures/ --png pictures/`.
+#![forbid(unsafe_code)]
 
 use std::io::{BufWriter, IsTerminal};
 use std::path::{Path, PathBuf};
