@@ -26,7 +26,8 @@ use proc_macro::TokenStream;
 /// Tensor types: `scalar`, `pseudoscalar`, `vector`, `pseudovector` or `(k, p)`. Optional:
 /// `bias = auto | mean | scalar | none`, `padding = torus | same | valid | [(lo, hi), ...]`,
 /// `stride = N`, `dilation = N`, `convention = ginjax | canonical`, `allow_missing`.
-/// Invalid declarations are compile errors at the offending token.
+/// Invalid declarations are compile errors at the offending token; the struct then gets a stub
+/// of the layer's API, so uses of the layer add no second error.
 #[proc_macro_attribute]
 pub fn equivariant_layer(attr: TokenStream, item: TokenStream) -> TokenStream {
     ginrs_generator::codegen::expand(attr.into(), item.into()).into()
