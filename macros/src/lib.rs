@@ -3,6 +3,13 @@
 //! The proc-macro entry point of ginrs: `#[equivariant_layer(...)]`, a thin adapter over
 //! `ginrs_generator::codegen` (parsing, validation and code generation all live there). Use it
 //! through `ginrs-runtime`, which re-exports it as `ginrs_runtime::equivariant_layer`.
+//!
+//! # Rules
+//!
+//! - This crate depends only on `ginrs-generator` with its `codegen` feature and without default
+//!   features (so no resvg, clap or indicatif); it holds no logic of its own.
+//! - No unsafe code: `#![forbid(unsafe_code)]`. The generated code contains no `unsafe` either.
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 use proc_macro::TokenStream;
@@ -19,7 +26,8 @@ use proc_macro::TokenStream;
 /// Tensor types: `scalar`, `pseudoscalar`, `vector`, `pseudovector` or `(k, p)`. Optional:
 /// `bias = auto | mean | scalar | none`, `padding = torus | same | valid | [(lo, hi), ...]`,
 /// `stride = N`, `dilation = N`, `convention = ginjax | canonical`, `allow_missing`.
-/// Invalid declarations are compile errors at the offending token.
+/// Invalid declarations are compile errors at the offending token; the struct then gets a stub
+/// of the layer's API, so uses of the layer add no second error.
 #[proc_macro_attribute]
 pub fn equivariant_layer(attr: TokenStream, item: TokenStream) -> TokenStream {
     ginrs_generator::codegen::expand(attr.into(), item.into()).into()

@@ -2,6 +2,7 @@
 //!
 //! Example: `gen-filters --dim 2 --size 3,5 --max-k 3 -o filters/d2.json --summary`.
 //! Pictures: `gen-filters --dim 2 --size 3 --max-k 2 --svg pictures/ --png pictures/`.
+#![forbid(unsafe_code)]
 
 use std::io::{BufWriter, IsTerminal};
 use std::path::{Path, PathBuf};
@@ -9,7 +10,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use ginrs_generator::filters::{bank_bytes, bank_order, require_odd_size, MAX_BANK_BYTES};
+use ginrs_generator::filters::{bank_bytes, bank_order, MAX_BANK_BYTES};
 use ginrs_generator::group::{Group, GroupKind};
 use ginrs_generator::picture::{self, file_stem, Fonts, Rasterizer};
 use ginrs_generator::{
@@ -62,7 +63,8 @@ struct Cli {
     /// Spatial dimension d (1..=6).
     #[arg(long)]
     dim: usize,
-    /// Filter side lengths M, comma separated; each must be odd.
+    /// Filter side lengths M ≥ 1, comma separated. An even M is centred between pixels (as
+    /// ginjax's M = 2 upsampling banks) and needs explicit padding when used in a layer.
     #[arg(long, value_delimiter = ',', required = true)]
     size: Vec<usize>,
     /// Largest tensor order k; banks are written for k = 0..=K.
@@ -114,9 +116,6 @@ fn main() -> ExitCode {
 fn run(cli: &Cli) -> Result<(), String> {
     let start = Instant::now();
     let group = Group::new(cli.group, cli.dim).map_err(|e| e.to_string())?;
-    for &m in &cli.size {
-        require_odd_size(m).map_err(|e| e.to_string())?;
-    }
     let options = BankOptions {
         convention: cli.convention,
         scale: cli.scale,

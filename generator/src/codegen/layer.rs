@@ -217,3 +217,91 @@ pub fn layer_tokens(item: &syn::ItemStruct, plan: &LayerPlan) -> TokenStream {
         };
     }
 }
+
+/// The struct of a declaration that failed, with the layer's API as a stub, so that uses of the
+/// layer add no second error (such as E0599 "no function `new`") after the real one.
+///
+/// The stub's bodies are `unreachable!()`: it exists only in builds that already failed.
+/// `signatures` are the declared input and output blocks when both parsed to non-empty lists;
+/// only then is `TypedLayer` implemented (its signature types need them). Generic structs (an
+/// error already) and non-unit structs get the struct as written and the same stub.
+pub fn stub_tokens(
+    item: &syn::ItemStruct,
+    signatures: Option<(&[BlockSpec], &[BlockSpec])>,
+) -> TokenStream {
+    if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
+        return quote!(#item);
+    }
+    let p = private();
+    let name = &item.ident;
+    let why = "#[equivariant_layer] failed: this stub exists only in builds that report its error";
+    let (input_entries, output_entries, typed) = match signatures {
+        Some((input, output)) if !input.is_empty() && !output.is_empty() => {
+            let (input_type, output_type) = (signature_type(input), signature_type(output));
+            (
+                quote!(<#input_type as #p::SignatureType>::ENTRIES),
+                quote!(<#output_type as #p::SignatureType>::ENTRIES),
+                quote! {
+                    impl #p::TypedLayer for #name {
+                        type Input = #input_type;
+                        type Output = #output_type;
+                    }
+                },
+            )
+        }
+        _ => (quote!(&[]), quote!(&[]), TokenStream::new()),
+    };
+    quote! {
+        #item
+
+        const _: () = {
+            use ::ginrs_runtime::__private as __p;
+
+            #[allow(dead_code, missing_docs)]
+            impl #name {
+                pub const DIM: usize = 0;
+                pub const FILTER_SIZE: usize = 0;
+                pub const INPUT_SIGNATURE: &'static [(usize, u8, usize)] = #input_entries;
+                pub const OUTPUT_SIGNATURE: &'static [(usize, u8, usize)] = #output_entries;
+                pub const STENCIL_FLOPS_PER_PIXEL: usize = 0;
+                pub const GEMM_MULADDS_PER_PIXEL: usize = 0;
+                pub const DENSE_MULADDS_PER_PIXEL: usize = 0;
+
+                pub fn new(_seed: u64) -> Self {
+                    ::std::unreachable!(#why)
+                }
+
+                pub fn from_weights(_weights: &#p::LayerWeights) -> ::std::result::Result<Self, #p::Error> {
+                    ::std::unreachable!(#why)
+                }
+
+                pub fn to_weights(&self) -> #p::LayerWeights {
+                    ::std::unreachable!(#why)
+                }
+
+                pub fn forward(&self, _input: &#p::MultiImage) -> ::std::result::Result<#p::MultiImage, #p::Error> {
+                    ::std::unreachable!(#why)
+                }
+
+                pub fn forward_batch(
+                    &self,
+                    _inputs: &[#p::MultiImage],
+                ) -> ::std::result::Result<::std::vec::Vec<#p::MultiImage>, #p::Error> {
+                    ::std::unreachable!(#why)
+                }
+
+                pub fn contract(&self) -> &#p::ConvContract {
+                    ::std::unreachable!(#why)
+                }
+            }
+
+            impl #p::Layer for #name {
+                fn forward(&self, _input: &#p::MultiImage) -> ::std::result::Result<#p::MultiImage, #p::Error> {
+                    ::std::unreachable!(#why)
+                }
+            }
+
+            #typed
+        };
+    }
+}

@@ -5,8 +5,10 @@
 //! filter counts and banks ([`plan`], [`bank`]), the plan of each unrolled response kernel
 //! ([`stencil`]: which inputs it reads, scales factored out, zeros skipped, shared sub-sums) and
 //! its tokens ([`kernel`]), the per-chunk driver of the layer's kernels ([`chunk`]), and the
-//! layer's struct, constants, constructors and trait impls ([`layer`]). Every problem becomes a `compile_error!` at the offending token, all of them
-//! reported at once ([`errors`]).
+//! layer's struct, constants, constructors and trait impls ([`layer`]). Every problem becomes a
+//! `compile_error!` at the offending token, all of them reported at once ([`errors`]); the
+//! struct is then still emitted with a stub of the layer's API ([`layer::stub_tokens`]), so the
+//! real errors are the only ones.
 //!
 //! # The attribute
 //!
@@ -86,14 +88,18 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         }
     }
     let spec = parse::parse_spec(attr, &mut errors);
+    let signatures = spec.as_ref().map(|s| (s.input.clone(), s.output.clone()));
     let planned = spec.and_then(|spec| plan::plan(spec, &mut errors));
     match (item, planned) {
         (Some(item), Some(planned)) if errors.is_empty() => layer::layer_tokens(&item, &planned),
         (item, _) => {
             let errors = errors.into_compile_errors();
-            // Keep the struct so that its uses do not add unrelated errors.
-            let item = item.map(|i| quote!(#i));
-            quote!(#errors #item)
+            // The struct and a stub of its API, so that its uses do not add unrelated errors.
+            let signatures = signatures
+                .as_ref()
+                .map(|(i, o)| (i.as_slice(), o.as_slice()));
+            let stub = item.map(|item| layer::stub_tokens(&item, signatures));
+            quote!(#errors #stub)
         }
     }
 }

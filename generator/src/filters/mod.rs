@@ -40,15 +40,8 @@ pub enum FilterError {
     #[error("dimension d = 0 is not allowed: choose d ≥ 1")]
     ZeroDimension,
     /// The filter side length is 0.
-    #[error("filter size M = 0 is not allowed: choose an odd M ≥ 1 (e.g. 3 or 5)")]
+    #[error("filter size M = 0 is not allowed: choose M ≥ 1 (e.g. 3 or 5)")]
     ZeroSize,
-    /// The filter side length is even (refused where a centred filter is required).
-    #[error(
-        "filter size M = {0} is even: an even filter has no centre pixel, so it needs explicit \
-         padding when used (e.g. `padding = [(lo, hi), ...]` or VALID); choose an odd M such as {odd}",
-        odd = .0 + 1
-    )]
-    EvenSize(usize),
     /// The parity is not 0 or 1.
     #[error("parity {0} is not allowed: use 0 (tensor) or 1 (pseudo-tensor)")]
     InvalidParity(u8),
@@ -345,8 +338,8 @@ impl FilterBank {
 /// Builds the bank of filters of side `size`, tensor order `k` and parity `parity` invariant
 /// under `group` (of dimension `group.dim()`).
 ///
-/// Even `size` is supported (the centre is then between pixels, as in ginjax's M = 2 banks);
-/// use [`require_odd_size`] where a centred filter is needed. Refuses banks that would need
+/// Even `size` is supported (the centre is then between pixels, as in ginjax's M = 2 banks;
+/// such a filter needs explicit padding when used). Refuses banks that would need
 /// more than [`MAX_BANK_BYTES`] before allocating them. An empty bank is not an error.
 pub fn invariant_bank(
     group: &Group,
@@ -397,15 +390,6 @@ pub fn invariant_bank(
 /// filters for dimension 30).
 pub fn invariant_count(group: &Group, size: usize, k: usize, parity: u8) -> u64 {
     character::character_count(group, size, k, parity)
-}
-
-/// Fails with [`FilterError::EvenSize`] or [`FilterError::ZeroSize`] unless `size` is odd.
-pub fn require_odd_size(size: usize) -> Result<(), FilterError> {
-    match size {
-        0 => Err(FilterError::ZeroSize),
-        s if s % 2 == 0 => Err(FilterError::EvenSize(s)),
-        _ => Ok(()),
-    }
 }
 
 /// An upper estimate of the bytes [`invariant_bank`] needs: per coordinate the orbit tables
@@ -521,11 +505,6 @@ mod tests {
         assert!(too_large.to_string().contains("lower k or M"));
         let too_many = invariant_bank(&b2(), 3, 40, 0, &options).unwrap_err();
         assert!(matches!(too_many, FilterError::TooManyCoordinates { .. }));
-        assert_eq!(require_odd_size(3), Ok(()));
-        assert_eq!(require_odd_size(0), Err(FilterError::ZeroSize));
-        let even = require_odd_size(4).unwrap_err();
-        assert!(even.to_string().contains("explicit padding"));
-        assert!(even.to_string().contains("odd M such as 5"));
     }
 
     #[test]
