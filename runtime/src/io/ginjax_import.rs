@@ -197,6 +197,11 @@ impl GinjaxModel {
         &self.layers
     }
 
+    /// The layers with their names, in order, moved out (to train or re-weight them).
+    pub fn into_layers(self) -> Vec<(String, ImportedLayer)> {
+        self.layers
+    }
+
     /// Applies every layer in turn and returns each one's output.
     pub fn forward_each(&self, input: &MultiImage) -> Result<Vec<MultiImage>, Error> {
         let mut outputs: Vec<MultiImage> = Vec::with_capacity(self.layers.len());

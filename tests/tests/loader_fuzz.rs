@@ -1,0 +1,244 @@
+//! Fuzz-style tests of the runtime's loaders of user files: mutated copies of valid documents
+//! (see `ginrs_tests::mutate`) must load into a typed error or a working layer, and a loaded
+//! layer's forward pass on the document's own input must return (a value or an error) without
+//! panicking and without an allocation beyond what the input could need.
+//!
+//! `cargo test` runs a bounded number of cases per loader; `cargo test -- --ignored` runs
+//! [`MANY`] per loader. A failing case prints its seed; replay it with `mutate(text, seed)`.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::io::Write;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use ginrs_runtime::ginjax_import::{GinjaxModel, ImportedLayer};
+use ginrs_runtime::group_norm::GroupNorm;
+use ginrs_runtime::nonlinear::{Activation, VectorNeuronNonlinear};
+use ginrs_runtime::{ConvContract, Layer, LayerWeights, MultiImage};
+use ginrs_tests::{fixtures, mutate::mutate};
+
+/// Cases per loader in the default test run.
+const FEW: u64 = 400;
+/// Cases per loader in the ignored long run.
+const MANY: u64 = 20_000;
+/// The largest single allocation a case may make: far above what the fixtures' layers need
+/// (kilobytes), far below what a size claimed by a mutated number would ask for.
+const ALLOCATION_LIMIT: usize = 256 << 20;
+
+/// The seed of the case being run, for the allocator's report.
+static CURRENT_CASE: AtomicU64 = AtomicU64::new(u64::MAX);
+/// The index in [`LOADERS`] of the loader being fuzzed, for the allocator's report.
+static CURRENT_LOADER: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// The system allocator, refusing (and reporting) any allocation above [`ALLOCATION_LIMIT`].
+struct Guard;
+
+// SAFETY: every call is forwarded unchanged to `System`, except oversize requests, which return
+// null as the `GlobalAlloc` contract allows for a failed allocation.
+unsafe impl GlobalAlloc for Guard {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if layout.size() > ALLOCATION_LIMIT {
+            report_oversize(layout.size());
+            return std::ptr::null_mut();
+        }
+        // SAFETY: same layout contract as our caller's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System.alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if new_size > ALLOCATION_LIMIT {
+            report_oversize(new_size);
+            return std::ptr::null_mut();
+        }
+        // SAFETY: `ptr` came from `System` with `layout`; same contract as our caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Guard = Guard;
+
+/// Names the case before the process aborts on the refused allocation (formatting integers
+/// into unbuffered stderr does not allocate).
+fn report_oversize(size: usize) {
+    let case = CURRENT_CASE.load(Ordering::Relaxed);
+    let loader = CURRENT_LOADER.load(Ordering::Relaxed);
+    let _ = writeln!(
+        std::io::stderr(),
+        "fuzz case seed {case} of loader {loader}: refused an allocation of {size} bytes"
+    );
+}
+
+/// Runs `load` then, when it succeeds, `run`, on `cases` mutations of `text`. Returns the
+/// (loaded, rejected) counts and the seeds of the cases that panicked.
+fn fuzz<T>(
+    text: &str,
+    cases: std::ops::Range<u64>,
+    load: impl Fn(&str) -> Option<T>,
+    run: impl Fn(&T),
+) -> Outcome {
+    let mut outcome = Outcome::default();
+    for seed in cases {
+        CURRENT_CASE.store(seed, Ordering::Relaxed);
+        let doc = mutate(text, seed);
+        let result = catch_unwind(AssertUnwindSafe(|| match load(&doc) {
+            Some(value) => {
+                run(&value);
+                true
+            }
+            None => false,
+        }));
+        match result {
+            Ok(true) => outcome.loaded += 1,
+            Ok(false) => outcome.rejected += 1,
+            Err(payload) => {
+                let message = payload
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                outcome.panicked.push((seed, message));
+            }
+        }
+    }
+    CURRENT_CASE.store(u64::MAX, Ordering::Relaxed);
+    outcome
+}
+
+/// What one loader made of its mutated documents.
+#[derive(Debug, Default)]
+struct Outcome {
+    /// Documents that loaded and ran.
+    loaded: usize,
+    /// Documents rejected with an error.
+    rejected: usize,
+    /// Seeds and messages of the documents whose loading or forward pass panicked.
+    panicked: Vec<(u64, String)>,
+}
+
+fn export_text() -> String {
+    std::fs::read_to_string(fixtures::path("ginjax_export.json")).unwrap()
+}
+
+fn export_input() -> MultiImage {
+    fixtures::multi_image(&fixtures::load("ginjax_export.json")["input"])
+}
+
+fn ginjax_export(cases: std::ops::Range<u64>) -> Outcome {
+    let input = export_input();
+    fuzz(
+        &export_text(),
+        cases,
+        |doc| GinjaxModel::from_json(doc).ok(),
+        |model| {
+            let _ = model.forward(&input);
+        },
+    )
+}
+
+/// The first ConvContract of the export, freshly built (ConvContract is not `Clone`: its
+/// kernels are boxed trait objects).
+fn export_conv() -> ConvContract {
+    let model = GinjaxModel::from_value(&fixtures::load("ginjax_export.json")).unwrap();
+    model
+        .into_layers()
+        .into_iter()
+        .find_map(|(_, layer)| match layer {
+            ImportedLayer::ConvContract(conv) => Some(*conv),
+            _ => None,
+        })
+        .expect("the export has a ConvContract")
+}
+
+fn layer_weights(cases: std::ops::Range<u64>) -> Outcome {
+    let text = export_conv().to_weights().to_json();
+    let input = export_input();
+    fuzz(
+        &text,
+        cases,
+        |doc| {
+            let weights = LayerWeights::from_json(doc).ok()?;
+            let mut layer = export_conv();
+            layer.load_weights(&weights).ok()?;
+            Some(layer)
+        },
+        |layer| {
+            let _ = layer.forward(&input);
+        },
+    )
+}
+
+fn norm_params(cases: std::ops::Range<u64>) -> Outcome {
+    let signature = export_input().signature();
+    let norm = GroupNorm::new(&signature, 1).unwrap();
+    let input = export_input();
+    fuzz(
+        &norm.to_json(),
+        cases,
+        |doc| GroupNorm::from_json(doc).ok(),
+        |norm| {
+            let _ = norm.forward(&input);
+        },
+    )
+}
+
+fn nonlinear_params(cases: std::ops::Range<u64>) -> Outcome {
+    let input = export_input();
+    let layer = VectorNeuronNonlinear::new(&input.signature(), 3);
+    fuzz(
+        &layer.to_json(),
+        cases,
+        |doc| VectorNeuronNonlinear::from_json(doc, Activation::Relu).ok(),
+        |layer| {
+            let _ = layer.forward(&input);
+        },
+    )
+}
+
+/// The loaders under test, by name.
+const LOADERS: [(&str, fn(std::ops::Range<u64>) -> Outcome); 4] = [
+    ("ginjax export", ginjax_export),
+    ("layer weights", layer_weights),
+    ("group norm", norm_params),
+    ("vector neuron", nonlinear_params),
+];
+
+/// Every loader, with the counts printed (`--nocapture` shows them).
+fn all(cases: std::ops::Range<u64>) {
+    // The panics are collected and reported with their seeds below, not printed one by one.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let mut failures = Vec::new();
+    for (index, (name, run)) in LOADERS.iter().enumerate() {
+        CURRENT_LOADER.store(index as u64, Ordering::Relaxed);
+        let outcome = run(cases.clone());
+        println!(
+            "{name}: {} mutated documents loaded and ran, {} rejected, {} panicked",
+            outcome.loaded,
+            outcome.rejected,
+            outcome.panicked.len()
+        );
+        assert!(outcome.rejected > 0, "{name}: no mutation was rejected");
+        if !outcome.panicked.is_empty() {
+            failures.push(format!("{name}: {:?}", outcome.panicked));
+        }
+    }
+    std::panic::set_hook(hook);
+    assert!(failures.is_empty(), "panicking cases: {failures:#?}");
+}
+
+#[test]
+fn mutated_documents_load_or_fail_cleanly() {
+    all(0..FEW);
+}
+
+#[test]
+#[ignore = "long: run with --ignored"]
+fn many_mutated_documents_load_or_fail_cleanly() {
+    all(FEW..FEW + MANY);
+}
