@@ -112,8 +112,14 @@ fn mutate_value(text: &str, rng: &mut ChaCha8Rng) -> String {
     let Ok(mut root) = serde_json::from_str::<Value>(text) else {
         return text.to_string();
     };
-    let count = count_nodes(&root);
-    let target = rng.random_range(0..count);
+    // Most nodes of a parameter file are array values; four times in five, pick among the
+    // other (structural) nodes, where sizes, options and keys live.
+    let structural = structural_nodes(&root);
+    let target = if !structural.is_empty() && rng.random_range(0..5) > 0 {
+        structural[rng.random_range(0..structural.len())]
+    } else {
+        rng.random_range(0..count_nodes(&root))
+    };
     let choice = rng.random_range(0..4);
     let replacement: Value =
         serde_json::from_str(REPLACEMENTS[rng.random_range(0..REPLACEMENTS.len())])
@@ -134,6 +140,24 @@ fn count_nodes(value: &Value) -> usize {
         Value::Object(map) => map.values().map(count_nodes).sum(),
         _ => 0,
     }
+}
+
+/// The pre-order numbers of the nodes that are not numbers inside arrays.
+fn structural_nodes(root: &Value) -> Vec<usize> {
+    fn walk(value: &Value, in_array: bool, index: &mut usize, out: &mut Vec<usize>) {
+        if !(in_array && value.is_number()) {
+            out.push(*index);
+        }
+        *index += 1;
+        match value {
+            Value::Array(items) => items.iter().for_each(|v| walk(v, true, index, out)),
+            Value::Object(map) => map.values().for_each(|v| walk(v, false, index, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, false, &mut 0, &mut out);
+    out
 }
 
 /// Calls `edit` on the node numbered `target` in pre-order.

@@ -11,10 +11,11 @@ use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use ginrs_runtime::ginjax_import::{GinjaxModel, ImportedLayer};
-use ginrs_runtime::group_norm::GroupNorm;
-use ginrs_runtime::nonlinear::{Activation, VectorNeuronNonlinear};
-use ginrs_runtime::{ConvContract, Layer, LayerWeights, MultiImage};
+use ginrs_runtime::io::ginjax_import::ImportedLayer;
+use ginrs_runtime::{
+    Activation, ConvContract, GinjaxModel, GroupNorm, Layer, LayerWeights, MultiImage,
+    VectorNeuronNonlinear,
+};
 use ginrs_tests::{fixtures, mutate::mutate};
 
 /// Cases per loader in the default test run.
@@ -200,6 +201,26 @@ fn nonlinear_params(cases: std::ops::Range<u64>) -> Outcome {
     )
 }
 
+thread_local! {
+    /// Whether panics on this thread are being collected by [`fuzz`] (not printed).
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The fuzzed panics are collected and reported with their seeds, not printed one by one;
+/// other threads (tests running in parallel) keep the default report.
+fn quiet_panics_on_this_thread() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.get() {
+                default(info);
+            }
+        }));
+    });
+    QUIET.set(true);
+}
+
 /// The loaders under test, by name.
 const LOADERS: [(&str, fn(std::ops::Range<u64>) -> Outcome); 4] = [
     ("ginjax export", ginjax_export),
@@ -210,9 +231,7 @@ const LOADERS: [(&str, fn(std::ops::Range<u64>) -> Outcome); 4] = [
 
 /// Every loader, with the counts printed (`--nocapture` shows them).
 fn all(cases: std::ops::Range<u64>) {
-    // The panics are collected and reported with their seeds below, not printed one by one.
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
+    quiet_panics_on_this_thread();
     let mut failures = Vec::new();
     for (index, (name, run)) in LOADERS.iter().enumerate() {
         CURRENT_LOADER.store(index as u64, Ordering::Relaxed);
@@ -228,7 +247,7 @@ fn all(cases: std::ops::Range<u64>) {
             failures.push(format!("{name}: {:?}", outcome.panicked));
         }
     }
-    std::panic::set_hook(hook);
+    QUIET.set(false);
     assert!(failures.is_empty(), "panicking cases: {failures:#?}");
 }
 
@@ -241,4 +260,47 @@ fn mutated_documents_load_or_fail_cleanly() {
 #[ignore = "long: run with --ignored"]
 fn many_mutated_documents_load_or_fail_cleanly() {
     all(FEW..FEW + MANY);
+}
+
+/// The case a new user found by hand: an export whose `rhs_dilation` reads 2^32 + 1 used to
+/// load and then abort the process on a 68 GB allocation in its first forward pass.
+#[test]
+fn huge_dilation_is_an_error_before_any_allocation() {
+    let mut file = fixtures::load("ginjax_export.json");
+    // (A huge stride is harmless: one output pixel per axis.)
+    for field in ["rhs_dilation", "lhs_dilation", "padding"] {
+        let mut doc = file.clone();
+        doc["layers"][0][field] = 4294967297u64.into();
+        let result = GinjaxModel::from_value(&doc).map(|model| model.forward(&export_input()));
+        match result {
+            Ok(Ok(_)) => panic!("{field} = 2^32 + 1 ran"),
+            Ok(Err(e)) => assert!(e.to_string().contains("exceed"), "{field}: {e}"),
+            Err(e) => assert!(!e.to_string().is_empty(), "{field}"),
+        }
+    }
+    file["layers"][0]["rhs_dilation"] = 2.into();
+    let model = GinjaxModel::from_value(&file).unwrap();
+    assert!(model.forward(&export_input()).is_ok(), "a sane dilation runs");
+}
+
+#[test]
+fn weights_reject_other_parities_and_dtypes_naming_the_entry() {
+    let text = export_conv().to_weights().to_json();
+    let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    doc["weights"][1]["in"]["parity"] = 2.into();
+    let err = LayerWeights::from_json(&doc.to_string()).unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("weights[1].in.parity"), "{message}");
+    assert!(message.contains("parity 2 is not 0 or 1"), "{message}");
+
+    let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    doc["weights"][0]["array"]["dtype"] = "float64".into();
+    let message = LayerWeights::from_json(&doc.to_string())
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("weights[0].array.dtype"), "{message}");
+    assert!(message.contains("float64"), "{message}");
+
+    let unchanged = LayerWeights::from_json(&text).unwrap();
+    assert_eq!(unchanged.to_json(), text, "a valid document still loads");
 }

@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::io::params::{ArrayJson, KeyJson, KeyedArrayJson, ParamsError, SignatureEntryJson};
+use crate::io::params::{
+    from_json_text, ArrayJson, KeyJson, KeyedArrayJson, ParamsError, SignatureEntryJson,
+};
 use crate::layers::group_norm::GroupNorm;
 use crate::layers::nonlinear::{Activation, VectorNeuronNonlinear};
 
@@ -61,7 +63,7 @@ impl GroupNorm {
 
     /// Builds the layer from JSON text (see [`GroupNormParams`]).
     pub fn from_json(text: &str) -> Result<Self, Error> {
-        let params: GroupNormParams = serde_json::from_str(text).map_err(ParamsError::from)?;
+        let params: GroupNormParams = from_json_text(text).map_err(ParamsError::from)?;
         Self::from_params(&params)
     }
 }
@@ -74,7 +76,7 @@ impl VectorNeuronNonlinear {
 
     /// Builds the layer from JSON text (see [`NonlinearParams`]) with the given activation.
     pub fn from_json(text: &str, activation: Activation) -> Result<Self, Error> {
-        let params: NonlinearParams = serde_json::from_str(text).map_err(ParamsError::from)?;
+        let params: NonlinearParams = from_json_text(text).map_err(ParamsError::from)?;
         Self::from_params(&params, activation)
     }
 }

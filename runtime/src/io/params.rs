@@ -32,7 +32,7 @@ pub enum ParamsError {
     ArrayLength {
         /// The declared shape.
         shape: Vec<usize>,
-        /// The product of the shape.
+        /// The product of the shape (`usize::MAX` where it overflows).
         expected: usize,
         /// The number of values given.
         got: usize,
@@ -101,13 +101,78 @@ impl From<serde_json::Error> for ParamsError {
     }
 }
 
+impl From<serde_path_to_error::Error<serde_json::Error>> for ParamsError {
+    fn from(error: serde_path_to_error::Error<serde_json::Error>) -> Self {
+        Self::Json {
+            message: path_message(&error),
+        }
+    }
+}
+
+/// serde_json's message prefixed with the path of the entry it concerns, e.g.
+/// `weights[3].in.parity: parity 2 is not 0 or 1 at line 1 column 80`.
+pub(crate) fn path_message(error: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    let path = error.path().to_string();
+    if path == "." {
+        error.inner().to_string()
+    } else {
+        format!("{path}: {}", error.inner())
+    }
+}
+
+/// Parses JSON text into `T`; errors name the entry they concern (`weights[3].array.dtype`).
+pub(crate) fn from_json_text<T: serde::de::DeserializeOwned>(
+    text: &str,
+) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
+    serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(text))
+}
+
+/// Reads a parsed JSON value into `T`; errors name the entry they concern.
+pub(crate) fn from_json_value<'de, T: Deserialize<'de>>(
+    value: &'de serde_json::Value,
+) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
+    serde_path_to_error::deserialize(value)
+}
+
+/// A parity as JSON: 0 (true tensor) or 1 (pseudo-tensor); anything else is an error, not
+/// reduced mod 2.
+fn parity_0_or_1<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u8, D::Error> {
+    let parity = u8::deserialize(deserializer)?;
+    if parity > 1 {
+        return Err(serde::de::Error::custom(format!(
+            "parity {parity} is not 0 or 1"
+        )));
+    }
+    Ok(parity)
+}
+
+/// The element type of arrays: only `"float32"` (ginjax's and ginrs's) is accepted.
+fn float32_only<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    let dtype = Option::<String>::deserialize(deserializer)?;
+    match dtype.as_deref() {
+        None | Some("float32") => Ok(dtype),
+        Some(other) => Err(serde::de::Error::custom(format!(
+            "dtype {other:?} is not supported (only \"float32\")"
+        ))),
+    }
+}
+
+/// The number of elements of `shape`, or `None` when the product overflows `usize` (no
+/// array of that shape could exist).
+pub(crate) fn element_count(shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(1usize, |n, &side| n.checked_mul(side))
+}
+
 /// A tensor key as JSON: `{"k": 1, "parity": 0, "covariant_axes": [false]}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeyJson {
     /// Tensor order.
     pub k: usize,
-    /// Parity, 0 or 1 (reduced mod 2).
+    /// Parity, 0 or 1 (other values are rejected).
+    #[serde(deserialize_with = "parity_0_or_1")]
     pub parity: u8,
     /// One covariant flag per tensor axis.
     pub covariant_axes: Vec<bool>,
@@ -145,7 +210,8 @@ impl KeyJson {
 pub struct SignatureEntryJson {
     /// Tensor order.
     pub k: usize,
-    /// Parity, 0 or 1.
+    /// Parity, 0 or 1 (other values are rejected).
+    #[serde(deserialize_with = "parity_0_or_1")]
     pub parity: u8,
     /// One covariant flag per tensor axis.
     pub covariant_axes: Vec<bool>,
@@ -191,15 +257,19 @@ pub fn signature_from_json(
     })
 }
 
-/// A row-major array as JSON: `{"shape": [..], "data": [..]}` (a `"dtype"` field is accepted
-/// and ignored, so ginjax fixture arrays parse unchanged).
+/// A row-major array as JSON: `{"shape": [..], "data": [..]}` (an optional `"dtype"` field
+/// must say `"float32"`, so ginjax fixture arrays parse unchanged).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ArrayJson {
     /// The shape.
     pub shape: Vec<usize>,
-    /// Element type name, informational (`"float32"` when written by ginrs).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Element type name: `"float32"` or absent.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "float32_only"
+    )]
     pub dtype: Option<String>,
     /// The values, row-major.
     pub data: Vec<f32>,
@@ -223,11 +293,11 @@ impl ArrayJson {
         key: &TensorKey,
         expected: &[usize],
     ) -> Result<Vec<f32>, ParamsError> {
-        let len: usize = self.shape.iter().product();
-        if len != self.data.len() {
+        let len = element_count(&self.shape);
+        if len != Some(self.data.len()) {
             return Err(ParamsError::ArrayLength {
                 shape: self.shape.clone(),
-                expected: len,
+                expected: len.unwrap_or(usize::MAX),
                 got: self.data.len(),
             });
         }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::image::TensorKey;
-use crate::io::params::ParamsError;
+use crate::io::params::{element_count, from_json_text, from_json_value, path_message, ParamsError};
 pub use crate::io::params::{ArrayJson, KeyJson};
 
 /// Errors from reading, writing or applying layer parameters.
@@ -110,12 +110,12 @@ pub(crate) fn check_length(
     array: &ArrayJson,
     what: impl FnOnce() -> String,
 ) -> Result<(), WeightsError> {
-    let expected: usize = array.shape.iter().product();
-    if array.data.len() != expected {
+    let expected = element_count(&array.shape);
+    if expected != Some(array.data.len()) {
         return Err(WeightsError::ArrayLength {
             what: what(),
             shape: array.shape.clone(),
-            expected,
+            expected: expected.unwrap_or(usize::MAX),
             got: array.data.len(),
         });
     }
@@ -159,12 +159,12 @@ pub struct LayerWeights {
 impl LayerWeights {
     /// Parses the JSON form (unknown fields, such as the rest of a fixture case, are ignored).
     pub fn from_json(text: &str) -> Result<Self, WeightsError> {
-        serde_json::from_str(text).map_err(|e| WeightsError::Json(e.to_string()))
+        from_json_text(text).map_err(|e| WeightsError::Json(path_message(&e)))
     }
 
     /// Reads the `weights`/`bias` fields of a JSON value (e.g. a fixture case).
     pub fn from_value(value: &serde_json::Value) -> Result<Self, WeightsError> {
-        Self::deserialize(value).map_err(|e| WeightsError::Json(e.to_string()))
+        from_json_value(value).map_err(|e| WeightsError::Json(path_message(&e)))
     }
 
     /// The JSON form.

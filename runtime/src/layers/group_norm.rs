@@ -33,6 +33,12 @@ pub enum NormError {
     /// `groups` is 0.
     #[error("GroupNorm needs at least one group, got groups = 0")]
     ZeroGroups,
+    /// `eps` is negative, NaN or infinite.
+    #[error("GroupNorm: eps must be finite and non-negative, got {eps}")]
+    Eps {
+        /// The value given, as text (an f32 is not `Eq`).
+        eps: String,
+    },
     /// The number of groups does not divide a key's channel count.
     #[error("GroupNorm: groups must divide the channels, but got groups = {groups} and {channels} channels for {key}")]
     GroupsDivide {
@@ -243,9 +249,18 @@ impl GroupNorm {
     /// Builds the layer from its JSON form, checking groups, orders, keys and shapes.
     pub fn from_params(params: &GroupNormParams) -> Result<Self, Error> {
         let signature = signature_from_json(LAYER, &params.input_keys)?;
-        let mut layer = Self::new(&signature, params.groups)?.with_eps(params.eps);
-        let scalars: Vec<TensorKey> = layer.keys_of_order(0);
-        let vectors: Vec<TensorKey> = layer.keys_of_order(1);
+        if !(params.eps.is_finite() && params.eps >= 0.0) {
+            return Err(NormError::Eps { eps: params.eps.to_string() }.into());
+        }
+        let keys_of_order = |k: usize| -> Vec<TensorKey> {
+            signature
+                .entries()
+                .iter()
+                .filter(|(key, _)| key.k() == k)
+                .map(|(key, _)| key.clone())
+                .collect()
+        };
+        let (scalars, vectors) = (keys_of_order(0), keys_of_order(1));
         let vanilla = match_keys(LAYER, "vanilla_norm", &scalars, &params.vanilla_norm, |e| {
             &e.key
         })?;
@@ -255,31 +270,30 @@ impl GroupNorm {
         let bias = match_keys(LAYER, "vector_bias", &vectors, &params.vector_bias, |e| {
             &e.key
         })?;
+        // Every array is checked against the signature before the layer allocates its
+        // per-channel parameters, so a channel count the file does not back is an error.
+        let mut affine = Vec::with_capacity(scalars.len() + vectors.len());
         for (key, entry) in scalars.iter().zip(vanilla) {
-            let shape = [layer.input_keys.channels(key).unwrap_or(0)];
+            let shape = [signature.channels(key).unwrap_or(0)];
             let w = entry
                 .weight
                 .checked(LAYER, "vanilla_norm weight", key, &shape)?;
             let b = entry
                 .bias
                 .checked(LAYER, "vanilla_norm bias", key, &shape)?;
-            layer.set_affine(key, w, b)?;
+            affine.push((key, w, b));
         }
         for ((key, s), b) in vectors.iter().zip(scale).zip(bias) {
-            let shape = [layer.input_keys.channels(key).unwrap_or(0)];
+            let shape = [signature.channels(key).unwrap_or(0)];
             let s = s.array.checked(LAYER, "vector_scale", key, &shape)?;
             let b = b.array.checked(LAYER, "vector_bias", key, &shape)?;
-            layer.set_affine(key, s, b)?;
+            affine.push((key, s, b));
+        }
+        let mut layer = Self::new(&signature, params.groups)?.with_eps(params.eps);
+        for (key, w, b) in affine {
+            layer.set_affine(key, w, b)?;
         }
         Ok(layer)
-    }
-
-    fn keys_of_order(&self, k: usize) -> Vec<TensorKey> {
-        self.blocks
-            .iter()
-            .filter(|b| b.key.k() == k)
-            .map(|b| b.key.clone())
-            .collect()
     }
 
     /// Normalises one block with its parameters.

@@ -34,6 +34,12 @@ const LAYER: &str = "VectorNeuronNonlinear";
 /// Errors from building or applying a [`VectorNeuronNonlinear`].
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum NonlinearError {
+    /// `eps` is negative, NaN or infinite.
+    #[error("VectorNeuronNonlinear: eps must be finite and non-negative, got {eps}")]
+    Eps {
+        /// The value given, as text (an f32 is not `Eq`).
+        eps: String,
+    },
     /// The input has a non-scalar key the layer has no weights for.
     #[error(
         "VectorNeuronNonlinear: no weights for key {key} (the layer's signature is {signature})"
@@ -242,17 +248,39 @@ impl VectorNeuronNonlinear {
     /// the non-scalar keys have weights of shape `(c, c)`.
     pub fn from_params(params: &NonlinearParams, activation: Activation) -> Result<Self, Error> {
         let signature = signature_from_json(LAYER, &params.input_keys)?;
-        let mut layer = Self::new(&signature, 0)
-            .with_eps(params.eps)
-            .with_activation(activation);
-        let keys: Vec<TensorKey> = layer.weights.iter().map(|w| w.key.clone()).collect();
-        let entries = match_keys(LAYER, "weights", &keys, &params.weights, |e| &e.key)?;
-        for (key, entry) in keys.iter().zip(entries) {
-            let c = signature.channels(key).unwrap_or(0);
-            let values = entry.array.checked(LAYER, "weights", key, &[c, c])?;
-            layer.set_weights(key, values)?;
+        if !(params.eps.is_finite() && params.eps >= 0.0) {
+            return Err(NonlinearError::Eps { eps: params.eps.to_string() }.into());
         }
-        Ok(layer)
+        let keys: Vec<TensorKey> = signature
+            .entries()
+            .iter()
+            .filter(|(key, _)| !key.is_scalar())
+            .map(|(key, _)| key.clone())
+            .collect();
+        let entries = match_keys(LAYER, "weights", &keys, &params.weights, |e| &e.key)?;
+        // Built from the checked arrays (not from `new`'s random ones), so a channel count that
+        // the file does not back is an error rather than a `c²` allocation.
+        let weights = keys
+            .iter()
+            .zip(entries)
+            .map(|(key, entry)| {
+                let channels = signature.channels(key).unwrap_or(0);
+                let weights = entry
+                    .array
+                    .checked(LAYER, "weights", key, &[channels, channels])?;
+                Ok(KeyWeights {
+                    key: key.clone(),
+                    channels,
+                    weights,
+                })
+            })
+            .collect::<Result<_, crate::io::params::ParamsError>>()?;
+        Ok(Self {
+            input_keys: signature,
+            activation,
+            eps: params.eps,
+            weights,
+        })
     }
 
     fn apply_block(&self, block: &ImageBlock) -> Result<ImageBlock, NonlinearError> {

@@ -19,6 +19,32 @@ fn filter_key(input: &TensorKey, output: &TensorKey) -> TensorKey {
     TensorKey::new(input.k() + output.k(), input.parity() + output.parity())
 }
 
+/// One [`SparseKernel`] per (input key, target key) pair of `config` whose filter key the
+/// bank has.
+fn bank_kernels(
+    config: &ConvContractConfig,
+    bank: &DenseBank,
+) -> Result<Vec<PairKernel>, ConvContractError> {
+    let mut kernels: Vec<PairKernel> = Vec::new();
+    for (input, _) in config.input.entries() {
+        for (output, _) in config.target.entries() {
+            let fk = filter_key(input, output);
+            if let Some(block) = bank.get(fk.k(), fk.parity()) {
+                let kernel = SparseKernel::new(
+                    bank.dim(),
+                    bank.sides(),
+                    input.k(),
+                    output.k(),
+                    block.count(),
+                    block.data(),
+                )?;
+                kernels.push(((input.clone(), output.clone()), Box::new(kernel)));
+            }
+        }
+    }
+    Ok(kernels)
+}
+
 impl ConvContract {
     /// Builds the layer from a dense invariant bank (one [`SparseKernel`] per pair) and
     /// initialises weights and biases from `seed`.
@@ -27,34 +53,22 @@ impl ConvContract {
         bank: &DenseBank,
         seed: u64,
     ) -> Result<Self, ConvContractError> {
-        let dim = bank.dim();
-        let mut kernels: Vec<PairKernel> = Vec::new();
-        for (input, _) in config.input.entries() {
-            for (output, _) in config.target.entries() {
-                let fk = filter_key(input, output);
-                if let Some(block) = bank.get(fk.k(), fk.parity()) {
-                    let kernel = SparseKernel::new(
-                        dim,
-                        bank.sides(),
-                        input.k(),
-                        output.k(),
-                        block.count(),
-                        block.data(),
-                    )?;
-                    kernels.push(((input.clone(), output.clone()), Box::new(kernel)));
-                }
-            }
-        }
-        Self::with_kernels(config, dim, bank.sides().to_vec(), kernels, seed)
+        let kernels = bank_kernels(&config, bank)?;
+        let mut layer = Self::assemble(config, bank.dim(), bank.sides().to_vec(), kernels)?;
+        layer.initialise(seed);
+        Ok(layer)
     }
 
     /// Builds the layer from a bank and loads `weights` (e.g. a ginjax layer's parameters).
+    /// Nothing is allocated for the weights before their shapes are checked against the
+    /// layer, so channel counts that `weights` does not back are an error, not an allocation.
     pub fn from_weights(
         config: ConvContractConfig,
         bank: &DenseBank,
         weights: &LayerWeights,
     ) -> Result<Self, Error> {
-        let mut layer = Self::from_bank(config, bank, 0)?;
+        let kernels = bank_kernels(&config, bank)?;
+        let mut layer = Self::assemble(config, bank.dim(), bank.sides().to_vec(), kernels)?;
         layer.load_weights(weights)?;
         Ok(layer)
     }
@@ -70,6 +84,19 @@ impl ConvContract {
         sides: Vec<usize>,
         kernels: Vec<PairKernel>,
         seed: u64,
+    ) -> Result<Self, ConvContractError> {
+        let mut layer = Self::assemble(config, dim, sides, kernels)?;
+        layer.initialise(seed);
+        Ok(layer)
+    }
+
+    /// The layer's pairs and kernels, with no weights yet (the caller initialises or loads
+    /// them).
+    fn assemble(
+        config: ConvContractConfig,
+        dim: usize,
+        sides: Vec<usize>,
+        kernels: Vec<PairKernel>,
     ) -> Result<Self, ConvContractError> {
         if dim == 0 || dim > MAX_DIM || sides.len() != dim || sides.contains(&0) {
             return Err(ConvContractError::Sides { dim, sides });
@@ -131,7 +158,7 @@ impl ConvContract {
                 }
             }
         }
-        let mut layer = Self {
+        Ok(Self {
             biases: vec![None; n_targets],
             config,
             dim,
@@ -139,9 +166,7 @@ impl ConvContract {
             pairs,
             outputs,
             dropped,
-        };
-        layer.initialise(seed);
-        Ok(layer)
+        })
     }
 
     /// Redraws every weight and bias from `seed` with ginjax's bounds: uniform in `±β`,

@@ -42,6 +42,11 @@ use thiserror::Error;
 pub use options::{ConvOptions, Padding, PaddingMode, PerAxis};
 pub use plan::{AxisPlan, ConvPlan};
 
+/// The most pixels the padded input of one convolution may have: 2^28 (1 GiB of f32 per
+/// channel and tensor component). Options that need more (e.g. a dilation of 2^32 read from a
+/// corrupted file) are refused when the plan is resolved, before anything is allocated.
+pub const MAX_PADDED_PIXELS: usize = 1 << 28;
+
 /// Errors from resolving convolution options or padding an input.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PaddingError {
@@ -91,6 +96,17 @@ pub enum PaddingError {
         padded_len: usize,
         /// `(M − 1)·rhs_dilation + 1`.
         window: usize,
+    },
+    /// The padded input would exceed [`MAX_PADDED_PIXELS`] pixels (huge padding, stride or
+    /// dilation), along one axis or in all; refused before anything is allocated.
+    #[error(
+        "the padded input {}would exceed {MAX_PADDED_PIXELS} pixels; check the padding and the \
+         lhs/rhs dilations",
+        match axis { Some(a) => format!("along axis {a} "), None => String::new() }
+    )]
+    TooLarge {
+        /// The axis whose length alone is too large, if one is.
+        axis: Option<usize>,
     },
     /// A slice passed to the padding routine has the wrong length.
     #[error("{what}: expected {expected} values, got {got}")]

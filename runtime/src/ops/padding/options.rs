@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::{AxisPlan, ConvPlan, PaddingError};
+use super::{AxisPlan, ConvPlan, PaddingError, MAX_PADDED_PIXELS};
 use crate::image::Geometry;
 
 /// How a convolution pads its input (ginjax's `padding` argument).
@@ -217,7 +217,7 @@ impl ConvOptions {
                         inferred: self.padding == Padding::Inferred,
                     });
                 }
-                Ok((m - 1) / 2 * rhs[axis])
+                ((m - 1) / 2).checked_mul(rhs[axis]).ok_or(too_large(axis))
             };
             let (wrap, zero_lo, zero_hi) = match mode {
                 PaddingMode::Torus => {
@@ -243,8 +243,20 @@ impl ConvOptions {
                 },
             };
             let input_len = geometry.spatial()[axis];
-            let padded_len = (input_len + 2 * wrap - 1) * lhs[axis] + 1 + zero_lo + zero_hi;
-            let window = (m - 1) * rhs[axis] + 1;
+            // (N + 2W − 1)·l + 1 + lo + hi and (M − 1)·d + 1, refusing what overflows.
+            let padded_len = wrap
+                .checked_mul(2)
+                .and_then(|w| w.checked_add(input_len - 1))
+                .and_then(|n| n.checked_mul(lhs[axis]))
+                .and_then(|n| n.checked_add(1))
+                .and_then(|n| n.checked_add(zero_lo))
+                .and_then(|n| n.checked_add(zero_hi))
+                .filter(|&n| n <= MAX_PADDED_PIXELS)
+                .ok_or(too_large(axis))?;
+            let window = (m - 1)
+                .checked_mul(rhs[axis])
+                .and_then(|w| w.checked_add(1))
+                .ok_or(too_large(axis))?;
             if padded_len < window {
                 return Err(PaddingError::NoOutput {
                     axis,
@@ -266,10 +278,22 @@ impl ConvOptions {
                 output_len,
             });
         }
+        let padded_pixels = axes
+            .iter()
+            .try_fold(1usize, |n, a| n.checked_mul(a.padded_len))
+            .filter(|&n| n <= MAX_PADDED_PIXELS);
+        if padded_pixels.is_none() {
+            return Err(PaddingError::TooLarge { axis: None });
+        }
         Ok(ConvPlan {
             mode,
             torus: torus.to_vec(),
             axes,
         })
     }
+}
+
+/// The error for a plan whose padded input along `axis` exceeds [`MAX_PADDED_PIXELS`].
+fn too_large(axis: usize) -> PaddingError {
+    PaddingError::TooLarge { axis: Some(axis) }
 }
