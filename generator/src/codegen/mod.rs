@@ -34,8 +34,9 @@
 //! layer, a `ChunkKernel` ([`chunk`]) runs, for each chunk of an output row and each output
 //! block, the stencils of the pairs reaching the block and one channel mix with a constant
 //! row count. `forward` runs the runtime's row-chunk schedule with it (one AVX-512 copy,
-//! compiled into the user's crate); CPUs without AVX-512 and strided layers take the
-//! `ConvContract` tile schedule with the generated `ResponseKernel`s. Also generated:
+//! compiled into the user's crate, hence at the user crate's opt-level: a default dev build is
+//! 30–40× slower, see the README's "Build profile"); CPUs without AVX-512 and strided layers
+//! take the `ConvContract` tile schedule with the generated `ResponseKernel`s. Also generated:
 //! constants `DIM`, `FILTER_SIZE`, `INPUT_SIGNATURE`, `OUTPUT_SIGNATURE`,
 //! `STENCIL_FLOPS_PER_PIXEL`, `GEMM_MULADDS_PER_PIXEL`, `DENSE_MULADDS_PER_PIXEL`;
 //! `new(seed)`, `from_weights`, `to_weights`, `forward`, `forward_batch`, `contract`; impls of

@@ -86,9 +86,9 @@ pub fn parse_spec(attr: TokenStream, errors: &mut Errors) -> Option<LayerSpec> {
             "filter_size" => {
                 parse_usize(&value).map(|v| set_once(&mut filter_size, &key, v, errors))
             }
-            "stride" => parse_positive(&value, "stride")
+            "stride" => parse_bounded(&value, "stride", MAX_STEP)
                 .map(|v| set_once(&mut stride, &key, v.value, errors)),
-            "dilation" => parse_positive(&value, "dilation")
+            "dilation" => parse_bounded(&value, "dilation", MAX_STEP)
                 .map(|v| set_once(&mut dilation, &key, v.value, errors)),
             "input" => {
                 parse_signature(&value, errors).map(|v| set_once(&mut input, &key, v, errors))
@@ -177,12 +177,32 @@ fn parse_usize(value: &TokenStream) -> syn::Result<Spanned<usize>> {
     })
 }
 
-fn parse_positive(value: &TokenStream, what: &str) -> syn::Result<Spanned<usize>> {
+/// Largest `stride` or `dilation`.
+pub const MAX_STEP: usize = 1 << 16;
+/// Largest channel count of one block.
+pub const MAX_CHANNELS: usize = 1 << 16;
+/// Largest explicit padding amount on one side of an axis.
+pub const MAX_PADDING: usize = 1 << 16;
+// These limits keep every count and offset the generated code computes (e.g. the per-pixel
+// multiply-adds Σ c_out · c_in · M^d · d^(k_in + k_out), with M^d · d^(k_in + k_out) ≤
+// `MAX_PAIR_ENTRIES`) far from `usize` overflow.
+
+/// An integer in `1..=max`; `what` names the option in the error.
+fn parse_bounded(value: &TokenStream, what: &str, max: usize) -> syn::Result<Spanned<usize>> {
     let parsed = parse_usize(value)?;
     if parsed.value == 0 {
         return Err(syn::Error::new(
             parsed.span,
             format!("`{what}` must be at least 1"),
+        ));
+    }
+    if parsed.value > max {
+        return Err(syn::Error::new(
+            parsed.span,
+            format!(
+                "`{what}` = {} is too large: use at most {max}",
+                parsed.value
+            ),
         ));
     }
     Ok(parsed)
@@ -246,7 +266,20 @@ fn parse_padding(value: &TokenStream) -> syn::Result<Spanned<PaddingSpec>> {
                     "expected a padding pair `(lo, hi)` of two non-negative integers",
                 ));
             }
-            pairs.push((parse_usize(&parts[0])?.value, parse_usize(&parts[1])?.value));
+            let amount = |part: &TokenStream| -> syn::Result<usize> {
+                let parsed = parse_usize(part)?;
+                if parsed.value > MAX_PADDING {
+                    return Err(syn::Error::new(
+                        parsed.span,
+                        format!(
+                            "padding {} is too large: use at most {MAX_PADDING}",
+                            parsed.value
+                        ),
+                    ));
+                }
+                Ok(parsed.value)
+            };
+            pairs.push((amount(&parts[0])?, amount(&parts[1])?));
         }
         return Ok(Spanned {
             value: PaddingSpec::Explicit(pairs),
@@ -333,6 +366,15 @@ fn parse_block(entry: &TokenStream) -> syn::Result<BlockSpec> {
         return Err(syn::Error::new(
             channels.span,
             "a block needs at least one channel",
+        ));
+    }
+    if channels.value > MAX_CHANNELS {
+        return Err(syn::Error::new(
+            channels.span,
+            format!(
+                "{} channels is too many: use at most {MAX_CHANNELS} per block",
+                channels.value
+            ),
         ));
     }
     Ok(BlockSpec {

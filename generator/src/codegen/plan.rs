@@ -131,8 +131,12 @@ pub fn plan(spec: LayerSpec, errors: &mut Errors) -> Option<LayerPlan> {
         for (o, output) in spec.output.iter().enumerate() {
             let order = input.ty.k + output.ty.k;
             let parity = (input.ty.parity + output.ty.parity) % 2;
-            let entries = m.pow(dim as u32) * dim.pow(order as u32);
-            if entries > MAX_PAIR_ENTRIES {
+            // Checked: filter_size is any literal the user wrote (overflow means too large).
+            let entries = m
+                .checked_pow(dim as u32)
+                .and_then(|pixels| pixels.checked_mul(dim.checked_pow(order as u32)?));
+            if entries.is_none_or(|n| n > MAX_PAIR_ENTRIES) {
+                let entries = entries.map_or("too many".to_string(), |n| n.to_string());
                 errors.push(
                     output.span,
                     format!(

@@ -17,6 +17,11 @@ use super::FilterError;
 /// Largest number of coordinates a bank may have (coordinate indices are stored as `u32`).
 const MAX_COORDS: u64 = u32::MAX as u64;
 
+/// Largest tensor order k of a bank. For d ≥ 2 the coordinate limit is stricter (2^32 exceeds
+/// it), so this bounds d = 1, where d^k = 1 for every k: without it a huge k (from a JSON file)
+/// would make the coordinate count loop k times and the shape allocate k entries.
+pub const MAX_TENSOR_ORDER: usize = 32;
+
 /// The coordinate space `(M,)*d + (d,)*k` of one filter bank.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CoordSpace {
@@ -37,6 +42,9 @@ impl CoordSpace {
         }
         if size == 0 {
             return Err(FilterError::ZeroSize);
+        }
+        if k > MAX_TENSOR_ORDER {
+            return Err(FilterError::TensorOrderTooLarge(k));
         }
         let too_large = || FilterError::TooManyCoordinates { dim, size, k };
         let pixels = checked_pow(size as u64, dim).ok_or_else(too_large)?;
@@ -294,8 +302,14 @@ mod tests {
         assert_eq!(space.len(), 125 * 9);
         assert_eq!(CoordSpace::new(2, 0, 0), Err(FilterError::ZeroSize));
         assert!(matches!(
-            CoordSpace::new(6, 3, 40),
+            CoordSpace::new(6, 3, 30),
             Err(FilterError::TooManyCoordinates { .. })
         ));
+        // d = 1 has one tensor component for every k: the order itself is bounded.
+        assert_eq!(CoordSpace::new(1, 3, 32).unwrap().len(), 3);
+        assert_eq!(
+            CoordSpace::new(1, 3, usize::MAX),
+            Err(FilterError::TensorOrderTooLarge(usize::MAX))
+        );
     }
 }

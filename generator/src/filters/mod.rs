@@ -42,6 +42,12 @@ pub enum FilterError {
     /// The filter side length is 0.
     #[error("filter size M = 0 is not allowed: choose M ≥ 1 (e.g. 3 or 5)")]
     ZeroSize,
+    /// The tensor order exceeds [`MAX_TENSOR_ORDER`](crate::filters::coords::MAX_TENSOR_ORDER).
+    #[error(
+        "tensor order k = {0} is not supported: use k ≤ {max}",
+        max = coords::MAX_TENSOR_ORDER
+    )]
+    TensorOrderTooLarge(usize),
     /// The parity is not 0 or 1.
     #[error("parity {0} is not allowed: use 0 (tensor) or 1 (pseudo-tensor)")]
     InvalidParity(u8),
@@ -503,7 +509,7 @@ mod tests {
         let too_large = invariant_bank(&b2(), 3, 13, 0, &options).unwrap_err();
         assert!(matches!(too_large, FilterError::TooLarge { k: 13, .. }));
         assert!(too_large.to_string().contains("lower k or M"));
-        let too_many = invariant_bank(&b2(), 3, 40, 0, &options).unwrap_err();
+        let too_many = invariant_bank(&b2(), 3, 31, 0, &options).unwrap_err();
         assert!(matches!(too_many, FilterError::TooManyCoordinates { .. }));
     }
 
