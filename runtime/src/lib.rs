@@ -22,6 +22,7 @@
 //! - `check/` tests layers (numerical equivariance); nothing in the crate depends on it.
 //! - `error.rs` holds the crate-wide [`Error`], which wraps every folder's error type.
 #![warn(missing_docs)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod check;
 pub mod error;
