@@ -43,6 +43,7 @@ pub use image::{Geometry, ImageBlock, MultiImage, Signature, TensorKey};
 pub use io::ginjax_import::{GinjaxModel, ImportError};
 pub use io::params::ParamsError;
 pub use io::weights::{LayerWeights, WeightsError};
+pub use kernels::stencil::KernelError;
 pub use layers::conv_contract::{
     BiasMode, ConvContract, ConvContractConfig, ConvContractError, DroppedPair,
 };
