@@ -22,6 +22,7 @@
 //! - `check/` tests layers (numerical equivariance); nothing in the crate depends on it.
 //! - `error.rs` holds the crate-wide [`Error`], which wraps every folder's error type.
 #![warn(missing_docs)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod check;
 pub mod error;
@@ -42,6 +43,7 @@ pub use image::{Geometry, ImageBlock, MultiImage, Signature, TensorKey};
 pub use io::ginjax_import::{GinjaxModel, ImportError};
 pub use io::params::ParamsError;
 pub use io::weights::{LayerWeights, WeightsError};
+pub use kernels::stencil::KernelError;
 pub use layers::conv_contract::{
     BiasMode, ConvContract, ConvContractConfig, ConvContractError, DroppedPair,
 };

@@ -2,7 +2,7 @@
 //! key is `{"k", "parity", "covariant_axes"}`, a signature entry adds `"channels"`, and an
 //! array is `{"shape", "data"}` (row-major, with an optional `"dtype"` that is ignored).
 //!
-//! Each layer's own parameter type (e.g. [`crate::layers::group_norm::GroupNormParams`]) is made of
+//! Each layer's own parameter type (e.g. [`crate::io::layer_params::GroupNormParams`]) is made of
 //! these and is checked against the layer's signature when the layer is built from it.
 
 use serde::{Deserialize, Serialize};

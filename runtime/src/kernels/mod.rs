@@ -1,7 +1,8 @@
 //! Compute kernels on slices and strides: filter stencils, the row walk and tap offsets of
 //! generated stencils, channel mixing, the GEMM of the dynamic schedule, component
-//! (de)interleaving and SIMD dispatch.
+//! (de)interleaving, and CPU feature dispatch with the SIMD entry points.
 
+pub mod cpu;
 pub mod gemm;
 pub mod layout;
 pub mod mix;

@@ -1,6 +1,8 @@
 //! Running code compiled for wider vector instructions than the build's baseline, when the CPU
 //! has them: the closure passed in, and everything it inlines, is code-generated inside a
-//! function with those target features.
+//! function with those target features. Both follow [`level`].
+
+use super::cpu::{level, SimdLevel};
 
 /// Runs `body` compiled with AVX2 and FMA enabled if the CPU has them, and returns whether it
 /// ran (callers then fall back to their portable path).
@@ -16,10 +18,9 @@ pub fn try_simd<F: FnOnce()>(body: F) -> bool {
         fn avx2<F: FnOnce()>(body: F) {
             body()
         }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the CPU supports AVX2 and FMA (checked just above), the only
-            // requirement of calling a function with these target features.
+        if level() >= SimdLevel::Avx2 {
+            // SAFETY: the CPU supports AVX2 and FMA (`level()` never exceeds what it detects),
+            // the only requirement of calling a function with these target features.
             unsafe { avx2(body) };
             return true;
         }
@@ -38,12 +39,9 @@ pub fn try_avx512<F: FnOnce()>(body: F) -> bool {
         fn avx512<F: FnOnce()>(body: F) {
             body()
         }
-        if std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the CPU supports AVX-512F, AVX2 and FMA (checked just above), the only
-            // requirement of calling a function with these target features.
+        if level() >= SimdLevel::Avx512 {
+            // SAFETY: the CPU supports AVX-512F, AVX2 and FMA (`level()` never exceeds what it
+            // detects), the only requirement of calling a function with these target features.
             unsafe { avx512(body) };
             return true;
         }

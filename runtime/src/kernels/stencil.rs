@@ -13,6 +13,7 @@
 use ginrs_generator::group::MAX_DIM;
 use thiserror::Error;
 
+use super::cpu::{level, SimdLevel};
 use super::layout::{row_major_strides, tap_offsets};
 
 /// Spatial geometry of one response computation, fixed for a layer call.
@@ -351,10 +352,9 @@ impl ResponseKernel for SparseKernel {
         WIDE.with(|wide| {
             let wide = &mut wide.borrow_mut();
             #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
-                // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+            if level() >= SimdLevel::Avx2 {
+                // SAFETY: the CPU supports AVX2 and FMA (`level()` never exceeds what it
+                // detects).
                 unsafe { self.run_avx2(geometry, &offsets, input, out, wide) };
                 return;
             }

@@ -79,19 +79,25 @@ pub fn interleave(src: &[f32], stride: usize, dst: &mut [f32], comps: usize) {
 mod simd {
     use std::arch::x86_64::*;
 
+    use crate::kernels::cpu::{level, SimdLevel};
+
     /// Deinterleaves the leading whole vectors of pixels of `src` (`2 · n` values) into `d0`
     /// and `d1` (`n` each); returns how many pixels it did.
     #[inline]
     pub fn deinterleave2(src: &[f32], d0: &mut [f32], d1: &mut [f32]) -> usize {
         let n = d0.len().min(d1.len()).min(src.len() / 2);
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: AVX-512F is available (checked above); lengths are checked inside.
-            unsafe { deinterleave2_avx512(src, d0, d1, n) }
-        } else if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: AVX2 is available (checked above); lengths are checked inside.
-            unsafe { deinterleave2_avx2(src, d0, d1, n) }
-        } else {
-            0
+        match level() {
+            SimdLevel::Avx512 => {
+                // SAFETY: the CPU has AVX-512F (`level()` never exceeds what it detects);
+                // lengths are checked inside.
+                unsafe { deinterleave2_avx512(src, d0, d1, n) }
+            }
+            SimdLevel::Avx2 => {
+                // SAFETY: the CPU has AVX2 (`level()` never exceeds what it detects); lengths
+                // are checked inside.
+                unsafe { deinterleave2_avx2(src, d0, d1, n) }
+            }
+            SimdLevel::Portable => 0,
         }
     }
 
@@ -100,14 +106,18 @@ mod simd {
     #[inline]
     pub fn interleave2(s0: &[f32], s1: &[f32], dst: &mut [f32]) -> usize {
         let n = s0.len().min(s1.len()).min(dst.len() / 2);
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: AVX-512F is available (checked above); lengths are checked inside.
-            unsafe { interleave2_avx512(s0, s1, dst, n) }
-        } else if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: AVX2 is available (checked above); lengths are checked inside.
-            unsafe { interleave2_avx2(s0, s1, dst, n) }
-        } else {
-            0
+        match level() {
+            SimdLevel::Avx512 => {
+                // SAFETY: the CPU has AVX-512F (`level()` never exceeds what it detects);
+                // lengths are checked inside.
+                unsafe { interleave2_avx512(s0, s1, dst, n) }
+            }
+            SimdLevel::Avx2 => {
+                // SAFETY: the CPU has AVX2 (`level()` never exceeds what it detects); lengths
+                // are checked inside.
+                unsafe { interleave2_avx2(s0, s1, dst, n) }
+            }
+            SimdLevel::Portable => 0,
         }
     }
 

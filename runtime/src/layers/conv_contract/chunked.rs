@@ -53,7 +53,7 @@ pub struct Chunk<'a> {
     /// padding, are computed and dropped.
     pub n: usize,
     /// Plane width: response and output planes are `width` values apart; a multiple of 16,
-    /// at least `n`, at most [`CHUNK_PIXELS`].
+    /// at least `n`, at most `CHUNK_PIXELS` (32).
     pub width: usize,
 }
 

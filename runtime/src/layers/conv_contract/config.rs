@@ -37,7 +37,7 @@ impl BiasMode {
     }
 }
 
-/// What a [`ConvContract`] maps: signatures, bias mode, convolution options, and whether
+/// What a [`ConvContract`](super::ConvContract) maps: signatures, bias mode, convolution options, and whether
 /// mappings without an invariant filter may be dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConvContractConfig {

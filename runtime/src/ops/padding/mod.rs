@@ -1,5 +1,5 @@
 //! Convolution options and the shared front half of every convolution: resolving the padding
-//! per axis ([`options`] → [`plan`]) and building the padded, lhs-dilated input ([`fill`]).
+//! per axis (`options.rs` → `plan.rs`) and building the padded, lhs-dilated input (`fill.rs`).
 //!
 //!
 //! Semantics are ginjax 0.1.8's (`functional_geometric_image.convolve`, which calls XLA's
