@@ -37,6 +37,7 @@ pub use check::equivariance::{
 };
 pub use error::{Error, ImageError};
 pub use ginrs_generator::group;
+pub use ginrs_generator::BankOptions;
 pub use ginrs_macros::equivariant_layer;
 pub use image::typed::SignatureType;
 pub use image::{Geometry, ImageBlock, MultiImage, Signature, TensorKey};

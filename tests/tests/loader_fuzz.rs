@@ -280,7 +280,10 @@ fn huge_dilation_is_an_error_before_any_allocation() {
     }
     file["layers"][0]["rhs_dilation"] = 2.into();
     let model = GinjaxModel::from_value(&file).unwrap();
-    assert!(model.forward(&export_input()).is_ok(), "a sane dilation runs");
+    assert!(
+        model.forward(&export_input()).is_ok(),
+        "a sane dilation runs"
+    );
 }
 
 #[test]

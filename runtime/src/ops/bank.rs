@@ -11,7 +11,7 @@ use ginrs_generator::group::{Group, GroupError, GroupKind};
 use ginrs_generator::{invariant_bank, BankOptions, FilterBank, FilterError, FilterFile};
 use thiserror::Error;
 
-use crate::image::{MultiImage, TensorKey, MAX_DIM};
+use crate::image::{MultiImage, Signature, TensorKey, MAX_DIM};
 
 /// Errors from building a [`DenseBank`].
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -237,6 +237,35 @@ impl DenseBank {
             }
         }
         Self::from_generator(&banks)
+    }
+
+    /// The bank a [`ConvContract`](crate::ConvContract) from `input` to `output` needs: the
+    /// invariant filters of every order `k_in + k_out` of its block pairs (both parities, as
+    /// ginjax builds them), of side `size`, in ginjax's convention.
+    ///
+    /// ```
+    /// use ginrs_runtime::{DenseBank, Signature, TensorKey};
+    /// let input = Signature::new(vec![(TensorKey::scalar(), 1), (TensorKey::vector(), 1)])?;
+    /// let output = Signature::new(vec![(TensorKey::vector(), 4)])?;
+    /// let bank = DenseBank::for_signatures(2, 3, &input, &output)?;
+    /// // vector → vector needs filter order 2, scalar → vector order 1
+    /// assert!(bank.get(1, 0).is_some() && bank.get(2, 0).is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn for_signatures(
+        dim: usize,
+        size: usize,
+        input: &Signature,
+        output: &Signature,
+    ) -> Result<Self, BankError> {
+        let mut ks: Vec<usize> = input
+            .entries()
+            .iter()
+            .flat_map(|(a, _)| output.entries().iter().map(move |(b, _)| a.k() + b.k()))
+            .collect();
+        ks.sort_unstable();
+        ks.dedup();
+        Self::invariant(dim, size, &ks, &BankOptions::default())
     }
 
     /// The spatial dimension d.
