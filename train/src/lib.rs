@@ -1,7 +1,7 @@
 //! # ginrs-train
 //!
 //! Trainable versions of the ginrs equivariant layers (ginjax 0.1.8's seed layers) as
-//! [burn](https://burn.dev) 0.22 modules, ginjax's losses, Adam/AdamW, a training step, an
+//! burn 0.22 modules, ginjax's losses, Adam/AdamW, a training step, an
 //! autoregressive rollout helper and weight exchange with `ginrs-runtime`.
 //!
 //! ## Crate rules
@@ -15,7 +15,8 @@
 //! - **One concept per module**: [`image`] (batches of multi-images as tensors), [`layers`]
 //!   (one file per layer, plus the padding of the convolution input), [`eigen`] (the
 //!   differentiable spectral function behind the norm's whitening), [`loss`], [`optim`],
-//!   [`step`], [`rollout`], [`params`] (ginjax parameter names), [`weights`] (runtime `LayerWeights` exchange), [`error`].
+//!   [`step`], [`rollout`](mod@rollout), [`params`] (ginjax parameter names), [`weights`]
+//!   (runtime `LayerWeights` exchange), [`error`].
 //! - **Typed errors** ([`TrainError`]): bad input is reported, never a panic.
 //!
 //! ## burn 0.22 facts this crate relies on

@@ -1,7 +1,7 @@
 //! ginjax's `LayerWrapper`: one per-block module per input key, applied to every block.
 //!
 //! ginjax stores the *same* module under every key, and its parameter tree then sees separate
-//! copies that receive separate gradients (spec §8.22); here [`LayerWrapper::new`] clones the
+//! copies that receive separate gradients; here [`LayerWrapper::new`] clones the
 //! module per key, which is that behaviour from the start. Like ginjax (and the runtime), the
 //! output holds the input's keys in the input's order; a module must keep its block's key and
 //! every output block must end up with the same geometry.
