@@ -1,0 +1,148 @@
+//! ginjax's `VectorNeuronNonlinear` as a burn module.
+//!
+//! Per block `v` of key ≠ `((), 0)`: `q = W·v` (channel mixing, `W` is `c × c`),
+//! `q̂ = q / (‖q‖ + eps)` per channel and pixel, `ip = ⟨v, q̂⟩`, `v∥ = ip·q̂`,
+//! `h = relu(ip) / (|ip| + eps)` and `out = h·v∥ + (v − v∥)`; the `((), 0)` block gets
+//! `relu` elementwise. The configuration and initial weights come from the runtime's
+//! [`RuntimeVectorNeuron`].
+
+use burn::module::{Module, Param};
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor, TensorData};
+use ginrs_runtime::{Activation, VectorNeuronNonlinear as RuntimeVectorNeuron};
+use ginrs_runtime::{Signature, TensorKey};
+
+use crate::error::TrainError;
+use crate::image::{read_f32, TensorImage};
+use crate::params::{key_repr, GinjaxParams, NamedTensor};
+
+/// Everything about the layer that is not a tensor.
+#[derive(Debug, Clone)]
+struct NonlinearSpec {
+    input_keys: Signature,
+    /// The key of each weight, in signature order (every key but `((), 0)`).
+    weight_keys: Vec<TensorKey>,
+    eps: f32,
+}
+
+/// ginjax's `VectorNeuronNonlinear` with its default activation, relu (see the module docs).
+#[derive(Module, Debug)]
+pub struct VectorNeuronNonlinear {
+    /// Per non-scalar key in signature order: `W`, `(c, c)`.
+    weights: Vec<Param<Tensor<2>>>,
+    #[module(skip)]
+    spec: NonlinearSpec,
+}
+
+impl VectorNeuronNonlinear {
+    /// A layer over `input_keys`, with weights drawn from `seed` as the runtime layer
+    /// [`RuntimeVectorNeuron::new`] draws them (ginjax's bounds `±1/√c`).
+    pub fn new(input_keys: &Signature, seed: u64, device: &Device) -> Result<Self, TrainError> {
+        Self::from_runtime(&RuntimeVectorNeuron::new(input_keys, seed), device)
+    }
+
+    /// A trainable copy of a runtime layer; only relu (ginjax's default) is supported.
+    pub fn from_runtime(
+        runtime: &RuntimeVectorNeuron,
+        device: &Device,
+    ) -> Result<Self, TrainError> {
+        if !matches!(runtime.activation(), Activation::Relu) {
+            return Err(TrainError::Unsupported(
+                "VectorNeuronNonlinear with a custom activation (only relu is trainable)".into(),
+            ));
+        }
+        let weight_keys: Vec<TensorKey> = runtime
+            .input_keys()
+            .entries()
+            .iter()
+            .filter(|(k, _)| !k.is_scalar())
+            .map(|(k, _)| k.clone())
+            .collect();
+        let weights = weight_keys
+            .iter()
+            .map(|k| {
+                let w = runtime
+                    .weights(k)
+                    .expect("the runtime layer has weights for each non-scalar key");
+                let c = (w.len() as f64).sqrt().round() as usize;
+                Param::from_data(TensorData::new(w.to_vec(), [c, c]), device)
+            })
+            .collect();
+        Ok(Self {
+            weights,
+            spec: NonlinearSpec {
+                input_keys: runtime.input_keys().clone(),
+                weight_keys,
+                eps: runtime.eps(),
+            },
+        })
+    }
+
+    /// A runtime layer with the current weights; its forward pass reproduces this module's.
+    pub fn to_runtime(&self) -> Result<RuntimeVectorNeuron, TrainError> {
+        let mut runtime =
+            RuntimeVectorNeuron::new(&self.spec.input_keys, 0).with_eps(self.spec.eps);
+        for (key, w) in self.spec.weight_keys.iter().zip(&self.weights) {
+            runtime
+                .set_weights(key, read_f32(&w.val())?)
+                .map_err(ginrs_runtime::Error::from)?;
+        }
+        Ok(runtime)
+    }
+
+    /// The input signature.
+    pub fn input_keys(&self) -> &Signature {
+        &self.spec.input_keys
+    }
+
+    /// Applies the nonlinearity to every block of `input` (keys in the input's order).
+    pub fn forward(&self, input: &TensorImage) -> Result<TensorImage, TrainError> {
+        let mut out = TensorImage::new(input.geometry().clone(), input.batch());
+        for (key, v) in input.blocks() {
+            let y = if key.is_scalar() {
+                relu(v.clone())
+            } else {
+                let index = self
+                    .spec
+                    .weight_keys
+                    .iter()
+                    .position(|k| k == key)
+                    .filter(|&i| self.weights[i].val().dims()[0] == v.dims()[1])
+                    .ok_or_else(|| TrainError::UnknownKey {
+                        layer: "VectorNeuronNonlinear",
+                        key: key.clone(),
+                    })?;
+                self.vector_neuron(v.clone(), self.weights[index].val())
+            };
+            out.push(key.clone(), y)?;
+        }
+        Ok(out)
+    }
+
+    fn vector_neuron(&self, v: Tensor<4>, w: Tensor<2>) -> Tensor<4> {
+        let [n, c, p, q] = v.dims();
+        let eps = f64::from(self.spec.eps);
+        let mixed: Tensor<3> = w
+            .unsqueeze::<3>()
+            .expand([n, c, c])
+            .matmul(v.clone().reshape([n, c, p * q]));
+        let mixed: Tensor<4> = mixed.reshape([n, c, p, q]);
+        let norm = mixed.clone().powi_scalar(2).sum_dim(3).sqrt();
+        let unit = mixed / (norm + eps);
+        let ip = (v.clone() * unit.clone()).sum_dim(3);
+        let parallel = unit * ip.clone();
+        let h = relu(ip.clone()) / (ip.abs() + eps);
+        parallel.clone() * h + (v - parallel)
+    }
+}
+
+impl GinjaxParams for VectorNeuronNonlinear {
+    fn named_tensors(&self) -> Vec<(String, NamedTensor)> {
+        self.spec
+            .weight_keys
+            .iter()
+            .zip(&self.weights)
+            .map(|(key, w)| (format!(".weights[{}]", key_repr(key)), NamedTensor::from(w)))
+            .collect()
+    }
+}

@@ -1,0 +1,197 @@
+//! ginjax's `GroupNorm` and `LayerNorm` (= `GroupNorm` with one group) as a burn module.
+//!
+//! Per key, with the channels split into `groups` consecutive groups:
+//! - k = 0 (scalars, pseudoscalars): equinox's GroupNorm,
+//!   `y = (x − μ)·(σ² + eps)^(−1/2)·γ_c + β_c`, mean and biased variance over the group's
+//!   channels and all pixels;
+//! - k = 1: eigen-whitening. Per group the centred rows `X` (`(c/G)·pixels` rows of length d),
+//!   `Σ = XᵀX / n`, `W = U·diag((λ + eps)^(−1/2))·Uᵀ`, `x' = W·x`, then
+//!   `out_c = s_c·x'_c + b_c·m_c` with `m_c` the channel's mean vector of the *input*.
+//!   `W` is [`crate::eigen::spectral_map`] of `Σ` (burn has no differentiable `eigh`).
+//!
+//! The configuration and initial parameters come from the runtime's
+//! [`RuntimeGroupNorm`], which also validates it (k ≥ 2 and groups not dividing the channels
+//! are errors there).
+
+use burn::module::{Module, Param};
+use burn::tensor::{Device, Tensor, TensorData};
+use ginrs_runtime::GroupNorm as RuntimeGroupNorm;
+use ginrs_runtime::{Signature, TensorKey};
+
+use crate::eigen::spectral_map;
+use crate::error::TrainError;
+use crate::image::{read_f32, TensorImage};
+use crate::params::{key_repr, GinjaxParams, NamedTensor};
+
+/// Everything about the layer that is not a tensor.
+#[derive(Debug, Clone)]
+struct NormSpec {
+    input_keys: Signature,
+    groups: usize,
+    eps: f32,
+}
+
+/// ginjax's `GroupNorm` / `LayerNorm` as a burn module (see the module docs).
+#[derive(Module, Debug)]
+pub struct GroupNorm {
+    /// Per key in signature order: γ (k = 0) or the vector scale s (k = 1), `(channels,)`.
+    weight: Vec<Param<Tensor<1>>>,
+    /// Per key in signature order: β (k = 0) or the vector mean-bias b (k = 1), `(channels,)`.
+    bias: Vec<Param<Tensor<1>>>,
+    #[module(skip)]
+    spec: NormSpec,
+}
+
+impl GroupNorm {
+    /// A group norm over `input_keys` with `groups` groups, at ginjax's initial parameters
+    /// (weights 1, biases 0) and eps `1e-5`.
+    pub fn new(input_keys: &Signature, groups: usize, device: &Device) -> Result<Self, TrainError> {
+        let runtime =
+            RuntimeGroupNorm::new(input_keys, groups).map_err(ginrs_runtime::Error::from)?;
+        Ok(Self::from_runtime(&runtime, device))
+    }
+
+    /// ginjax's `LayerNorm`: [`GroupNorm::new`] with one group.
+    pub fn layer_norm(input_keys: &Signature, device: &Device) -> Result<Self, TrainError> {
+        Self::new(input_keys, 1, device)
+    }
+
+    /// A trainable copy of a runtime layer (configuration and current parameters).
+    pub fn from_runtime(runtime: &RuntimeGroupNorm, device: &Device) -> Self {
+        let param = |values: Option<&[f32]>| {
+            let values = values.expect("the runtime layer has parameters for each of its keys");
+            Param::from_data(TensorData::new(values.to_vec(), [values.len()]), device)
+        };
+        let keys = runtime.input_keys().entries();
+        Self {
+            weight: keys.iter().map(|(k, _)| param(runtime.weight(k))).collect(),
+            bias: keys.iter().map(|(k, _)| param(runtime.bias(k))).collect(),
+            spec: NormSpec {
+                input_keys: runtime.input_keys().clone(),
+                groups: runtime.groups(),
+                eps: runtime.eps(),
+            },
+        }
+    }
+
+    /// A runtime layer with the current parameters; its forward pass reproduces this module's.
+    pub fn to_runtime(&self) -> Result<RuntimeGroupNorm, TrainError> {
+        let mut runtime = RuntimeGroupNorm::new(&self.spec.input_keys, self.spec.groups)
+            .map_err(ginrs_runtime::Error::from)?
+            .with_eps(self.spec.eps);
+        for (((key, _), w), b) in self
+            .spec
+            .input_keys
+            .entries()
+            .iter()
+            .zip(&self.weight)
+            .zip(&self.bias)
+        {
+            runtime
+                .set_affine(key, read_f32(&w.val())?, read_f32(&b.val())?)
+                .map_err(ginrs_runtime::Error::from)?;
+        }
+        Ok(runtime)
+    }
+
+    /// The input signature.
+    pub fn input_keys(&self) -> &Signature {
+        &self.spec.input_keys
+    }
+
+    /// Normalises every block of `input` (keys in the input's order; each must be one of the
+    /// layer's keys with its channel count).
+    pub fn forward(&self, input: &TensorImage) -> Result<TensorImage, TrainError> {
+        let mut out = TensorImage::new(input.geometry().clone(), input.batch());
+        for (key, x) in input.blocks() {
+            let index = self.index_of(key, x.dims()[1])?;
+            let (w, b) = (self.weight[index].val(), self.bias[index].val());
+            let y = if key.k() == 0 {
+                self.norm_scalars(x.clone(), w, b)
+            } else {
+                self.whiten_vectors(x.clone(), w, b)?
+            };
+            out.push(key.clone(), y)?;
+        }
+        Ok(out)
+    }
+
+    fn index_of(&self, key: &TensorKey, channels: usize) -> Result<usize, TrainError> {
+        let entries = self.spec.input_keys.entries();
+        match entries.iter().position(|(k, _)| k == key) {
+            Some(i) if entries[i].1 == channels => Ok(i),
+            _ => Err(TrainError::UnknownKey {
+                layer: "GroupNorm",
+                key: key.clone(),
+            }),
+        }
+    }
+
+    /// equinox's GroupNorm on `[batch, c, pixels, 1]`.
+    fn norm_scalars(&self, x: Tensor<4>, weight: Tensor<1>, bias: Tensor<1>) -> Tensor<4> {
+        let [n, c, p, q] = x.dims();
+        let g = self.spec.groups;
+        let grouped: Tensor<3> = x.reshape([n, g, c / g * p * q]);
+        let mean = grouped.clone().mean_dim(2);
+        let centred = grouped - mean;
+        let var = centred.clone().powi_scalar(2).mean_dim(2);
+        let normed = centred / (var + f64::from(self.spec.eps)).sqrt();
+        normed.reshape([n, c, p, q]) * weight.reshape([1, c, 1, 1]) + bias.reshape([1, c, 1, 1])
+    }
+
+    /// Eigen-whitening of `[batch, c, pixels, d]`, then scale and mean-bias per channel.
+    fn whiten_vectors(
+        &self,
+        x: Tensor<4>,
+        scale: Tensor<1>,
+        bias: Tensor<1>,
+    ) -> Result<Tensor<4>, TrainError> {
+        let [n, c, p, d] = x.dims();
+        let g = self.spec.groups;
+        let rows = c / g * p;
+        let grouped: Tensor<4> = x.clone().reshape([n, g, rows, d]);
+        let centred = grouped.clone() - grouped.mean_dim(2);
+        let cov = centred.clone().swap_dims(2, 3).matmul(centred.clone()) / rows as f64;
+        let eps = f64::from(self.spec.eps);
+        let whiten = spectral_map(
+            cov,
+            |l| 1.0 / (l.max(0.0) + eps).sqrt(),
+            |l| {
+                if l < 0.0 {
+                    0.0
+                } else {
+                    -0.5 * (l + eps).powf(-1.5)
+                }
+            },
+        )?;
+        let white = centred.matmul(whiten.swap_dims(2, 3)).reshape([n, c, p, d]);
+        let channel_mean = x.mean_dim(2);
+        Ok(white * scale.reshape([1, c, 1, 1]) + channel_mean * bias.reshape([1, c, 1, 1]))
+    }
+}
+
+impl GinjaxParams for GroupNorm {
+    fn named_tensors(&self) -> Vec<(String, NamedTensor)> {
+        let keys = self.spec.input_keys.entries();
+        let mut out = Vec::with_capacity(2 * keys.len());
+        // ginjax's leaf order: `scale`, `bias` (k = 1 keys), then `vanilla_norm` (k = 0 keys).
+        for ((key, _), w) in keys.iter().zip(&self.weight) {
+            if key.k() == 1 {
+                out.push((format!(".scale[{}]", key_repr(key)), NamedTensor::from(w)));
+            }
+        }
+        for ((key, _), b) in keys.iter().zip(&self.bias) {
+            if key.k() == 1 {
+                out.push((format!(".bias[{}]", key_repr(key)), NamedTensor::from(b)));
+            }
+        }
+        for ((key, _), (w, b)) in keys.iter().zip(self.weight.iter().zip(&self.bias)) {
+            if key.k() == 0 {
+                let name = format!(".vanilla_norm[{}]", key_repr(key));
+                out.push((format!("{name}.weight"), NamedTensor::from(w)));
+                out.push((format!("{name}.bias"), NamedTensor::from(b)));
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,61 @@
+//! # ginrs-train
+//!
+//! Trainable versions of the ginrs equivariant layers (ginjax 0.1.8's seed layers) as
+//! burn 0.22 modules, ginjax's losses, Adam/AdamW, a training step, an
+//! autoregressive rollout helper and weight exchange with `ginrs-runtime`.
+//!
+//! ## Crate rules
+//!
+//! - **Dependencies**: `ginrs-train` → `ginrs-runtime`, `ginrs-generator`, `burn`. The
+//!   runtime never depends on this crate. Layers are configured with the runtime's types
+//!   (`ConvContractConfig`, `Signature`, `DenseBank`, …) and built *through* the runtime
+//!   layer, which validates the configuration, fixes the pair order and ginjax's initial
+//!   weights, and is what a trained layer exports to.
+//! - **No unsafe code** (`#![forbid(unsafe_code)]`).
+//! - **One concept per module**: [`image`] (batches of multi-images as tensors), [`layers`]
+//!   (one file per layer, plus the padding of the convolution input), [`eigen`] (the
+//!   differentiable spectral function behind the norm's whitening), [`loss`], [`optim`],
+//!   [`step`], [`rollout`](mod@rollout), [`params`] (ginjax parameter names), [`weights`]
+//!   (runtime `LayerWeights` exchange), [`error`].
+//! - **Typed errors** ([`TrainError`]): bad input is reported, never a panic.
+//!
+//! ## burn 0.22 facts this crate relies on
+//!
+//! - Tensors are `Tensor<D>` (rank in the type, no backend generic); the backend is chosen by
+//!   the [`Device`](burn::tensor::Device): `Device::flex()` is the pure-Rust CPU backend
+//!   (this crate's default feature `flex`), `wgpu`/`cuda` add GPU devices. Autodiff is a
+//!   device decorator: tensors created on `device.autodiff()` record a graph.
+//! - `#[derive(Module)]` treats `Param<Tensor<_>>` fields as trainable parameters, plain
+//!   `Tensor` fields as constants (the invariant filter basis lives there) and
+//!   `#[module(skip)]` fields as configuration.
+//! - burn's padding has no circular mode and `conv3d` has no asymmetric padding, so the
+//!   convolution input is padded by slices and concatenation ([`layers::padding`]) and the
+//!   convolutions run unpadded.
+//! - burn has no differentiable `eigh`: see [`eigen`].
+//! - Images are carried as rank-4 tensors `[batch, channels, pixels, d^k]` whatever d and k
+//!   ([`TensorImage`]), and reshaped to `conv{1,2,3}d`'s ranks inside the convolution.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod eigen;
+pub mod error;
+pub mod image;
+pub mod layers;
+pub mod loss;
+pub mod optim;
+pub mod params;
+pub mod rollout;
+pub mod step;
+pub mod weights;
+
+pub use error::TrainError;
+pub use image::TensorImage;
+pub use layers::{
+    BlockModule, ConvContract, ConvRoute, GroupNorm, ImageModule, LayerWrapper, MaxNormPool,
+    VectorNeuronNonlinear,
+};
+pub use loss::{Loss, Reduce};
+pub use optim::Optimizer;
+pub use params::{GinjaxParams, NamedArray};
+pub use rollout::{rollout, shift_window};
+pub use step::Trainer;

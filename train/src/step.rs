@@ -1,0 +1,96 @@
+//! The training step a user calls in a loop.
+//!
+//! burn 0.22's autodiff: a module built on an autodiff device (`device.autodiff()`) records
+//! its graph; `loss.backward()` returns the gradients, `GradientsParams::from_grads` keeps
+//! those of the module's parameters, and `ModuleOptimizer::step` returns the updated module.
+//! [`Trainer::step`] does exactly that, after checking that the loss is finite.
+
+use burn::module::Module;
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::tensor::Tensor;
+
+use crate::error::TrainError;
+use crate::image::{read_f64, TensorImage};
+use crate::layers::ImageModule;
+use crate::loss::{Loss, Reduce};
+use crate::optim::Optimizer;
+
+/// A module, its optimiser state, the learning rate and a step counter.
+pub struct Trainer<M: Module> {
+    module: M,
+    optimizer: ModuleOptimizer,
+    learning_rate: f64,
+    step: usize,
+}
+
+impl<M: Module> Trainer<M> {
+    /// A trainer for `module` (whose parameters live on an autodiff device).
+    pub fn new(module: M, optimizer: Optimizer, learning_rate: f64) -> Self {
+        Self {
+            module,
+            optimizer: optimizer.init(),
+            learning_rate,
+            step: 0,
+        }
+    }
+
+    /// The module with its current parameters.
+    pub fn module(&self) -> &M {
+        &self.module
+    }
+
+    /// Consumes the trainer, returning the module.
+    pub fn into_module(self) -> M {
+        self.module
+    }
+
+    /// The number of steps taken.
+    pub fn steps(&self) -> usize {
+        self.step
+    }
+
+    /// Changes the learning rate for the next steps.
+    pub fn set_learning_rate(&mut self, learning_rate: f64) {
+        self.learning_rate = learning_rate;
+    }
+
+    /// One step: evaluates `loss` (a tensor of shape `[1]`) on the module, backpropagates and
+    /// updates the parameters. Returns the loss before the update. A NaN or infinite loss
+    /// stops with [`TrainError::NonFiniteLoss`] naming the step, leaving the module unchanged.
+    pub fn step(
+        &mut self,
+        loss: impl FnOnce(&M) -> Result<Tensor<1>, TrainError>,
+    ) -> Result<f64, TrainError> {
+        let loss = loss(&self.module)?;
+        let value = read_f64(&loss)?.first().copied().ok_or_else(|| {
+            TrainError::Unsupported("the loss must be a tensor of shape [1]".into())
+        })?;
+        if !value.is_finite() {
+            return Err(TrainError::NonFiniteLoss {
+                step: self.step,
+                loss: value,
+            });
+        }
+        let grads = GradientsParams::from_grads(loss.backward(), &self.module);
+        self.module = self
+            .optimizer
+            .step(self.learning_rate, self.module.clone(), grads);
+        self.step += 1;
+        Ok(value)
+    }
+}
+
+impl<M: ImageModule> Trainer<M> {
+    /// One supervised step: `loss(module(input), target)` reduced by the batch mean.
+    pub fn fit_batch(
+        &mut self,
+        input: &TensorImage,
+        target: &TensorImage,
+        loss: Loss,
+    ) -> Result<f64, TrainError> {
+        self.step(|module| {
+            let prediction = module.forward_image(input)?;
+            loss.compute(&prediction, target, Reduce::Mean)
+        })
+    }
+}

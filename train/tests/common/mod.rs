@@ -1,0 +1,71 @@
+//! Helpers shared by the integration tests of ginrs-train: deterministic noise, random images
+//! and the loss `Σ output·cotangent` that the gradient checks differentiate.
+
+#![allow(dead_code)]
+
+use burn::tensor::{DType, Device, Tensor};
+use ginrs_runtime::{Geometry, Signature, TensorKey};
+use ginrs_train::image::tensor_from;
+use ginrs_train::TensorImage;
+
+/// `len` values uniform in [-1, 1) from a splitmix64 stream seeded with `seed`.
+pub fn noise(len: usize, seed: u64) -> Vec<f64> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(1);
+    (0..len)
+        .map(|_| {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            (z >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+        })
+        .collect()
+}
+
+/// A signature from `(k, parity, channels)` triples.
+pub fn signature(entries: &[(usize, u8, usize)]) -> Signature {
+    Signature::new(
+        entries
+            .iter()
+            .map(|&(k, p, c)| (TensorKey::new(k, p), c))
+            .collect(),
+    )
+    .unwrap()
+}
+
+/// A batch of random images of `signature` on `geometry`, in `dtype`.
+pub fn random_image(
+    signature: &Signature,
+    geometry: &Geometry,
+    batch: usize,
+    seed: u64,
+    device: &Device,
+    dtype: DType,
+) -> TensorImage {
+    let mut image = TensorImage::new(geometry.clone(), batch);
+    for (i, (key, channels)) in signature.entries().iter().enumerate() {
+        let shape = [
+            batch,
+            *channels,
+            geometry.pixels(),
+            key.components(geometry.dim()),
+        ];
+        let values = noise(shape.iter().product(), seed * 31 + i as u64);
+        image
+            .push(key.clone(), tensor_from(values, shape, device, dtype))
+            .unwrap();
+    }
+    image
+}
+
+/// `Σ_blocks Σ output·cotangent`.
+pub fn dot_loss(output: &TensorImage, cotangent: &TensorImage) -> Tensor<1> {
+    output
+        .blocks()
+        .iter()
+        .zip(cotangent.blocks())
+        .map(|((_, y), (_, c))| (y.clone() * c.clone()).sum())
+        .reduce(|a, b| a + b)
+        .expect("an output block")
+}
