@@ -368,3 +368,276 @@ fn read_npy(path: &Path, shape: &[u64]) -> Result<Vec<f32>, DatasetError> {
         .into_vec::<f32>()
         .map_err(io_error(path))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simulate::simulate;
+
+    fn small() -> Dataset {
+        let config = SimConfig {
+            n: 12,
+            trajectories: 2,
+            frames: 3,
+            peak_wavenumber: 2.0,
+            ..SimConfig::default()
+        };
+        simulate(&config).unwrap()
+    }
+
+    fn written() -> (tempfile::TempDir, Dataset) {
+        let dir = tempfile::tempdir().unwrap();
+        let dataset = small();
+        dataset.write(dir.path()).unwrap();
+        (dir, dataset)
+    }
+
+    fn path_of(err: &DatasetError) -> PathBuf {
+        match err {
+            DatasetError::Io { path, .. }
+            | DatasetError::Json { path, .. }
+            | DatasetError::Description { path, .. }
+            | DatasetError::Config { path, .. }
+            | DatasetError::NpyHeader { path, .. }
+            | DatasetError::NpyLayout { path, .. }
+            | DatasetError::NpySize { path, .. } => path.clone(),
+            other => panic!("no path in {other}"),
+        }
+    }
+
+    /// Writes raw bytes as a version-1.0 `.npy` header claiming `shape` of `<f4`, then `data`.
+    fn raw_npy(path: &Path, shape: &[u64], data: &[u8]) {
+        let dims: Vec<String> = shape.iter().map(u64::to_string).collect();
+        let mut header = format!(
+            "{{'descr': '<f4', 'fortran_order': False, 'shape': ({},), }}",
+            dims.join(", ")
+        );
+        while (10 + header.len() + 1) % 64 != 0 {
+            header.push(' ');
+        }
+        header.push('\n');
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        bytes.extend_from_slice(header.as_bytes());
+        bytes.extend_from_slice(data);
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    #[test]
+    fn write_then_read_is_identical() {
+        let (dir, dataset) = written();
+        let back = Dataset::read(dir.path()).unwrap();
+        assert_eq!(back, dataset);
+        for field in Field::ALL {
+            let expected: usize = field_shape(dataset.config(), field).iter().product();
+            assert_eq!(back.array(field).len(), expected);
+        }
+        let image = back.multi_image(1, 2).unwrap();
+        assert_eq!(
+            image.get(&Field::Velocity.key()).unwrap().shape(),
+            vec![1, 12, 12, 2]
+        );
+        assert_eq!(
+            image.get(&Field::Vorticity.key()).unwrap().data(),
+            &dataset.frame(1, 2).unwrap().vorticity[..]
+        );
+        assert!(matches!(back.frame(2, 0), Err(DatasetError::Index { .. })));
+    }
+
+    /// The description names format, config (seed included), fields, shapes, dtypes, tensor
+    /// orders and parities; the arrays start with the standard `.npy` magic and `<f4` header.
+    #[test]
+    fn description_and_headers_are_what_numpy_users_read() {
+        let (dir, dataset) = written();
+        let json: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("dataset.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(json["format"], FORMAT);
+        assert_eq!(json["version"], VERSION);
+        assert_eq!(json["config"]["seed"], dataset.config().seed);
+        assert_eq!(json["frame_interval"], dataset.config().frame_interval());
+        let fields = json["fields"].as_array().unwrap();
+        let summary: Vec<(String, Vec<u64>, u64, u64)> = fields
+            .iter()
+            .map(|f| {
+                assert_eq!(f["dtype"], "<f4");
+                let shape = f["shape"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.as_u64().unwrap());
+                let name = f["name"].as_str().unwrap().to_owned();
+                (
+                    name,
+                    shape.collect(),
+                    f["tensor_order"].as_u64().unwrap(),
+                    f["parity"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("velocity".into(), vec![2, 3, 12, 12, 2], 1, 0),
+                ("vorticity".into(), vec![2, 3, 12, 12], 0, 1),
+                ("tracer".into(), vec![2, 3, 12, 12], 0, 0),
+            ]
+        );
+        let bytes = std::fs::read(dir.path().join("vorticity.npy")).unwrap();
+        assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00");
+        let header = String::from_utf8_lossy(
+            &bytes[10..10 + usize::from(u16::from_le_bytes([bytes[8], bytes[9]]))],
+        );
+        assert!(
+            header.contains("'descr': '<f4'")
+                && header
+                    .replace(", )", ")")
+                    .contains("'shape': (2, 3, 12, 12)"),
+            "{header}"
+        );
+        // The data section is the little-endian f32 values in C order.
+        let data = &bytes[bytes.len() - 4 * dataset.array(Field::Vorticity).len()..];
+        assert_eq!(
+            f32::from_le_bytes(data[..4].try_into().unwrap()),
+            dataset.array(Field::Vorticity)[0]
+        );
+    }
+
+    #[test]
+    fn missing_array_is_an_io_error_naming_the_file() {
+        let (dir, _) = written();
+        std::fs::remove_file(dir.path().join("tracer.npy")).unwrap();
+        let err = Dataset::read(dir.path()).unwrap_err();
+        assert!(matches!(err, DatasetError::Io { .. }), "{err}");
+        assert!(path_of(&err).ends_with("tracer.npy"));
+        assert!(err.to_string().contains("tracer.npy"));
+        let missing = Dataset::read(dir.path().join("nowhere")).unwrap_err();
+        assert!(path_of(&missing).ends_with("dataset.json"), "{missing}");
+    }
+
+    #[test]
+    fn corrupt_array_is_a_header_error() {
+        let (dir, _) = written();
+        std::fs::write(dir.path().join("velocity.npy"), b"not an npy file at all").unwrap();
+        let err = Dataset::read(dir.path()).unwrap_err();
+        assert!(matches!(err, DatasetError::NpyHeader { .. }), "{err}");
+        assert!(path_of(&err).ends_with("velocity.npy"));
+    }
+
+    #[test]
+    fn truncated_array_is_a_size_error() {
+        let (dir, _) = written();
+        let path = dir.path().join("vorticity.npy");
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 6]).unwrap();
+        let err = Dataset::read(dir.path()).unwrap_err();
+        match &err {
+            DatasetError::NpySize {
+                expected, found, ..
+            } => {
+                assert_eq!(*expected, 2 * 3 * 144 * 4);
+                assert_eq!(u128::from(*found), expected - 6);
+            }
+            other => panic!("{other}"),
+        }
+        assert!(path_of(&err).ends_with("vorticity.npy"));
+    }
+
+    #[test]
+    fn wrong_shape_or_dtype_is_a_layout_error() {
+        let (dir, _) = written();
+        raw_npy(
+            &dir.path().join("tracer.npy"),
+            &[2, 3, 12, 13],
+            &[0; 2 * 3 * 12 * 13 * 4],
+        );
+        let err = Dataset::read(dir.path()).unwrap_err();
+        assert!(matches!(err, DatasetError::NpyLayout { .. }), "{err}");
+        assert!(path_of(&err).ends_with("tracer.npy"));
+    }
+
+    /// A description and header claiming 10¹² velocity values with a few bytes of data is
+    /// rejected by the size check, before any allocation.
+    #[test]
+    fn huge_claim_with_short_file_is_rejected_before_allocating() {
+        let (dir, dataset) = written();
+        let config = SimConfig {
+            trajectories: 1_000_000_000,
+            frames: 1,
+            n: 500,
+            peak_wavenumber: 2.0,
+            ..dataset.config().clone()
+        };
+        let description = Description::new(&config);
+        let json = serde_json::to_string(&description).unwrap();
+        std::fs::write(dir.path().join(DESCRIPTION_FILE), json).unwrap();
+        let shape = &description.fields[0].shape;
+        assert!(shape.iter().product::<u64>() >= 1_000_000_000_000);
+        raw_npy(&dir.path().join("velocity.npy"), shape, &[0; 64]);
+        let err = Dataset::read(dir.path()).unwrap_err();
+        assert!(
+            matches!(err, DatasetError::NpySize { found: 64, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_key_in_description_is_a_json_error_naming_it() {
+        let (dir, _) = written();
+        let path = dir.path().join(DESCRIPTION_FILE);
+        let mut json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        json["fields"][1]["units"] = "1/s".into();
+        std::fs::write(&path, json.to_string()).unwrap();
+        let err = Dataset::read(dir.path()).unwrap_err();
+        assert!(matches!(err, DatasetError::Json { .. }), "{err}");
+        assert!(err.to_string().contains("units") && err.to_string().contains("dataset.json"));
+    }
+
+    #[test]
+    fn inconsistent_description_is_named() {
+        let (dir, _) = written();
+        let path = dir.path().join(DESCRIPTION_FILE);
+        let original: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let cases: [(&str, serde_json::Value, &str); 4] = [
+            ("/config/n", 13.into(), "`n`"),
+            ("/fields/1/parity", 0.into(), "fields[1]"),
+            ("/format", "other".into(), "format"),
+            ("/frame_interval", 1.0.into(), "frame_interval"),
+        ];
+        for (pointer, value, named) in cases {
+            let mut json = original.clone();
+            *json.pointer_mut(pointer).unwrap() = value;
+            std::fs::write(&path, json.to_string()).unwrap();
+            let err = Dataset::read(dir.path()).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    DatasetError::Config { .. } | DatasetError::Description { .. }
+                ),
+                "{err}"
+            );
+            assert!(err.to_string().contains(named), "{pointer}: {err}");
+        }
+    }
+
+    #[test]
+    fn new_checks_lengths() {
+        let dataset = small();
+        let mut arrays: [Vec<f32>; 3] = Field::ALL.map(|f| dataset.array(f).to_vec());
+        arrays[2].pop();
+        let err = Dataset::new(dataset.config().clone(), arrays).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DatasetError::Length {
+                    field: "tracer",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+}
