@@ -183,7 +183,7 @@ impl Solver {
     }
 
     /// The state whose grid values are `omega` and `tracer` (row-major `n × n`), projected onto
-    /// the modes the 2/3 rule keeps.
+    /// the modes the 2/3 rule keeps. Panics if a length is not `n²`.
     pub fn state_from_grid(&mut self, omega: &[f64], tracer: &[f64]) -> State {
         let mut state = State::zeros(self.grid.spectral_len());
         for (values, spec) in [omega, tracer].into_iter().zip(&mut state.spectra) {
