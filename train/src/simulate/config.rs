@@ -42,12 +42,13 @@ pub struct SimConfig {
 
 impl Default for SimConfig {
     /// A small CPU experiment: 48 × 48 grid, 16 trajectories of 40 frames, 0.1 time units
-    /// apart, Reynolds number `u_rms · 2π / ν ≈ 1.3 · 10³`.
+    /// apart, Reynolds number `u_rms · 2π / ν ≈ 630`; with ν = 10⁻² the enstrophy spectrum still
+    /// falls by two decades from its peak to the dealiasing cutoff `|k| = 15` at frame 39.
     fn default() -> Self {
         Self {
             n: 48,
-            viscosity: 5e-3,
-            diffusivity: 5e-3,
+            viscosity: 1e-2,
+            diffusivity: 1e-2,
             dt: 0.02,
             steps_per_frame: 5,
             frames: 40,

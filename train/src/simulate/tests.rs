@@ -128,6 +128,10 @@ fn stored_frames_commute_with_the_runtime_action() {
     for g in Group::hyperoctahedral(2).unwrap().elements() {
         let action = Action::new(g, image.geometry()).unwrap();
         let moved = multi_image_to_frame(&action.apply(&image).unwrap()).unwrap();
+        assert_eq!(
+            moved == start,
+            *g == SignedPermutation::identity(2).unwrap()
+        );
         let after = run(&mut solver, &moved);
         let expected = action.apply(&stepped).unwrap();
         for (e, a) in expected.blocks().iter().zip(after.blocks()) {
