@@ -8,7 +8,7 @@
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Seek};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ginrs_runtime::MultiImage;
 use npyz::{DType, NpyFile, NpyHeader, Order, TypeStr, WriteOptions, WriterBuilder};
@@ -140,10 +140,7 @@ impl Dataset {
     /// A dataset from whole arrays (ordered like [`Field::ALL`], shapes [`field_shape`]);
     /// the configuration is validated and every length checked.
     pub fn new(config: SimConfig, arrays: [Vec<f32>; 3]) -> Result<Self, DatasetError> {
-        config.validate().map_err(|source| DatasetError::Config {
-            path: PathBuf::from(DESCRIPTION_FILE),
-            source,
-        })?;
+        config.validate()?;
         for (array, &field) in arrays.iter().zip(&Field::ALL) {
             let expected: usize = field_shape(&config, field).iter().product();
             if array.len() != expected {
@@ -371,6 +368,8 @@ fn read_npy(path: &Path, shape: &[u64]) -> Result<Vec<f32>, DatasetError> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
     use crate::simulate::simulate;
 

@@ -79,7 +79,7 @@ pub enum DatasetError {
         /// What the file holds.
         found: String,
     },
-    /// The stored configuration is invalid.
+    /// The configuration stored in a description file is invalid.
     #[error("{}: {source}", path.display())]
     Config {
         /// The description file.
@@ -118,6 +118,9 @@ pub enum DatasetError {
         /// Bytes after the header.
         found: u64,
     },
+    /// The configuration given with in-memory arrays is invalid.
+    #[error(transparent)]
+    InvalidConfig(#[from] ConfigError),
     /// The in-memory arrays do not have the lengths the configuration implies.
     #[error("field `{field}` holds {found} values, the configuration implies {expected}")]
     Length {

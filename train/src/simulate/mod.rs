@@ -7,6 +7,20 @@
 //! 2-D torus. [`simulate`] runs a whole [`SimConfig`]; [`Dataset`] writes and reads the result
 //! as `.npy` arrays with a JSON description.
 //!
+//! ```
+//! use ginrs_train::simulate::{simulate, Dataset, Field, SimConfig};
+//!
+//! let config = SimConfig { n: 16, trajectories: 2, frames: 3, peak_wavenumber: 3.0, ..SimConfig::default() };
+//! let dataset = simulate(&config)?;
+//! let dir = std::env::temp_dir().join(format!("ginrs-simulate-doc-{}", std::process::id()));
+//! dataset.write(&dir)?;
+//! let back = Dataset::read(&dir)?;
+//! let image = back.multi_image(1, 2)?; // trajectory 1, frame 2
+//! assert_eq!(image.get(&Field::Vorticity.key()).unwrap().shape(), vec![1, 16, 16]);
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! [`MultiImage`]: ginrs_runtime::MultiImage
 
 mod config;
