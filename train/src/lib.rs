@@ -2,7 +2,8 @@
 //!
 //! Trainable versions of the ginrs equivariant layers (ginjax 0.1.8's seed layers) as
 //! burn 0.22 modules, ginjax's losses, Adam/AdamW, a training step, an
-//! autoregressive rollout helper and weight exchange with `ginrs-runtime`.
+//! autoregressive rollout helper, weight exchange with `ginrs-runtime`, and [`simulate`]:
+//! datasets of 2-D decaying turbulence trajectories stored as geometric images.
 //!
 //! ## Crate rules
 //!
@@ -16,7 +17,8 @@
 //!   (one file per layer, plus the padding of the convolution input), [`eigen`] (the
 //!   differentiable spectral function behind the norm's whitening), [`loss`], [`optim`],
 //!   [`step`], [`rollout`](mod@rollout), [`params`] (ginjax parameter names), [`weights`]
-//!   (runtime `LayerWeights` exchange), [`error`].
+//!   (runtime `LayerWeights` exchange), [`error`], [`simulate`] (the turbulence solver and
+//!   its datasets; no burn).
 //! - **Typed errors** ([`TrainError`]): bad input is reported, never a panic.
 //!
 //! ## burn 0.22 facts this crate relies on
@@ -45,6 +47,7 @@ pub mod loss;
 pub mod optim;
 pub mod params;
 pub mod rollout;
+pub mod simulate;
 pub mod step;
 pub mod weights;
 
