@@ -168,7 +168,7 @@ fn bias_mode(value: &Value) -> BiasMode {
 
 /// A layer rebuilt from a fixture case.
 enum Built {
-    Conv(ConvContract),
+    Conv(Box<ConvContract>),
     Norm(GroupNorm),
     Neuron(VectorNeuronNonlinear),
     Pool(MaxNormPool),
@@ -229,10 +229,10 @@ fn build(case: &Value, file: &Value, device: &Device) -> Built {
             }
             let weights = LayerWeights::from_value(&json!({"weights": weights, "bias": bias}))
                 .expect("fixture weights");
-            Built::Conv(
+            Built::Conv(Box::new(
                 ConvContract::from_weights(conv_config, &bank, &weights, device)
                     .expect("ConvContract from the fixture's parameters"),
-            )
+            ))
         }
         "GroupNorm" | "LayerNorm" => {
             let keys = signature(&config["input_keys"]);
