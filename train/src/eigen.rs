@@ -1,8 +1,8 @@
 //! A differentiable spectral function `f(A) = U·diag(f(λ))·Uᵀ` of small symmetric matrices
 //! (n ≤ 3), for the eigen-whitening of vector blocks in [`crate::layers::norm`].
 //!
-//! burn 0.22 has no differentiable `eigh`. The value is computed on the host with cyclic
-//! Jacobi rotations in f64; the gradient comes from the Daleckii–Krein formula
+//! burn 0.22 has no differentiable `eigh`. The value is computed on the host with the
+//! runtime's cyclic Jacobi solver in f64 ([`symmetric_eigen`]); the gradient comes from the Daleckii–Krein formula
 //! `df(A)[Δ] = U·(K ∘ (Uᵀ·Δ·U))·Uᵀ` with `K_ij = (f(λ_i) − f(λ_j)) / (λ_i − λ_j)` (and
 //! `f'(λ_i)` when the eigenvalues coincide): the graph records
 //! `f(A₀) + df(A₀)[A − A₀]` with `A₀ = A.detach()`, whose value is `f(A₀)` and whose derivative
@@ -11,60 +11,10 @@
 //! eigenvalues.
 
 use burn::tensor::Tensor;
+use ginrs_runtime::ops::sym_eigen::symmetric_eigen;
 
 use crate::error::TrainError;
 use crate::image::{read_f64, tensor_from};
-
-/// Eigenvalues and eigenvectors of a symmetric `n × n` matrix (row-major, n ≤ 3) by cyclic
-/// Jacobi rotations: returns `(λ, U)` with `U` row-major, column `j` the eigenvector of `λ_j`.
-pub fn symmetric_eigen(a: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
-    let mut m = a.to_vec();
-    let mut u = vec![0.0; n * n];
-    for i in 0..n {
-        u[i * n + i] = 1.0;
-    }
-    let scale: f64 = m.iter().map(|x| x * x).sum::<f64>().sqrt();
-    for _sweep in 0..64 {
-        let off: f64 = (0..n)
-            .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
-            .map(|(i, j)| m[i * n + j] * m[i * n + j])
-            .sum::<f64>()
-            .sqrt();
-        if off <= 1e-300 || off <= 1e-17 * scale {
-            break;
-        }
-        for p in 0..n {
-            for q in p + 1..n {
-                let apq = m[p * n + q];
-                if apq == 0.0 {
-                    continue;
-                }
-                // The rotation that zeroes m[p][q] (Golub & Van Loan, Algorithm 8.5.1).
-                let tau = (m[q * n + q] - m[p * n + p]) / (2.0 * apq);
-                let t = tau.signum() / (tau.abs() + (1.0 + tau * tau).sqrt());
-                let t = if tau == 0.0 { 1.0 } else { t };
-                let c = 1.0 / (1.0 + t * t).sqrt();
-                let s = t * c;
-                for k in 0..n {
-                    let (mkp, mkq) = (m[k * n + p], m[k * n + q]);
-                    m[k * n + p] = c * mkp - s * mkq;
-                    m[k * n + q] = s * mkp + c * mkq;
-                }
-                for k in 0..n {
-                    let (mpk, mqk) = (m[p * n + k], m[q * n + k]);
-                    m[p * n + k] = c * mpk - s * mqk;
-                    m[q * n + k] = s * mpk + c * mqk;
-                }
-                for k in 0..n {
-                    let (ukp, ukq) = (u[k * n + p], u[k * n + q]);
-                    u[k * n + p] = c * ukp - s * ukq;
-                    u[k * n + q] = s * ukp + c * ukq;
-                }
-            }
-        }
-    }
-    ((0..n).map(|i| m[i * n + i]).collect(), u)
-}
 
 /// `f(A)` for a batch of symmetric matrices `a` of shape `[b0, b1, n, n]` (n ≤ 3), with
 /// gradients by the Daleckii–Krein formula (see the module docs). `f` gives the value and

@@ -9,7 +9,7 @@ pub mod metric;
 pub mod norm;
 pub mod padding;
 pub mod pool;
-pub(crate) mod sym_eigen;
+pub mod sym_eigen;
 
 /// ginjax's default `eps` (1e-5): added to the eigenvalues by `get_metric_inverse`, and to the
 /// variances and norms by `group_norm`, `layer_norm` and `VectorNeuronNonlinear`.

@@ -1,10 +1,11 @@
 //! A small symmetric eigen-solver (cyclic Jacobi, f64) for the d × d covariances of vector
-//! group normalisation, d ≤ `MAX_DIM`.
+//! group normalisation and the metric inverse, d ≤ `MAX_DIM`; `ginrs-train` differentiates
+//! through it.
 
 /// Spectral function of a symmetric `n × n` matrix `a` (row-major): `U diag(f(λ)) Uᵀ` where
 /// `a = U diag(λ) Uᵀ`. The result does not depend on the eigenvector basis chosen for repeated
 /// eigenvalues, so it is well defined for every symmetric input.
-pub(crate) fn spectral_map(a: &[f64], n: usize, f: impl Fn(f64) -> f64) -> Vec<f64> {
+pub fn spectral_map(a: &[f64], n: usize, f: impl Fn(f64) -> f64) -> Vec<f64> {
     let (values, vectors) = symmetric_eigen(a, n);
     let mut out = vec![0.0; n * n];
     for (i, &lambda) in values.iter().enumerate() {
@@ -21,7 +22,7 @@ pub(crate) fn spectral_map(a: &[f64], n: usize, f: impl Fn(f64) -> f64) -> Vec<f
 
 /// Eigenvalues and eigenvectors (the columns of the returned row-major `n × n` matrix) of the
 /// symmetric matrix `a`, by cyclic Jacobi rotations.
-pub(crate) fn symmetric_eigen(a: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
+pub fn symmetric_eigen(a: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
     debug_assert_eq!(a.len(), n * n);
     let mut a = a.to_vec();
     let mut v = vec![0.0; n * n];
