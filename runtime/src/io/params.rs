@@ -162,7 +162,9 @@ fn float32_only<'de, D: serde::Deserializer<'de>>(
 /// The number of elements of `shape`, or `None` when the product overflows `usize` (no
 /// array of that shape could exist).
 pub(crate) fn element_count(shape: &[usize]) -> Option<usize> {
-    shape.iter().try_fold(1usize, |n, &side| n.checked_mul(side))
+    shape
+        .iter()
+        .try_fold(1usize, |n, &side| n.checked_mul(side))
 }
 
 /// A tensor key as JSON: `{"k": 1, "parity": 0, "covariant_axes": [false]}`.

@@ -17,7 +17,9 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::image::TensorKey;
-use crate::io::params::{element_count, from_json_text, from_json_value, path_message, ParamsError};
+use crate::io::params::{
+    element_count, from_json_text, from_json_value, path_message, ParamsError,
+};
 pub use crate::io::params::{ArrayJson, KeyJson};
 
 /// Errors from reading, writing or applying layer parameters.

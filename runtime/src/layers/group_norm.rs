@@ -250,7 +250,10 @@ impl GroupNorm {
     pub fn from_params(params: &GroupNormParams) -> Result<Self, Error> {
         let signature = signature_from_json(LAYER, &params.input_keys)?;
         if !(params.eps.is_finite() && params.eps >= 0.0) {
-            return Err(NormError::Eps { eps: params.eps.to_string() }.into());
+            return Err(NormError::Eps {
+                eps: params.eps.to_string(),
+            }
+            .into());
         }
         let keys_of_order = |k: usize| -> Vec<TensorKey> {
             signature

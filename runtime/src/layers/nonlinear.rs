@@ -249,7 +249,10 @@ impl VectorNeuronNonlinear {
     pub fn from_params(params: &NonlinearParams, activation: Activation) -> Result<Self, Error> {
         let signature = signature_from_json(LAYER, &params.input_keys)?;
         if !(params.eps.is_finite() && params.eps >= 0.0) {
-            return Err(NonlinearError::Eps { eps: params.eps.to_string() }.into());
+            return Err(NonlinearError::Eps {
+                eps: params.eps.to_string(),
+            }
+            .into());
         }
         let keys: Vec<TensorKey> = signature
             .entries()
