@@ -175,6 +175,29 @@ impl SignedPermutation {
             .collect()
     }
 
+    /// The action on the `d^k` components of a k-tensor (row-major over `(d,)*k`),
+    /// `(g·T)[n₁…n_k] = Σ_a g[n₁,a₁]⋯g[n_k,a_k] · T[a₁…a_k]` (the matrix `g ⊗ … ⊗ g`). Each
+    /// row of `g` has one non-zero entry, so `(g·T)[n] = s(n) · T[σ(n)]` with
+    /// `σ(n)_j = col(n_j)` and `s(n) = Π_j sign(n_j)`; returns `(σ(n), s(n))` for every
+    /// output component `n`. Parity factors `det(g)^p` are not included.
+    pub fn tensor_action(&self, k: usize) -> Vec<(usize, i8)> {
+        let d = self.dim();
+        (0..d.pow(k as u32))
+            .map(|out| {
+                let (mut rest, mut src, mut place, mut sign) = (out, 0, 1, 1i8);
+                // digits from the last tensor axis (least significant) to the first
+                for _ in 0..k {
+                    let n = rest % d;
+                    rest /= d;
+                    src += self.col(n) * place;
+                    place *= d;
+                    sign *= self.sign(n);
+                }
+                (src, sign)
+            })
+            .collect()
+    }
+
     /// True for the identity matrix.
     pub fn is_identity(&self) -> bool {
         (0..self.dim()).all(|r| self.col(r) == r && self.sign(r) == 1)
@@ -362,6 +385,38 @@ fn factorial(n: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tensor_action_is_the_kronecker_power() {
+        for (d, max_k) in [(1, 3), (2, 3), (3, 2)] {
+            for g in Group::hyperoctahedral(d).unwrap().elements() {
+                for k in 0..=max_k {
+                    let len = d.pow(k as u32);
+                    // (g ⊗ … ⊗ g)[n, a] = Π_j g[n_j, a_j], digits most significant first
+                    let digits = |mut i: usize| {
+                        let mut out = vec![0; k];
+                        for slot in out.iter_mut().rev() {
+                            *slot = i % d;
+                            i /= d;
+                        }
+                        out
+                    };
+                    let action = g.tensor_action(k);
+                    for (n, &(src, sign)) in action.iter().enumerate() {
+                        for a in 0..len {
+                            let entry: i8 = digits(n)
+                                .iter()
+                                .zip(digits(a))
+                                .map(|(&nj, aj)| g.entry(nj, aj))
+                                .product();
+                            let want = if a == src { sign } else { 0 };
+                            assert_eq!(entry, want, "{g:?}, k = {k}, n = {n}, a = {a}");
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn orders_match_two_to_the_d_times_d_factorial() {

@@ -1,7 +1,7 @@
 //! # ginrs-generator
 //!
 //! Everything ginrs knows before run time: the hyperoctahedral group B_d and its subgroups
-//! ([`group`]), exact invariant filter banks and ginjax's conventions for them ([`filters`]),
+//! ([`group`]), the work counts of a layer ([`flops`]), ginjax's block-pair rules ([`pairs`]), exact invariant filter banks and ginjax's conventions for them ([`filters`]),
 //! their JSON form ([`json`]), SVG/PNG pictures of them (`picture`, feature `pictures`), the
 //! `gen-filters` command line tool (feature `cli`), and the code generator behind
 //! `#[equivariant_layer]` (`codegen`, feature `codegen`).
@@ -24,8 +24,10 @@
 #![warn(missing_docs)]
 
 pub mod filters;
+pub mod flops;
 pub mod group;
 pub mod json;
+pub mod pairs;
 #[cfg(feature = "pictures")]
 pub mod picture;
 

@@ -198,7 +198,7 @@ fn main() {
         let inputs = case.inputs(2);
         let flops = layer.flops_per_output_pixel();
         let out_pixels = case.side.pow(case.dim as u32) * case.batch;
-        let dense_flops = 2.0 * flops.dense as f64 * out_pixels as f64;
+        let dense_flops = 2.0 * flops.dense_muladds as f64 * out_pixels as f64;
         if runs("dynamic") {
             run_case(case.name, "dynamic", &layer, &inputs, dense_flops);
         }
@@ -216,8 +216,8 @@ fn main() {
             run_case(case.name, "generated", fast.as_ref(), &inputs, dense_flops);
         }
         eprintln!(
-            "  {}: per output pixel: stencil {:?} + GEMM {} multiply-adds (dense {})",
-            case.name, flops.stencil, flops.gemm, flops.dense
+            "  {}: per output pixel: stencil {:?} flops + GEMM {} multiply-adds (dense {} multiply-adds)",
+            case.name, flops.stencil_flops, flops.gemm_muladds, flops.dense_muladds
         );
     }
 }

@@ -36,6 +36,7 @@ pub use check::equivariance::{
     check_fn, check_layer, Elements, EquivarianceError, EquivarianceReport,
 };
 pub use error::{Error, ImageError};
+pub use ginrs_generator::flops::FlopCount;
 pub use ginrs_generator::group;
 pub use ginrs_generator::BankOptions;
 pub use ginrs_macros::equivariant_layer;
@@ -46,7 +47,7 @@ pub use io::params::ParamsError;
 pub use io::weights::{LayerWeights, WeightsError};
 pub use kernels::stencil::KernelError;
 pub use layers::conv_contract::{
-    BiasMode, ConvContract, ConvContractConfig, ConvContractError, DroppedPair,
+    BiasMode, ConvContract, ConvContractConfig, ConvContractError, DroppedPair, MissingFilterCause,
 };
 pub use layers::group_norm::{GroupNorm, NormError};
 pub use layers::max_norm_pool::MaxNormPool;
@@ -78,7 +79,6 @@ pub mod __private {
     pub use crate::layers::conv_contract::chunked::{
         forward_chunked, forward_chunked_into, Chunk, ChunkKernel,
     };
-    pub use crate::layers::conv_contract::flops::FlopCount;
     pub use crate::layers::conv_contract::{
         BiasMode, ConvContract, ConvContractConfig, ConvContractError, DroppedPair,
     };

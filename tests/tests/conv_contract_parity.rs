@@ -6,7 +6,7 @@ use ginrs_runtime::io::ginjax_import::{
 };
 use ginrs_runtime::io::weights::{LayerWeights, WeightsError};
 use ginrs_runtime::layers::conv_contract::{
-    BiasMode, ConvContract, ConvContractConfig, ConvContractError,
+    BiasMode, ConvContract, ConvContractConfig, ConvContractError, MissingFilterCause,
 };
 use ginrs_runtime::ops::padding::{ConvOptions, Padding, PerAxis};
 use ginrs_runtime::{DenseBank, Error, Layer, MultiImage, TensorKey};
@@ -213,15 +213,17 @@ fn missing_filters_are_errors_unless_allowed() {
                         input: TensorKey::scalar(),
                         output: TensorKey::new(0, 1),
                         filter_key: TensorKey::new(0, 1),
-                        count: 0,
+                        cause: MissingFilterCause::NoInvariantFilter,
                     },
                     "{}",
                     case.name
                 );
-                let text = err.to_string();
-                assert!(
-                    text.contains("d = 2, M = 3") && text.contains("0 filters"),
-                    "{text}"
+                assert_eq!(
+                    err.to_string(),
+                    "no invariant filter maps `scalar` to `pseudoscalar` for d = 2, \
+                     filter_size = 3: the number of invariant filters of order k_in + k_out = 0 \
+                     and parity 1 is 0; set allow_missing to drop this mapping (as ginjax does \
+                     silently)"
                 );
                 let lenient = ConvContract::from_bank(case.config.clone(), &case.bank, 1).unwrap();
                 assert_eq!(lenient.dropped_pairs().len(), 1);
@@ -235,6 +237,48 @@ fn missing_filters_are_errors_unless_allowed() {
             _ => assert!(result.is_ok(), "{}", case.name),
         }
     }
+}
+
+#[test]
+fn missing_filters_tell_an_order_left_out_of_the_bank_from_an_empty_one() {
+    let vectors = ginrs_runtime::Signature::new(vec![(TensorKey::vector(), 1)]).unwrap();
+    let config = ConvContractConfig::new(vectors.clone(), vectors);
+    let options = ginrs_generator::BankOptions::default();
+    // Built without k = 2: vector → vector needs order 2 (d = 2, M = 3 has 5 such filters).
+    let without_k2 = DenseBank::invariant(2, 3, &[0, 1], &options).unwrap();
+    let err = ConvContract::from_bank(config.clone(), &without_k2, 0).unwrap_err();
+    assert!(matches!(
+        err,
+        ConvContractError::MissingFilter {
+            cause: MissingFilterCause::OrderNotInBank,
+            ..
+        }
+    ));
+    assert_eq!(
+        err.to_string(),
+        "no invariant filter maps `vector` to `vector`: the bank was built without filter order \
+         k = 2; build it with k = 2 among its orders, or set allow_missing to drop this mapping \
+         (as ginjax does silently)"
+    );
+    let with_k2 = DenseBank::invariant(2, 3, &[0, 1, 2], &options).unwrap();
+    assert!(ConvContract::from_bank(config, &with_k2, 0).is_ok());
+    // Order 0 built, but no pseudoscalar filter exists for d = 2, M = 3.
+    let scalar = ginrs_runtime::Signature::new(vec![(TensorKey::scalar(), 1)]).unwrap();
+    let pseudo = ginrs_runtime::Signature::new(vec![(TensorKey::new(0, 1), 1)]).unwrap();
+    let err =
+        ConvContract::from_bank(ConvContractConfig::new(scalar, pseudo), &with_k2, 0).unwrap_err();
+    assert!(matches!(
+        err,
+        ConvContractError::MissingFilter {
+            cause: MissingFilterCause::NoInvariantFilter,
+            ..
+        }
+    ));
+    assert!(
+        err.to_string()
+            .contains("order k_in + k_out = 0 and parity 1 is 0"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -709,21 +753,25 @@ fn caller_supplied_kernels_build_the_same_layer() {
         &case.outputs[0],
         "with_kernels",
     );
-    // Flop counts: unknown stencil taps for opaque kernels, GEMM and dense counts exact.
+    // Work counts: unknown stencil flops for opaque kernels, GEMM and dense counts exact.
     let flops = layer.flops_per_output_pixel();
-    assert_eq!(flops.stencil, None);
+    assert_eq!(flops.stencil_flops, None);
     // GEMM: s→s 2·2·3 + s→v 2·2·2·2 + v→s 2·2·2 + v→v 2·2·5·2; dense: 2·2·9·d^(k_in+k_out).
-    assert_eq!(flops.gemm, 12 + 16 + 8 + 40);
-    assert_eq!(flops.dense, 36 * (1 + 2 + 2 + 4));
+    assert_eq!(flops.gemm_muladds, 12 + 16 + 8 + 40);
+    assert_eq!(flops.dense_muladds, 36 * (1 + 2 + 2 + 4));
+    // The sparse kernel: 2 flops per non-zero tap, fewer than the dense route's 2 per entry.
     let sparse = ConvContract::from_bank(case.config.clone(), &case.bank, 0).unwrap();
-    let taps: usize = sparse.flops_per_output_pixel().stencil.unwrap();
-    assert!(taps > 0 && taps < flops.dense);
+    let stencil = sparse.flops_per_output_pixel().stencil_flops.unwrap();
+    assert!(stencil > 0 && stencil.is_multiple_of(2) && stencil < 2 * flops.dense_muladds);
 
     let mut missing = kernels();
     missing.pop();
     assert!(matches!(
         ConvContract::with_kernels(case.config.clone(), 2, vec![3, 3], missing, 0),
-        Err(ConvContractError::MissingFilter { count: 0, .. })
+        Err(ConvContractError::MissingFilter {
+            cause: MissingFilterCause::NoInvariantFilter,
+            ..
+        })
     ));
     let mut extra = kernels();
     let first = extra.remove(0);

@@ -176,11 +176,11 @@ fn constants_describe_the_layer() {
         D2Torus::GEMM_MULADDS_PER_PIXEL,
         2 * 3 * 3 + 3 * 3 * 2 * 2 + 2 * 2 * 2 + 3 * 2 * 5 * 2
     );
-    // The runtime's counts agree (the stencil count comes from the kernels' `tap_count`).
+    // The runtime's counts agree (the stencil count comes from the kernels' `stencil_flops`).
     let flops = D2Torus::new(0).contract().flops_per_output_pixel();
-    assert_eq!(flops.stencil, Some(D2Torus::STENCIL_FLOPS_PER_PIXEL));
-    assert_eq!(flops.gemm, D2Torus::GEMM_MULADDS_PER_PIXEL);
-    assert_eq!(flops.dense, D2Torus::DENSE_MULADDS_PER_PIXEL);
+    assert_eq!(flops.stencil_flops, Some(D2Torus::STENCIL_FLOPS_PER_PIXEL));
+    assert_eq!(flops.gemm_muladds, D2Torus::GEMM_MULADDS_PER_PIXEL);
+    assert_eq!(flops.dense_muladds, D2Torus::DENSE_MULADDS_PER_PIXEL);
     // Scalar → scalar: centre (no flop), ring and corners (3 adds each) per input channel.
     #[equivariant_layer(dim = 2, filter_size = 3, input = [scalar: 2], output = [scalar: 1])]
     struct Smooth;

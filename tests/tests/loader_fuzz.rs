@@ -221,8 +221,11 @@ fn quiet_panics_on_this_thread() {
     QUIET.set(true);
 }
 
+/// A loader run over a range of mutation seeds.
+type Loader = fn(std::ops::Range<u64>) -> Outcome;
+
 /// The loaders under test, by name.
-const LOADERS: [(&str, fn(std::ops::Range<u64>) -> Outcome); 4] = [
+const LOADERS: [(&str, Loader); 4] = [
     ("ginjax export", ginjax_export),
     ("layer weights", layer_weights),
     ("group norm", norm_params),

@@ -3,6 +3,7 @@
 
 use crate::filters::{self, BankOptions, Convention, FilterError};
 use crate::group::Group;
+use crate::pairs;
 
 use super::spec::ConventionSpec;
 use super::stencil::PairFilters;
@@ -30,7 +31,8 @@ pub fn pair_filters(
         },
         ..BankOptions::default()
     };
-    let bank = filters::invariant_bank(group, m, k_in + k_out, (p_in + p_out) % 2, &options)?;
+    let (order, parity) = pairs::filter_type((k_in, p_in), (k_out, p_out));
+    let bank = filters::invariant_bank(group, m, order, parity, &options)?;
     Ok(PairFilters {
         dim: group.dim(),
         filter_size: m,

@@ -292,7 +292,7 @@ pub fn kernel_tokens(
                 }
             }
 
-            fn tap_count(&self) -> ::std::option::Option<usize> {
+            fn stencil_flops(&self) -> ::std::option::Option<usize> {
                 ::std::option::Option::Some(#flops)
             }
         }

@@ -99,9 +99,14 @@ pub fn layer_tokens(item: &syn::ItemStruct, plan: &LayerPlan) -> TokenStream {
     let allow_missing = spec.allow_missing;
     let dim_lit = Literal::usize_unsuffixed(dim);
     let m_lit = Literal::usize_unsuffixed(m);
-    let stencil = Literal::usize_unsuffixed(plan.stencil_flops());
-    let gemm = Literal::usize_unsuffixed(plan.gemm_muladds());
-    let dense = Literal::usize_unsuffixed(plan.dense_muladds());
+    let flops = plan.flop_count();
+    let stencil = Literal::usize_unsuffixed(
+        flops
+            .stencil_flops
+            .expect("every generated kernel counts its flops"),
+    );
+    let gemm = Literal::usize_unsuffixed(flops.gemm_muladds);
+    let dense = Literal::usize_unsuffixed(flops.dense_muladds);
     let (in_text, out_text) = (signature_text(&spec.input), signature_text(&spec.output));
     let struct_doc = doc(format!(
         "Generated equivariant layer: d = {dim}, filter_size = {m}, {in_text} → {out_text}."

@@ -1,7 +1,9 @@
 //! Validating a [`LayerSpec`] against the exact invariant filter counts and planning every block
 //! pair's kernel.
 
+use crate::flops::{FlopCount, PairWork};
 use crate::group::Group;
+use crate::pairs as pair_rules;
 
 use super::bank;
 use super::errors::Errors;
@@ -39,40 +41,22 @@ pub struct LayerPlan {
 }
 
 impl LayerPlan {
-    /// Stencil flops per output pixel: Σ_pairs in_c · (adds + multiplies of the kernel).
-    pub fn stencil_flops(&self) -> usize {
-        self.pairs
-            .iter()
-            .map(|p| self.spec.input[p.input].channels * p.stencil.flops())
-            .sum()
-    }
-
-    /// GEMM multiply-adds per output pixel: Σ_pairs out_c · in_c · n_f · d^k_out.
-    pub fn gemm_muladds(&self) -> usize {
-        self.pairs
-            .iter()
-            .map(|p| {
-                self.spec.output[p.output].channels
-                    * self.spec.input[p.input].channels
-                    * p.filters.filters.len()
-                    * p.filters.out_components()
-            })
-            .sum()
-    }
-
-    /// Dense-equivalent multiply-adds per output pixel (ginjax's route):
-    /// Σ_pairs out_c · in_c · M^d · d^(k_in + k_out).
-    pub fn dense_muladds(&self) -> usize {
-        self.pairs
-            .iter()
-            .map(|p| {
-                self.spec.output[p.output].channels
-                    * self.spec.input[p.input].channels
-                    * p.filters.taps()
-                    * p.filters.in_components()
-                    * p.filters.out_components()
-            })
-            .sum()
+    /// Work per output pixel (stencil flops from the unrolled kernels).
+    pub fn flop_count(&self) -> FlopCount {
+        let mut count = FlopCount::default();
+        for p in &self.pairs {
+            let work = PairWork {
+                dim: p.filters.dim,
+                filter_pixels: p.filters.taps(),
+                in_channels: self.spec.input[p.input].channels,
+                out_channels: self.spec.output[p.output].channels,
+                k_in: p.filters.k_in,
+                k_out: p.filters.k_out,
+                filters: p.filters.filters.len(),
+            };
+            count.add_pair(&work, Some(p.stencil.flops()));
+        }
+        count
     }
 }
 
@@ -125,70 +109,71 @@ pub fn plan(spec: LayerSpec, errors: &mut Errors) -> Option<LayerPlan> {
     let group = Group::hyperoctahedral(dim).expect("dimension checked above");
 
     let mut pairs = Vec::new();
-    let mut reached = vec![false; spec.output.len()];
-    let mut first_reach: Vec<usize> = Vec::new();
-    for (i, input) in spec.input.iter().enumerate() {
-        for (o, output) in spec.output.iter().enumerate() {
-            let order = input.ty.k + output.ty.k;
-            let parity = (input.ty.parity + output.ty.parity) % 2;
-            // Checked: filter_size is any literal the user wrote (overflow means too large).
-            let entries = m
-                .checked_pow(dim as u32)
-                .and_then(|pixels| pixels.checked_mul(dim.checked_pow(order as u32)?));
-            if entries.is_none_or(|n| n > MAX_PAIR_ENTRIES) {
-                let entries = entries.map_or("too many".to_string(), |n| n.to_string());
-                errors.push(
-                    output.span,
-                    format!(
-                        "mapping `{}` to `{}` needs filters of order {order} with {entries} \
-                         entries (M^d · d^(k_in + k_out)), more than the {MAX_PAIR_ENTRIES} a \
-                         generated kernel unrolls; use smaller tensor orders or filter_size",
-                        input.ty.name(),
-                        output.ty.name()
-                    ),
-                );
-                continue;
-            }
-            let count = bank::invariant_count(&group, m, order, parity);
-            if count == 0 {
-                if !spec.allow_missing {
-                    errors.push(output.span, missing_message(&spec, input, output));
-                }
-                continue;
-            }
-            reached[o] = true;
-            if !first_reach.contains(&o) {
-                first_reach.push(o);
-            }
-            let filters = match bank::pair_filters(
-                &group,
-                m,
-                (input.ty.k, input.ty.parity),
-                (output.ty.k, output.ty.parity),
-                spec.convention,
-            ) {
-                Ok(filters) => filters,
-                Err(error) => {
-                    errors.push(output.span, error);
-                    continue;
-                }
-            };
-            // Shared sub-sums pay off when they stay in registers (fused schedule); the
-            // streamed schedule reads every term from memory anyway.
-            let mut stencil = Stencil::build(&filters);
-            if Schedule::for_stencil(&stencil) == Schedule::Fused {
-                stencil.share_partial_sums();
-            }
-            pairs.push(PairPlan {
-                input: i,
-                output: o,
-                filters,
-                stencil,
-            });
+    // Pairs with invariant filters, in pair order (they decide the output order).
+    let mut realisable = Vec::new();
+    for (i, o) in pair_rules::pair_order(spec.input.len(), spec.output.len()) {
+        let (input, output) = (&spec.input[i], &spec.output[o]);
+        let (order, parity) = pair_rules::filter_type(input.ty.pair_type(), output.ty.pair_type());
+        // Checked: filter_size is any literal the user wrote (overflow means too large).
+        let entries = m
+            .checked_pow(dim as u32)
+            .and_then(|pixels| pixels.checked_mul(dim.checked_pow(order as u32)?));
+        if entries.is_none_or(|n| n > MAX_PAIR_ENTRIES) {
+            let entries = entries.map_or("too many".to_string(), |n| n.to_string());
+            errors.push(
+                output.span,
+                format!(
+                    "mapping `{}` to `{}` needs filters of order {order} with {entries} \
+                     entries (M^d · d^(k_in + k_out)), more than the {MAX_PAIR_ENTRIES} a \
+                     generated kernel unrolls; use smaller tensor orders or filter_size",
+                    input.ty.name(),
+                    output.ty.name()
+                ),
+            );
+            continue;
         }
+        let count = bank::invariant_count(&group, m, order, parity);
+        if count == 0 {
+            if !spec.allow_missing {
+                errors.push(output.span, missing_message(&spec, input, output));
+            }
+            continue;
+        }
+        realisable.push((i, o));
+        let filters = match bank::pair_filters(
+            &group,
+            m,
+            input.ty.pair_type(),
+            output.ty.pair_type(),
+            spec.convention,
+        ) {
+            Ok(filters) => filters,
+            Err(error) => {
+                errors.push(output.span, error);
+                continue;
+            }
+        };
+        // Shared sub-sums pay off when they stay in registers (fused schedule); the
+        // streamed schedule reads every term from memory anyway.
+        let mut stencil = Stencil::build(&filters);
+        if Schedule::for_stencil(&stencil) == Schedule::Fused {
+            stencil.share_partial_sums();
+        }
+        pairs.push(PairPlan {
+            input: i,
+            output: o,
+            filters,
+            stencil,
+        });
     }
+    let first_reach = pair_rules::output_order(realisable);
     if spec.allow_missing {
-        for (output, _) in spec.output.iter().zip(&reached).filter(|(_, &r)| !r) {
+        for (_, output) in spec
+            .output
+            .iter()
+            .enumerate()
+            .filter(|(o, _)| !first_reach.contains(o))
+        {
             errors.push(
                 output.span,
                 format!(
@@ -221,16 +206,15 @@ pub fn plan(spec: LayerSpec, errors: &mut Errors) -> Option<LayerPlan> {
 }
 
 fn missing_message(spec: &LayerSpec, input: &BlockSpec, output: &BlockSpec) -> String {
-    let order = input.ty.k + output.ty.k;
-    let parity = (input.ty.parity + output.ty.parity) % 2;
     format!(
-        "no invariant filter maps `{}` to `{}` for d = {}, filter_size = {}: the number of \
-         invariant filters of order k_in + k_out = {order} and parity {parity} is 0; use a \
-         larger filter_size, or add `allow_missing` to drop this mapping (as ginjax does)",
-        input.ty.name(),
-        output.ty.name(),
-        spec.dim.value,
-        spec.filter_size.value
+        "{}; use a larger filter_size, or add `allow_missing` to drop this mapping (as ginjax \
+         does)",
+        pair_rules::missing_filter_message(
+            input.ty.pair_type(),
+            output.ty.pair_type(),
+            spec.dim.value,
+            spec.filter_size.value
+        )
     )
 }
 
@@ -265,8 +249,8 @@ mod tests {
             .collect();
         // k0p0: 3, k1p0: 2, k1p0: 2, k2p0: 5 (d = 2, M = 3).
         assert_eq!(counts, vec![(0, 0, 3), (0, 1, 2), (1, 0, 2), (1, 1, 5)]);
-        assert_eq!(plan.gemm_muladds(), 64 * (3 + 2 * 2 + 2 + 5 * 2));
-        assert_eq!(plan.dense_muladds(), 64 * 9 * (1 + 2 + 2 + 4));
+        assert_eq!(plan.flop_count().gemm_muladds, 64 * (3 + 2 * 2 + 2 + 5 * 2));
+        assert_eq!(plan.flop_count().dense_muladds, 64 * 9 * (1 + 2 + 2 + 4));
     }
 
     #[test]

@@ -2,6 +2,8 @@
 
 use proc_macro2::Span;
 
+use crate::pairs;
+
 /// A tensor type: order k and parity p (1 marks a pseudo-tensor).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TensorType {
@@ -14,13 +16,12 @@ pub struct TensorType {
 impl TensorType {
     /// The name users write: `scalar`, `pseudoscalar`, `vector`, `pseudovector` or `(k, p)`.
     pub fn name(self) -> String {
-        match (self.k, self.parity) {
-            (0, 0) => "scalar".into(),
-            (0, 1) => "pseudoscalar".into(),
-            (1, 0) => "vector".into(),
-            (1, 1) => "pseudovector".into(),
-            (k, p) => format!("({k}, {p})"),
-        }
+        pairs::type_name(self.pair_type())
+    }
+
+    /// As the `(k, parity)` of the shared pair rules.
+    pub fn pair_type(self) -> pairs::TensorType {
+        (self.k, self.parity)
     }
 
     /// Number of tensor components per pixel, d^k.

@@ -127,11 +127,6 @@ impl CoordSpace {
             .map(|i| 2 * i as i64 - (self.size as i64 - 1))
             .collect()
     }
-
-    /// The tensor indices `(a_1..a_k)` of a tensor entry.
-    pub fn tensor_indices(&self, t: usize) -> Vec<usize> {
-        digits(t, self.dim, self.k)
-    }
 }
 
 /// How one group element permutes the coordinates of a [`CoordSpace`], with signs.
@@ -147,7 +142,6 @@ impl CoordAction {
     /// Tabulates the action of `g` (of dimension `space.dim()`) with parity `parity`.
     pub fn new(space: &CoordSpace, g: &SignedPermutation, parity: u8) -> Self {
         debug_assert_eq!(g.dim(), space.dim());
-        let d = space.dim();
         let m = space.size() as i64;
         let pixel_map = (0..space.pixels())
             .map(|pixel| {
@@ -157,24 +151,14 @@ impl CoordAction {
                     .fold(0u32, |acc, &o| acc * m as u32 + ((o + m - 1) / 2) as u32)
             })
             .collect();
-        // Row n of g has its entry in column col(n): index a goes to the row whose column is a.
-        let mut row_of_col = vec![0usize; d];
-        for row in 0..d {
-            row_of_col[g.col(row)] = row;
-        }
+        // `tensor_action` gathers (output n reads input σ(n)); a unit filter scatters, so
+        // input index σ(n) moves to n.
         let det_factor: i8 = if parity % 2 == 1 { g.det() } else { 1 };
-        let mut tensor_map = Vec::with_capacity(space.tensor_len());
-        let mut tensor_sign = Vec::with_capacity(space.tensor_len());
-        for t in 0..space.tensor_len() {
-            let mut index = 0usize;
-            let mut sign = det_factor;
-            for a in space.tensor_indices(t) {
-                let n = row_of_col[a];
-                index = index * d + n;
-                sign *= g.sign(n);
-            }
-            tensor_map.push(index as u32);
-            tensor_sign.push(sign);
+        let mut tensor_map = vec![0u32; space.tensor_len()];
+        let mut tensor_sign = vec![0i8; space.tensor_len()];
+        for (n, (src, sign)) in g.tensor_action(space.k()).into_iter().enumerate() {
+            tensor_map[src] = n as u32;
+            tensor_sign[src] = det_factor * sign;
         }
         Self {
             tensor_len: space.tensor_len(),

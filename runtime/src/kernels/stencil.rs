@@ -62,9 +62,9 @@ pub trait ResponseKernel: Send + Sync {
     /// (cross-correlation, filter not flipped).
     fn responses(&self, geometry: &StencilGeometry, input: &[f32], out: &mut [f32]);
 
-    /// Number of non-zero taps summed over every filter and output component: the
-    /// multiply-adds per output pixel of [`ResponseKernel::responses`], when known.
-    fn tap_count(&self) -> Option<usize> {
+    /// Flops (adds, subtracts and multiplies) per output pixel and input channel of
+    /// [`ResponseKernel::responses`], when known.
+    fn stencil_flops(&self) -> Option<usize> {
         None
     }
 }
@@ -323,8 +323,10 @@ impl ResponseKernel for SparseKernel {
         self.n_filters
     }
 
-    fn tap_count(&self) -> Option<usize> {
-        Some(self.taps.len())
+    /// One multiply-add (2 flops) per non-zero tap, summed over every filter and output
+    /// component.
+    fn stencil_flops(&self) -> Option<usize> {
+        Some(2 * self.taps.len())
     }
 
     fn responses(&self, geometry: &StencilGeometry, input: &[f32], out: &mut [f32]) {
@@ -470,8 +472,8 @@ mod tests {
             let kernel = SparseKernel::new(dim, sides, k_in, k_out, n_f, &filters).unwrap();
             assert_eq!(kernel.filter_count(), n_f);
             assert_eq!(
-                kernel.tap_count(),
-                Some(filters.iter().filter(|&&x| x != 0.0).count())
+                kernel.stencil_flops(),
+                Some(2 * filters.iter().filter(|&&x| x != 0.0).count())
             );
             let mut got = vec![f32::NAN; n_f * co * g.out_pixels()];
             kernel.responses(&g, &input, &mut got);

@@ -76,28 +76,13 @@ pub fn rotate_geometry(
     Ok(Geometry::new(spatial, torus).expect("a permutation of a valid geometry is valid"))
 }
 
-/// How `g` acts on one pixel's k-tensor: for every output component (row-major over
-/// `(d,)*k`), the input component it copies and the sign `Π_j g[n_j, σ(n_j)]` it is multiplied
-/// by (det(g)^p is *not* included).
+/// How `g` acts on one pixel's k-tensor ([`SignedPermutation::tensor_action`]): for every
+/// output component (row-major over `(d,)*k`), the input component it copies and the sign it
+/// is multiplied by (det(g)^p is *not* included).
 pub fn tensor_map(g: &SignedPermutation, k: usize) -> Vec<(usize, f32)> {
-    let d = g.dim();
-    let comps = d.pow(k as u32);
-    (0..comps)
-        .map(|out| {
-            let mut rest = out;
-            let mut src = 0;
-            let mut place = 1;
-            let mut sign = 1.0f32;
-            // digits from the last tensor axis (least significant) to the first
-            for _ in 0..k {
-                let n = rest % d;
-                rest /= d;
-                src += g.col(n) * place;
-                place *= d;
-                sign *= f32::from(g.sign(n));
-            }
-            (src, sign)
-        })
+    g.tensor_action(k)
+        .into_iter()
+        .map(|(src, sign)| (src, f32::from(sign)))
         .collect()
 }
 

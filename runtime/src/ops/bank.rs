@@ -116,12 +116,15 @@ pub struct DenseBank {
     dim: usize,
     sides: Vec<usize>,
     blocks: Vec<BankBlock>,
+    /// The orders k given to [`DenseBank::new`], ascending, with or without filters.
+    orders: Vec<usize>,
 }
 
 impl DenseBank {
     /// Builds a bank from `(k, parity, n_filters, values)` blocks, the values of each row-major
     /// `(n_filters, sides…, (dim,)*k)`. Blocks with zero filters are dropped (ginjax leaves such
-    /// keys out of the bank).
+    /// keys out of the bank), but their order k still counts among the bank's
+    /// [`orders`](DenseBank::orders).
     pub fn new(
         dim: usize,
         sides: Vec<usize>,
@@ -132,6 +135,7 @@ impl DenseBank {
         }
         let pixels: usize = sides.iter().product();
         let mut out: Vec<BankBlock> = Vec::with_capacity(blocks.len());
+        let mut orders: Vec<usize> = Vec::new();
         for (k, parity, count, data) in blocks {
             let parity = parity % 2;
             let expected = count * pixels * dim.pow(k as u32);
@@ -146,6 +150,9 @@ impl DenseBank {
             if out.iter().any(|b| b.k == k && b.parity == parity) {
                 return Err(BankError::DuplicateBlock { k, parity });
             }
+            if !orders.contains(&k) {
+                orders.push(k);
+            }
             if count > 0 {
                 out.push(BankBlock {
                     k,
@@ -155,16 +162,19 @@ impl DenseBank {
                 });
             }
         }
+        orders.sort_unstable();
         Ok(Self {
             dim,
             sides,
             blocks: out,
+            orders,
         })
     }
 
     /// Reads ginjax's bank layout: a multi-image whose spatial sides are the filter sides and
     /// whose block `(k, p)` has one channel per filter. Covariant flags are ignored (ginjax's
-    /// filters are all contravariant).
+    /// filters are all contravariant). ginjax leaves empty blocks out, so an order without any
+    /// filters is not among [`orders`](DenseBank::orders).
     pub fn from_multi_image(image: &MultiImage) -> Result<Self, BankError> {
         let dim = image.dim();
         let blocks = image
@@ -286,6 +296,12 @@ impl DenseBank {
     /// The blocks, in order.
     pub fn blocks(&self) -> &[BankBlock] {
         &self.blocks
+    }
+
+    /// The tensor orders k the bank was built with, ascending: those of its blocks and those
+    /// whose blocks had no filters.
+    pub fn orders(&self) -> &[usize] {
+        &self.orders
     }
 
     /// The block of order `k` and parity `parity`, if the bank has filters for it.

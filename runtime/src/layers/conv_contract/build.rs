@@ -1,7 +1,9 @@
 //! Building a [`ConvContract`]: one response kernel per realisable block pair (from a dense
 //! bank or supplied by generated code), and ginjax's initialisation of weights and biases.
 
-use super::{ConvContract, ConvContractError, DroppedPair, Pair};
+use ginrs_generator::pairs as pair_rules;
+
+use super::{ConvContract, ConvContractError, DroppedPair, MissingFilterCause, Pair};
 use crate::error::Error;
 use crate::image::{TensorKey, MAX_DIM};
 use crate::io::weights::LayerWeights;
@@ -13,10 +15,11 @@ use super::ConvContractConfig;
 /// The boxed kernel type a caller supplies per block pair.
 pub type PairKernel = ((TensorKey, TensorKey), Box<dyn ResponseKernel>);
 
-/// The key of the invariant filters that map `input` to `output`: order `k_in + k_out`, parity
-/// `p_in + p_out`.
+/// The key of the invariant filters that map `input` to `output` ([`pair_rules::filter_type`]).
 fn filter_key(input: &TensorKey, output: &TensorKey) -> TensorKey {
-    TensorKey::new(input.k() + output.k(), input.parity() + output.parity())
+    let (k, parity) =
+        pair_rules::filter_type((input.k(), input.parity()), (output.k(), output.parity()));
+    TensorKey::new(k, parity)
 }
 
 /// One [`SparseKernel`] per (input key, target key) pair of `config` whose filter key the
@@ -25,21 +28,21 @@ fn bank_kernels(
     config: &ConvContractConfig,
     bank: &DenseBank,
 ) -> Result<Vec<PairKernel>, ConvContractError> {
+    let (inputs, targets) = (config.input.entries(), config.target.entries());
     let mut kernels: Vec<PairKernel> = Vec::new();
-    for (input, _) in config.input.entries() {
-        for (output, _) in config.target.entries() {
-            let fk = filter_key(input, output);
-            if let Some(block) = bank.get(fk.k(), fk.parity()) {
-                let kernel = SparseKernel::new(
-                    bank.dim(),
-                    bank.sides(),
-                    input.k(),
-                    output.k(),
-                    block.count(),
-                    block.data(),
-                )?;
-                kernels.push(((input.clone(), output.clone()), Box::new(kernel)));
-            }
+    for (i, o) in pair_rules::pair_order(inputs.len(), targets.len()) {
+        let (input, output) = (&inputs[i].0, &targets[o].0);
+        let fk = filter_key(input, output);
+        if let Some(block) = bank.get(fk.k(), fk.parity()) {
+            let kernel = SparseKernel::new(
+                bank.dim(),
+                bank.sides(),
+                input.k(),
+                output.k(),
+                block.count(),
+                block.data(),
+            )?;
+            kernels.push(((input.clone(), output.clone()), Box::new(kernel)));
         }
     }
     Ok(kernels)
@@ -54,7 +57,8 @@ impl ConvContract {
         seed: u64,
     ) -> Result<Self, ConvContractError> {
         let kernels = bank_kernels(&config, bank)?;
-        let mut layer = Self::assemble(config, bank.dim(), bank.sides().to_vec(), kernels)?;
+        let sides = bank.sides().to_vec();
+        let mut layer = Self::assemble(config, bank.dim(), sides, kernels, Some(bank.orders()))?;
         layer.initialise(seed);
         Ok(layer)
     }
@@ -68,7 +72,8 @@ impl ConvContract {
         weights: &LayerWeights,
     ) -> Result<Self, Error> {
         let kernels = bank_kernels(&config, bank)?;
-        let mut layer = Self::assemble(config, bank.dim(), bank.sides().to_vec(), kernels)?;
+        let sides = bank.sides().to_vec();
+        let mut layer = Self::assemble(config, bank.dim(), sides, kernels, Some(bank.orders()))?;
         layer.load_weights(weights)?;
         Ok(layer)
     }
@@ -85,18 +90,20 @@ impl ConvContract {
         kernels: Vec<PairKernel>,
         seed: u64,
     ) -> Result<Self, ConvContractError> {
-        let mut layer = Self::assemble(config, dim, sides, kernels)?;
+        let mut layer = Self::assemble(config, dim, sides, kernels, None)?;
         layer.initialise(seed);
         Ok(layer)
     }
 
     /// The layer's pairs and kernels, with no weights yet (the caller initialises or loads
-    /// them).
+    /// them). `bank_orders`: the filter orders of the bank the kernels come from, which tell a
+    /// missing order from an order without invariant filters (`None` for supplied kernels).
     fn assemble(
         config: ConvContractConfig,
         dim: usize,
         sides: Vec<usize>,
         kernels: Vec<PairKernel>,
+        bank_orders: Option<&[usize]>,
     ) -> Result<Self, ConvContractError> {
         if dim == 0 || dim > MAX_DIM || sides.len() != dim || sides.contains(&0) {
             return Err(ConvContractError::Sides { dim, sides });
@@ -121,43 +128,43 @@ impl ConvContract {
             }
         }
         let mut pairs = Vec::new();
-        let mut outputs = Vec::new();
         let mut dropped = Vec::new();
-        for (i, (input, _)) in config.input.entries().iter().enumerate() {
-            for (o, (output, _)) in config.target.entries().iter().enumerate() {
-                let fk = filter_key(input, output);
-                match slots[i * n_targets + o].take() {
-                    Some(kernel) if kernel.filter_count() > 0 => {
-                        if !outputs.contains(&o) {
-                            outputs.push(o);
+        for (i, o) in pair_rules::pair_order(config.input.entries().len(), n_targets) {
+            let (input, output) = (&config.input.entries()[i].0, &config.target.entries()[o].0);
+            let fk = filter_key(input, output);
+            match slots[i * n_targets + o].take() {
+                Some(kernel) if kernel.filter_count() > 0 => pairs.push(Pair {
+                    input: i,
+                    target: o,
+                    filter_key: fk,
+                    n_f: kernel.filter_count(),
+                    kernel,
+                    weights: Vec::new(),
+                }),
+                _ if config.allow_missing => dropped.push(DroppedPair {
+                    input: input.clone(),
+                    output: output.clone(),
+                    filter_key: fk,
+                }),
+                _ => {
+                    let cause = match bank_orders {
+                        Some(orders) if !orders.contains(&fk.k()) => {
+                            MissingFilterCause::OrderNotInBank
                         }
-                        pairs.push(Pair {
-                            input: i,
-                            target: o,
-                            filter_key: fk,
-                            n_f: kernel.filter_count(),
-                            kernel,
-                            weights: Vec::new(),
-                        });
-                    }
-                    _ if config.allow_missing => dropped.push(DroppedPair {
+                        _ => MissingFilterCause::NoInvariantFilter,
+                    };
+                    return Err(ConvContractError::MissingFilter {
+                        dim,
+                        side: sides[0],
                         input: input.clone(),
                         output: output.clone(),
                         filter_key: fk,
-                    }),
-                    _ => {
-                        return Err(ConvContractError::MissingFilter {
-                            dim,
-                            side: sides[0],
-                            input: input.clone(),
-                            output: output.clone(),
-                            filter_key: fk,
-                            count: 0,
-                        })
-                    }
+                        cause,
+                    });
                 }
             }
         }
+        let outputs = pair_rules::output_order(pairs.iter().map(|p| (p.input, p.target)));
         Ok(Self {
             biases: vec![None; n_targets],
             config,

@@ -1,38 +1,28 @@
-//! [`FlopCount`]: the work of one forward pass per output pixel.
+//! [`ConvContract::flops_per_output_pixel`]: the generator's [`FlopCount`] of a built layer.
+
+use ginrs_generator::flops::{FlopCount, PairWork};
 
 use super::ConvContract;
 
-/// Multiply-adds per output pixel of one forward pass (all pairs, all channels).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct FlopCount {
-    /// Stencil multiply-adds: `Σ_pairs in_c · taps` (taps summed over filters and output
-    /// components); `None` when a kernel does not report its taps.
-    pub stencil: Option<usize>,
-    /// GEMM multiply-adds: `Σ_pairs out_c · in_c · n_f · d^k_out`.
-    pub gemm: usize,
-    /// Dense-equivalent multiply-adds (ginjax's route):
-    /// `Σ_pairs out_c · in_c · M^d · d^(k_in + k_out)`.
-    pub dense: usize,
-}
-
 impl ConvContract {
-    /// Multiply-adds per output pixel (see [`FlopCount`]).
+    /// Work per output pixel of one forward pass (see [`FlopCount`] for the units); the
+    /// stencil count comes from the kernels' `ResponseKernel::stencil_flops`.
     pub fn flops_per_output_pixel(&self) -> FlopCount {
-        let mut count = FlopCount {
-            stencil: Some(0),
-            ..FlopCount::default()
-        };
-        let pixels: usize = self.sides.iter().product();
+        let mut count = FlopCount::default();
+        let filter_pixels: usize = self.sides.iter().product();
         for p in &self.pairs {
             let (in_key, in_c) = &self.config.input.entries()[p.input];
             let (out_key, out_c) = &self.config.target.entries()[p.target];
-            let comps_out = out_key.components(self.dim);
-            count.stencil = match (count.stencil, p.kernel.tap_count()) {
-                (Some(s), Some(t)) => Some(s + in_c * t),
-                _ => None,
+            let work = PairWork {
+                dim: self.dim,
+                filter_pixels,
+                in_channels: *in_c,
+                out_channels: *out_c,
+                k_in: in_key.k(),
+                k_out: out_key.k(),
+                filters: p.n_f,
             };
-            count.gemm += out_c * in_c * p.n_f * comps_out;
-            count.dense += out_c * in_c * pixels * in_key.components(self.dim) * comps_out;
+            count.add_pair(&work, p.kernel.stencil_flops());
         }
         count
     }

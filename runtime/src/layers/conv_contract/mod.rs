@@ -19,8 +19,8 @@
 //! 4. the tile is written into the output blocks in ginjax's layout
 //!    `(channels, spatial…, (d,)*k)`, and once every tile is done the bias is added.
 //!
-//! [`ConvContract::flops_per_output_pixel`] counts the work: stencil taps, GEMM
-//! multiply-adds, and the dense-equivalent count of ginjax's route.
+//! [`ConvContract::flops_per_output_pixel`] counts the work: stencil flops, GEMM
+//! multiply-adds, and the dense-equivalent multiply-adds of ginjax's route.
 //!
 //! Output blocks appear in the order in which pairs first reach them (ginjax's order).
 //! Weights have ginjax's shapes `(out_c, in_c, n_filters)` and serialise through
@@ -58,12 +58,13 @@ mod bias;
 pub(crate) mod build;
 pub(crate) mod chunked;
 mod config;
-pub(crate) mod flops;
+mod flops;
 mod metric;
 mod tile;
 mod tiles;
 mod weights;
 
+use ginrs_generator::pairs as pair_rules;
 use thiserror::Error;
 
 pub use config::{BiasMode, ConvContractConfig};
@@ -77,11 +78,7 @@ use crate::layers::layer::Layer;
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ConvContractError {
     /// No invariant filter realises a requested mapping.
-    #[error(
-        "no invariant filter maps {input:?} to {output:?} for d = {dim}, M = {side}: the bank has \
-         {count} filters of type {filter_key:?}; set allow_missing to drop this mapping \
-         (as ginjax does silently)"
-    )]
+    #[error("{}", missing_filter_text(*.dim, *.side, .input, .output, .filter_key, *.cause))]
     MissingFilter {
         /// Spatial dimension.
         dim: usize,
@@ -93,8 +90,8 @@ pub enum ConvContractError {
         output: TensorKey,
         /// The filter key the pair needs.
         filter_key: TensorKey,
-        /// Number of filters found (0).
-        count: usize,
+        /// Why the bank has no filter of that key.
+        cause: MissingFilterCause,
     },
     /// A caller-supplied kernel names a pair that is not in the signatures, or repeats one.
     #[error("kernel for {input:?} -> {output:?}: no such pair in the layer's signatures, or given twice")]
@@ -123,6 +120,42 @@ pub enum ConvContractError {
     /// Building a sparse kernel from the bank failed.
     #[error(transparent)]
     Kernel(#[from] KernelError),
+}
+
+/// Why a pair has no filters ([`ConvContractError::MissingFilter`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MissingFilterCause {
+    /// The bank was built without the filter order k_in + k_out (its blocks of that order,
+    /// even empty ones, were never computed).
+    OrderNotInBank,
+    /// There are no invariant filters of that order and parity for this d and M (or a
+    /// supplied kernel set has none for the pair).
+    NoInvariantFilter,
+}
+
+fn missing_filter_text(
+    dim: usize,
+    side: usize,
+    input: &TensorKey,
+    output: &TensorKey,
+    filter_key: &TensorKey,
+    cause: MissingFilterCause,
+) -> String {
+    const REMEDY: &str = "set allow_missing to drop this mapping (as ginjax does silently)";
+    let (input, output) = ((input.k(), input.parity()), (output.k(), output.parity()));
+    match cause {
+        MissingFilterCause::OrderNotInBank => format!(
+            "no invariant filter maps `{}` to `{}`: the bank was built without filter order \
+             k = {k}; build it with k = {k} among its orders, or {REMEDY}",
+            pair_rules::type_name(input),
+            pair_rules::type_name(output),
+            k = filter_key.k(),
+        ),
+        MissingFilterCause::NoInvariantFilter => format!(
+            "{}; {REMEDY}",
+            pair_rules::missing_filter_message(input, output, dim, side)
+        ),
+    }
 }
 
 /// A mapping dropped because no invariant filter realises it.
