@@ -279,7 +279,7 @@ fn group_norm_and_layer_norm() {
     let geometry = Geometry::new(vec![4, 3], vec![true, true]).unwrap();
     let sig = signature(&[(0, 0, 4), (1, 0, 4), (0, 1, 2)]);
     let input = random_image(&sig, &geometry, 2, 3, &device, DType::F64);
-    let mut runtime = ginrs_runtime::group_norm::GroupNorm::new(&sig, 2).unwrap();
+    let mut runtime = ginrs_runtime::GroupNorm::new(&sig, 2).unwrap();
     for (i, (key, c)) in sig.entries().iter().enumerate() {
         let w = common::noise(*c, 40 + i as u64)
             .iter()

@@ -7,7 +7,7 @@ mod common;
 
 use burn::tensor::{DType, Device};
 use common::{random_image, signature};
-use ginrs_runtime::equivariance::{check_fn, Elements};
+use ginrs_runtime::{check_fn, Elements};
 use ginrs_runtime::{
     ConvContract as RuntimeConvContract, ConvContractConfig, Geometry, Layer, LayerWeights,
     MultiImage,

@@ -9,8 +9,8 @@
 
 use burn::module::Module;
 use burn::tensor::{Int, Tensor, TensorData};
-use ginrs_runtime::MaxNormPool as RuntimeMaxNormPool;
 use ginrs_runtime::Geometry;
+use ginrs_runtime::MaxNormPool as RuntimeMaxNormPool;
 
 use crate::error::TrainError;
 use crate::image::TensorImage;

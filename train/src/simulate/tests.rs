@@ -3,7 +3,7 @@
 //! (closed-form decay rates, the runtime's group action).
 
 use ginrs_generator::group::{Group, SignedPermutation};
-use ginrs_runtime::action::{tensor_map, Action};
+use ginrs_runtime::ops::action::{tensor_map, Action};
 use realfft::num_complex::Complex64;
 
 use super::*;
