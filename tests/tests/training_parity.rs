@@ -10,11 +10,13 @@
 //! are not built by ginrs-train yet: they are skipped with a printed note.
 
 use burn::tensor::{Device, Tensor};
+use ginrs_runtime::io::ginjax_import::{
+    bias_mode_from_json, padding_from_json, per_axis_from_json,
+};
 use ginrs_runtime::GroupNorm as RuntimeGroupNorm;
 use ginrs_runtime::VectorNeuronNonlinear as RuntimeVectorNeuron;
 use ginrs_runtime::{
-    BiasMode, ConvContractConfig, ConvOptions, DenseBank, LayerWeights, MultiImage, Padding,
-    TensorKey,
+    BiasMode, ConvContractConfig, ConvOptions, DenseBank, LayerWeights, MultiImage, TensorKey,
 };
 use ginrs_tests::fixtures::{array, load, multi_image, signature};
 use ginrs_train::{
@@ -97,72 +99,19 @@ fn f32s(values: &[f64]) -> Vec<f32> {
     values.iter().map(|&v| v as f32).collect()
 }
 
-/// An int or a list of ints: `Ok(int)` or `Err(list)`; `None` when absent.
-fn int_or_list(value: &Value) -> Option<Result<usize, Vec<usize>>> {
-    match value {
-        Value::Null => None,
-        Value::Number(n) => Some(Ok(n.as_u64().unwrap() as usize)),
-        Value::Array(items) => Some(Err(items
-            .iter()
-            .map(|v| v.as_u64().unwrap() as usize)
-            .collect())),
-        other => panic!("not an int or a list of ints: {other}"),
-    }
-}
-
+/// The convolution options of a fixture config, read by the runtime's ginjax-import parsers.
 fn conv_options(config: &Value) -> ConvOptions {
-    let padding = match &config["padding"] {
-        Value::Null => Padding::Inferred,
-        Value::String(s) => match s.as_str() {
-            "TORUS" => Padding::Torus,
-            "SAME" => Padding::Same,
-            "VALID" => Padding::Valid,
-            other => panic!("unknown padding {other}"),
-        },
-        Value::Number(n) => Padding::Uniform(n.as_u64().unwrap() as usize),
-        Value::Array(pairs) => Padding::Explicit(
-            pairs
-                .iter()
-                .map(|p| {
-                    (
-                        p[0].as_u64().unwrap() as usize,
-                        p[1].as_u64().unwrap() as usize,
-                    )
-                })
-                .collect(),
-        ),
-        other => panic!("unknown padding {other}"),
-    };
-    let mut options = ConvOptions::with_padding(padding);
-    match int_or_list(&config["stride"]) {
-        Some(Ok(v)) => options = options.stride(v),
-        Some(Err(v)) => options = options.stride(v),
-        None => {}
-    }
-    match int_or_list(&config["lhs_dilation"]) {
-        Some(Ok(v)) => options = options.lhs_dilation(v),
-        Some(Err(v)) => options = options.lhs_dilation(v),
-        None => {}
-    }
-    match int_or_list(&config["rhs_dilation"]) {
-        Some(Ok(v)) => options = options.rhs_dilation(v),
-        Some(Err(v)) => options = options.rhs_dilation(v),
-        None => {}
-    }
-    options
+    ConvOptions::with_padding(padding_from_json(&config["padding"]).unwrap())
+        .stride(per_axis_from_json(&config["stride"]).unwrap())
+        .lhs_dilation(per_axis_from_json(&config["lhs_dilation"]).unwrap())
+        .rhs_dilation(per_axis_from_json(&config["rhs_dilation"]).unwrap())
 }
 
+/// ginjax's `use_bias`, absent meaning its default `'auto'`.
 fn bias_mode(value: &Value) -> BiasMode {
     match value {
         Value::Null => BiasMode::Auto,
-        Value::Bool(b) => BiasMode::from_bool(*b),
-        Value::String(s) => match s.as_str() {
-            "auto" => BiasMode::Auto,
-            "mean" => BiasMode::Mean,
-            "scalar" => BiasMode::Scalar,
-            other => panic!("unknown use_bias {other}"),
-        },
-        other => panic!("unknown use_bias {other}"),
+        value => bias_mode_from_json(value).unwrap(),
     }
 }
 
