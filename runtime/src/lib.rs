@@ -10,9 +10,11 @@
 //!
 //! - `image/` depends on nothing else in the crate: keys, geometry, blocks, multi-images,
 //!   signatures (also as types) and the buffers blocks recycle.
-//! - `kernels/` depends on nothing else in the crate and is the only place with `unsafe`; it
-//!   knows slices and strides, not images. It is private: generated code reaches it through
-//!   `__private` only.
+//! - `kernels/` depends on nothing else in the crate and is the only place with `unsafe`, but
+//!   for one call: the chunk schedule's AVX-512 entry (`layers/conv_contract/chunked.rs`) must
+//!   call its tile loop straight from a target-feature function, since behind a closure handed
+//!   to `kernels/` the inlined intrinsics stay out-of-line calls. `kernels/` knows slices and
+//!   strides, not images. It is private: generated code reaches it through `__private` only.
 //! - `ops/` is functions of images (group action, metric, convolution, padding, norms, pools)
 //!   and the filters they use; it uses `image/` and `kernels/` only.
 //! - `layers/` is the [`Layer`] trait and the layers; they compute with `ops/` and `kernels/`.

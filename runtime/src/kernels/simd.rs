@@ -28,24 +28,3 @@ pub fn try_simd<F: FnOnce()>(body: F) -> bool {
     let _ = body;
     false
 }
-
-/// Runs `body` compiled with AVX-512F, AVX2 and FMA enabled if the CPU has them, and returns
-/// whether it ran (callers then take their portable path).
-#[inline(always)]
-pub fn try_avx512<F: FnOnce()>(body: F) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f,avx2,fma")]
-        fn avx512<F: FnOnce()>(body: F) {
-            body()
-        }
-        if level() >= SimdLevel::Avx512 {
-            // SAFETY: the CPU supports AVX-512F, AVX2 and FMA (`level()` never exceeds what it
-            // detects), the only requirement of calling a function with these target features.
-            unsafe { avx512(body) };
-            return true;
-        }
-    }
-    let _ = body;
-    false
-}
