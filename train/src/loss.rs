@@ -104,18 +104,7 @@ pub fn smse(
     target: &TensorImage,
     reduce: Reduce,
 ) -> Result<Tensor<1>, TrainError> {
-    check(prediction, target)?;
-    let pixels = prediction.geometry().pixels() as f64;
-    let per_item = sum_blocks(prediction, target, |x, y| {
-        let n = x.dims()[0];
-        (x - y)
-            .powi_scalar(2)
-            .flatten::<2>(1, 3)
-            .sum_dim(1)
-            .reshape([n])
-            / pixels
-    });
-    Ok(reduce_items(per_item, reduce))
+    weighted_squared_error(prediction, target, reduce, |_, squared| squared)
 }
 
 /// ginjax's `normalized_smse_loss` (see the module docs).
@@ -125,12 +114,26 @@ pub fn normalized_smse(
     reduce: Reduce,
     eps: f64,
 ) -> Result<Tensor<1>, TrainError> {
+    weighted_squared_error(prediction, target, reduce, |y, squared| {
+        squared / (y.powi_scalar(2).sum_dim(3) + eps)
+    })
+}
+
+/// Per item, the sum over blocks, channels and components of the squared errors, each
+/// weighted by `weight(target, squared)`, divided by the number of pixels: smse and its
+/// normalised form differ only in the weight.
+fn weighted_squared_error(
+    prediction: &TensorImage,
+    target: &TensorImage,
+    reduce: Reduce,
+    weight: impl Fn(Tensor<4>, Tensor<4>) -> Tensor<4>,
+) -> Result<Tensor<1>, TrainError> {
     check(prediction, target)?;
     let pixels = prediction.geometry().pixels() as f64;
     let per_item = sum_blocks(prediction, target, |x, y| {
         let n = x.dims()[0];
-        let norm2 = y.clone().powi_scalar(2).sum_dim(3);
-        ((x - y).powi_scalar(2) / (norm2 + eps))
+        let squared = (x - y.clone()).powi_scalar(2);
+        weight(y, squared)
             .flatten::<2>(1, 3)
             .sum_dim(1)
             .reshape([n])
