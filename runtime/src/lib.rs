@@ -18,6 +18,9 @@
 //! - `ops/` is functions of images (group action, metric, convolution, padding, norms, pools)
 //!   and the filters they use; it uses `image/` and `kernels/` only.
 //! - `layers/` is the [`Layer`] trait and the layers; they compute with `ops/` and `kernels/`.
+//! - `models/` describes ginjax's UNet, ResNet and DilResNet as data (configuration and a
+//!   program of layer specs with ginjax's parameter paths); it names layer configurations
+//!   from `layers/` and options from `ops/`, and computes nothing.
 //! - `io/` is the only folder that names serde: the JSON forms of keys, arrays, weights, layer
 //!   parameters and ginjax models. Layers convert their parameters to and from these plain
 //!   structs (`layers/` → `io/`), and `io/` builds layers from them (`io/` → `layers/`).
@@ -32,6 +35,7 @@ pub mod image;
 pub mod io;
 pub(crate) mod kernels;
 pub mod layers;
+pub mod models;
 pub mod ops;
 
 pub use check::equivariance::{

@@ -83,6 +83,11 @@ pub enum Activation {
     /// `max(x, 0)` (ginjax's default, `jax.nn.relu`).
     #[default]
     Relu,
+    /// `jax.nn.gelu` with its default `approximate=True`:
+    /// `x/2 · (1 + tanh(√(2/π) · (x + 0.044715 x³)))`.
+    Gelu,
+    /// `tanh(x)` (`jax.nn.tanh`).
+    Tanh,
     /// Any function of one f32.
     Custom(Arc<dyn Fn(f32) -> f32 + Send + Sync>),
 }
@@ -105,7 +110,47 @@ impl Activation {
                     x
                 }
             }
+            Self::Gelu => {
+                let inner = SQRT_2_OVER_PI * (x + 0.044_715 * x * x * x);
+                0.5 * x * (1.0 + inner.tanh())
+            }
+            Self::Tanh => x.tanh(),
             Self::Custom(f) => f(x),
+        }
+    }
+
+    /// The name ginjax's models use for the activation (`ACTIVATION_REGISTRY` in
+    /// `ginjax/models.py`), `None` for a custom one.
+    pub fn name(&self) -> Option<&'static str> {
+        match self {
+            Self::Relu => Some("relu"),
+            Self::Gelu => Some("gelu"),
+            Self::Tanh => Some("tanh"),
+            Self::Custom(_) => None,
+        }
+    }
+
+    /// The activation ginjax's models register under `name` (`relu`, `gelu`, `tanh`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "relu" => Some(Self::Relu),
+            "gelu" => Some(Self::Gelu),
+            "tanh" => Some(Self::Tanh),
+            _ => None,
+        }
+    }
+}
+
+/// √(2/π), the constant of the tanh approximation of GELU.
+const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+
+/// Named activations are equal by name; custom ones only to themselves (the same function
+/// object).
+impl PartialEq for Activation {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Custom(a), Self::Custom(b)) => Arc::ptr_eq(a, b),
+            (a, b) => a.name().is_some() && a.name() == b.name(),
         }
     }
 }
@@ -114,6 +159,8 @@ impl fmt::Debug for Activation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Relu => f.write_str("Relu"),
+            Self::Gelu => f.write_str("Gelu"),
+            Self::Tanh => f.write_str("Tanh"),
             Self::Custom(_) => f.write_str("Custom(..)"),
         }
     }
@@ -374,6 +421,34 @@ mod tests {
         let geometry = Geometry::square(2, 1, true).unwrap();
         let block = ImageBlock::new(geometry.clone(), TensorKey::vector(), channels, data);
         MultiImage::from_blocks(geometry, vec![block.unwrap()]).unwrap()
+    }
+
+    #[test]
+    fn named_activations_match_jax() {
+        // jax.nn.gelu (approximate=True) and jax.nn.tanh at -2, -0.5, 0, 1, 3, in float32.
+        let x = [-2.0f32, -0.5, 0.0, 1.0, 3.0];
+        let gelu = [-0.045_402_35f32, -0.154_286, 0.0, 0.841_192, 2.996_362_7];
+        let tanh = [
+            -0.964_027_6f32,
+            -0.462_117_16,
+            0.0,
+            0.761_594_2,
+            0.995_054_7,
+        ];
+        for (i, &v) in x.iter().enumerate() {
+            assert!(
+                (Activation::Gelu.apply(v) - gelu[i]).abs() < 1e-6,
+                "gelu({v})"
+            );
+            assert!(
+                (Activation::Tanh.apply(v) - tanh[i]).abs() < 1e-6,
+                "tanh({v})"
+            );
+        }
+        for name in ["relu", "gelu", "tanh"] {
+            assert_eq!(Activation::from_name(name).unwrap().name(), Some(name));
+        }
+        assert!(Activation::from_name("swish").is_none());
     }
 
     fn layer(channels: usize, weights: Vec<f32>) -> VectorNeuronNonlinear {
