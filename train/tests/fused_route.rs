@@ -271,3 +271,27 @@ fn fused_route_reports_a_torus_axis_with_stride_and_auto_takes_dense() {
         assert_eq!(read_f64(a).unwrap(), read_f64(d).unwrap());
     }
 }
+
+#[test]
+fn fused_route_runs_without_autodiff() {
+    let sig = signature(&[(0, 0, 2), (1, 0, 2)]);
+    let device = Device::flex();
+    let geometry = Geometry::new(vec![5, 6], vec![true, true]).unwrap();
+    let input = random_image(&sig, &geometry, 2, 4, &device, DType::F32);
+    let layer =
+        ConvContract::invariant(ConvContractConfig::new(sig.clone(), sig), 2, 3, 2, &device)
+            .unwrap();
+    let fused = layer
+        .clone()
+        .with_route(ConvRoute::Fused)
+        .forward(&input)
+        .unwrap();
+    let dense = layer.with_route(ConvRoute::Dense).forward(&input).unwrap();
+    for ((_, f), (_, d)) in fused.blocks().iter().zip(dense.blocks()) {
+        let e = relative_error(&read_f64(f).unwrap(), &read_f64(d).unwrap());
+        assert!(
+            e <= TOLERANCE,
+            "inference output: fused differs from dense by {e:.2e}"
+        );
+    }
+}
