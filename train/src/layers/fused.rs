@@ -40,6 +40,7 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Autodiff, Backend, Dispatch, Flex};
 use burn::tensor::{DType, Device, Tensor, TensorData};
+use ginrs_runtime::image::buffers;
 use ginrs_runtime::{
     ConvContract as RuntimeConvContract, Geometry, ImageBlock, MultiImage, Signature,
 };
@@ -163,7 +164,8 @@ impl FusedConv {
 }
 
 /// One item's multi-image of `signature` on `geometry` from its values (the blocks side by
-/// side in the runtime's layout).
+/// side in the runtime's layout). The blocks' storage comes from the runtime's buffer pool,
+/// where a dropped block returns it, so the items of a batch reuse one set of buffers.
 fn image(geometry: &Geometry, signature: &Signature, values: &[f32]) -> MultiImage {
     let mut image = MultiImage::new(geometry.clone());
     let mut rest = values;
@@ -171,7 +173,9 @@ fn image(geometry: &Geometry, signature: &Signature, values: &[f32]) -> MultiIma
         let len = channels * geometry.pixels() * key.components(geometry.dim());
         let (head, tail) = rest.split_at(len);
         rest = tail;
-        let block = ImageBlock::new(geometry.clone(), key.clone(), *channels, head.to_vec())
+        let mut data = buffers::take(len);
+        data.copy_from_slice(head);
+        let block = ImageBlock::new(geometry.clone(), key.clone(), *channels, data)
             .expect("the operand was assembled from blocks of this signature");
         image
             .insert(block)

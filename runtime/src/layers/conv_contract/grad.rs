@@ -149,7 +149,8 @@ impl ConvContract {
         let mut output = MultiImage::new(input_geometry.clone());
         for (bi, (key, in_c)) in self.config.input.entries().iter().enumerate() {
             let comps_in = key.components(dim);
-            let mut data = vec![0.0; in_c * comps_in * ip];
+            // Every value is written below (zeros for a block no pair reads).
+            let mut data = crate::image::buffers::take(in_c * comps_in * ip);
             let pairs: Vec<usize> = (0..self.pairs.len())
                 .filter(|&p| self.pairs[p].input == bi)
                 .collect();
@@ -172,7 +173,9 @@ impl ConvContract {
                     h
                 })
                 .collect();
-            if !pairs.is_empty() {
+            if pairs.is_empty() {
+                data.fill(0.0);
+            } else {
                 data.par_chunks_mut(comps_in * ip)
                     .enumerate()
                     .for_each(|(i, dst)| {
