@@ -4,7 +4,8 @@
 //!
 //! `layer_grads` cases: the layer is rebuilt from the recorded parameters, applied to the
 //! recorded input, and the loss `Σ output·cotangent` is backpropagated on burn's flex
-//! backend. Outputs must match to 1e-5 and the loss, every parameter gradient and the input
+//! backend. `ConvContract` cases are replayed on both routes (dense, and fused where the
+//! fused route serves the configuration; the others are listed). Outputs must match to 1e-5 and the loss, every parameter gradient and the input
 //! gradient to 1e-4, relative to each array's largest magnitude (the fixture's tolerances).
 //! A `layer_grads` case of an unknown layer fails. `models` and `adam` cases (whole models)
 //! are not built by ginrs-train yet: they are skipped with a printed note.
@@ -20,8 +21,8 @@ use ginrs_runtime::{
 };
 use ginrs_tests::fixtures::{array, load, multi_image, signature};
 use ginrs_train::{
-    ConvContract, GinjaxParams, GroupNorm, ImageModule, MaxNormPool, NamedArray, TensorImage,
-    VectorNeuronNonlinear,
+    ConvContract, ConvRoute, GinjaxParams, GroupNorm, ImageModule, MaxNormPool, NamedArray,
+    TensorImage, TrainError, VectorNeuronNonlinear,
 };
 use serde_json::{json, Value};
 
@@ -124,14 +125,13 @@ enum Built {
 }
 
 impl Built {
-    fn forward(&self, x: &TensorImage) -> TensorImage {
+    fn forward(&self, x: &TensorImage) -> Result<TensorImage, TrainError> {
         match self {
             Self::Conv(l) => l.forward_image(x),
             Self::Norm(l) => l.forward_image(x),
             Self::Neuron(l) => l.forward_image(x),
             Self::Pool(l) => l.forward_image(x),
         }
-        .expect("forward pass")
     }
 
     fn grads(&self, grads: &burn::tensor::Gradients) -> Vec<NamedArray> {
@@ -145,7 +145,8 @@ impl Built {
     }
 }
 
-fn build(case: &Value, file: &Value, device: &Device) -> Built {
+/// Rebuilds the layer of `case`; a `ConvContract` takes `route`.
+fn build(case: &Value, file: &Value, device: &Device, route: ConvRoute) -> Built {
     let config = &case["config"];
     let params = named(&case["params"]);
     match case["layer"].as_str().unwrap() {
@@ -180,7 +181,8 @@ fn build(case: &Value, file: &Value, device: &Device) -> Built {
                 .expect("fixture weights");
             Built::Conv(Box::new(
                 ConvContract::from_weights(conv_config, &bank, &weights, device)
-                    .expect("ConvContract from the fixture's parameters"),
+                    .expect("ConvContract from the fixture's parameters")
+                    .with_route(route),
             ))
         }
         "GroupNorm" | "LayerNorm" => {
@@ -238,14 +240,21 @@ fn flat(image: &MultiImage) -> Vec<Vec<f64>> {
         .collect()
 }
 
-/// Replays one `layer_grads` case; returns the largest relative error of the output and of
-/// the gradients.
-fn replay(case: &Value, file: &Value) -> (f64, f64) {
+/// Replays one `layer_grads` case on `route`; returns the largest relative error of the
+/// output and of the gradients, or `None` when the fused route does not serve the case.
+fn replay(case: &Value, file: &Value, route: ConvRoute) -> Option<(f64, f64)> {
     let name = case["name"].as_str().unwrap();
     let device = Device::flex().autodiff();
-    let layer = build(case, file, &device);
+    let layer = build(case, file, &device, route);
     let input = image(&case["input"], &device).require_grad();
-    let output = layer.forward(&input);
+    let output = match layer.forward(&input) {
+        Ok(output) => output,
+        Err(TrainError::Fused(why)) => {
+            println!("note: {name}: the fused route does not serve this case: {why}");
+            return None;
+        }
+        Err(e) => panic!("{name}: forward pass: {e}"),
+    };
     let want_output = multi_image(&case["output"]);
     let got_output = &output.to_multi_images().unwrap()[0];
     assert_eq!(
@@ -313,7 +322,7 @@ fn replay(case: &Value, file: &Value) -> (f64, f64) {
         println!("  {name} input {key:?}: relative gradient error {e:.2e}");
         grad_error = grad_error.max(e);
     }
-    (output_error, grad_error)
+    Some((output_error, grad_error))
 }
 
 #[test]
@@ -322,19 +331,34 @@ fn layer_gradients_match_jax_grad() {
     let cases = file["layer_grads"].as_array().expect("layer_grads list");
     assert!(!cases.is_empty(), "no layer_grads cases");
     let mut failures = Vec::new();
+    let mut fused_cases = 0;
     for case in cases {
         let name = case["name"].as_str().unwrap();
-        let (output_error, grad_error) = replay(case, &file);
-        println!(
-            "{name} ({}): output {output_error:.2e}, gradients {grad_error:.2e}",
-            case["layer"]
-        );
-        if output_error > OUTPUT_TOLERANCE || grad_error > GRAD_TOLERANCE {
-            failures.push(format!(
-                "{name}: output {output_error:.2e}, gradients {grad_error:.2e}"
-            ));
+        let routes: &[ConvRoute] = if case["layer"] == "ConvContract" {
+            &[ConvRoute::Dense, ConvRoute::Fused]
+        } else {
+            &[ConvRoute::Dense]
+        };
+        for &route in routes {
+            let Some((output_error, grad_error)) = replay(case, &file, route) else {
+                continue;
+            };
+            fused_cases += usize::from(route == ConvRoute::Fused);
+            println!(
+                "{name} ({}, {route:?}): output {output_error:.2e}, gradients {grad_error:.2e}",
+                case["layer"]
+            );
+            if output_error > OUTPUT_TOLERANCE || grad_error > GRAD_TOLERANCE {
+                failures.push(format!(
+                    "{name} ({route:?}): output {output_error:.2e}, gradients {grad_error:.2e}"
+                ));
+            }
         }
     }
+    assert!(
+        fused_cases > 0,
+        "no ConvContract case ran on the fused route"
+    );
     for section in ["models", "adam"] {
         for case in file[section].as_array().map_or(&[][..], Vec::as_slice) {
             println!(

@@ -1,5 +1,6 @@
 //! The typed errors of ginrs-train: bad input is reported, never a panic.
 
+use burn::tensor::DType;
 use ginrs_runtime::{ImageError, Signature, TensorKey};
 use thiserror::Error;
 
@@ -94,6 +95,9 @@ pub enum TrainError {
         /// The loss value.
         loss: f64,
     },
+    /// The fused ConvContract route was asked for a call it cannot serve.
+    #[error("the fused ConvContract route cannot serve this call: {0}")]
+    Fused(#[from] FusedUnsupported),
     /// An option outside what the layer supports.
     #[error("unsupported: {0}")]
     Unsupported(String),
@@ -108,4 +112,23 @@ pub enum TrainError {
     /// Reading a tensor back to the host failed.
     #[error("reading a tensor back: {0}")]
     TensorRead(String),
+}
+
+/// Why the fused route of [`ConvContract`](crate::ConvContract) cannot serve a call
+/// ([`TrainError::Fused`]; the default route then takes the dense one).
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum FusedUnsupported {
+    /// The fused route runs on burn's flex (CPU) device only.
+    #[error("it runs on burn's flex (CPU) device only; the input is on {0}")]
+    Device(String),
+    /// The fused route computes in f32 (the runtime's precision).
+    #[error("it computes in f32; the input is {0:?}")]
+    DType(DType),
+    /// A layer without pairs has no convolution to fuse.
+    #[error("the layer has no (input key, target key) pair")]
+    NoPairs,
+    /// The runtime's adjoint convolution does not serve the configuration (a torus axis
+    /// with stride or lhs dilation; boxed to keep [`TrainError`] small).
+    #[error(transparent)]
+    Runtime(Box<ginrs_runtime::Error>),
 }

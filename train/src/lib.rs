@@ -14,7 +14,8 @@
 //!   weights, and is what a trained layer exports to.
 //! - **No unsafe code** (`#![forbid(unsafe_code)]`).
 //! - **One concept per module**: [`image`] (batches of multi-images as tensors), [`layers`]
-//!   (one file per layer, plus the padding of the convolution input), [`eigen`] (the
+//!   (one file per layer, plus the padding of the convolution input and the burn operation of
+//!   ConvContract's fused route), [`eigen`] (the
 //!   differentiable spectral function behind the norm's whitening), [`loss`], [`optim`],
 //!   [`step`], [`rollout`](mod@rollout), [`params`] (ginjax parameter names), [`weights`]
 //!   (runtime `LayerWeights` exchange), [`error`], [`simulate`] (the turbulence solver and
@@ -34,6 +35,11 @@
 //!   convolution input is padded by slices and concatenation ([`layers::padding`]) and the
 //!   convolutions run unpadded.
 //! - burn has no differentiable `eigh`: see [`eigen`].
+//! - A custom operation with its own backward pass is a `#[backend_extension(Flex, Autodiff)]`
+//!   trait (burn's `extension` feature) implemented on `Flex` and on burn-autodiff's
+//!   `Autodiff<Flex, C>` (a `Backward` node, `OpsKind`, checkpointed operands), called through
+//!   `Dispatch` on `Tensor::into_dispatch`; ConvContract's fused route is one
+//!   ([`ConvRoute`]).
 //! - Images are carried as rank-4 tensors `[batch, channels, pixels, d^k]` whatever d and k
 //!   ([`TensorImage`]), and reshaped to `conv{1,2,3}d`'s ranks inside the convolution.
 #![forbid(unsafe_code)]
@@ -51,7 +57,7 @@ pub mod simulate;
 pub mod step;
 pub mod weights;
 
-pub use error::TrainError;
+pub use error::{FusedUnsupported, TrainError};
 pub use image::TensorImage;
 pub use layers::{
     BlockModule, ConvContract, ConvRoute, GroupNorm, ImageModule, LayerWrapper, MaxNormPool,

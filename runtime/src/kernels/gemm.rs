@@ -1,8 +1,8 @@
-//! The general matrix product of the dynamic `ConvContract` schedule (matrixmultiply), kept on
-//! the calling thread.
+//! The general matrix products of the dynamic `ConvContract` schedule and of its gradients
+//! (matrixmultiply), kept on the calling thread.
 
 /// matrixmultiply (with its `threading` feature) uses more than one thread once
-/// `m·k + k·n` reaches this size; [`gemm`] keeps each call below it.
+/// `m·k + k·n` reaches this size; [`gemm`] and [`gemm_transposed`] keep each call below it.
 const THREADING_SIZE: usize = 2 << 14;
 
 /// `c = a · b + beta · c` for row-major contiguous `a` (`m × k`), `b` (at least `k × n`) and
@@ -44,5 +44,122 @@ pub fn gemm(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], beta: f32, c: &m
             );
         }
         n0 += width;
+    }
+}
+
+/// Which operand of [`gemm_transposed`] is stored transposed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transposed {
+    /// `a` is stored `k × m` (row-major): the product uses `aᵀ`.
+    A,
+    /// `b` is stored `n × k` (row-major): the product uses `bᵀ`.
+    B,
+}
+
+/// `c = op(a) · op(b) + beta · c` (shape `[m, k, n]`) with `c` row-major `m × n` and one
+/// operand stored
+/// transposed (`which`): `aᵀ · b` with `a` stored `k × m` and `b` `k × n`, or `a · bᵀ` with
+/// `a` stored `m × k` and `b` `n × k`. Computed in chunks of the inner dimension `k` small
+/// enough that matrixmultiply stays on this thread (the first chunk scales `c` by `beta`,
+/// the others add to it).
+///
+/// Panics if a slice does not have its shape's length.
+pub fn gemm_transposed(
+    which: Transposed,
+    [m, k, n]: [usize; 3],
+    a: &[f32],
+    b: &[f32],
+    beta: f32,
+    c: &mut [f32],
+) {
+    assert!(
+        a.len() == m * k && b.len() == k * n && c.len() == m * n,
+        "gemm_transposed: operands do not hold m × k, k × n, m × n values"
+    );
+    if k == 0 {
+        c.iter_mut().for_each(|v| *v *= beta);
+        return;
+    }
+    // Element strides (row, column) of op(a) and op(b), and the step of one k index.
+    let ((rsa, csa), (rsb, csb)) = match which {
+        Transposed::A => ((1, m), (n, 1)),
+        Transposed::B => ((k, 1), (1, k)),
+    };
+    let chunk = ((THREADING_SIZE - 1) / (m + n).max(1)).max(1);
+    let mut k0 = 0;
+    while k0 < k {
+        let depth = chunk.min(k - k0);
+        let beta = if k0 == 0 { beta } else { 1.0 };
+        // SAFETY: op(a) is m×k with element (i, l) at i·rsa + l·csa < m·k = a.len(), op(b) is
+        // k×n with (l, j) at l·rsb + j·csb < k·n = b.len(), `c` is m×n row-major (checked
+        // above); inner indices k0..k0 + depth stay below k.
+        unsafe {
+            matrixmultiply::sgemm(
+                m,
+                depth,
+                n,
+                1.0,
+                a.as_ptr().add(k0 * csa),
+                rsa as isize,
+                csa as isize,
+                b.as_ptr().add(k0 * rsb),
+                rsb as isize,
+                csb as isize,
+                beta,
+                c.as_mut_ptr(),
+                n as isize,
+                1,
+            );
+        }
+        k0 += depth;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `c[i][j] = Σ_l a(i, l) · b(l, j)` by the definition.
+    fn naive(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: impl Fn(usize, usize) -> f32,
+        b: impl Fn(usize, usize) -> f32,
+    ) -> Vec<f32> {
+        let mut c = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                c[i * n + j] = (0..k).map(|l| a(i, l) * b(l, j)).sum();
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn transposed_products_match_the_definition() {
+        // k large enough to take several chunks (m + n = 40: chunks of 819).
+        let (m, k, n) = (7, 2000, 33);
+        let a: Vec<f32> = (0..m * k)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0)
+            .collect();
+        let b: Vec<f32> = (0..k * n)
+            .map(|i| ((i * 53 % 97) as f32 - 48.0) / 48.0)
+            .collect();
+        for which in [Transposed::A, Transposed::B] {
+            let want = match which {
+                Transposed::A => naive(m, k, n, |i, l| a[l * m + i], |l, j| b[l * n + j]),
+                Transposed::B => naive(m, k, n, |i, l| a[i * k + l], |l, j| b[j * k + l]),
+            };
+            let mut c = vec![1.0; m * n];
+            gemm_transposed(which, [m, k, n], &a, &b, 0.5, &mut c);
+            for (got, want) in c.iter().zip(&want) {
+                let want = want + 0.5;
+                assert!(
+                    (got - want).abs() <= 1e-3 * (1.0 + want.abs()),
+                    "{which:?}: {got} vs {want}"
+                );
+            }
+        }
     }
 }

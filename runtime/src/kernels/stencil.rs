@@ -67,6 +67,16 @@ pub trait ResponseKernel: Send + Sync {
     fn stencil_flops(&self) -> Option<usize> {
         None
     }
+
+    /// The kernel of the adjoint stencil, when this kernel can build it (the input gradient of
+    /// a basis-first convolution): one filter whose input has the `n_f · d^k_out` components
+    /// `(f, j)` (row-major) and whose output has the `d^k_in` components `a`, every filter
+    /// flipped in space:
+    /// `out[0, a, q] = Σ_m Σ_{f,j} input[(f, j), q·stride + m·rhs_dilation] · C_f[M − 1 − m, a, j]`
+    /// (`M − 1 − m` per axis).
+    fn adjoint(&self) -> Option<Box<dyn ResponseKernel>> {
+        None
+    }
 }
 
 /// Errors from building a [`SparseKernel`].
@@ -329,6 +339,39 @@ impl ResponseKernel for SparseKernel {
         Some(2 * self.taps.len())
     }
 
+    /// Transposes every tap: filter `f`'s tap `(m, a) → j` becomes the adjoint's tap
+    /// `(M − 1 − m, (f, j)) → a`; flipping every axis of a row-major filter reverses its
+    /// flat pixel index.
+    fn adjoint(&self) -> Option<Box<dyn ResponseKernel>> {
+        let last_pixel = self.sides.iter().product::<usize>() - 1;
+        let mut groups: Vec<Vec<Tap>> = vec![Vec::new(); self.comps_in];
+        for g in 0..self.starts.len() - 1 {
+            for tap in &self.taps[self.starts[g]..self.starts[g + 1]] {
+                groups[tap.comp_in].push(Tap {
+                    pixel: last_pixel - tap.pixel,
+                    comp_in: g,
+                    coeff: tap.coeff,
+                });
+            }
+        }
+        let mut taps = Vec::with_capacity(self.taps.len());
+        let mut starts = vec![0];
+        for mut group in groups {
+            group.sort_by_key(|t| (t.pixel, t.comp_in));
+            taps.extend(group);
+            starts.push(taps.len());
+        }
+        Some(Box::new(Self {
+            dim: self.dim,
+            sides: self.sides.clone(),
+            n_filters: 1,
+            comps_out: self.comps_in,
+            comps_in: self.n_filters * self.comps_out,
+            taps,
+            starts,
+        }))
+    }
+
     fn responses(&self, geometry: &StencilGeometry, input: &[f32], out: &mut [f32]) {
         let dim = self.dim;
         assert!(
@@ -482,6 +525,62 @@ mod tests {
                 assert!((x - y).abs() <= 1e-5 * (1.0 + y.abs()), "{x} vs {y}");
             }
         }
+    }
+
+    #[test]
+    fn adjoint_kernel_is_the_transposed_stencil() {
+        // <responses(x), g> = <x, adjoint(g)> for the adjoint's full correlation: the
+        // forward reads x over `padded`, the adjoint reads g zero-padded by (M − 1)·d.
+        let (dim, sides, k_in, k_out, n_f) = (2, [3usize, 2], 1, 1, 3);
+        let (ci, co) = (2, 2);
+        let fp: usize = sides.iter().product();
+        let filters = pseudo(n_f * fp * ci * co, 11);
+        let kernel = SparseKernel::new(dim, &sides, k_in, k_out, n_f, &filters).unwrap();
+        let adjoint = kernel.adjoint().unwrap();
+        assert_eq!(adjoint.filter_count(), 1);
+        let dil = [2usize, 1];
+        let padded = [8usize, 6];
+        let out: Vec<usize> = (0..dim)
+            .map(|ax| padded[ax] - (sides[ax] - 1) * dil[ax])
+            .collect();
+        let forward = StencilGeometry {
+            padded: padded.to_vec(),
+            out: out.clone(),
+            stride: vec![1, 1],
+            rhs_dilation: dil.to_vec(),
+        };
+        let x = pseudo(ci * forward.padded_pixels(), 5);
+        let mut y = vec![0.0; n_f * co * forward.out_pixels()];
+        kernel.responses(&forward, &x, &mut y);
+        let g = pseudo(y.len(), 9);
+        // g zero-padded by (M − 1)·d per side, per (f, j) plane.
+        let gp: Vec<usize> = (0..dim)
+            .map(|ax| out[ax] + 2 * (sides[ax] - 1) * dil[ax])
+            .collect();
+        let backward = StencilGeometry {
+            padded: gp.clone(),
+            out: padded.to_vec(),
+            stride: vec![1, 1],
+            rhs_dilation: dil.to_vec(),
+        };
+        let plane = backward.padded_pixels();
+        let mut g_padded = vec![0.0; n_f * co * plane];
+        for (p, src) in g.chunks_exact(forward.out_pixels()).enumerate() {
+            for r in 0..out[0] {
+                for c in 0..out[1] {
+                    let (u, v) = (r + (sides[0] - 1) * dil[0], c + (sides[1] - 1) * dil[1]);
+                    g_padded[p * plane + u * gp[1] + v] = src[r * out[1] + c];
+                }
+            }
+        }
+        let mut gx = vec![0.0; ci * forward.padded_pixels()];
+        adjoint.responses(&backward, &g_padded, &mut gx);
+        let lhs: f64 = y.iter().zip(&g).map(|(a, b)| f64::from(a * b)).sum();
+        let rhs: f64 = x.iter().zip(&gx).map(|(a, b)| f64::from(a * b)).sum();
+        assert!(
+            (lhs - rhs).abs() <= 1e-4 * (1.0 + lhs.abs()),
+            "{lhs} vs {rhs}"
+        );
     }
 
     #[test]

@@ -9,9 +9,11 @@
 //! bias is enabled) and, per pair, the invariant basis as a *constant* tensor (not a
 //! parameter: ginjax stops gradients through its filters).
 //!
-//! # Forward routes
+//! # Routes
 //!
-//! [`ConvRoute`] selects how the forward pass is computed; every route gives the same numbers.
+//! [`ConvRoute`] selects how the convolution is computed, forward and backward; every route
+//! gives the same numbers (up to f32 rounding). The bias is added by burn ops on every route.
+//!
 //! [`ConvRoute::Dense`] follows ginjax: per pair the dense filter `F = Σ_f w[o,i,f]·C_f`
 //! (one matmul of the weights with the basis), all pairs assembled into one filter of
 //! `Σ out_c·d^k_out` output and `Σ in_c·d^k_in` input channels (zeros for absent pairs), the
@@ -19,7 +21,22 @@
 //! padding; lhs dilation by interleaving zeros; zero padding by concatenation) and one burn
 //! `conv{1,2,3}d` with the stride and rhs dilation. The image's tensor axes travel as extra
 //! channels, so `convolve_contract`'s contraction over the first `k_in` filter axes is the
-//! convolution's sum over input channels.
+//! convolution's sum over input channels. burn differentiates all of it.
+//!
+//! [`ConvRoute::Fused`] runs the runtime's basis-first kernels on the CPU as one burn
+//! operation with its own backward pass (the `fused` module): the forward pass is the runtime
+//! layer's stencil responses and one GEMM per pair, per batch item; the input gradient is the
+//! adjoint convolution (the output gradient mixed with the transposed weights, then the
+//! flipped, transposed basis stencils; wrap padding stays wrap padding, zero padding becomes
+//! the complementary zero padding, stride and lhs dilation exchange roles); the weight
+//! gradient is the responses (recomputed tile by tile) times the output gradient, one GEMM
+//! per pair. It serves f32 tensors on burn's flex device when no torus-padded axis has a
+//! stride or lhs dilation; otherwise it returns [`TrainError::Fused`].
+//!
+//! [`ConvRoute::Auto`] (the default) decides per call: the fused route where it serves the
+//! call, the dense route otherwise (other devices, f64, a strided or lhs-dilated torus axis).
+
+use std::sync::Arc;
 
 use burn::module::{Module, Param};
 use burn::tensor::module::{conv1d, conv2d, conv3d};
@@ -31,17 +48,23 @@ use ginrs_runtime::{
     LayerWeights, Signature, TensorKey,
 };
 
-use crate::error::TrainError;
+use crate::error::{FusedUnsupported, TrainError};
 use crate::image::{read_f32, TensorImage};
+use crate::layers::fused::FusedConv;
 use crate::layers::padding::{pad_axis, AxisPadding};
 use crate::params::{key_repr, GinjaxParams, NamedTensor};
 
-/// How [`ConvContract`] computes its forward pass.
+/// How [`ConvContract`] computes its convolution (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum ConvRoute {
-    /// Dense filters from the basis, one burn convolution (see the module docs).
+    /// The fused route where it serves the call, the dense route otherwise (decided per call).
     #[default]
+    Auto,
+    /// Dense filters from the basis, one burn convolution.
     Dense,
+    /// The runtime's basis-first kernels as one burn operation with its own backward pass;
+    /// a call it cannot serve is a [`TrainError::Fused`] error.
+    Fused,
 }
 
 /// One present (input key, target key) pair.
@@ -65,6 +88,9 @@ struct Spec {
     /// Target indices in order of first reach (the output order).
     outputs: Vec<usize>,
     route: ConvRoute,
+    /// The runtime layer of the same configuration and bank: its pair kernels serve the
+    /// fused route (its own weights are never used).
+    kernels: Arc<RuntimeConvContract>,
 }
 
 /// ginjax's `ConvContract` as a burn module (see the module docs).
@@ -196,6 +222,8 @@ impl ConvContract {
                     })
             })
             .collect();
+        let kernels = RuntimeConvContract::from_bank(config.clone(), bank, 0)
+            .map_err(ginrs_runtime::Error::from)?;
         Ok(Self {
             weights: params,
             bias,
@@ -207,17 +235,18 @@ impl ConvContract {
                 pairs,
                 outputs,
                 route: ConvRoute::default(),
+                kernels: Arc::new(kernels),
             },
         })
     }
 
-    /// Selects the forward route.
+    /// Selects the route.
     pub fn with_route(mut self, route: ConvRoute) -> Self {
         self.spec.route = route;
         self
     }
 
-    /// The forward route.
+    /// The route.
     pub fn route(&self) -> ConvRoute {
         self.spec.route
     }
@@ -298,8 +327,14 @@ impl ConvContract {
             .resolve(input.geometry(), self.spec.bank.sides())
             .map_err(ginrs_runtime::Error::from)?;
         let out_geometry = plan.output_geometry();
-        let outputs = match self.spec.route {
-            ConvRoute::Dense => self.forward_dense(input, plan.axes(), &out_geometry)?,
+        let fused = match self.spec.route {
+            ConvRoute::Dense => None,
+            ConvRoute::Fused => Some(self.fused_call(input, &out_geometry)?),
+            ConvRoute::Auto => self.fused_call(input, &out_geometry).ok(),
+        };
+        let outputs = match fused {
+            Some(call) => self.forward_fused(input, call, &out_geometry),
+            None => self.forward_dense(input, plan.axes(), &out_geometry)?,
         };
         let mut out = TensorImage::new(out_geometry, input.batch());
         for (&o, y) in self.spec.outputs.iter().zip(outputs) {
@@ -316,6 +351,77 @@ impl ConvContract {
     fn bias_of(&self, target: usize) -> Option<Tensor<1>> {
         let slot = self.spec.outputs.iter().position(|&o| o == target)?;
         self.bias.get(slot).map(Param::val)
+    }
+
+    /// The fused call for `input`, when the fused route serves it.
+    fn fused_call(
+        &self,
+        input: &TensorImage,
+        out_geometry: &Geometry,
+    ) -> Result<FusedConv, FusedUnsupported> {
+        let (device, dtype) = input
+            .device()
+            .zip(input.dtype())
+            .ok_or(FusedUnsupported::NoPairs)?;
+        FusedConv::check(
+            self.spec.kernels.clone(),
+            input.batch(),
+            input.geometry().clone(),
+            out_geometry.clone(),
+            &device,
+            dtype,
+        )
+    }
+
+    /// The fused route: one block `[batch, out_c, pixels', d^k_out]` per output, in order.
+    fn forward_fused(
+        &self,
+        input: &TensorImage,
+        call: FusedConv,
+        out_geometry: &Geometry,
+    ) -> Vec<Tensor<4>> {
+        let batch = input.batch();
+        let x = Tensor::cat(
+            input
+                .blocks()
+                .iter()
+                .map(|(_, t)| {
+                    let [n, c, p, a] = t.dims();
+                    t.clone().reshape([n, c * p * a])
+                })
+                .collect(),
+            1,
+        );
+        let w = Tensor::cat(
+            self.weights
+                .iter()
+                .map(|w| {
+                    let value = w.val();
+                    let len = value.shape().num_elements();
+                    value.reshape([len])
+                })
+                .collect(),
+            0,
+        );
+        let y = call.apply(x, w);
+        let targets = self.spec.config.target.entries();
+        let pixels = out_geometry.pixels();
+        let mut offset = 0;
+        self.spec
+            .outputs
+            .iter()
+            .map(|&o| {
+                let (key, out_c) = &targets[o];
+                let comps = key.components(self.spec.dim);
+                let len = out_c * pixels * comps;
+                let block = y
+                    .clone()
+                    .narrow(1, offset, len)
+                    .reshape([batch, *out_c, pixels, comps]);
+                offset += len;
+                block
+            })
+            .collect()
     }
 
     /// The dense route: one block `[batch, out_c, pixels', d^k_out]` per output, in order.

@@ -108,6 +108,7 @@ fn chunked<K: ChunkKernel>(
     reuse: Option<&mut MultiImage>,
 ) -> Result<MultiImage, Error> {
     let weights = block_weights(layer);
+    let pair_weights = layer.own_weights();
     layer.forward_tiled(
         input,
         true,
@@ -117,6 +118,7 @@ fn chunked<K: ChunkKernel>(
             let tile = Tile {
                 layer,
                 weights: &weights,
+                pair_weights: &pair_weights,
                 geometry,
                 tables,
                 blocks,
@@ -151,6 +153,8 @@ fn block_weights(layer: &ConvContract) -> Vec<Vec<f32>> {
 struct Tile<'a> {
     layer: &'a ConvContract,
     weights: &'a [Vec<f32>],
+    /// Every pair's own weights, for the dynamic schedule.
+    pair_weights: &'a [&'a [f32]],
     geometry: &'a StencilGeometry,
     tables: &'a [&'a [isize]],
     blocks: &'a [ImageBlock],
@@ -355,6 +359,12 @@ fn run_best_simd<K: ChunkKernel>(
         }
     }
     let _ = kernel;
-    tile.layer
-        .tile(tile.geometry, tile.tables, tile.blocks, outs, scratch)
+    tile.layer.tile(
+        tile.geometry,
+        tile.tables,
+        tile.blocks,
+        tile.pair_weights,
+        outs,
+        scratch,
+    )
 }

@@ -19,6 +19,10 @@
 //! 4. the tile is written into the output blocks in ginjax's layout
 //!    `(channels, spatial…, (d,)*k)`, and once every tile is done the bias is added.
 //!
+//! [`ConvContract::convolve_with`], [`ConvContract::convolve_adjoint`] and
+//! [`ConvContract::weight_gradient`] give the convolution's gradients for training, with
+//! caller-given weights (the `grad` module).
+//!
 //! [`ConvContract::flops_per_output_pixel`] counts the work: stencil flops, GEMM
 //! multiply-adds, and the dense-equivalent multiply-adds of ginjax's route.
 //!
@@ -59,6 +63,7 @@ pub(crate) mod build;
 pub(crate) mod chunked;
 mod config;
 mod flops;
+mod grad;
 mod metric;
 mod tile;
 mod tiles;
@@ -120,6 +125,47 @@ pub enum ConvContractError {
     /// Building a sparse kernel from the bank failed.
     #[error(transparent)]
     Kernel(#[from] KernelError),
+    /// Flat weights given to [`ConvContract::convolve_with`] or
+    /// [`ConvContract::convolve_adjoint`] do not have [`ConvContract::weight_len`] values.
+    #[error("expected {expected} weight values (Σ out_c · in_c · n_f over the pairs), got {got}")]
+    WeightLength {
+        /// The layer's weight count.
+        expected: usize,
+        /// The number given.
+        got: usize,
+    },
+    /// An output gradient whose spatial sides are not the convolution's output sides.
+    #[error(
+        "the output gradient has spatial sides {got:?}, the convolution's output has {expected:?}"
+    )]
+    GradientGeometry {
+        /// The convolution's output sides.
+        expected: Vec<usize>,
+        /// The gradient's sides.
+        got: Vec<usize>,
+    },
+    /// The adjoint convolution (the input gradient) does not support a wrap-padded axis with a
+    /// stride or lhs dilation.
+    #[error(
+        "axis {axis} is wrap-padded (torus) with stride {stride} and lhs dilation          {lhs_dilation}: the adjoint convolution supports wrap padding only with stride 1 and          no lhs dilation"
+    )]
+    AdjointUnsupported {
+        /// The axis.
+        axis: usize,
+        /// Its stride.
+        stride: usize,
+        /// Its lhs dilation.
+        lhs_dilation: usize,
+    },
+    /// A pair's kernel cannot build its adjoint stencil (only kernels built from a dense bank
+    /// can; generated kernels cannot).
+    #[error("the kernel of {input:?} -> {output:?} has no adjoint stencil")]
+    NoAdjointKernel {
+        /// Input key.
+        input: TensorKey,
+        /// Target key.
+        output: TensorKey,
+    },
 }
 
 /// Why a pair has no filters ([`ConvContractError::MissingFilter`]).

@@ -11,12 +11,14 @@ use crate::ops::padding::fill::pad_block;
 
 impl ConvContract {
     /// Computes one tile of output rows: pads each input block's tile, runs the kernels and
-    /// mixes channels with one GEMM per pair into the tile's accumulators `outs`.
+    /// mixes channels with one GEMM per pair (with `weights[pair]`, `(out_c, in_c, n_f)`) into
+    /// the tile's accumulators `outs`.
     pub(super) fn tile(
         &self,
         geometry: &StencilGeometry,
         tables: &[&[isize]],
         blocks: &[ImageBlock],
+        weights: &[&[f32]],
         outs: &mut [TileOut<'_>],
         scratch: &mut Scratch,
     ) {
@@ -46,7 +48,12 @@ impl ConvContract {
             let chan_len = comps_in * tpp;
             grow(inputs, in_c * chan_len);
             pad_block(block, tables, &mut inputs[..in_c * chan_len]);
-            for pair in self.pairs.iter().filter(|p| p.input == bi) {
+            for (pair, w) in self
+                .pairs
+                .iter()
+                .zip(weights)
+                .filter(|(p, _)| p.input == bi)
+            {
                 let slot = outs
                     .iter()
                     .position(|out| out.target == pair.target)
@@ -66,7 +73,7 @@ impl ConvContract {
                 let c = &mut acc[starts[slot]..starts[slot + 1]];
                 let beta = if written[slot] { 1.0 } else { 0.0 };
                 written[slot] = true;
-                gemm(m, k, n, &pair.weights, responses, beta, c);
+                gemm(m, k, n, w, responses, beta, c);
             }
         }
         // Scatter the tile into the output blocks: (c, j, q) -> (c, q, j).

@@ -8,10 +8,11 @@ use super::{ConvContract, ConvContractError};
 use crate::error::Error;
 use crate::image::{ImageBlock, MultiImage};
 use crate::kernels::stencil::StencilGeometry;
+use crate::ops::padding::ConvPlan;
 
 /// Output pixels per tile (whole rows along axis 0) of the dynamic path, so that a tile's
 /// inputs and responses stay in cache between the stencil and the GEMM.
-const TILE_PIXELS: usize = 512;
+pub(super) const TILE_PIXELS: usize = 512;
 
 /// Per-thread buffers reused across tiles and calls.
 #[derive(Default)]
@@ -43,6 +44,79 @@ pub(super) struct TileOut<'a> {
     pub(super) channels: Vec<&'a mut [f32]>,
 }
 
+/// The output cut into tiles of whole rows along axis 0.
+pub(super) struct Tiling {
+    /// Output rows along axis 0.
+    pub(super) rows: usize,
+    /// Output pixels of one row (the product of the other output sides).
+    pub(super) row_pixels: usize,
+    /// Rows per tile (the last tile may have fewer).
+    pub(super) tile_rows: usize,
+    /// Number of tiles.
+    pub(super) n_tiles: usize,
+}
+
+impl Tiling {
+    /// Tiles of about `tile_pixels` output pixels (at least one row) of `plan`'s output.
+    pub(super) fn new(plan: &ConvPlan, tile_pixels: usize) -> Self {
+        let out_sp = plan.output_spatial();
+        let row_pixels: usize = out_sp[1..].iter().product();
+        let rows = out_sp[0];
+        let tile_rows = (tile_pixels / row_pixels).clamp(1, rows);
+        Self {
+            rows,
+            row_pixels,
+            tile_rows,
+            n_tiles: rows.div_ceil(tile_rows),
+        }
+    }
+
+    /// The first output row of tile `t` and its number of rows.
+    pub(super) fn rows_of(&self, t: usize) -> (usize, usize) {
+        let r0 = t * self.tile_rows;
+        (r0, self.tile_rows.min(self.rows - r0))
+    }
+
+    /// Tile `t`'s stencil geometry and the padding source tables of its input region
+    /// (`tables`: the plan's [`ConvPlan::source_tables`]).
+    pub(super) fn region<'a>(
+        &self,
+        plan: &ConvPlan,
+        tables: &'a [Vec<isize>],
+        t: usize,
+    ) -> (StencilGeometry, Vec<&'a [isize]>) {
+        let axes = plan.axes();
+        let (r0, tile_out_rows) = self.rows_of(t);
+        let a0 = &axes[0];
+        let mut padded = plan.padded_spatial();
+        padded[0] = (tile_out_rows - 1) * a0.stride + (a0.filter_len - 1) * a0.rhs_dilation + 1;
+        let mut out = plan.output_spatial();
+        out[0] = tile_out_rows;
+        let geometry = StencilGeometry {
+            padded,
+            out,
+            stride: axes.iter().map(|a| a.stride).collect(),
+            rhs_dilation: axes.iter().map(|a| a.rhs_dilation).collect(),
+        };
+        let u0 = r0 * a0.stride;
+        let tile_tables = std::iter::once(&tables[0][u0..u0 + geometry.padded[0]])
+            .chain(tables[1..].iter().map(|v| v.as_slice()))
+            .collect();
+        (geometry, tile_tables)
+    }
+}
+
+/// Runs `f` with this thread's scratch buffers (or fresh ones when a nested rayon task on
+/// this thread already holds them).
+pub(super) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        Ok(mut scratch) => f(&mut scratch),
+        // A kernel that itself runs rayon work can re-enter on this thread while the thread's
+        // buffers are in use: give the nested tile its own.
+        Err(_) => f(&mut Scratch::default()),
+    })
+}
+
 impl ConvContract {
     pub(super) fn forward_impl(
         &self,
@@ -50,13 +124,32 @@ impl ConvContract {
         bias: bool,
         reuse: Option<&mut MultiImage>,
     ) -> Result<MultiImage, Error> {
+        let weights = self.own_weights();
         self.forward_tiled(
             input,
             bias,
             reuse,
             TILE_PIXELS,
             |geometry, tables, blocks, outs, scratch| {
-                self.tile(geometry, tables, blocks, outs, scratch)
+                self.tile(geometry, tables, blocks, &weights, outs, scratch)
+            },
+        )
+    }
+
+    /// The layer's convolution without bias, with `weights` (one `(out_c, in_c, n_f)` array
+    /// per pair, in pair order) in place of the layer's own.
+    pub(super) fn convolve_tiled(
+        &self,
+        input: &MultiImage,
+        weights: &[&[f32]],
+    ) -> Result<MultiImage, Error> {
+        self.forward_tiled(
+            input,
+            false,
+            None,
+            TILE_PIXELS,
+            |geometry, tables, blocks, outs, scratch| {
+                self.tile(geometry, tables, blocks, weights, outs, scratch)
             },
         )
     }
@@ -89,13 +182,14 @@ impl ConvContract {
         input.expect_signature(&self.config.input)?;
         let plan = self.config.options.resolve(input.geometry(), &self.sides)?;
         let dim = self.dim;
-        let axes = plan.axes();
-        let out_sp = plan.output_spatial();
-        let row_pixels: usize = out_sp[1..].iter().product();
-        let rows = out_sp[0];
+        let tiling = Tiling::new(&plan, tile_pixels);
+        let Tiling {
+            rows,
+            row_pixels,
+            tile_rows,
+            n_tiles,
+        } = tiling;
         let op = rows * row_pixels;
-        let tile_rows = (tile_pixels / row_pixels).clamp(1, rows);
-        let n_tiles = rows.div_ceil(tile_rows);
         // Source index of every padded position per axis (-1: an inserted zero).
         let tables = plan.source_tables();
         let targets = self.config.target.entries();
@@ -143,39 +237,8 @@ impl ConvContract {
             .into_par_iter()
             .enumerate()
             .for_each(|(t, mut outs)| {
-                let r0 = t * tile_rows;
-                let tile_out_rows = tile_rows.min(rows - r0);
-                let a0 = &axes[0];
-                let mut padded = plan.padded_spatial();
-                padded[0] =
-                    (tile_out_rows - 1) * a0.stride + (a0.filter_len - 1) * a0.rhs_dilation + 1;
-                let mut out = out_sp.clone();
-                out[0] = tile_out_rows;
-                let geometry = StencilGeometry {
-                    padded,
-                    out,
-                    stride: axes.iter().map(|a| a.stride).collect(),
-                    rhs_dilation: axes.iter().map(|a| a.rhs_dilation).collect(),
-                };
-                let u0 = r0 * a0.stride;
-                let tile_tables: Vec<&[isize]> =
-                    std::iter::once(&tables[0][u0..u0 + geometry.padded[0]])
-                        .chain(tables[1..].iter().map(|v| v.as_slice()))
-                        .collect();
-                SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
-                    Ok(mut scratch) => {
-                        tile(&geometry, &tile_tables, blocks, &mut outs, &mut scratch)
-                    }
-                    // A kernel that itself runs rayon work can re-enter on this thread while
-                    // the thread's buffers are in use: give the nested tile its own.
-                    Err(_) => tile(
-                        &geometry,
-                        &tile_tables,
-                        blocks,
-                        &mut outs,
-                        &mut Scratch::default(),
-                    ),
-                });
+                let (geometry, tile_tables) = tiling.region(&plan, &tables, t);
+                with_scratch(|scratch| tile(&geometry, &tile_tables, blocks, &mut outs, scratch));
             });
         let out_geometry = plan.output_geometry();
         let mut output = MultiImage::new(out_geometry.clone());
@@ -194,6 +257,11 @@ impl ConvContract {
             )?)?;
         }
         Ok(output)
+    }
+
+    /// Every pair's weights `(out_c, in_c, n_f)`, in pair order.
+    pub(super) fn own_weights(&self) -> Vec<&[f32]> {
+        self.pairs.iter().map(|p| p.weights.as_slice()).collect()
     }
 
     /// Whether some pair reads input block `block` (blocks no pair reads are never padded).

@@ -1,0 +1,297 @@
+//! The fused route of `ConvContract` against the dense route on burn's flex backend (f32):
+//! for every configuration (d = 1, 2, 3; filter orders up to 3 and both parities; torus,
+//! SAME, VALID and explicit padding; mixed torus axes; stride, lhs and rhs dilation; every
+//! bias mode; several keys; batches of 2 and 3) the output, the input gradient and the
+//! gradient of every weight and bias of `Σ output·cotangent` must agree to 1e-5 relative to
+//! each array's largest magnitude. The two layers share their parameters; the dense route is
+//! burn's own autodiff of ginjax's formulation, the fused route the runtime's kernels with
+//! their own backward pass.
+
+mod common;
+
+use burn::tensor::{DType, Device};
+use common::{dot_loss, random_image, signature};
+use ginrs_runtime::{
+    BiasMode, ConvContractConfig, ConvContractError, ConvOptions, Geometry, Padding,
+};
+use ginrs_train::image::read_f64;
+use ginrs_train::{
+    ConvContract, ConvRoute, FusedUnsupported, GinjaxParams, TensorImage, TrainError,
+};
+
+const TOLERANCE: f64 = 1e-5;
+
+fn device() -> Device {
+    Device::flex().autodiff()
+}
+
+/// `max |a − b| / max |b|` (absolute when `b` is all zeros).
+fn relative_error(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let diff = a
+        .iter()
+        .zip(b)
+        .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
+    if scale > 0.0 {
+        diff / scale
+    } else {
+        diff
+    }
+}
+
+/// Everything one route computes: the output blocks, the input gradient blocks and the
+/// parameter gradients by ginjax path.
+struct Run {
+    output: Vec<Vec<f64>>,
+    input_grad: Vec<Vec<f64>>,
+    param_grads: Vec<(String, Vec<f64>)>,
+}
+
+fn run(layer: &ConvContract, input: &TensorImage) -> Run {
+    let tracked = input.clone().require_grad();
+    let output = layer.forward(&tracked).expect("forward pass");
+    let cotangent = random_image(
+        &output.signature(),
+        output.geometry(),
+        output.batch(),
+        23,
+        &device(),
+        DType::F32,
+    );
+    let grads = dot_loss(&output, &cotangent).backward();
+    Run {
+        output: output
+            .blocks()
+            .iter()
+            .map(|(_, t)| read_f64(t).unwrap())
+            .collect(),
+        input_grad: tracked
+            .blocks()
+            .iter()
+            .map(|(key, t)| {
+                let g = t
+                    .grad(&grads)
+                    .unwrap_or_else(|| panic!("no input gradient for {key:?}"));
+                read_f64(&g).unwrap()
+            })
+            .collect(),
+        param_grads: layer
+            .grads(&grads)
+            .expect("parameter gradients")
+            .into_iter()
+            .map(|a| (a.path, a.values))
+            .collect(),
+    }
+}
+
+/// Builds the layer twice (dense and fused, same parameters), runs both on one random batch
+/// and compares everything; returns the largest relative difference.
+fn compare(
+    name: &str,
+    dim: usize,
+    size: usize,
+    config: ConvContractConfig,
+    geometry: Geometry,
+    batch: usize,
+) -> f64 {
+    let device = device();
+    let input = random_image(&config.input, &geometry, batch, 7, &device, DType::F32);
+    let layer = ConvContract::invariant(config, dim, size, 5, &device).expect("layer");
+    let dense = run(&layer.clone().with_route(ConvRoute::Dense), &input);
+    let fused = run(&layer.with_route(ConvRoute::Fused), &input);
+    let mut worst = 0.0f64;
+    let mut check = |what: String, a: &[f64], b: &[f64]| {
+        let e = relative_error(a, b);
+        assert!(
+            e <= TOLERANCE,
+            "{name} {what}: fused differs from dense by {e:.2e}"
+        );
+        worst = worst.max(e);
+    };
+    assert_eq!(
+        fused.output.len(),
+        dense.output.len(),
+        "{name}: output blocks"
+    );
+    for (b, (f, d)) in fused.output.iter().zip(&dense.output).enumerate() {
+        check(format!("output block {b}"), f, d);
+    }
+    for (b, (f, d)) in fused.input_grad.iter().zip(&dense.input_grad).enumerate() {
+        check(format!("input gradient block {b}"), f, d);
+    }
+    assert_eq!(
+        fused.param_grads.len(),
+        dense.param_grads.len(),
+        "{name}: parameters"
+    );
+    for ((path, f), (dense_path, d)) in fused.param_grads.iter().zip(&dense.param_grads) {
+        assert_eq!(path, dense_path, "{name}: parameter order");
+        check(format!("gradient of {path}"), f, d);
+    }
+    println!("{name}: largest relative difference {worst:.2e}");
+    worst
+}
+
+#[test]
+fn d2_torus_auto_bias_scalars_and_vectors() {
+    let sig = signature(&[(0, 0, 3), (1, 0, 2)]);
+    compare(
+        "d=2 torus auto",
+        2,
+        3,
+        ConvContractConfig::new(sig.clone(), sig),
+        Geometry::new(vec![6, 5], vec![true, true]).unwrap(),
+        2,
+    );
+}
+
+#[test]
+fn d2_torus_m5_parity_keys_batch_3() {
+    let config = ConvContractConfig::new(
+        signature(&[(0, 0, 2), (1, 1, 1), (0, 1, 1)]),
+        signature(&[(1, 0, 2), (0, 1, 1), (2, 0, 1)]),
+    )
+    .allow_missing(true);
+    compare(
+        "d=2 torus M=5 parity",
+        2,
+        5,
+        config,
+        Geometry::new(vec![7, 6], vec![true, true]).unwrap(),
+        3,
+    );
+}
+
+#[test]
+fn d2_same_stride_mean_bias_tensor_target() {
+    let config = ConvContractConfig::new(
+        signature(&[(0, 0, 1), (1, 0, 2)]),
+        signature(&[(0, 0, 2), (1, 0, 1), (2, 0, 1)]),
+    )
+    .bias(BiasMode::Mean)
+    .options(ConvOptions::with_padding(Padding::Same).stride(vec![2, 3]));
+    compare(
+        "d=2 same stride (2, 3) mean",
+        2,
+        3,
+        config,
+        Geometry::new(vec![7, 8], vec![false, false]).unwrap(),
+        2,
+    );
+}
+
+#[test]
+fn d2_explicit_lhs_dilation_scalar_bias_filter_order_3() {
+    let config = ConvContractConfig::new(
+        signature(&[(0, 0, 1), (2, 0, 1)]),
+        signature(&[(0, 0, 2), (1, 0, 1)]),
+    )
+    .bias(BiasMode::Scalar)
+    .options(ConvOptions::with_padding(Padding::Explicit(vec![(1, 1), (2, 0)])).lhs_dilation(2))
+    .allow_missing(true);
+    compare(
+        "d=2 M=2 explicit lhs 2 scalar",
+        2,
+        2,
+        config,
+        Geometry::new(vec![3, 4], vec![true, true]).unwrap(),
+        2,
+    );
+}
+
+#[test]
+fn d1_valid_rhs_dilation_stride_no_bias() {
+    let sig = signature(&[(0, 0, 2), (1, 0, 1)]);
+    let config =
+        ConvContractConfig::new(sig.clone(), signature(&[(0, 0, 1), (1, 0, 2), (2, 0, 1)]))
+            .bias(BiasMode::None)
+            .options(
+                ConvOptions::with_padding(Padding::Valid)
+                    .rhs_dilation(2)
+                    .stride(2),
+            );
+    compare(
+        "d=1 valid rhs 2 stride 2",
+        1,
+        3,
+        config,
+        Geometry::new(vec![12], vec![false]).unwrap(),
+        2,
+    );
+}
+
+#[test]
+fn d3_torus_mixed_axes_rhs_dilation_parity() {
+    let config = ConvContractConfig::new(
+        signature(&[(0, 0, 1), (1, 1, 1)]),
+        signature(&[(1, 0, 1), (0, 1, 2)]),
+    )
+    .options(ConvOptions::with_padding(Padding::Torus).rhs_dilation(vec![1, 2, 1]))
+    .allow_missing(true);
+    compare(
+        "d=3 torus mixed axes rhs (1, 2, 1)",
+        3,
+        3,
+        config,
+        Geometry::new(vec![4, 5, 3], vec![true, false, true]).unwrap(),
+        2,
+    );
+}
+
+#[test]
+fn fused_route_reports_a_torus_axis_with_stride_and_auto_takes_dense() {
+    let sig = signature(&[(0, 0, 1), (1, 0, 1)]);
+    let config =
+        ConvContractConfig::new(sig.clone(), sig).options(ConvOptions::default().stride(2));
+    let device = device();
+    let geometry = Geometry::new(vec![6, 6], vec![true, true]).unwrap();
+    let input = random_image(&config.input, &geometry, 1, 3, &device, DType::F32);
+    let layer = ConvContract::invariant(config, 2, 3, 1, &device).unwrap();
+    assert_eq!(layer.route(), ConvRoute::Auto);
+    let err = layer
+        .clone()
+        .with_route(ConvRoute::Fused)
+        .forward(&input)
+        .unwrap_err();
+    assert_eq!(
+        err,
+        TrainError::Fused(FusedUnsupported::Runtime(Box::new(
+            ConvContractError::AdjointUnsupported {
+                axis: 0,
+                stride: 2,
+                lhs_dilation: 1
+            }
+            .into()
+        )))
+    );
+    let auto = layer.forward(&input).unwrap();
+    let dense = layer.with_route(ConvRoute::Dense).forward(&input).unwrap();
+    for ((_, a), (_, d)) in auto.blocks().iter().zip(dense.blocks()) {
+        assert_eq!(read_f64(a).unwrap(), read_f64(d).unwrap());
+    }
+}
+
+#[test]
+fn fused_route_runs_without_autodiff() {
+    let sig = signature(&[(0, 0, 2), (1, 0, 2)]);
+    let device = Device::flex();
+    let geometry = Geometry::new(vec![5, 6], vec![true, true]).unwrap();
+    let input = random_image(&sig, &geometry, 2, 4, &device, DType::F32);
+    let layer =
+        ConvContract::invariant(ConvContractConfig::new(sig.clone(), sig), 2, 3, 2, &device)
+            .unwrap();
+    let fused = layer
+        .clone()
+        .with_route(ConvRoute::Fused)
+        .forward(&input)
+        .unwrap();
+    let dense = layer.with_route(ConvRoute::Dense).forward(&input).unwrap();
+    for ((_, f), (_, d)) in fused.blocks().iter().zip(dense.blocks()) {
+        let e = relative_error(&read_f64(f).unwrap(), &read_f64(d).unwrap());
+        assert!(
+            e <= TOLERANCE,
+            "inference output: fused differs from dense by {e:.2e}"
+        );
+    }
+}
