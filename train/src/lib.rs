@@ -19,7 +19,8 @@
 //!   differentiable spectral function behind the norm's whitening), [`loss`], [`optim`],
 //!   [`step`], [`rollout`](mod@rollout), [`params`] (ginjax parameter names), [`weights`]
 //!   (runtime `LayerWeights` exchange), [`error`], [`simulate`] (the turbulence solver and
-//!   its datasets; no burn).
+//!   its datasets; no burn), [`cli`](mod@cli) (the `ginrs` command line tool, feature `cli`, on
+//!   by default).
 //! - **Typed errors** ([`TrainError`]): bad input is reported, never a panic.
 //!
 //! ## burn 0.22 facts this crate relies on
@@ -45,6 +46,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod eigen;
 pub mod error;
 pub mod image;

@@ -34,6 +34,23 @@ impl<M: Module> Trainer<M> {
         }
     }
 
+    /// A trainer that continues a saved run: `module` and `optimizer` restored from their
+    /// records (burn's module record restores the parameter ids the optimiser state is keyed
+    /// by), `steps` the number of steps already taken.
+    pub fn resume(module: M, optimizer: ModuleOptimizer, learning_rate: f64, steps: usize) -> Self {
+        Self {
+            module,
+            optimizer,
+            learning_rate,
+            step: steps,
+        }
+    }
+
+    /// The optimiser and its state (e.g. to save it with `ModuleOptimizer::save`).
+    pub fn optimizer(&self) -> &ModuleOptimizer {
+        &self.optimizer
+    }
+
     /// The module with its current parameters.
     pub fn module(&self) -> &M {
         &self.module

@@ -2,7 +2,7 @@
 
 use super::colour::{diverging, text_on, Rgb};
 use super::layout::{PixelStyle, COMPONENT_PAD};
-use super::writer::SvgWriter;
+use super::writer::{num, SvgWriter};
 
 /// Arrow colour for ordinary vectors.
 pub const ARROW: Rgb = Rgb(0x1a, 0x1a, 0x1a);
@@ -190,39 +190,62 @@ impl PixelPainter {
             return;
         }
         let length = reach * norm / self.arrow_scale;
-        let (ux, uy) = (right / norm, down / norm);
-        let head = (0.4 * length).min(9.0);
-        let half = 0.5 * head;
-        let (tx, ty) = (cx + ux * length, cy + uy * length);
-        let (bx, by) = (tx - ux * head, ty - uy * head);
-        w.open("g", &[("class", "arrow".into())]);
-        w.empty(
-            "line",
-            &[
-                ("class", "shaft".into()),
-                ("x1", cx.into()),
-                ("y1", cy.into()),
-                ("x2", bx.into()),
-                ("y2", by.into()),
-                ("stroke", (&colour).into()),
-                ("stroke-width", 2.0.into()),
-            ],
+        draw_arrow(
+            w,
+            (cx, cy),
+            (right / norm * length, down / norm * length),
+            &colour,
+            2.0,
         );
-        let points = format!(
-            "{},{} {},{} {},{}",
-            super::writer::num(tx),
-            super::writer::num(ty),
-            super::writer::num(bx - uy * half),
-            super::writer::num(by + ux * half),
-            super::writer::num(bx + uy * half),
-            super::writer::num(by - ux * half),
-        );
-        w.empty(
-            "polygon",
-            &[("points", (&points).into()), ("fill", (&colour).into())],
-        );
-        w.close("g");
     }
+}
+
+/// Draws an arrow from `(x, y)` by the screen displacement `(dx, dy)` (SVG units, y down) as a
+/// `<g class="arrow">`: a shaft of `width` in `colour` and a filled triangular head 0.4 of the
+/// length long (at most 9 units). Nothing is drawn for a zero or non-finite displacement.
+pub fn draw_arrow(
+    w: &mut SvgWriter,
+    (x, y): (f64, f64),
+    (dx, dy): (f64, f64),
+    colour: &str,
+    width: f64,
+) {
+    let length = dx.hypot(dy);
+    if !length.is_finite() || length <= 1e-12 {
+        return;
+    }
+    let (ux, uy) = (dx / length, dy / length);
+    let head = (0.4 * length).min(9.0);
+    let half = 0.5 * head;
+    let (tx, ty) = (x + dx, y + dy);
+    let (bx, by) = (tx - ux * head, ty - uy * head);
+    w.open("g", &[("class", "arrow".into())]);
+    w.empty(
+        "line",
+        &[
+            ("class", "shaft".into()),
+            ("x1", x.into()),
+            ("y1", y.into()),
+            ("x2", bx.into()),
+            ("y2", by.into()),
+            ("stroke", colour.into()),
+            ("stroke-width", width.into()),
+        ],
+    );
+    let points = format!(
+        "{},{} {},{} {},{}",
+        num(tx),
+        num(ty),
+        num(bx - uy * half),
+        num(by + ux * half),
+        num(bx + uy * half),
+        num(by - ux * half),
+    );
+    w.empty(
+        "polygon",
+        &[("points", (&points).into()), ("fill", colour.into())],
+    );
+    w.close("g");
 }
 
 /// Writes `label` centred on `(cx, cy)`.

@@ -10,6 +10,10 @@
 //!
 //! [`render_svg`] produces the SVG; [`Rasterizer`] turns it into PNG; [`write_svg`] and
 //! [`write_png`] save `d2_m3_k1_p0.svg`-style files.
+//!
+//! The drawing pieces are public for other pictures of geometric images (e.g. the fields of
+//! `ginrs-train`'s command line tool): [`SvgWriter`], the [`diverging`] colour scale and
+//! [`draw_arrow`].
 
 mod caption;
 mod colour;
@@ -22,8 +26,11 @@ mod render;
 mod view;
 mod writer;
 
+pub use colour::{diverging, text_on, Rgb};
 pub use error::PictureError;
+pub use glyph::{draw_arrow, ARROW, PSEUDO_ARROW};
 pub use output::{prepare_dir, write_png, write_svg, PNG_MAX_SIDE, PNG_SCALE};
 pub use png::{Fonts, Rasterizer, MAX_SIDE};
 pub use render::render_svg;
 pub use view::file_stem;
+pub use writer::{num, SvgWriter, Value, FONT_FAMILY};

@@ -7,8 +7,9 @@
 //!   `"auto"`, `"mean"`, `"scalar"`), `stride`, `padding`, `lhs_dilation`, `rhs_dilation`
 //!   (ginjax's encodings: an int or a list per axis, `null` for the default; padding `null`,
 //!   `"TORUS"`, `"SAME"`, `"VALID"`, an int or a list of `[lo, hi]`), `filter_bank` (the
-//!   multi-image of filters the weights multiply, as ginjax recorded it) and the weights and
-//!   biases of [`LayerWeights`];
+//!   multi-image of filters the weights multiply, as ginjax recorded it), the weights and
+//!   biases of [`LayerWeights`], and optionally `allow_missing` (`true`: pairs that no filter
+//!   of the bank realises are dropped, as ginjax drops them; default `false`: an error);
 //! - `"GroupNorm"`: the fields of [`GroupNormParams`] (a LayerNorm is a GroupNorm with one group);
 //! - `"VectorNeuronNonlinear"`: `scalar_activation` (only `"relu"`) and the fields of
 //!   [`NonlinearParams`].
@@ -309,10 +310,16 @@ fn conv_contract_config(value: &Value) -> Result<ConvContractConfig, (&'static s
         rhs_dilation: per_axis_from_json(&value["rhs_dilation"])
             .map_err(|e| ("rhs_dilation", e.to_string()))?,
     };
+    let allow_missing = match value.get("allow_missing") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(allow)) => *allow,
+        Some(other) => return Err(("allow_missing", format!("expected a bool, got {other}"))),
+    };
     Ok(
         ConvContractConfig::new(signature("input_keys")?, signature("target_keys")?)
             .bias(bias_mode_from_json(&value["use_bias"]).map_err(|e| ("use_bias", e.to_string()))?)
-            .options(options),
+            .options(options)
+            .allow_missing(allow_missing),
     )
 }
 
@@ -417,4 +424,65 @@ pub fn multi_image_from_json(value: &Value) -> Result<MultiImage, ValueError> {
         out.insert(block)?;
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::{Signature, TensorKey};
+    use serde_json::json;
+
+    /// A scalar → (scalar, pseudoscalar) ConvContract on a bank of one scalar 3 × 3 filter:
+    /// nothing realises the scalar → pseudoscalar pair.
+    fn layer(allow_missing: Option<Value>) -> Value {
+        let key = |parity: u8| json!({"k": 0, "parity": parity, "covariant_axes": []});
+        let entry =
+            |parity: u8| json!({"k": 0, "parity": parity, "covariant_axes": [], "channels": 1});
+        let mut layer = json!({
+            "name": "conv", "type": "ConvContract", "D": 2,
+            "input_keys": [entry(0)], "target_keys": [entry(0), entry(1)],
+            "use_bias": false, "padding": null, "stride": null,
+            "lhs_dilation": null, "rhs_dilation": null,
+            "filter_bank": {"D": 2, "is_torus": [true, true], "blocks": [{
+                "k": 0, "parity": 0, "covariant_axes": [],
+                "array": {"shape": [1, 3, 3], "data": [0, 0, 0, 0, 1, 0, 0, 0, 0]}}]},
+            "weights": [{"in": key(0), "out": key(0), "filter_key": key(0),
+                         "array": {"shape": [1, 1, 1], "data": [2.5]}}],
+        });
+        if let Some(allow) = allow_missing {
+            layer["allow_missing"] = allow;
+        }
+        json!({"schema": SCHEMA, "layers": [layer]})
+    }
+
+    #[test]
+    fn allow_missing_drops_pairs_without_filters() {
+        let err = GinjaxModel::from_value(&layer(None)).err().unwrap();
+        assert!(matches!(err, ImportError::Layer { .. }), "{err}");
+        let model = GinjaxModel::from_value(&layer(Some(json!(true)))).unwrap();
+        let geometry = Geometry::square(2, 4, true).unwrap();
+        let input = MultiImage::from_blocks(
+            geometry.clone(),
+            vec![ImageBlock::new(
+                geometry,
+                TensorKey::scalar(),
+                1,
+                (0..16).map(|v| v as f32).collect(),
+            )
+            .unwrap()],
+        )
+        .unwrap();
+        let output = model.forward(&input).unwrap();
+        // The centre tap times 2.5; only the reachable scalar output remains.
+        assert_eq!(
+            output.signature(),
+            Signature::new(vec![(TensorKey::scalar(), 1)]).unwrap()
+        );
+        let expected: Vec<f32> = (0..16).map(|v| 2.5 * v as f32).collect();
+        assert_eq!(output.blocks()[0].data(), &expected[..]);
+        let err = GinjaxModel::from_value(&layer(Some(json!(3))))
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("allow_missing"), "{err}");
+    }
 }

@@ -1,0 +1,326 @@
+//! The command line (clap derive): one struct per subcommand. Training flags mirror the keys
+//! of the configuration file ([`super::config`]) and override them.
+
+use std::path::PathBuf;
+
+use burn::tensor::Device;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::checkpoint::Which;
+use super::config::{LossKind, OptimizerKind};
+use super::error::CliError;
+use super::schedule::ScheduleKind;
+use crate::simulate::SimConfig;
+
+/// Learn a physical system end to end: simulate 2-D decaying turbulence, train equivariant and
+/// non-equivariant models to predict its next step, evaluate them (also on the rotated and
+/// reflected test set), and export them to the ginrs runtime.
+///
+/// A small experiment:
+///
+///   ginrs simulate --out data/turb
+///   ginrs train --data data/turb --run-dir runs/eqv
+///   ginrs train --data data/turb --run-dir runs/base --equivariant false --width 16
+///   ginrs eval --run-dir runs/eqv
+///   ginrs export --run-dir runs/eqv --out runs/eqv/model.json
+///   ginrs eval --run-dir runs/eqv --runtime runs/eqv/model.json
+#[derive(Debug, Parser)]
+#[command(name = "ginrs", version, verbatim_doc_comment)]
+pub struct Cli {
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Simulate a dataset of 2-D decaying turbulence trajectories.
+    ///
+    /// A pseudo-spectral vorticity solver on the periodic square [0, 2π)² advances random
+    /// initial conditions and a passive tracer. Each stored frame holds the velocity (a vector
+    /// field), the vorticity (a pseudoscalar) and the tracer (a scalar). The output directory
+    /// gets velocity.npy (trajectories, frames, n, n, 2), vorticity.npy and tracer.npy
+    /// (trajectories, frames, n, n), float32, and dataset.json describing them.
+    Simulate(SimulateArgs),
+    /// Train a model to map the past p frames to the next one.
+    ///
+    /// Settings come from --config (a TOML or JSON file; unknown keys are errors) and the
+    /// flags, which override the file. The run directory gets a checkpoint after every epoch
+    /// (checkpoint/, and best/ for the lowest validation loss) and metrics.jsonl (one line
+    /// per epoch). --resume continues a run from its last checkpoint; only --epochs,
+    /// --patience and --data may change then.
+    Train(TrainArgs),
+    /// Evaluate a run on its test split and on that split rotated/reflected by every element
+    /// of B_2.
+    ///
+    /// Reports ginjax's smse and l2_rel_error one step ahead and along autoregressive
+    /// rollouts of --rollout-steps steps, writes metrics.json, loss_curves.{svg,png} and
+    /// rollout.{svg,png} (truth, prediction and error of the vorticity and the velocity at a
+    /// few steps). With --runtime, also runs the rollout on the runtime's inference path from
+    /// an exported model file and reports the time per step against burn's forward.
+    Eval(EvalArgs),
+    /// Export a run's model in the runtime's format.
+    ///
+    /// The file is the runtime's ginjax-export layer list in a small envelope with the input
+    /// and output signatures; `ginrs eval --runtime FILE` runs it.
+    Export(ExportArgs),
+}
+
+/// Flags of `ginrs simulate` (defaults: a small CPU experiment).
+#[derive(Debug, Clone, Args)]
+pub struct SimulateArgs {
+    /// The dataset directory to write (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Grid points per side (even, ≥ 8).
+    #[arg(long, default_value_t = SimConfig::default().n)]
+    pub n: usize,
+    /// Number of trajectories.
+    #[arg(long, default_value_t = SimConfig::default().trajectories)]
+    pub trajectories: usize,
+    /// Stored frames per trajectory (frame 0 is the initial condition).
+    #[arg(long, default_value_t = SimConfig::default().frames)]
+    pub frames: usize,
+    /// Solver steps between two stored frames.
+    #[arg(long, default_value_t = SimConfig::default().steps_per_frame)]
+    pub steps_per_frame: usize,
+    /// Solver time step.
+    #[arg(long, default_value_t = SimConfig::default().dt)]
+    pub dt: f64,
+    /// Kinematic viscosity ν.
+    #[arg(long, default_value_t = SimConfig::default().viscosity)]
+    pub viscosity: f64,
+    /// Tracer diffusivity κ.
+    #[arg(long, default_value_t = SimConfig::default().diffusivity)]
+    pub diffusivity: f64,
+    /// Wavenumber of the initial spectrum's peak, in (0, n/3).
+    #[arg(long, default_value_t = SimConfig::default().peak_wavenumber)]
+    pub peak_wavenumber: f64,
+    /// Initial kinetic energy ½⟨|u|²⟩.
+    #[arg(long, default_value_t = SimConfig::default().initial_energy)]
+    pub initial_energy: f64,
+    /// Seed of the random initial conditions.
+    #[arg(long, default_value_t = SimConfig::default().seed)]
+    pub seed: u64,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl SimulateArgs {
+    /// The simulator's configuration.
+    pub fn config(&self) -> SimConfig {
+        SimConfig {
+            n: self.n,
+            viscosity: self.viscosity,
+            diffusivity: self.diffusivity,
+            dt: self.dt,
+            steps_per_frame: self.steps_per_frame,
+            frames: self.frames,
+            trajectories: self.trajectories,
+            seed: self.seed,
+            peak_wavenumber: self.peak_wavenumber,
+            initial_energy: self.initial_energy,
+        }
+    }
+}
+
+/// The burn device to compute on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum DeviceChoice {
+    /// burn's pure-Rust CPU backend (feature `flex`, on by default).
+    #[default]
+    Flex,
+    /// A GPU through wgpu (feature `wgpu`).
+    Wgpu,
+    /// An NVIDIA GPU through CUDA (feature `cuda`).
+    Cuda,
+}
+
+impl DeviceChoice {
+    /// The device, or an error when this build lacks its feature.
+    pub fn device(self) -> Result<Device, CliError> {
+        let missing = |feature: &str| {
+            CliError::Invalid {
+            field: "device",
+            value: feature.to_string(),
+            requirement: format!("this build has no `{feature}` device: build ginrs-train with `--features {feature}`"),
+        }
+        };
+        match self {
+            #[cfg(feature = "flex")]
+            Self::Flex => Ok(Device::flex()),
+            #[cfg(feature = "wgpu")]
+            Self::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
+            #[cfg(feature = "cuda")]
+            Self::Cuda => Ok(Device::cuda(0)),
+            #[allow(unreachable_patterns)]
+            other => Err(missing(match other {
+                Self::Flex => "flex",
+                Self::Wgpu => "wgpu",
+                Self::Cuda => "cuda",
+            })),
+        }
+    }
+}
+
+/// Flags shared by the subcommands that compute with burn.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// The burn device.
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Flex)]
+    pub device: DeviceChoice,
+    /// No progress bars or per-epoch lines.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Flags of `ginrs train`; each setting flag overrides the configuration key in brackets.
+#[derive(Debug, Clone, Args)]
+pub struct TrainArgs {
+    /// A TOML or JSON file of settings (keys: see the flags' brackets).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The dataset directory written by `ginrs simulate` [dataset].
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// The run directory for checkpoints and metrics [run_dir].
+    #[arg(long, value_name = "DIR")]
+    pub run_dir: Option<PathBuf>,
+    /// Continue the run in the run directory from its last checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    /// Past frames p the model sees [past_steps].
+    #[arg(long)]
+    pub past_steps: Option<usize>,
+    /// Equivariant layers, or (false) the non-equivariant baseline [model.equivariant].
+    #[arg(long, value_name = "BOOL")]
+    pub equivariant: Option<bool>,
+    /// Channels per key of the hidden layers [model.width].
+    #[arg(long)]
+    pub width: Option<usize>,
+    /// Hidden layers [model.depth].
+    #[arg(long)]
+    pub depth: Option<usize>,
+    /// Filter side, odd [model.kernel_size].
+    #[arg(long)]
+    pub kernel_size: Option<usize>,
+    /// Epochs [epochs].
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Windows per step [batch_size].
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Base learning rate [learning_rate].
+    #[arg(long = "lr", value_name = "RATE")]
+    pub learning_rate: Option<f64>,
+    /// Learning-rate schedule [schedule.kind].
+    #[arg(long, value_enum)]
+    pub schedule: Option<ScheduleKind>,
+    /// Optimiser [optimizer].
+    #[arg(long, value_enum)]
+    pub optimizer: Option<OptimizerKind>,
+    /// AdamW's weight decay [weight_decay].
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// Training loss [loss].
+    #[arg(long, value_enum)]
+    pub loss: Option<LossKind>,
+    /// Stop after this many epochs without a better validation loss [patience].
+    #[arg(long)]
+    pub patience: Option<usize>,
+    /// Fraction of the trajectories for training [split.train].
+    #[arg(long)]
+    pub train_fraction: Option<f64>,
+    /// Fraction of the trajectories for validation [split.val].
+    #[arg(long)]
+    pub val_fraction: Option<f64>,
+    /// Seed of the initial weights and the shuffling [seed].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// End after this epoch as an interruption would; --resume continues.
+    #[arg(long, value_name = "EPOCH")]
+    pub stop_after: Option<usize>,
+    /// Device and output.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+impl TrainArgs {
+    /// The settings given as flags, as a JSON object keyed like the configuration file.
+    pub fn overrides(&self) -> Value {
+        let mut v = json!({});
+        set(&mut v, "dataset", &self.data);
+        set(&mut v, "run_dir", &self.run_dir);
+        set(&mut v, "past_steps", &self.past_steps);
+        set(&mut v, "model.equivariant", &self.equivariant);
+        set(&mut v, "model.width", &self.width);
+        set(&mut v, "model.depth", &self.depth);
+        set(&mut v, "model.kernel_size", &self.kernel_size);
+        set(&mut v, "epochs", &self.epochs);
+        set(&mut v, "batch_size", &self.batch_size);
+        set(&mut v, "learning_rate", &self.learning_rate);
+        set(&mut v, "schedule.kind", &self.schedule);
+        set(&mut v, "optimizer", &self.optimizer);
+        set(&mut v, "weight_decay", &self.weight_decay);
+        set(&mut v, "loss", &self.loss);
+        set(&mut v, "patience", &self.patience);
+        set(&mut v, "split.train", &self.train_fraction);
+        set(&mut v, "split.val", &self.val_fraction);
+        set(&mut v, "seed", &self.seed);
+        v
+    }
+}
+
+/// Sets the dotted key `path` of the object `v` when `value` is given.
+fn set<T: Serialize>(v: &mut Value, path: &str, value: &Option<T>) {
+    let Some(value) = value else { return };
+    let mut slot = v;
+    for key in path.split('.') {
+        slot = &mut slot[key];
+    }
+    *slot = serde_json::to_value(value).expect("flag values are plain data");
+}
+
+/// Flags of `ginrs eval`.
+#[derive(Debug, Clone, Args)]
+pub struct EvalArgs {
+    /// The run directory written by `ginrs train`.
+    #[arg(long, value_name = "DIR")]
+    pub run_dir: PathBuf,
+    /// The dataset (default: the run's); it must have the run's grid.
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Which checkpoint to evaluate.
+    #[arg(long, value_enum, default_value_t = Which::Best)]
+    pub checkpoint: Which,
+    /// Steps of each autoregressive rollout.
+    #[arg(long, default_value_t = 10)]
+    pub rollout_steps: usize,
+    /// Where to write metrics.json and the figures (default: <run-dir>/eval).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// An exported model file (`ginrs export`): run the rollout on the runtime too and time it.
+    #[arg(long, value_name = "FILE")]
+    pub runtime: Option<PathBuf>,
+    /// Device and output.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Flags of `ginrs export`.
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// The run directory written by `ginrs train`.
+    #[arg(long, value_name = "DIR")]
+    pub run_dir: PathBuf,
+    /// Which checkpoint to export.
+    #[arg(long, value_enum, default_value_t = Which::Best)]
+    pub checkpoint: Which,
+    /// The model file to write.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}

@@ -1,0 +1,302 @@
+//! Checkpoints and the run directory.
+//!
+//! A run directory holds:
+//!
+//! - `checkpoint/`: the state after the last finished epoch: `model.bpk` (burn's module
+//!   record), `optimizer.bpk` (burn's optimiser record: Adam's moments and step count, keyed by
+//!   the parameter ids the module record restores) and `state.json` ([`RunState`]: the
+//!   configuration, the epoch, the early-stopping counters and the metrics of every epoch);
+//! - `best/`: `model.bpk` and `state.json` of the epoch with the lowest validation loss;
+//! - `metrics.jsonl`: one [`EpochMetrics`] line per finished epoch, rewritten from the state
+//!   after each checkpoint, so it never holds an epoch the checkpoint does not.
+//!
+//! A checkpoint is written into a fresh `<name>.tmp/` that then replaces `<name>/` by two
+//! renames (the old one becomes `<name>.old/` for a moment); a run interrupted between them
+//! leaves `<name>.old/`, which [`checkpoint_dir`] falls back to. So an interruption at any
+//! moment leaves the last complete checkpoint readable.
+
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::optim::{ModuleOptimizer, OptimizerRecord};
+use burn::store::ModuleRecord;
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+
+use super::config::TrainConfig;
+use super::data::model_io;
+use super::error::CliError;
+use super::model::Network;
+
+/// The `format` of `state.json`.
+pub const STATE_FORMAT: &str = "ginrs-run/1";
+/// The last epoch's checkpoint directory.
+pub const LAST_DIR: &str = "checkpoint";
+/// The best epoch's checkpoint directory.
+pub const BEST_DIR: &str = "best";
+/// The module record's file name.
+pub const MODEL_FILE: &str = "model.bpk";
+/// The optimiser record's file name.
+pub const OPTIMIZER_FILE: &str = "optimizer.bpk";
+/// The state's file name.
+pub const STATE_FILE: &str = "state.json";
+/// The metrics file's name.
+pub const METRICS_FILE: &str = "metrics.jsonl";
+
+/// Which checkpoint of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Which {
+    /// The epoch with the lowest validation loss.
+    #[default]
+    Best,
+    /// The last finished epoch.
+    Last,
+}
+
+impl Which {
+    /// The checkpoint's directory name.
+    pub fn dir_name(self) -> &'static str {
+        match self {
+            Self::Best => BEST_DIR,
+            Self::Last => LAST_DIR,
+        }
+    }
+}
+
+/// What one epoch measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EpochMetrics {
+    /// The epoch, from 1.
+    pub epoch: usize,
+    /// The mean training loss over the epoch's windows (before each step's update).
+    pub train_loss: f64,
+    /// The mean validation loss after the epoch.
+    pub val_loss: f64,
+    /// The learning rate of the epoch's last step.
+    pub learning_rate: f64,
+    /// Wall-clock seconds of the epoch (training and validation).
+    pub seconds: f64,
+    /// Training windows per second.
+    pub samples_per_second: f64,
+}
+
+/// The best epoch so far.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Best {
+    /// The epoch, from 1.
+    pub epoch: usize,
+    /// Its validation loss.
+    pub val_loss: f64,
+}
+
+/// `state.json`: everything but the tensors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunState {
+    /// Always [`STATE_FORMAT`].
+    pub format: String,
+    /// The run's configuration.
+    pub config: TrainConfig,
+    /// The grid side of the training data.
+    pub grid: usize,
+    /// The model's trainable values.
+    pub params: usize,
+    /// Finished epochs.
+    pub epochs_done: usize,
+    /// Optimiser steps taken.
+    pub steps: usize,
+    /// The best epoch so far.
+    pub best: Option<Best>,
+    /// Epochs since the best one (early stopping).
+    pub epochs_since_best: usize,
+    /// Whether early stopping ended the run.
+    pub stopped_early: bool,
+    /// The metrics of every finished epoch.
+    pub history: Vec<EpochMetrics>,
+}
+
+impl RunState {
+    /// The state of a run before its first epoch.
+    pub fn new(config: TrainConfig, grid: usize, params: usize) -> Self {
+        Self {
+            format: STATE_FORMAT.into(),
+            config,
+            grid,
+            params,
+            epochs_done: 0,
+            steps: 0,
+            best: None,
+            epochs_since_best: 0,
+            stopped_early: false,
+            history: Vec::new(),
+        }
+    }
+
+    /// Whether training has nothing left to do.
+    pub fn finished(&self) -> bool {
+        self.stopped_early || self.epochs_done >= self.config.epochs
+    }
+}
+
+/// The directory of checkpoint `name` in `run_dir`: `name/`, or `name.old/` when an
+/// interrupted write left only that; `None` when neither exists.
+pub fn checkpoint_dir(run_dir: &Path, name: &str) -> Option<PathBuf> {
+    [name.to_string(), format!("{name}.old")]
+        .into_iter()
+        .map(|n| run_dir.join(n))
+        .find(|p| p.join(STATE_FILE).is_file())
+}
+
+/// Whether `run_dir` holds a checkpoint.
+pub fn exists(run_dir: &Path) -> bool {
+    checkpoint_dir(run_dir, LAST_DIR).is_some()
+}
+
+/// Writes the last checkpoint (and, when `is_best`, the best one) and `metrics.jsonl`.
+pub fn save(
+    run_dir: &Path,
+    state: &RunState,
+    model: &Network,
+    optimizer: &ModuleOptimizer,
+    is_best: bool,
+) -> Result<(), CliError> {
+    let state_json = serde_json::to_string_pretty(state).expect("the run state is plain data");
+    let write = |name: &str, with_optimizer: bool| {
+        replace_dir(&run_dir.join(name), |dir| {
+            record_error(
+                dir.join(MODEL_FILE),
+                model.clone().into_record().save(dir.join(MODEL_FILE)),
+            )?;
+            if with_optimizer {
+                let path = dir.join(OPTIMIZER_FILE);
+                record_error(path.clone(), optimizer.save(&path))?;
+            }
+            let path = dir.join(STATE_FILE);
+            std::fs::write(&path, &state_json).map_err(CliError::io(path))
+        })
+    };
+    // The best one first: an interruption in between leaves the last checkpoint one epoch
+    // behind, whose resumed run recomputes (and rewrites) the same best epoch.
+    if is_best {
+        write(BEST_DIR, false)?;
+    }
+    write(LAST_DIR, true)?;
+    let lines: String = state
+        .history
+        .iter()
+        .map(|m| serde_json::to_string(m).expect("metrics are plain data") + "\n")
+        .collect();
+    let path = run_dir.join(METRICS_FILE);
+    let tmp = run_dir.join(format!("{METRICS_FILE}.tmp"));
+    std::fs::write(&tmp, lines).map_err(CliError::io(&tmp))?;
+    std::fs::rename(&tmp, &path).map_err(CliError::io(path))
+}
+
+/// Reads `state.json` of checkpoint `which`.
+pub fn load_state(run_dir: &Path, which: Which) -> Result<(PathBuf, RunState), CliError> {
+    let dir = checkpoint_dir(run_dir, which.dir_name()).ok_or_else(|| CliError::Checkpoint {
+        path: run_dir.join(which.dir_name()),
+        message: format!(
+            "missing: no {STATE_FILE} here (is --run-dir the directory `ginrs train` wrote?)"
+        ),
+    })?;
+    let path = dir.join(STATE_FILE);
+    let text = std::fs::read_to_string(&path).map_err(CliError::io(&path))?;
+    let state: RunState = serde_json::from_str(&text).map_err(|e| CliError::Checkpoint {
+        path: path.clone(),
+        message: format!("not a valid run state: {e}"),
+    })?;
+    if state.format != STATE_FORMAT {
+        return Err(CliError::Checkpoint {
+            path,
+            message: format!("format `{}`, expected `{STATE_FORMAT}`", state.format),
+        });
+    }
+    Ok((dir, state))
+}
+
+/// The model of checkpoint directory `dir` (whose state is `state`) on `device`.
+pub fn load_model(dir: &Path, state: &RunState, device: &Device) -> Result<Network, CliError> {
+    let config = &state.config;
+    let fresh = Network::new(
+        &config.model,
+        &model_io(config.past_steps),
+        device,
+        config.seed,
+    )?;
+    let path = dir.join(MODEL_FILE);
+    let record = record_error(path.clone(), ModuleRecord::load(&path))?;
+    let model = fresh
+        .try_load_record(record)
+        .map_err(|e| CliError::Checkpoint {
+            path: path.clone(),
+            message: format!("does not fit the model of the saved configuration: {e}"),
+        })?;
+    if model.param_count() != state.params {
+        return Err(CliError::Checkpoint {
+            path,
+            message: format!(
+                "the model has {} parameters, the state says {}",
+                model.param_count(),
+                state.params
+            ),
+        });
+    }
+    Ok(model)
+}
+
+/// The optimiser state of checkpoint directory `dir`, loaded into `optimizer`.
+pub fn load_optimizer(dir: &Path, optimizer: ModuleOptimizer) -> Result<ModuleOptimizer, CliError> {
+    let path = dir.join(OPTIMIZER_FILE);
+    let record = record_error(path.clone(), OptimizerRecord::load(&path))?;
+    Ok(optimizer.load_record(record))
+}
+
+/// Maps burn's record errors to a checkpoint error naming the file.
+fn record_error<T>(
+    path: PathBuf,
+    result: Result<T, burn::store::RecordError>,
+) -> Result<T, CliError> {
+    result.map_err(|e| {
+        let missing = !path.exists();
+        CliError::Checkpoint {
+            message: if missing {
+                "missing".into()
+            } else {
+                format!("unreadable or corrupt: {e}")
+            },
+            path,
+        }
+    })
+}
+
+/// Fills a fresh `<dir>.tmp/` with `fill`, then moves it to `dir` (see the module docs).
+fn replace_dir(
+    dir: &Path,
+    fill: impl FnOnce(&Path) -> Result<(), CliError>,
+) -> Result<(), CliError> {
+    let with_suffix = |suffix: &str| {
+        let mut name = dir.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
+    let (tmp, old) = (with_suffix(".tmp"), with_suffix(".old"));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(CliError::io(&tmp))?;
+    }
+    std::fs::create_dir_all(&tmp).map_err(CliError::io(&tmp))?;
+    fill(&tmp)?;
+    if dir.exists() {
+        if old.exists() {
+            std::fs::remove_dir_all(&old).map_err(CliError::io(&old))?;
+        }
+        std::fs::rename(dir, &old).map_err(CliError::io(dir))?;
+    }
+    std::fs::rename(&tmp, dir).map_err(CliError::io(dir))?;
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(CliError::io(&old))?;
+    }
+    Ok(())
+}

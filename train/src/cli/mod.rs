@@ -1,0 +1,195 @@
+//! The `ginrs` command line tool (feature `cli`): learn a physical system end to end.
+//!
+//! ```text
+//! ginrs simulate --out data/turb                       # 2-D decaying turbulence → .npy + JSON
+//! ginrs train --data data/turb --run-dir runs/eqv      # equivariant model, p past frames → next
+//! ginrs train --data data/turb --run-dir runs/base --equivariant false --width 16
+//! ginrs eval --run-dir runs/eqv                        # errors, B_2-transformed errors, figures
+//! ginrs export --run-dir runs/eqv --out model.json     # the runtime's format
+//! ginrs eval --run-dir runs/eqv --runtime model.json   # + rollout on the runtime, timed
+//! ```
+//!
+//! Every subcommand is a library function, so tests and other programs drive the same code:
+//! [`simulate::simulate`], [`train::train`], [`evaluate::evaluate`], [`export::export`].
+//!
+//! One concept per module: [`args`] (clap), [`config`] (the run configuration: file + flags,
+//! unknown keys rejected), [`schedule`] (learning rates), [`data`] (windows and rollouts,
+//! split by trajectory), [`model`] (**the seam**: the only module that knows which network is
+//! trained), [`checkpoint`] (the run directory, atomic checkpoints, resume), [`train`] (the
+//! loop), [`transform`] (the test set under B_2), [`evaluate`], [`figures`], [`export`],
+//! [`simulate`], [`progress`], [`error`].
+
+pub mod args;
+pub mod checkpoint;
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod evaluate;
+pub mod export;
+pub mod figures;
+pub mod model;
+pub mod progress;
+pub mod schedule;
+pub mod simulate;
+pub mod train;
+pub mod transform;
+
+pub use args::{Cli, Command};
+pub use error::CliError;
+
+use checkpoint::Which;
+use config::TrainConfig;
+
+/// Runs one command line, printing a short summary on stdout.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Simulate(args) => {
+            let dataset = simulate::simulate(&args.config(), &args.out, !args.quiet)?;
+            let c = dataset.config();
+            println!(
+                "wrote {} trajectories × {} frames of {n} × {n} (velocity, vorticity, tracer) to {}",
+                c.trajectories,
+                c.frames,
+                args.out.display(),
+                n = c.n,
+            );
+        }
+        Command::Train(args) => {
+            let config = train_config(&args)?;
+            let options = train::TrainOptions {
+                device: args.run.device.device()?,
+                resume: args.resume,
+                stop_after: args.stop_after,
+                progress: !args.run.quiet,
+            };
+            let first = if args.resume {
+                checkpoint::load_state(&config.run_dir, Which::Last)?
+                    .1
+                    .epochs_done
+            } else {
+                0
+            };
+            let state = train::train(config, &options)?;
+            let run_dir = state.config.run_dir.display();
+            if state.epochs_done == first {
+                println!(
+                    "{run_dir}: nothing to train (epoch {first} of {}{})",
+                    state.config.epochs,
+                    if state.stopped_early {
+                        ", stopped early"
+                    } else {
+                        ""
+                    }
+                );
+            } else {
+                println!(
+                    "{run_dir}: trained epochs {}..={} ({} parameters){}",
+                    first + 1,
+                    state.epochs_done,
+                    state.params,
+                    if state.stopped_early {
+                        ", stopped early"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            if let Some(best) = state.best {
+                println!(
+                    "best epoch {} (validation loss {:.4e}) in {run_dir}/{}",
+                    best.epoch,
+                    best.val_loss,
+                    checkpoint::BEST_DIR
+                );
+            }
+        }
+        Command::Eval(args) => {
+            let options = evaluate::EvalOptions {
+                run_dir: args.run_dir.clone(),
+                dataset: args.data,
+                which: args.checkpoint,
+                rollout_steps: args.rollout_steps,
+                out_dir: args.out.clone(),
+                runtime_model: args.runtime,
+                device: args.run.device.device()?,
+                progress: !args.run.quiet,
+            };
+            let report = evaluate::evaluate(&options)?;
+            print_report(&report);
+        }
+        Command::Export(args) => {
+            let epoch = export::export(&args.run_dir, args.checkpoint, &args.out)?;
+            println!(
+                "wrote the {} checkpoint (epoch {epoch}) to {}",
+                args.checkpoint.dir_name(),
+                args.out.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The run configuration of `ginrs train`: for `--resume`, the saved run's configuration
+/// overlaid with the file and the flags; otherwise the defaults overlaid with them.
+pub fn train_config(args: &args::TrainArgs) -> Result<TrainConfig, CliError> {
+    let flags = args.overrides();
+    if !args.resume {
+        return config::resolve(None, args.config.as_deref(), flags);
+    }
+    let from_file = match &args.config {
+        Some(path) => config::read_file(path)?
+            .get("run_dir")
+            .and_then(|v| v.as_str())
+            .map(Into::into),
+        None => None,
+    };
+    let run_dir = args
+        .run_dir
+        .clone()
+        .or(from_file)
+        .ok_or_else(|| CliError::Invalid {
+            field: "run_dir",
+            value: "(none)".into(),
+            requirement: "--resume needs the run directory: give --run-dir".into(),
+        })?;
+    let (_, state) = checkpoint::load_state(&run_dir, Which::Last)?;
+    let mut flags = flags;
+    flags["run_dir"] = serde_json::to_value(&run_dir).expect("a path is plain data");
+    config::resolve(Some(&state.config), args.config.as_deref(), flags)
+}
+
+fn print_report(report: &evaluate::EvalReport) {
+    let e = &report.plain;
+    let t = &report.transformed_mean;
+    println!(
+        "{} checkpoint, epoch {}, {} model, {} parameters; {} test windows, {} rollouts of {} steps",
+        report.checkpoint,
+        report.epoch,
+        if report.equivariant { "equivariant" } else { "non-equivariant" },
+        report.params,
+        report.windows,
+        report.rollouts,
+        report.rollout_steps
+    );
+    println!("                    one-step smse   l2 rel %   rollout smse   l2 rel %");
+    for (name, e) in [("test", e), ("test under B_2", t)] {
+        println!(
+            "{name:<18}  {:>13.4e}  {:>8.3}  {:>13.4e}  {:>8.3}",
+            e.one_step_smse,
+            e.one_step_l2_rel_error,
+            e.rollout_smse_mean,
+            e.rollout_l2_rel_error_mean
+        );
+    }
+    if let Some(r) = &report.runtime {
+        println!(
+            "rollout of {} × {} steps: burn {:.3} ms/step, runtime {:.3} ms/step; max |difference| {:.2e} (values up to {:.2e})",
+            r.batch,
+            r.steps,
+            1e3 * r.burn_seconds_per_step,
+            1e3 * r.runtime_seconds_per_step,
+            r.max_abs_difference,
+            r.max_abs_value
+        );
+    }
+}

@@ -1,0 +1,241 @@
+//! The training loop: epochs of shuffled mini-batches with burn's Adam (or AdamW) on the
+//! learning-rate schedule, validation after each epoch, early stopping, a checkpoint after
+//! each epoch, and `--resume`.
+//!
+//! Every source of randomness is a function of the configuration and the epoch (the initial
+//! weights of `seed`, the shuffling of epoch `e` from ChaCha8 stream `e` of `seed`), the rate
+//! is a function of the global step, and the checkpoint holds the module, Adam's state and
+//! the step count. So a run stopped after epoch `k` and resumed reproduces the epochs
+//! `k + 1, …` of an uninterrupted run, losses included.
+
+use std::path::Path;
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::tensor::Device;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::checkpoint::{self, Best, EpochMetrics, RunState, Which};
+use super::config::{check_resume, TrainConfig};
+use super::data::{self, model_io};
+use super::error::CliError;
+use super::evaluate::mean_losses;
+use super::model::Network;
+use super::progress;
+use crate::simulate::Dataset;
+use crate::step::Trainer;
+
+/// How to run (not part of the configuration: a resumed run may change them).
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    /// The device (training runs on its autodiff form).
+    pub device: Device,
+    /// Continue the run in `run_dir` from its last checkpoint.
+    pub resume: bool,
+    /// End the run after this epoch, as an interruption would (`--resume` continues it).
+    pub stop_after: Option<usize>,
+    /// Show progress bars and a line per epoch on stderr.
+    pub progress: bool,
+}
+
+/// Trains `config` (a new run, or the continuation of the run in `config.run_dir` when
+/// `options.resume`) and returns the final state, also saved in the run directory.
+pub fn train(config: TrainConfig, options: &TrainOptions) -> Result<RunState, CliError> {
+    let run_dir = config.run_dir.clone();
+    let autodiff = options.device.clone().autodiff();
+    let dataset = Dataset::read(&config.dataset)?;
+    let grid = dataset.config().n;
+    let (mut state, model, optimizer) = if options.resume {
+        let (dir, mut state) = checkpoint::load_state(&run_dir, Which::Last)?;
+        check_resume(&state.config, &config)?;
+        if state.grid != grid {
+            return Err(grid_mismatch(&config.dataset, grid, state.grid));
+        }
+        let model = checkpoint::load_model(&dir, &state, &autodiff)?;
+        let optimizer = checkpoint::load_optimizer(&dir, config.optimizer().init())?;
+        // `epochs` and `patience` may change on resume: stopping is decided afresh.
+        state.stopped_early = config
+            .patience
+            .is_some_and(|p| state.epochs_since_best >= p);
+        state.config = config;
+        (state, model, optimizer)
+    } else {
+        if checkpoint::exists(&run_dir) {
+            return Err(CliError::RunDir {
+                path: run_dir,
+                message: "already holds a run; pass --resume to continue it, or choose \
+                          another --run-dir"
+                    .into(),
+            });
+        }
+        std::fs::create_dir_all(&run_dir).map_err(CliError::io(&run_dir))?;
+        let io = model_io(config.past_steps);
+        let model = Network::new(&config.model, &io, &autodiff, config.seed)?;
+        let state = RunState::new(config.clone(), grid, model.param_count());
+        (state, model, config.optimizer().init())
+    };
+    let config = state.config.clone();
+    let splits = data::split(&config.dataset, dataset.config().trajectories, config.split)?;
+    let train = data::windows(&dataset, &config.dataset, splits.train, config.past_steps)?;
+    let val = data::windows(&dataset, &config.dataset, splits.val, config.past_steps)?;
+    let mut trainer = Trainer::resume(model, optimizer, config.learning_rate, state.steps);
+    let steps_per_epoch = train.len().div_ceil(config.batch_size);
+    let loss = config.loss.loss();
+    let first = state.epochs_done + 1;
+    for epoch in first..=config.epochs {
+        if state.stopped_early {
+            break;
+        }
+        let started = Instant::now();
+        let mut order: Vec<usize> = (0..train.len()).collect();
+        let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+        rng.set_stream(epoch as u64);
+        order.shuffle(&mut rng);
+        let bar = progress::bar(
+            steps_per_epoch,
+            &format!("epoch {epoch}/{}", config.epochs),
+            options.progress,
+        );
+        let (mut loss_sum, mut seen, mut rate) = (0.0, 0, config.learning_rate);
+        for batch in order.chunks(config.batch_size) {
+            rate = config.schedule.rate(
+                config.learning_rate,
+                trainer.steps(),
+                steps_per_epoch,
+                config.epochs,
+            );
+            trainer.set_learning_rate(rate);
+            let (input, target) = train.batch(batch, &autodiff)?;
+            loss_sum += trainer.fit_batch(&input, &target, loss)? * batch.len() as f64;
+            seen += batch.len();
+            bar.inc(1);
+            bar.set_message(format!(
+                "loss {:.4e}  {:.1} samples/s",
+                loss_sum / seen as f64,
+                seen as f64 / started.elapsed().as_secs_f64()
+            ));
+        }
+        bar.finish_and_clear();
+        let train_seconds = started.elapsed().as_secs_f64();
+        let valid = trainer.module().valid();
+        let val_loss = mean_losses(&valid, &val, &[loss], config.batch_size, &options.device)?[0];
+        let metrics = EpochMetrics {
+            epoch,
+            train_loss: loss_sum / seen as f64,
+            val_loss,
+            learning_rate: rate,
+            seconds: started.elapsed().as_secs_f64(),
+            samples_per_second: seen as f64 / train_seconds,
+        };
+        let improved = record_validation(&mut state, epoch, val_loss);
+        state.epochs_done = epoch;
+        state.steps = trainer.steps();
+        state.history.push(metrics.clone());
+        checkpoint::save(
+            &run_dir,
+            &state,
+            trainer.module(),
+            trainer.optimizer(),
+            improved,
+        )?;
+        if options.progress {
+            eprintln!(
+                "epoch {epoch}/{}: train {:.4e}, val {:.4e}{}, lr {:.2e}, {:.1} s, {:.1} samples/s{}",
+                config.epochs,
+                metrics.train_loss,
+                metrics.val_loss,
+                if improved { " (best)" } else { "" },
+                metrics.learning_rate,
+                metrics.seconds,
+                metrics.samples_per_second,
+                if state.stopped_early {
+                    format!("; no better validation loss for {} epochs: stopping early", state.epochs_since_best)
+                } else {
+                    String::new()
+                },
+            );
+        }
+        if options.stop_after == Some(epoch) {
+            break;
+        }
+    }
+    Ok(state)
+}
+
+/// Records epoch `epoch`'s validation loss in `state`: the best epoch, the epochs since it and
+/// whether early stopping (`state.config.patience`) ends the run. Returns whether the epoch
+/// is the new best (a NaN loss never is).
+pub fn record_validation(state: &mut RunState, epoch: usize, val_loss: f64) -> bool {
+    let improved = state.best.is_none_or(|b| val_loss < b.val_loss) && !val_loss.is_nan();
+    if improved {
+        state.best = Some(Best { epoch, val_loss });
+        state.epochs_since_best = 0;
+    } else {
+        state.epochs_since_best += 1;
+    }
+    state.stopped_early = state
+        .config
+        .patience
+        .is_some_and(|p| state.epochs_since_best >= p);
+    improved
+}
+
+/// The error for a dataset of another grid than the run's.
+pub fn grid_mismatch(path: &Path, grid: usize, trained: usize) -> CliError {
+    CliError::DatasetMismatch {
+        path: path.to_owned(),
+        message: format!(
+            "its frames are {grid} × {grid}, the run was trained on {trained} × {trained}"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn early_stopping_counts_epochs_without_a_better_validation_loss() {
+        let config = TrainConfig {
+            patience: Some(2),
+            ..TrainConfig::default()
+        };
+        let mut state = RunState::new(config, 16, 10);
+        let losses = [1.0, 0.5, 0.7, 0.4, 0.6, 0.5, 0.3];
+        let mut seen = Vec::new();
+        for (i, &loss) in losses.iter().enumerate() {
+            let improved = record_validation(&mut state, i + 1, loss);
+            seen.push((improved, state.epochs_since_best, state.stopped_early));
+            if state.stopped_early {
+                break;
+            }
+        }
+        assert_eq!(
+            seen,
+            [
+                (true, 0, false),
+                (true, 0, false),
+                (false, 1, false),
+                (true, 0, false),
+                (false, 1, false),
+                (false, 2, true),
+            ]
+        );
+        assert_eq!(
+            state.best,
+            Some(Best {
+                epoch: 4,
+                val_loss: 0.4
+            })
+        );
+        let mut no_patience = RunState::new(TrainConfig::default(), 16, 10);
+        record_validation(&mut no_patience, 1, 1.0);
+        assert!(!record_validation(&mut no_patience, 2, f64::NAN));
+        for epoch in 3..20 {
+            record_validation(&mut no_patience, epoch, 2.0);
+        }
+        assert!(!no_patience.stopped_early);
+    }
+}

@@ -1,0 +1,423 @@
+//! The `ginrs` tool end to end on a tiny dataset (16 × 16, 6 trajectories of 7 frames):
+//! simulate → train → eval (plain and B_2-transformed test sets, figures, runtime rollout) →
+//! export, through the library functions behind the subcommands and once through the binary;
+//! resuming an interrupted run; and every bad input the tool promises to reject clearly.
+
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+
+use burn::tensor::Device;
+use clap::Parser;
+use ginrs_train::cli::checkpoint::{self, EpochMetrics, Which};
+use ginrs_train::cli::config::TrainConfig;
+use ginrs_train::cli::evaluate::{evaluate, EvalOptions, EvalReport};
+use ginrs_train::cli::export::export;
+use ginrs_train::cli::model::ModelSpec;
+use ginrs_train::cli::simulate::simulate;
+use ginrs_train::cli::train::{train, TrainOptions};
+use ginrs_train::cli::{run, Cli, CliError};
+use ginrs_train::simulate::{DatasetError, SimConfig};
+
+fn sim_config() -> SimConfig {
+    SimConfig {
+        n: 16,
+        trajectories: 6,
+        frames: 7,
+        peak_wavenumber: 3.0,
+        ..SimConfig::default()
+    }
+}
+
+/// A fresh directory with the tiny dataset in `data/`.
+fn setup() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    simulate(&sim_config(), &data, false).unwrap();
+    (dir, data)
+}
+
+fn config(data: &Path, run_dir: &Path, equivariant: bool, epochs: usize) -> TrainConfig {
+    TrainConfig {
+        dataset: data.to_owned(),
+        run_dir: run_dir.to_owned(),
+        past_steps: 2,
+        epochs,
+        batch_size: 8,
+        learning_rate: 3e-3,
+        model: ModelSpec {
+            equivariant,
+            width: 2,
+            depth: 1,
+            kernel_size: 3,
+        },
+        ..TrainConfig::default()
+    }
+}
+
+fn options(resume: bool, stop_after: Option<usize>) -> TrainOptions {
+    TrainOptions {
+        device: Device::flex(),
+        resume,
+        stop_after,
+        progress: false,
+    }
+}
+
+fn eval_options(run_dir: &Path, runtime_model: Option<PathBuf>) -> EvalOptions {
+    EvalOptions {
+        run_dir: run_dir.to_owned(),
+        dataset: None,
+        which: Which::Best,
+        rollout_steps: 3,
+        out_dir: None,
+        runtime_model,
+        device: Device::flex(),
+        progress: false,
+    }
+}
+
+fn read_metrics(run_dir: &Path) -> Vec<EpochMetrics> {
+    std::fs::read_to_string(run_dir.join(checkpoint::METRICS_FILE))
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+/// The largest relative spread of the errors over the eight transformed test sets.
+fn spread(report: &EvalReport) -> f64 {
+    let values = |f: fn(&EvalReport, usize) -> f64| -> Vec<f64> {
+        (0..report.transformed.len())
+            .map(|i| f(report, i))
+            .collect()
+    };
+    let series = [
+        values(|r, i| r.transformed[i].errors.one_step_smse),
+        values(|r, i| r.transformed[i].errors.one_step_l2_rel_error),
+        values(|r, i| r.transformed[i].errors.rollout_smse_mean),
+    ];
+    series
+        .iter()
+        .map(|v| {
+            let max = v.iter().copied().fold(f64::MIN, f64::max);
+            let min = v.iter().copied().fold(f64::MAX, f64::min);
+            (max - min) / max.abs()
+        })
+        .fold(0.0, f64::max)
+}
+
+#[test]
+fn the_binary_documents_every_subcommand_and_reports_errors() {
+    let bin = env!("CARGO_BIN_EXE_ginrs");
+    let out = Process::new(bin).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for sub in ["simulate", "train", "eval", "export"] {
+        assert!(text.contains(sub), "{text}");
+    }
+    for (sub, flags) in [
+        (
+            "simulate",
+            &["--out", "--n", "--viscosity", "--seed", "--frames"][..],
+        ),
+        (
+            "train",
+            &[
+                "--config",
+                "--resume",
+                "--equivariant",
+                "--lr",
+                "--patience",
+            ][..],
+        ),
+        (
+            "eval",
+            &["--rollout-steps", "--runtime", "--checkpoint"][..],
+        ),
+        ("export", &["--run-dir", "--out"][..]),
+    ] {
+        let out = Process::new(bin).args([sub, "--help"]).output().unwrap();
+        assert!(out.status.success(), "{sub}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        for flag in flags {
+            assert!(text.contains(flag), "{sub} --help lacks {flag}: {text}");
+        }
+    }
+    // A configuration with an unknown key: exit status 1 and the key on stderr.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.toml");
+    std::fs::write(&path, "epochs = 2\n[model]\ndepht = 3\n").unwrap();
+    let out = Process::new(bin)
+        .args([
+            "train",
+            "--quiet",
+            "--data",
+            "d",
+            "--run-dir",
+            "r",
+            "--config",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains("depht"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_equivariant_run_trains_evaluates_and_exports() {
+    let (dir, data) = setup();
+    let run_dir = dir.path().join("eqv");
+    let state = train(config(&data, &run_dir, true, 2), &options(false, None)).unwrap();
+    assert_eq!(state.epochs_done, 2);
+    assert_eq!(state.steps, 2 * (4 * 5_usize).div_ceil(8));
+    let metrics = read_metrics(&run_dir);
+    assert_eq!(metrics.iter().map(|m| m.epoch).collect::<Vec<_>>(), [1, 2]);
+    assert!(metrics
+        .iter()
+        .all(|m| m.train_loss > 0.0 && m.val_loss.is_finite()));
+    assert!(
+        metrics[1].learning_rate < metrics[0].learning_rate,
+        "cosine decay"
+    );
+    for file in [
+        checkpoint::MODEL_FILE,
+        checkpoint::OPTIMIZER_FILE,
+        checkpoint::STATE_FILE,
+    ] {
+        assert!(
+            run_dir.join(checkpoint::LAST_DIR).join(file).is_file(),
+            "{file}"
+        );
+    }
+    let model_file = run_dir.join("model.json");
+    assert_eq!(
+        export(&run_dir, Which::Best, &model_file).unwrap(),
+        state.best.unwrap().epoch
+    );
+    let report = evaluate(&eval_options(&run_dir, Some(model_file))).unwrap();
+    assert_eq!(report.params, state.params);
+    assert_eq!((report.windows, report.rollouts), (5, 1));
+    assert_eq!(report.plain.rollout_smse.len(), 3);
+    assert_eq!(report.transformed.len(), 8);
+    assert_eq!(report.transformed[0].element, [[1, 0], [0, 1]]);
+    // The identity's errors are the plain ones; an equivariant model has them on every
+    // transformed copy of the test set.
+    assert_eq!(report.transformed[0].errors, report.plain);
+    assert!(spread(&report) < 1e-4, "spread {}", spread(&report));
+    let runtime = report.runtime.as_ref().unwrap();
+    assert!(
+        runtime.max_abs_difference <= 1e-4 * runtime.max_abs_value.max(1.0),
+        "{runtime:?}"
+    );
+    assert!(runtime.runtime_seconds_per_step > 0.0 && runtime.burn_seconds_per_step > 0.0);
+    let out = run_dir.join("eval");
+    let written: EvalReport =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(written, report);
+    for stem in ["loss_curves", "rollout"] {
+        let svg = std::fs::read_to_string(out.join(format!("{stem}.svg"))).unwrap();
+        assert!(svg.trim_end().ends_with("</svg>"));
+        let png = std::fs::read(out.join(format!("{stem}.png"))).unwrap();
+        assert_eq!(&png[..4], b"\x89PNG");
+    }
+}
+
+#[test]
+fn the_baseline_is_not_equivariant_and_exports_to_the_runtime() {
+    let (dir, data) = setup();
+    let run_dir = dir.path().join("base");
+    let state = train(config(&data, &run_dir, false, 1), &options(false, None)).unwrap();
+    let model_file = run_dir.join("model.json");
+    export(&run_dir, Which::Last, &model_file).unwrap();
+    let report = evaluate(&eval_options(&run_dir, Some(model_file))).unwrap();
+    assert!(!report.equivariant);
+    assert_eq!(report.params, state.params);
+    assert!(spread(&report) > 1e-3, "spread {}", spread(&report));
+    let runtime = report.runtime.unwrap();
+    assert!(
+        runtime.max_abs_difference <= 1e-4 * runtime.max_abs_value.max(1.0),
+        "{runtime:?}"
+    );
+}
+
+#[test]
+fn a_resumed_run_repeats_the_uninterrupted_one() {
+    let (dir, data) = setup();
+    let whole = dir.path().join("whole");
+    train(config(&data, &whole, true, 3), &options(false, None)).unwrap();
+    let parts = dir.path().join("parts");
+    let state = train(config(&data, &parts, true, 3), &options(false, Some(1))).unwrap();
+    assert_eq!(state.epochs_done, 1);
+    assert_eq!(read_metrics(&parts).len(), 1);
+    // The interruption happens while the next checkpoint replaces this one: only
+    // `checkpoint.old/` is left, and it is what the run resumes from.
+    std::fs::rename(
+        parts.join(checkpoint::LAST_DIR),
+        parts.join(format!("{}.old", checkpoint::LAST_DIR)),
+    )
+    .unwrap();
+    let state = train(config(&data, &parts, true, 3), &options(true, None)).unwrap();
+    assert_eq!(state.epochs_done, 3);
+    let strip = |m: Vec<EpochMetrics>| -> Vec<(usize, f64, f64, f64)> {
+        m.into_iter()
+            .map(|m| (m.epoch, m.train_loss, m.val_loss, m.learning_rate))
+            .collect()
+    };
+    assert_eq!(strip(read_metrics(&parts)), strip(read_metrics(&whole)));
+    let (a, b) = (dir.path().join("a.json"), dir.path().join("b.json"));
+    export(&whole, Which::Last, &a).unwrap();
+    export(&parts, Which::Last, &b).unwrap();
+    assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
+    // A finished run resumes to nothing; a new run may not overwrite it.
+    let again = train(config(&data, &parts, true, 3), &options(true, None)).unwrap();
+    assert_eq!(again.history, state.history);
+    let err = train(config(&data, &parts, true, 3), &options(false, None)).unwrap_err();
+    assert!(matches!(err, CliError::RunDir { .. }), "{err}");
+    assert!(err.to_string().contains("--resume"), "{err}");
+    // Resuming with another model is refused, naming the setting.
+    let mut other = config(&data, &parts, true, 4);
+    other.model.width = 3;
+    let err = train(other, &options(true, None)).unwrap_err();
+    assert!(err.to_string().contains("model.width"), "{err}");
+}
+
+#[test]
+fn bad_checkpoints_and_datasets_are_clear_errors() {
+    let (dir, data) = setup();
+    let run_dir = dir.path().join("run");
+    train(config(&data, &run_dir, true, 1), &options(false, None)).unwrap();
+    // Missing.
+    let err = evaluate(&eval_options(&dir.path().join("nothing"), None)).unwrap_err();
+    assert!(matches!(err, CliError::Checkpoint { .. }), "{err}");
+    assert!(err.to_string().contains("missing"), "{err}");
+    // A dataset of another grid, and one whose description promises other fields.
+    let other = dir.path().join("other");
+    simulate(
+        &SimConfig {
+            n: 12,
+            ..sim_config()
+        },
+        &other,
+        false,
+    )
+    .unwrap();
+    let mut options_other = eval_options(&run_dir, None);
+    options_other.dataset = Some(other.clone());
+    let err = evaluate(&options_other).unwrap_err();
+    assert!(matches!(err, CliError::DatasetMismatch { .. }), "{err}");
+    assert!(err.to_string().contains("12 × 12"), "{err}");
+    let description = other.join("dataset.json");
+    let text = std::fs::read_to_string(&description).unwrap();
+    std::fs::write(
+        &description,
+        text.replacen("\"parity\": 1", "\"parity\": 0", 1),
+    )
+    .unwrap();
+    let err = evaluate(&options_other).unwrap_err();
+    assert!(
+        matches!(err, CliError::Dataset(DatasetError::Description { .. })),
+        "{err}"
+    );
+    // Too few frames for the rollout.
+    let mut long = eval_options(&run_dir, None);
+    long.rollout_steps = 6;
+    let err = evaluate(&long).unwrap_err();
+    assert!(err.to_string().contains("needs 8 frames"), "{err}");
+    // A model file of another run for --runtime.
+    let p3 = dir.path().join("p3");
+    let mut c = config(&data, &p3, true, 1);
+    c.past_steps = 3;
+    train(c, &options(false, None)).unwrap();
+    let p3_model = dir.path().join("p3.json");
+    export(&p3, Which::Last, &p3_model).unwrap();
+    let err = evaluate(&eval_options(&run_dir, Some(p3_model))).unwrap_err();
+    assert!(matches!(err, CliError::ModelFile { .. }), "{err}");
+    assert!(err.to_string().contains("the run's model maps"), "{err}");
+    let garbage = dir.path().join("garbage.json");
+    std::fs::write(&garbage, r#"{"format": "ginrs-cli-network/1"}"#).unwrap();
+    let err = evaluate(&eval_options(&run_dir, Some(garbage))).unwrap_err();
+    assert!(matches!(err, CliError::ModelFile { .. }), "{err}");
+    assert!(err.to_string().contains("missing field"), "{err}");
+    // A missing optimiser record, then corrupt files: the module record, then the state.
+    let last = run_dir.join(checkpoint::LAST_DIR);
+    let optimizer = last.join(checkpoint::OPTIMIZER_FILE);
+    std::fs::remove_file(&optimizer).unwrap();
+    let err = train(config(&data, &run_dir, true, 2), &options(true, None)).unwrap_err();
+    assert!(matches!(err, CliError::Checkpoint { .. }), "{err}");
+    assert!(err.to_string().contains("optimizer.bpk: missing"), "{err}");
+    let model = last.join(checkpoint::MODEL_FILE);
+    let bytes = std::fs::read(&model).unwrap();
+    std::fs::write(&model, &bytes[..bytes.len() / 2]).unwrap();
+    let err = export(&run_dir, Which::Last, &dir.path().join("x.json")).unwrap_err();
+    assert!(matches!(err, CliError::Checkpoint { .. }), "{err}");
+    assert!(err.to_string().contains("corrupt"), "{err}");
+    std::fs::write(&model, b"not a burn record").unwrap();
+    let err = export(&run_dir, Which::Last, &dir.path().join("x.json")).unwrap_err();
+    assert!(err.to_string().contains("corrupt"), "{err}");
+    // The record of another model (p = 3) in this run's checkpoint.
+    std::fs::copy(
+        p3.join(checkpoint::LAST_DIR).join(checkpoint::MODEL_FILE),
+        &model,
+    )
+    .unwrap();
+    let err = export(&run_dir, Which::Last, &dir.path().join("x.json")).unwrap_err();
+    assert!(err.to_string().contains("does not fit"), "{err}");
+    std::fs::write(last.join(checkpoint::STATE_FILE), "{\"format\": ").unwrap();
+    let err = export(&run_dir, Which::Last, &dir.path().join("x.json")).unwrap_err();
+    assert!(err.to_string().contains("not a valid run state"), "{err}");
+    // A best checkpoint without its state.
+    std::fs::remove_file(
+        run_dir
+            .join(checkpoint::BEST_DIR)
+            .join(checkpoint::STATE_FILE),
+    )
+    .unwrap();
+    let err = evaluate(&eval_options(&run_dir, None)).unwrap_err();
+    assert!(err.to_string().contains("missing"), "{err}");
+    assert!(!dir.path().join("x.json").exists());
+}
+
+#[test]
+fn configuration_files_and_flags_reach_the_run() {
+    let (dir, data) = setup();
+    let run_dir = dir.path().join("run");
+    let file = dir.path().join("run.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "dataset = {:?}\nrun_dir = {:?}\nepochs = 5\nbatch_size = 16\n\
+             [model]\nwidth = 2\ndepth = 1\n[schedule]\nkind = \"step\"\nevery_epochs = 1\n\
+             factor = 0.5\n",
+            data, run_dir
+        ),
+    )
+    .unwrap();
+    let cli = |extra: &[&str]| {
+        let mut args = vec!["ginrs", "train", "--quiet", "--config"];
+        args.push(file.to_str().unwrap());
+        args.extend_from_slice(extra);
+        Cli::try_parse_from(args).unwrap()
+    };
+    // --lr overrides nothing in the file; --epochs overrides the file's 5.
+    run(cli(&["--epochs", "2", "--lr", "1e-2"])).unwrap();
+    let (_, state) = checkpoint::load_state(&run_dir, Which::Last).unwrap();
+    assert_eq!(state.config.epochs, 2);
+    assert_eq!(state.config.batch_size, 16);
+    assert_eq!(state.config.learning_rate, 1e-2);
+    let rates: Vec<f64> = state.history.iter().map(|m| m.learning_rate).collect();
+    assert_eq!(rates, [1e-2, 5e-3]);
+    // Resuming with a longer budget continues at epoch 3, on the same schedule.
+    run(cli(&["--resume", "--epochs", "3"])).unwrap();
+    let (_, resumed) = checkpoint::load_state(&run_dir, Which::Last).unwrap();
+    assert_eq!(resumed.epochs_done, 3);
+    assert_eq!(resumed.history[..2], state.history[..]);
+    assert_eq!(resumed.history[2].learning_rate, 2.5e-3);
+    // A bad value is named.
+    let err = run(cli(&["--batch-size", "0"])).unwrap_err();
+    assert!(err.to_string().contains("batch_size"), "{err}");
+}
