@@ -178,67 +178,67 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
-/// Flags of `ginrs train`; each setting flag overrides the configuration key in brackets.
+/// Flags of `ginrs train`; each setting flag overrides the configuration key named in parentheses.
 #[derive(Debug, Clone, Args)]
 pub struct TrainArgs {
-    /// A TOML or JSON file of settings (keys: see the flags' brackets).
+    /// A TOML or JSON file of settings (keys: see the flags' parentheses).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// The dataset directory written by `ginrs simulate` [dataset].
+    /// The dataset directory written by `ginrs simulate` (config: dataset).
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
-    /// The run directory for checkpoints and metrics [run_dir].
+    /// The run directory for checkpoints and metrics (config: run_dir).
     #[arg(long, value_name = "DIR")]
     pub run_dir: Option<PathBuf>,
     /// Continue the run in the run directory from its last checkpoint.
     #[arg(long)]
     pub resume: bool,
-    /// Past frames p the model sees [past_steps].
+    /// Past frames p the model sees (config: past_steps).
     #[arg(long)]
     pub past_steps: Option<usize>,
-    /// Equivariant layers, or (false) the non-equivariant baseline [model.equivariant].
+    /// Equivariant layers, or (false) the non-equivariant baseline (config: model.equivariant).
     #[arg(long, value_name = "BOOL")]
     pub equivariant: Option<bool>,
-    /// Channels per key of the hidden layers [model.width].
+    /// Channels per key of the hidden layers (config: model.width).
     #[arg(long)]
     pub width: Option<usize>,
-    /// Hidden layers [model.depth].
+    /// Hidden layers (config: model.depth).
     #[arg(long)]
     pub depth: Option<usize>,
-    /// Filter side, odd [model.kernel_size].
+    /// Filter side, odd (config: model.kernel_size).
     #[arg(long)]
     pub kernel_size: Option<usize>,
-    /// Epochs [epochs].
+    /// Epochs (config: epochs).
     #[arg(long)]
     pub epochs: Option<usize>,
-    /// Windows per step [batch_size].
+    /// Windows per step (config: batch_size).
     #[arg(long)]
     pub batch_size: Option<usize>,
-    /// Base learning rate [learning_rate].
+    /// Base learning rate (config: learning_rate).
     #[arg(long = "lr", value_name = "RATE")]
     pub learning_rate: Option<f64>,
-    /// Learning-rate schedule [schedule.kind].
+    /// Learning-rate schedule (config: schedule.kind).
     #[arg(long, value_enum)]
     pub schedule: Option<ScheduleKind>,
-    /// Optimiser [optimizer].
+    /// Optimiser (config: optimizer).
     #[arg(long, value_enum)]
     pub optimizer: Option<OptimizerKind>,
-    /// AdamW's weight decay [weight_decay].
+    /// AdamW's weight decay (config: weight_decay).
     #[arg(long)]
     pub weight_decay: Option<f64>,
-    /// Training loss [loss].
+    /// Training loss (config: loss).
     #[arg(long, value_enum)]
     pub loss: Option<LossKind>,
-    /// Stop after this many epochs without a better validation loss [patience].
+    /// Stop after this many epochs without a better validation loss (config: patience).
     #[arg(long)]
     pub patience: Option<usize>,
-    /// Fraction of the trajectories for training [split.train].
+    /// Fraction of the trajectories for training (config: split.train).
     #[arg(long)]
     pub train_fraction: Option<f64>,
-    /// Fraction of the trajectories for validation [split.val].
+    /// Fraction of the trajectories for validation (config: split.val).
     #[arg(long)]
     pub val_fraction: Option<f64>,
-    /// Seed of the initial weights and the shuffling [seed].
+    /// Seed of the initial weights and the shuffling (config: seed).
     #[arg(long)]
     pub seed: Option<u64>,
     /// End after this epoch as an interruption would; --resume continues.
@@ -300,7 +300,7 @@ pub struct EvalArgs {
     /// Steps of each autoregressive rollout.
     #[arg(long, default_value_t = 10)]
     pub rollout_steps: usize,
-    /// Where to write metrics.json and the figures (default: <run-dir>/eval).
+    /// Where to write metrics.json and the figures (default: the run directory's eval/).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// An exported model file (`ginrs export`): run the rollout on the runtime too and time it.
