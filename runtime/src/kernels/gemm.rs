@@ -57,11 +57,11 @@ pub enum Transposed {
 }
 
 /// `c = op(a) · op(b) + beta · c` (shape `[m, k, n]`) with `c` row-major `m × n` and one
-/// operand stored
-/// transposed (`which`): `aᵀ · b` with `a` stored `k × m` and `b` `k × n`, or `a · bᵀ` with
-/// `a` stored `m × k` and `b` `n × k`. Computed in chunks of the inner dimension `k` small
-/// enough that matrixmultiply stays on this thread (the first chunk scales `c` by `beta`,
-/// the others add to it).
+/// operand stored transposed (`which`): `aᵀ · b` with `a` stored `k × m` and `b` `k × n`, or
+/// `a · bᵀ` with `a` stored `m × k` and `b` `n × k`. Computed in blocks small enough that
+/// matrixmultiply stays on this thread: column blocks of `c` when `m · k` allows them (as
+/// [`gemm`]), else blocks of the inner dimension `k` (the first scales `c` by `beta`, the
+/// others add to it).
 ///
 /// Panics if a slice does not have its shape's length.
 pub fn gemm_transposed(
@@ -80,38 +80,44 @@ pub fn gemm_transposed(
         c.iter_mut().for_each(|v| *v *= beta);
         return;
     }
-    // Element strides (row, column) of op(a) and op(b), and the step of one k index.
+    // Element strides (row, column) of op(a) and op(b).
     let ((rsa, csa), (rsb, csb)) = match which {
         Transposed::A => ((1, m), (n, 1)),
         Transposed::B => ((k, 1), (1, k)),
     };
-    let chunk = ((THREADING_SIZE - 1) / (m + n).max(1)).max(1);
-    let mut k0 = 0;
-    while k0 < k {
-        let depth = chunk.min(k - k0);
+    let (width, depth) = if m * k < THREADING_SIZE {
+        (((THREADING_SIZE - 1 - m * k) / k).max(1), k)
+    } else {
+        (n, ((THREADING_SIZE - 1) / (m + n)).max(1))
+    };
+    for k0 in (0..k).step_by(depth) {
+        let depth = depth.min(k - k0);
         let beta = if k0 == 0 { beta } else { 1.0 };
-        // SAFETY: op(a) is m×k with element (i, l) at i·rsa + l·csa < m·k = a.len(), op(b) is
-        // k×n with (l, j) at l·rsb + j·csb < k·n = b.len(), `c` is m×n row-major (checked
-        // above); inner indices k0..k0 + depth stay below k.
-        unsafe {
-            matrixmultiply::sgemm(
-                m,
-                depth,
-                n,
-                1.0,
-                a.as_ptr().add(k0 * csa),
-                rsa as isize,
-                csa as isize,
-                b.as_ptr().add(k0 * rsb),
-                rsb as isize,
-                csb as isize,
-                beta,
-                c.as_mut_ptr(),
-                n as isize,
-                1,
-            );
+        for n0 in (0..n).step_by(width) {
+            let width = width.min(n - n0);
+            // SAFETY: op(a) is m×k with element (i, l) at i·rsa + l·csa < m·k = a.len(),
+            // op(b) is k×n with (l, j) at l·rsb + j·csb < k·n = b.len(), `c` is m×n row-major
+            // (checked above); the block's indices k0..k0 + depth and n0..n0 + width stay
+            // below k and n.
+            unsafe {
+                matrixmultiply::sgemm(
+                    m,
+                    depth,
+                    width,
+                    1.0,
+                    a.as_ptr().add(k0 * csa),
+                    rsa as isize,
+                    csa as isize,
+                    b.as_ptr().add(k0 * rsb + n0 * csb),
+                    rsb as isize,
+                    csb as isize,
+                    beta,
+                    c.as_mut_ptr().add(n0),
+                    n as isize,
+                    1,
+                );
+            }
         }
-        k0 += depth;
     }
 }
 
@@ -138,8 +144,13 @@ mod tests {
 
     #[test]
     fn transposed_products_match_the_definition() {
-        // k large enough to take several chunks (m + n = 40: chunks of 819).
-        let (m, k, n) = (7, 2000, 33);
+        // Column blocks (m·k small, n large) and inner blocks (m·k large).
+        for (m, k, n) in [(7, 3, 20_000), (7, 6000, 33)] {
+            check_transposed_products(m, k, n);
+        }
+    }
+
+    fn check_transposed_products(m: usize, k: usize, n: usize) {
         let a: Vec<f32> = (0..m * k)
             .map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0)
             .collect();
