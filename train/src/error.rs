@@ -124,6 +124,9 @@ pub enum FusedUnsupported {
     /// The fused route computes in f32 (the runtime's precision).
     #[error("it computes in f32; the input is {0:?}")]
     DType(DType),
+    /// ginrs-train was built without its `flex` feature (burn's CPU backend).
+    #[error("ginrs-train was built without its `flex` feature")]
+    WithoutFlex,
     /// A layer without pairs has no convolution to fuse.
     #[error("the layer has no (input key, target key) pair")]
     NoPairs,

@@ -31,11 +31,13 @@
 //! the complementary zero padding, stride and lhs dilation exchange roles); the weight
 //! gradient is the responses (recomputed tile by tile) times the output gradient, one GEMM
 //! per pair. It serves f32 tensors on burn's flex device when no torus-padded axis has a
-//! stride or lhs dilation; otherwise it returns [`TrainError::Fused`].
+//! stride or lhs dilation (and only when ginrs-train is built with its `flex` feature, the
+//! default); otherwise it returns [`TrainError::Fused`].
 //!
 //! [`ConvRoute::Auto`] (the default) decides per call: the fused route where it serves the
 //! call, the dense route otherwise (other devices, f64, a strided or lhs-dilated torus axis).
 
+#[cfg(feature = "flex")]
 use std::sync::Arc;
 
 use burn::module::{Module, Param};
@@ -50,6 +52,7 @@ use ginrs_runtime::{
 
 use crate::error::{FusedUnsupported, TrainError};
 use crate::image::{read_f32, TensorImage};
+#[cfg(feature = "flex")]
 use crate::layers::fused::FusedConv;
 use crate::layers::padding::{pad_axis, AxisPadding};
 use crate::params::{key_repr, GinjaxParams, NamedTensor};
@@ -90,6 +93,7 @@ struct Spec {
     route: ConvRoute,
     /// The runtime layer of the same configuration and bank: its pair kernels serve the
     /// fused route (its own weights are never used).
+    #[cfg(feature = "flex")]
     kernels: Arc<RuntimeConvContract>,
 }
 
@@ -222,8 +226,11 @@ impl ConvContract {
                     })
             })
             .collect();
-        let kernels = RuntimeConvContract::from_bank(config.clone(), bank, 0)
-            .map_err(ginrs_runtime::Error::from)?;
+        #[cfg(feature = "flex")]
+        let kernels = Arc::new(
+            RuntimeConvContract::from_bank(config.clone(), bank, 0)
+                .map_err(ginrs_runtime::Error::from)?,
+        );
         Ok(Self {
             weights: params,
             bias,
@@ -235,7 +242,8 @@ impl ConvContract {
                 pairs,
                 outputs,
                 route: ConvRoute::default(),
-                kernels: Arc::new(kernels),
+                #[cfg(feature = "flex")]
+                kernels,
             },
         })
     }
@@ -327,15 +335,7 @@ impl ConvContract {
             .resolve(input.geometry(), self.spec.bank.sides())
             .map_err(ginrs_runtime::Error::from)?;
         let out_geometry = plan.output_geometry();
-        let fused = match self.spec.route {
-            ConvRoute::Dense => None,
-            ConvRoute::Fused => Some(self.fused_call(input, &out_geometry)?),
-            ConvRoute::Auto => self.fused_call(input, &out_geometry).ok(),
-        };
-        let outputs = match fused {
-            Some(call) => self.forward_fused(input, call, &out_geometry),
-            None => self.forward_dense(input, plan.axes(), &out_geometry)?,
-        };
+        let outputs = self.convolve(input, plan.axes(), &out_geometry)?;
         let mut out = TensorImage::new(out_geometry, input.batch());
         for (&o, y) in self.spec.outputs.iter().zip(outputs) {
             let key = self.spec.config.target.entries()[o].0.clone();
@@ -353,7 +353,42 @@ impl ConvContract {
         self.bias.get(slot).map(Param::val)
     }
 
+    /// The convolution on the route: one block `[batch, out_c, pixels', d^k_out]` per output,
+    /// in order.
+    #[cfg(feature = "flex")]
+    fn convolve(
+        &self,
+        input: &TensorImage,
+        axes: &[ginrs_runtime::ops::padding::AxisPlan],
+        out_geometry: &Geometry,
+    ) -> Result<Vec<Tensor<4>>, TrainError> {
+        let fused = match self.spec.route {
+            ConvRoute::Dense => None,
+            ConvRoute::Fused => Some(self.fused_call(input, out_geometry)?),
+            ConvRoute::Auto => self.fused_call(input, out_geometry).ok(),
+        };
+        match fused {
+            Some(call) => Ok(self.forward_fused(input, call, out_geometry)),
+            None => self.forward_dense(input, axes, out_geometry),
+        }
+    }
+
+    /// The convolution on the route: without the `flex` feature only the dense route exists.
+    #[cfg(not(feature = "flex"))]
+    fn convolve(
+        &self,
+        input: &TensorImage,
+        axes: &[ginrs_runtime::ops::padding::AxisPlan],
+        out_geometry: &Geometry,
+    ) -> Result<Vec<Tensor<4>>, TrainError> {
+        match self.spec.route {
+            ConvRoute::Fused => Err(FusedUnsupported::WithoutFlex.into()),
+            ConvRoute::Dense | ConvRoute::Auto => self.forward_dense(input, axes, out_geometry),
+        }
+    }
+
     /// The fused call for `input`, when the fused route serves it.
+    #[cfg(feature = "flex")]
     fn fused_call(
         &self,
         input: &TensorImage,
@@ -374,6 +409,7 @@ impl ConvContract {
     }
 
     /// The fused route: one block `[batch, out_c, pixels', d^k_out]` per output, in order.
+    #[cfg(feature = "flex")]
     fn forward_fused(
         &self,
         input: &TensorImage,

@@ -2,6 +2,7 @@
 //! step and the rollout helper drive them through.
 
 pub mod conv_contract;
+#[cfg(feature = "flex")]
 mod fused;
 pub mod nonlinear;
 pub mod norm;
