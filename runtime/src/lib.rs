@@ -66,7 +66,7 @@ pub use layers::wrapper::{
     WrapperError,
 };
 pub use layers::Layer;
-pub use models::{ModelConfig, ModelError, ModelKind, ModelPlan};
+pub use models::{Model, ModelConfig, ModelError, ModelKind, ModelPlan};
 pub use ops::bank::{BankError, DenseBank};
 pub use ops::conv::FilterArray;
 pub use ops::padding::{ConvOptions, Padding, PerAxis};

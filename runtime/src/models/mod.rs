@@ -8,9 +8,11 @@
 pub mod build;
 pub mod config;
 pub mod error;
+pub mod model;
 pub mod plan;
 
 pub use build::{key_path, layer_leaves, BaselineConvLayer, BuiltLayer, LayerBuilder, ParamSet};
 pub use config::{BaselinePadding, FilterSpec, ModelConfig, ModelConfigError, ModelKind};
 pub use error::ModelError;
+pub use model::Model;
 pub use plan::{BaselineConv, LayerSpec, ModelPlan, Node, DILATIONS};
