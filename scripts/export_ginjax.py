@@ -1,6 +1,7 @@
 """Export ginjax 0.1.8 layers to ginrs's JSON, with a reference forward pass.
 
 usage: python scripts/export_ginjax.py [--out tests/fixtures/ginjax_export.json] [--seed 0]
+       python scripts/export_ginjax.py --models tests/fixtures/model_export.json [--seed 0]
 
 `export_layer(layer, D)` turns a ginjax/equinox layer into a JSON object that ginrs loads with
 `ginrs_runtime::ginjax_import` (schema "ginrs-ginjax-export/1", documented there):
@@ -17,6 +18,17 @@ model (ConvContract → GroupNorm → VectorNeuronNonlinear → ConvContract) wi
 it on a random input and writes the layers together with the input and every layer's output, so
 that ginrs can check it reproduces ginjax. Python is only needed to make the file; ginrs's tests
 read the committed JSON.
+
+Whole models: `export_model(model, config)` turns a ginjax `UNet`, `ResNet` or `DilResNet` into a
+ginrs model file (`{"format": "ginrs-model", "version": 1, "config", "params"}`, documented in
+`ginrs_runtime::io::model_file`): `config` is the model-file configuration the model was built
+from (`build_model(config)` builds a ginjax model from such a configuration) and `params` is every
+array leaf of the model as `(jax.tree_util.keystr path, array)` in tree order, the invariant
+filters included. `--models OUT` writes a fixture of several such models (equivariant and
+baseline) with a random batch of inputs, ginjax's outputs and `count_params`, plus ginjax's
+`count_params` of the `models` cases of tests/fixtures/training.json:
+
+    python scripts/export_ginjax.py --models tests/fixtures/model_export.json
 """
 
 from __future__ import annotations
@@ -202,18 +214,163 @@ def eqx_tree_at_random(norm, rng):
     return norm
 
 
+def _bank(D: int, filters: dict):
+    import ginjax.geometric as geom
+
+    return geom.get_invariant_filters([filters["M"]], filters["ks"], [0, 1], D, geom.make_all_operators(D))
+
+
+def _ginjax_signature(entries: list[dict]):
+    import ginjax.geometric as geom
+
+    return geom.Signature(
+        tuple(((tuple(bool(f) for f in e["covariant_axes"]), int(e["parity"])), int(e["channels"])) for e in entries)
+    )
+
+
+# Model-file option -> ginjax constructor argument, for the options passed through unchanged.
+_PLAIN_OPTIONS = ("depth", "num_downsamples", "num_conv", "num_blocks", "use_bias", "equivariant",
+                  "kernel_size", "use_group_norm", "preactivation_order", "padding_mode")
+
+
+def build_model(config: dict, key):
+    """The ginjax model of a model-file configuration (see the module docstring)."""
+    import ginjax.models as models
+
+    D = config["D"]
+    kwargs = {name: config[name] for name in _PLAIN_OPTIONS if name in config}
+    if "activation" in config:
+        kwargs["activation_f"] = config["activation"]  # a name of ACTIVATION_REGISTRY, or None
+    if "mid_keys" in config:
+        kwargs["mid_keys"] = _ginjax_signature(config["mid_keys"])
+    for name in ("conv_filters", "upsample_filters"):
+        if name in config:
+            kwargs[name] = _bank(D, config[name])
+    cls = {"UNet": models.UNet, "ResNet": models.ResNet, "DilResNet": models.DilResNet}[config["model"]]
+    return cls(D, _ginjax_signature(config["input_keys"]), _ginjax_signature(config["output_keys"]),
+               key=key, **kwargs)
+
+
+def export_model(model, config: dict) -> dict:
+    """The ginrs model file of a ginjax model built from `config`."""
+    import equinox as eqx
+    import jax
+
+    leaves, _ = jax.tree_util.tree_flatten_with_path(eqx.filter(model, eqx.is_array))
+    params = [{"path": jax.tree_util.keystr(path), "array": _array(leaf)} for path, leaf in leaves]
+    return {"format": "ginrs-model", "version": 1, "config": config, "params": params}
+
+
+def _batch_image(image) -> dict:
+    """A multi-image with a leading batch axis, in the training fixtures' layout."""
+    return {
+        "D": int(image.D),
+        "is_torus": [bool(t) for t in image.is_torus],
+        "blocks": [dict(_key(key), array=_array(block)) for key, block in image.items()],
+    }
+
+
+_S1V1 = [{"k": 0, "parity": 0, "covariant_axes": [], "channels": 1},
+         {"k": 1, "parity": 0, "covariant_axes": [False], "channels": 1}]
+_M3 = {"M": 3, "ks": [0, 1, 2]}
+_M2 = {"M": 2, "ks": [0, 1, 2]}
+
+# (name, is_torus, config): small models on 8x8 images, batch 2, one scalar and one vector in/out.
+MODEL_CASES = [
+    ("unet_baseline", True, dict(model="UNet", D=2, input_keys=_S1V1, output_keys=_S1V1, depth=4,
+                                 num_downsamples=1, num_conv=1, equivariant=False, kernel_size=3,
+                                 use_group_norm=True, padding_mode="CIRCULAR")),
+    ("resnet_baseline", True, dict(model="ResNet", D=2, input_keys=_S1V1, output_keys=_S1V1, depth=4,
+                                   num_blocks=1, equivariant=False, kernel_size=3, padding_mode="CIRCULAR")),
+    ("dilresnet_baseline", True, dict(model="DilResNet", D=2, input_keys=_S1V1, output_keys=_S1V1, depth=3,
+                                      num_blocks=1, equivariant=False, kernel_size=3, use_group_norm=True,
+                                      activation="tanh", padding_mode="ZEROS")),
+    ("unet_equivariant", True, dict(model="UNet", D=2, input_keys=_S1V1, output_keys=_S1V1, depth=2,
+                                    num_downsamples=2, num_conv=1, use_bias="mean", activation="relu",
+                                    use_group_norm=True, conv_filters=_M3, upsample_filters=_M2)),
+    ("resnet_equivariant", True, dict(model="ResNet", D=2, input_keys=_S1V1, output_keys=_S1V1, depth=3,
+                                      num_blocks=2, num_conv=1, preactivation_order=False,
+                                      conv_filters=_M3)),
+    ("dilresnet_equivariant", False, dict(model="DilResNet", D=2, input_keys=_S1V1, output_keys=_S1V1,
+                                          depth=2, num_blocks=1, use_group_norm=True, activation="gelu",
+                                          conv_filters=_M3)),
+]
+
+
+def _training_config(config: dict) -> dict:
+    """A training-fixture model config (banks named like "D2_M3_k012") as a model-file config."""
+    out = {k: v for k, v in config.items() if k != "is_torus"}
+    for name in ("conv_filters", "upsample_filters"):
+        if name in out:
+            d, m, k = out[name].split("_")
+            out[name] = {"M": int(m[1:]), "ks": [int(c) for c in k[1:]]}
+    return out
+
+
+def _models(seed: int, training_fixture: str) -> dict:
+    import jax
+    import jax.numpy as jnp
+    import ginjax.geometric as geom
+    import ginjax.models as models
+
+    rng = np.random.default_rng(seed)
+    key = jax.random.PRNGKey(seed)
+    N, batch = 8, 2
+    cases = []
+    for name, is_torus, config in MODEL_CASES:
+        key, subkey = jax.random.split(key)
+        model = build_model(config, subkey)
+        D = config["D"]
+        x = geom.MultiImage(
+            {
+                (tuple(e["covariant_axes"]), e["parity"]): jnp.asarray(
+                    rng.standard_normal((batch, e["channels"]) + (N,) * D + (D,) * e["k"]).astype(np.float32)
+                )
+                for e in config["input_keys"]
+            },
+            D,
+            is_torus,
+        )
+        y = jax.vmap(lambda xi: model(xi)[0])(x)
+        cases.append({
+            "name": name,
+            "batch": batch,
+            "count_params": int(models.count_params(model)),
+            "model": export_model(model, dict(config)),
+            "input": _batch_image(x),
+            "output": _batch_image(y),
+        })
+        print(f"{name}: {cases[-1]['count_params']} parameters, {len(cases[-1]['model']['params'])} leaves")
+    with open(training_fixture) as f:
+        training = json.load(f)
+    counts = {}
+    for case in training["models"]:
+        model = build_model(dict(_training_config(case["config"]), model=case["model"]), jax.random.PRNGKey(0))
+        counts[case["name"]] = int(models.count_params(model))
+    return {"cases": cases, "training_count_params": counts}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="tests/fixtures/ginjax_export.json")
+    ap.add_argument("--models", help="write the whole-model fixture to this file instead")
+    ap.add_argument("--training", default="tests/fixtures/training.json",
+                    help="training fixture whose `models` configurations get ginjax's count_params")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     doc = {
-        "schema": "ginrs-ginjax-export/1",
         "produced_by": "scripts/export_ginjax.py",
         "versions": {p: md.version(p) for p in ("ginjax", "jax", "jaxlib", "equinox", "numpy")},
         "python": sys.version.split()[0],
         "seed": args.seed,
     }
+    if args.models:
+        doc.update(_models(args.seed, args.training))
+        with open(args.models, "w") as f:
+            json.dump(doc, f)
+        print(f"wrote {args.models}: {len(doc['cases'])} models")
+        return
+    doc = {"schema": "ginrs-ginjax-export/1", **doc}
     doc.update(_demo(args.seed))
     with open(args.out, "w") as f:
         json.dump(doc, f)

@@ -52,4 +52,13 @@ pub enum Error {
     /// Importing a ginjax export failed.
     #[error(transparent)]
     Import(#[from] crate::io::ginjax_import::ImportError),
+    /// A model configuration is invalid.
+    #[error(transparent)]
+    ModelConfig(#[from] crate::models::config::ModelConfigError),
+    /// Building or running a model failed.
+    #[error(transparent)]
+    Model(#[from] crate::models::error::ModelError),
+    /// Reading or writing a model file failed.
+    #[error(transparent)]
+    ModelFile(#[from] crate::io::model_file::ModelFileError),
 }

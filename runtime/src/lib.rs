@@ -18,12 +18,13 @@
 //! - `ops/` is functions of images (group action, metric, convolution, padding, norms, pools)
 //!   and the filters they use; it uses `image/` and `kernels/` only.
 //! - `layers/` is the [`Layer`] trait and the layers; they compute with `ops/` and `kernels/`.
-//! - `models/` describes ginjax's UNet, ResNet and DilResNet as data (configuration and a
-//!   program of layer specs with ginjax's parameter paths); it names layer configurations
-//!   from `layers/` and options from `ops/`, and computes nothing.
+//! - `models/` is ginjax's UNet, ResNet and DilResNet: their configuration and a program of
+//!   layer specs with ginjax's parameter paths (data only), and the runtime layers built from
+//!   those specs and named parameters. It uses `layers/` and `ops/`.
 //! - `io/` is the only folder that names serde: the JSON forms of keys, arrays, weights, layer
-//!   parameters and ginjax models. Layers convert their parameters to and from these plain
-//!   structs (`layers/` → `io/`), and `io/` builds layers from them (`io/` → `layers/`).
+//!   parameters, ginjax exports and model files (whose configuration is `models/`'s). Layers
+//!   and models convert their parameters to and from these plain structs (`layers/`,
+//!   `models/` → `io/`), and `io/` builds layers from them (`io/` → `layers/`).
 //! - `check/` tests layers (numerical equivariance); nothing in the crate depends on it.
 //! - `error.rs` holds the crate-wide [`Error`], which wraps every folder's error type.
 #![warn(missing_docs)]
@@ -49,6 +50,7 @@ pub use ginrs_macros::equivariant_layer;
 pub use image::typed::SignatureType;
 pub use image::{Geometry, ImageBlock, MultiImage, Signature, TensorKey};
 pub use io::ginjax_import::{GinjaxModel, ImportError};
+pub use io::model_file::{ModelFile, ModelFileError, NamedParam};
 pub use io::params::ParamsError;
 pub use io::weights::{LayerWeights, WeightsError};
 pub use kernels::stencil::KernelError;
@@ -64,6 +66,7 @@ pub use layers::wrapper::{
     WrapperError,
 };
 pub use layers::Layer;
+pub use models::{Model, ModelConfig, ModelError, ModelKind, ModelPlan};
 pub use ops::bank::{BankError, DenseBank};
 pub use ops::conv::FilterArray;
 pub use ops::padding::{ConvOptions, Padding, PerAxis};

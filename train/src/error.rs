@@ -1,7 +1,7 @@
 //! The typed errors of ginrs-train: bad input is reported, never a panic.
 
 use burn::tensor::DType;
-use ginrs_runtime::{ImageError, Signature, TensorKey};
+use ginrs_runtime::{Geometry, ImageError, Signature, TensorKey};
 use thiserror::Error;
 
 /// Any error of ginrs-train.
@@ -70,6 +70,31 @@ pub enum TrainError {
         expected: Signature,
         /// The signature found.
         got: Signature,
+    },
+    /// Two images combined blockwise (a residual sum, a skip concatenation) differ in geometry
+    /// or batch size.
+    #[error("{what}: geometry {got:?} with batch {got_batch}, expected {expected:?} with batch {expected_batch}")]
+    GridMismatch {
+        /// What combined them.
+        what: &'static str,
+        /// The first image's geometry.
+        expected: Box<Geometry>,
+        /// The first image's batch size.
+        expected_batch: usize,
+        /// The second image's geometry.
+        got: Box<Geometry>,
+        /// The second image's batch size.
+        got_batch: usize,
+    },
+    /// A parameter array holds the wrong number of values (or is missing: 0 values).
+    #[error("parameter {path}: {got} values, expected {expected}")]
+    ParamLength {
+        /// The parameter's ginjax path.
+        path: String,
+        /// The number of values the layer needs.
+        expected: usize,
+        /// The number given.
+        got: usize,
     },
     /// A layer received an image of another spatial dimension.
     #[error("the layer is {expected}-dimensional, the input image is {got}-dimensional")]

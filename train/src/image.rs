@@ -224,6 +224,116 @@ impl TensorImage {
     }
 }
 
+impl TensorImage {
+    /// ginjax's `MultiImage.__add__` (a residual connection): the blockwise sum of two images
+    /// of the same signature, geometry and batch.
+    pub fn add(&self, other: &Self) -> Result<Self, TrainError> {
+        self.expect_same_grid("residual sum", other)?;
+        other.expect_signature("residual sum", &self.signature())?;
+        Ok(Self {
+            geometry: self.geometry.clone(),
+            batch: self.batch,
+            blocks: self
+                .blocks
+                .iter()
+                .zip(&other.blocks)
+                .map(|((k, a), (_, b))| (k.clone(), a.clone() + b.clone()))
+                .collect(),
+        })
+    }
+
+    /// ginjax's `MultiImage.concat(other)` (a skip connection): every block of `self` with the
+    /// channels of `other`'s block of the same key appended after its own, then `other`'s keys
+    /// that `self` lacks, in `other`'s order.
+    pub fn concat(&self, other: &Self) -> Result<Self, TrainError> {
+        self.expect_same_grid("skip concatenation", other)?;
+        let mut out = Self::new(self.geometry.clone(), self.batch);
+        for (key, a) in &self.blocks {
+            let tensor = match other.get(key) {
+                Some(b) => Tensor::cat(vec![a.clone(), b.clone()], 1),
+                None => a.clone(),
+            };
+            out.blocks.push((key.clone(), tensor));
+        }
+        for (key, b) in &other.blocks {
+            if self.get(key).is_none() {
+                out.blocks.push((key.clone(), b.clone()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// ginjax's `to_scalar_multi_image`: one `((), 0)` block whose channels are, key by key
+    /// and channel by channel, every tensor component (`c·d^k` channels per key).
+    pub fn to_scalar(&self) -> Result<Self, TrainError> {
+        let parts: Vec<Tensor<4>> = self
+            .blocks
+            .iter()
+            .map(|(_, t)| {
+                let [n, c, p, q] = t.dims();
+                t.clone().swap_dims(2, 3).reshape([n, c * q, p, 1])
+            })
+            .collect();
+        if parts.is_empty() {
+            return Err(TrainError::Unsupported(
+                "to_scalar of an image without blocks".into(),
+            ));
+        }
+        let mut out = Self::new(self.geometry.clone(), self.batch);
+        out.push(TensorKey::scalar(), Tensor::cat(parts, 1))?;
+        Ok(out)
+    }
+
+    /// ginjax's `from_scalar_multi_image(layout)`: splits the channels of an image holding
+    /// only `((), 0)` into the keys of `layout` (the inverse of [`TensorImage::to_scalar`]).
+    pub fn from_scalar(&self, layout: &Signature) -> Result<Self, TrainError> {
+        let wanted: usize = layout
+            .entries()
+            .iter()
+            .map(|(key, c)| c * key.components(self.dim()))
+            .sum();
+        let scalars = match self.blocks.as_slice() {
+            [(key, t)] if key.is_scalar() && t.dims()[1] == wanted => t,
+            _ => {
+                return Err(TrainError::SignatureMismatch {
+                    what: "from_scalar input",
+                    expected: Signature::new(vec![(TensorKey::scalar(), wanted)])
+                        .expect("one key is a valid signature"),
+                    got: self.signature(),
+                })
+            }
+        };
+        let [n, _, p, _] = scalars.dims();
+        let mut out = Self::new(self.geometry.clone(), self.batch);
+        let mut offset = 0;
+        for (key, c) in layout.entries() {
+            let q = key.components(self.dim());
+            let block = scalars
+                .clone()
+                .narrow(1, offset, c * q)
+                .reshape([n, *c, q, p])
+                .swap_dims(2, 3);
+            offset += c * q;
+            out.push(key.clone(), block)?;
+        }
+        Ok(out)
+    }
+
+    /// Checks that `other` has this image's geometry and batch size.
+    fn expect_same_grid(&self, what: &'static str, other: &Self) -> Result<(), TrainError> {
+        if self.geometry != other.geometry || self.batch != other.batch {
+            return Err(TrainError::GridMismatch {
+                what,
+                expected: Box::new(self.geometry.clone()),
+                expected_batch: self.batch,
+                got: Box::new(other.geometry.clone()),
+                got_batch: other.batch,
+            });
+        }
+        Ok(())
+    }
+}
+
 /// Reads a tensor back to the host as f64 values (row-major).
 pub fn read_f64<const D: usize>(tensor: &Tensor<D>) -> Result<Vec<f64>, TrainError> {
     tensor
@@ -246,4 +356,91 @@ pub fn tensor_from<const D: usize>(
     dtype: DType,
 ) -> Tensor<D> {
     Tensor::from_data(TensorData::new(values, shape), (device, dtype))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A batch-1 image on a 1×2 grid whose values count up from `start` block by block.
+    fn image(entries: &[(TensorKey, usize)], start: f32) -> TensorImage {
+        let geometry = Geometry::new(vec![1, 2], vec![true, true]).unwrap();
+        let mut image = TensorImage::new(geometry, 1);
+        let mut next = start;
+        for (key, c) in entries {
+            let q = key.components(2);
+            let values: Vec<f32> = (0..c * 2 * q)
+                .map(|_| {
+                    next += 1.0;
+                    next
+                })
+                .collect();
+            let tensor = Tensor::from_data(TensorData::new(values, [1, *c, 2, q]), &Device::flex());
+            image.push(key.clone(), tensor).unwrap();
+        }
+        image
+    }
+
+    fn values(image: &TensorImage) -> Vec<Vec<f32>> {
+        image
+            .blocks()
+            .iter()
+            .map(|(_, t)| read_f32(t).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn add_sums_blockwise_and_rejects_other_signatures() {
+        let keys = [(TensorKey::scalar(), 1), (TensorKey::vector(), 1)];
+        let a = image(&keys, 0.0);
+        let sum = a.add(&a).unwrap();
+        let doubled: Vec<Vec<f32>> = values(&a)
+            .into_iter()
+            .map(|b| b.into_iter().map(|v| 2.0 * v).collect())
+            .collect();
+        assert_eq!(values(&sum), doubled);
+        let other = image(&[(TensorKey::scalar(), 2), (TensorKey::vector(), 1)], 0.0);
+        assert!(matches!(
+            a.add(&other),
+            Err(TrainError::SignatureMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn concat_appends_channels_per_key_then_new_keys() {
+        // ginjax's MultiImage.concat: x's keys in order, other's channels after x's, other's
+        // new keys last.
+        let x = image(&[(TensorKey::vector(), 1)], 0.0);
+        let other = image(&[(TensorKey::scalar(), 1), (TensorKey::vector(), 1)], 100.0);
+        let cat = x.concat(&other).unwrap();
+        assert_eq!(cat.blocks()[0].0, TensorKey::vector());
+        assert_eq!(cat.blocks()[1].0, TensorKey::scalar());
+        assert_eq!(cat.signature().channels(&TensorKey::vector()), Some(2));
+        // Vector block [1, 2 channels, 2 pixels, 2 components]: x's channel, then other's.
+        assert_eq!(
+            values(&cat)[0],
+            vec![1.0, 2.0, 3.0, 4.0, 103.0, 104.0, 105.0, 106.0]
+        );
+        assert_eq!(values(&cat)[1], vec![101.0, 102.0]);
+    }
+
+    #[test]
+    fn scalar_flattening_is_channel_major_and_inverts() {
+        // ginjax's to_scalar_multi_image: per key, per channel, every tensor component.
+        let keys = [(TensorKey::scalar(), 1), (TensorKey::vector(), 2)];
+        let x = image(&keys, 0.0);
+        let flat = x.to_scalar().unwrap();
+        assert_eq!(flat.signature().entries(), &[(TensorKey::scalar(), 5)]);
+        // Scalar channel: pixels 1, 2. Vector channel 0: pixels (3, 4), (5, 6) as
+        // (x, y) pairs, so its x channel is 3, 5 and its y channel 4, 6.
+        assert_eq!(
+            values(&flat)[0],
+            vec![1.0, 2.0, 3.0, 5.0, 4.0, 6.0, 7.0, 9.0, 8.0, 10.0]
+        );
+        let back = flat.from_scalar(&x.signature()).unwrap();
+        assert_eq!(back.signature(), x.signature());
+        assert_eq!(values(&back), values(&x));
+        let wrong = Signature::new(vec![(TensorKey::vector(), 1)]).unwrap();
+        assert!(flat.from_scalar(&wrong).is_err());
+    }
 }

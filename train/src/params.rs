@@ -71,14 +71,24 @@ pub enum NamedTensor {
     Rank2(Tensor<2>),
     /// A ConvContract pair weight `(out_c, in_c, n_filters)`.
     Rank3(Tensor<3>),
+    /// A tensor kept in another shape of the same row-major values, named with ginjax's
+    /// shape (an equinox convolution's weight `(out, in, k, …, k)` kept as `(out, in, k^d)`).
+    Reshaped(Box<NamedTensor>, Vec<usize>),
 }
 
 impl NamedTensor {
-    fn shape(&self) -> Vec<usize> {
+    /// `tensor`, named with `shape` (which must hold as many values).
+    pub fn reshaped(tensor: impl Into<NamedTensor>, shape: Vec<usize>) -> Self {
+        Self::Reshaped(Box::new(tensor.into()), shape)
+    }
+
+    /// ginjax's shape of the parameter.
+    pub fn shape(&self) -> Vec<usize> {
         match self {
             Self::Rank1(t) => t.dims().to_vec(),
             Self::Rank2(t) => t.dims().to_vec(),
             Self::Rank3(t) => t.dims().to_vec(),
+            Self::Reshaped(_, shape) => shape.clone(),
         }
     }
 
@@ -87,6 +97,7 @@ impl NamedTensor {
             Self::Rank1(t) => read_f64(t),
             Self::Rank2(t) => read_f64(t),
             Self::Rank3(t) => read_f64(t),
+            Self::Reshaped(t, _) => t.values(),
         }
     }
 
@@ -95,6 +106,7 @@ impl NamedTensor {
             Self::Rank1(t) => t.grad(grads).as_ref().map(read_f64).transpose(),
             Self::Rank2(t) => t.grad(grads).as_ref().map(read_f64).transpose(),
             Self::Rank3(t) => t.grad(grads).as_ref().map(read_f64).transpose(),
+            Self::Reshaped(t, _) => t.grad(grads),
         }
     }
 }

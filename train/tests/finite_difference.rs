@@ -1,6 +1,7 @@
 //! Finite-difference gradient checks in f64 on burn's flex backend: for every layer (and the
 //! options of ConvContract: d = 1, 2, 3, torus/same/valid/explicit padding, mixed torus axes,
-//! stride, lhs and rhs dilation, every bias mode, parity, k up to 3 in the filter), the
+//! stride, lhs and rhs dilation, every bias mode, parity, k up to 3 in the filter; the
+//! activations relu, gelu, tanh; the baseline's equinox convolutions and group norm), the
 //! gradients of `Σ output·cotangent` from burn's autodiff are compared with central
 //! differences `(L(θ + h) − L(θ − h)) / 2h` of sampled parameter and input entries.
 //!
@@ -13,9 +14,13 @@ use std::sync::Once;
 
 use burn::module::{ModuleMapper, ModuleVisitor, Param};
 use burn::tensor::{DType, Device, FloatDType, Gradients, Tensor, TensorData};
-use common::{dot_loss, random_image, signature};
-use ginrs_runtime::{BiasMode, ConvContractConfig, ConvOptions, Geometry, Padding};
+use common::{dot_loss, noise, random_image, signature};
+use ginrs_runtime::models::{BaselineConv as BaselineConvSpec, BaselinePadding};
+use ginrs_runtime::GroupNorm as RuntimeGroupNorm;
+use ginrs_runtime::VectorNeuronNonlinear as RuntimeVectorNeuron;
+use ginrs_runtime::{BiasMode, ConvContractConfig, ConvOptions, Geometry, Padding, TensorKey};
 use ginrs_train::image::{read_f64, tensor_from};
+use ginrs_train::layers::{BaselineConv, BaselineNorm, Elementwise, ScalarActivation};
 use ginrs_train::{
     ConvContract, GroupNorm, ImageModule, LayerWrapper, MaxNormPool, TensorImage,
     VectorNeuronNonlinear,
@@ -341,4 +346,90 @@ fn max_norm_pool_and_wrapper() {
     let wrapper = LayerWrapper::new(MaxNormPool::new(2, true).unwrap(), &sig);
     let input = random_image(&sig, &geometry, 2, 10, &device, DType::F64);
     check("layer wrapper of max norm pool d=2", &wrapper, &input);
+}
+
+#[test]
+fn vector_neurons_and_elementwise_with_gelu_and_tanh() {
+    let device = device();
+    let geometry = Geometry::new(vec![3, 4], vec![true, true]).unwrap();
+    let sig = signature(&[(0, 0, 2), (1, 0, 2), (2, 0, 1)]);
+    let input = random_image(&sig, &geometry, 2, 12, &device, DType::F64);
+    for activation in [ScalarActivation::Gelu, ScalarActivation::Tanh] {
+        let runtime = RuntimeVectorNeuron::new(&sig, 13).with_activation(activation.to_runtime());
+        check(
+            &format!("vector neuron {activation:?}"),
+            &VectorNeuronNonlinear::from_runtime(&runtime, &device).unwrap(),
+            &input,
+        );
+        check(
+            &format!("elementwise {activation:?}"),
+            &Elementwise::new(activation),
+            &input,
+        );
+    }
+}
+
+#[test]
+fn baseline_convolutions_and_group_norm() {
+    let device = device();
+    let scalars = signature(&[(0, 0, 2)]);
+    for (dim, spec) in [
+        (
+            2,
+            BaselineConvSpec {
+                in_channels: 2,
+                out_channels: 3,
+                kernel_size: 3,
+                rhs_dilation: 2,
+                bias: true,
+                padding: BaselinePadding::Circular,
+                transpose: false,
+            },
+        ),
+        (
+            3,
+            BaselineConvSpec {
+                in_channels: 2,
+                out_channels: 2,
+                kernel_size: 2,
+                rhs_dilation: 1,
+                bias: false,
+                padding: BaselinePadding::Zeros,
+                transpose: false,
+            },
+        ),
+        (
+            2,
+            BaselineConvSpec {
+                in_channels: 2,
+                out_channels: 3,
+                kernel_size: 2,
+                rhs_dilation: 1,
+                bias: true,
+                padding: BaselinePadding::Zeros,
+                transpose: true,
+            },
+        ),
+    ] {
+        let taps = spec.kernel_size.pow(dim as u32);
+        let weight = noise(spec.out_channels * spec.in_channels * taps, 14);
+        let bias = spec.bias.then(|| noise(spec.out_channels, 15));
+        let f32s = |v: Vec<f64>| v.into_iter().map(|x| x as f32).collect::<Vec<f32>>();
+        let layer = BaselineConv::new(&spec, dim, f32s(weight), bias.map(f32s), &device).unwrap();
+        let geometry = Geometry::square(dim, 4, true).unwrap();
+        let input = random_image(&scalars, &geometry, 2, 16, &device, DType::F64);
+        check(&format!("baseline conv d={dim} {spec:?}"), &layer, &input);
+    }
+    let mut runtime = RuntimeGroupNorm::layer_norm(&scalars).unwrap();
+    let affine = |seed| noise(2, seed).into_iter().map(|x| x as f32).collect();
+    runtime
+        .set_affine(&TensorKey::scalar(), affine(17), affine(18))
+        .unwrap();
+    let geometry = Geometry::square(2, 4, true).unwrap();
+    let input = random_image(&scalars, &geometry, 2, 19, &device, DType::F64);
+    check(
+        "equinox group norm",
+        &BaselineNorm::from_runtime(&runtime, &device).unwrap(),
+        &input,
+    );
 }

@@ -1,6 +1,8 @@
 //! The seed layers of ginjax as burn modules, and [`ImageModule`], the trait the training
 //! step and the rollout helper drive them through.
 
+pub mod activation;
+pub mod baseline;
 pub mod conv_contract;
 #[cfg(feature = "flex")]
 mod fused;
@@ -15,6 +17,8 @@ use burn::module::Module;
 use crate::error::TrainError;
 use crate::image::TensorImage;
 
+pub use activation::{Elementwise, ScalarActivation};
+pub use baseline::{BaselineConv, BaselineNorm};
 pub use conv_contract::{ConvContract, ConvRoute};
 pub use nonlinear::VectorNeuronNonlinear;
 pub use norm::GroupNorm;
@@ -40,6 +44,24 @@ impl ImageModule for GroupNorm {
 }
 
 impl ImageModule for VectorNeuronNonlinear {
+    fn forward_image(&self, input: &TensorImage) -> Result<TensorImage, TrainError> {
+        self.forward(input)
+    }
+}
+
+impl ImageModule for Elementwise {
+    fn forward_image(&self, input: &TensorImage) -> Result<TensorImage, TrainError> {
+        self.forward(input)
+    }
+}
+
+impl ImageModule for BaselineConv {
+    fn forward_image(&self, input: &TensorImage) -> Result<TensorImage, TrainError> {
+        self.forward(input)
+    }
+}
+
+impl ImageModule for BaselineNorm {
     fn forward_image(&self, input: &TensorImage) -> Result<TensorImage, TrainError> {
         self.forward(input)
     }

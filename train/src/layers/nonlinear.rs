@@ -2,18 +2,18 @@
 //!
 //! Per block `v` of key ≠ `((), 0)`: `q = W·v` (channel mixing, `W` is `c × c`),
 //! `q̂ = q / (‖q‖ + eps)` per channel and pixel, `ip = ⟨v, q̂⟩`, `v∥ = ip·q̂`,
-//! `h = relu(ip) / (|ip| + eps)` and `out = h·v∥ + (v − v∥)`; the `((), 0)` block gets
-//! `relu` elementwise. The configuration and initial weights come from the runtime's
-//! [`RuntimeVectorNeuron`].
+//! `h = f(ip) / (|ip| + eps)` and `out = h·v∥ + (v − v∥)`; the `((), 0)` block gets
+//! `f` elementwise. `f` is relu (ginjax's default), gelu or tanh ([`ScalarActivation`]). The
+//! configuration and initial weights come from the runtime's [`RuntimeVectorNeuron`].
 
 use burn::module::{Module, Param};
-use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor, TensorData};
-use ginrs_runtime::{Activation, VectorNeuronNonlinear as RuntimeVectorNeuron};
+use ginrs_runtime::VectorNeuronNonlinear as RuntimeVectorNeuron;
 use ginrs_runtime::{Signature, TensorKey};
 
 use crate::error::TrainError;
 use crate::image::{read_f32, TensorImage};
+use crate::layers::activation::ScalarActivation;
 use crate::params::{key_repr, GinjaxParams, NamedTensor};
 
 /// Everything about the layer that is not a tensor.
@@ -22,10 +22,11 @@ struct NonlinearSpec {
     input_keys: Signature,
     /// The key of each weight, in signature order (every key but `((), 0)`).
     weight_keys: Vec<TensorKey>,
+    activation: ScalarActivation,
     eps: f32,
 }
 
-/// ginjax's `VectorNeuronNonlinear` with its default activation, relu (see the module docs).
+/// ginjax's `VectorNeuronNonlinear` (see the module docs).
 #[derive(Module, Debug)]
 pub struct VectorNeuronNonlinear {
     /// Per non-scalar key in signature order: `W`, `(c, c)`.
@@ -36,21 +37,19 @@ pub struct VectorNeuronNonlinear {
 
 impl VectorNeuronNonlinear {
     /// A layer over `input_keys`, with weights drawn from `seed` as the runtime layer
-    /// [`RuntimeVectorNeuron::new`] draws them (ginjax's bounds `±1/√c`).
+    /// [`RuntimeVectorNeuron::new`] draws them (ginjax's bounds `±1/√c`), and ginjax's
+    /// default activation relu.
     pub fn new(input_keys: &Signature, seed: u64, device: &Device) -> Result<Self, TrainError> {
         Self::from_runtime(&RuntimeVectorNeuron::new(input_keys, seed), device)
     }
 
-    /// A trainable copy of a runtime layer; only relu (ginjax's default) is supported.
+    /// A trainable copy of a runtime layer; its activation must be relu, gelu or tanh (a
+    /// custom function is [`TrainError::Unsupported`]).
     pub fn from_runtime(
         runtime: &RuntimeVectorNeuron,
         device: &Device,
     ) -> Result<Self, TrainError> {
-        if !matches!(runtime.activation(), Activation::Relu) {
-            return Err(TrainError::Unsupported(
-                "VectorNeuronNonlinear with a custom activation (only relu is trainable)".into(),
-            ));
-        }
+        let activation = ScalarActivation::from_runtime(runtime.activation())?;
         let weight_keys: Vec<TensorKey> = runtime
             .input_keys()
             .entries()
@@ -73,6 +72,7 @@ impl VectorNeuronNonlinear {
             spec: NonlinearSpec {
                 input_keys: runtime.input_keys().clone(),
                 weight_keys,
+                activation,
                 eps: runtime.eps(),
             },
         })
@@ -80,8 +80,9 @@ impl VectorNeuronNonlinear {
 
     /// A runtime layer with the current weights; its forward pass reproduces this module's.
     pub fn to_runtime(&self) -> Result<RuntimeVectorNeuron, TrainError> {
-        let mut runtime =
-            RuntimeVectorNeuron::new(&self.spec.input_keys, 0).with_eps(self.spec.eps);
+        let mut runtime = RuntimeVectorNeuron::new(&self.spec.input_keys, 0)
+            .with_activation(self.spec.activation.to_runtime())
+            .with_eps(self.spec.eps);
         for (key, w) in self.spec.weight_keys.iter().zip(&self.weights) {
             runtime
                 .set_weights(key, read_f32(&w.val())?)
@@ -95,12 +96,17 @@ impl VectorNeuronNonlinear {
         &self.spec.input_keys
     }
 
+    /// The scalar activation.
+    pub fn activation(&self) -> ScalarActivation {
+        self.spec.activation
+    }
+
     /// Applies the nonlinearity to every block of `input` (keys in the input's order).
     pub fn forward(&self, input: &TensorImage) -> Result<TensorImage, TrainError> {
         let mut out = TensorImage::new(input.geometry().clone(), input.batch());
         for (key, v) in input.blocks() {
             let y = if key.is_scalar() {
-                relu(v.clone())
+                self.spec.activation.apply(v.clone())
             } else {
                 let index = self
                     .spec
@@ -131,7 +137,7 @@ impl VectorNeuronNonlinear {
         let unit = mixed / (norm + eps);
         let ip = (v.clone() * unit.clone()).sum_dim(3);
         let parallel = unit * ip.clone();
-        let h = relu(ip.clone()) / (ip.abs() + eps);
+        let h = self.spec.activation.apply(ip.clone()) / (ip.abs() + eps);
         parallel.clone() * h + (v - parallel)
     }
 }

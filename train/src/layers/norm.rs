@@ -94,6 +94,11 @@ impl GroupNorm {
         Ok(runtime)
     }
 
+    /// The `(weight, bias)` parameters of each key, in signature order.
+    pub(crate) fn affine(&self) -> impl Iterator<Item = (&Param<Tensor<1>>, &Param<Tensor<1>>)> {
+        self.weight.iter().zip(&self.bias)
+    }
+
     /// The input signature.
     pub fn input_keys(&self) -> &Signature {
         &self.spec.input_keys

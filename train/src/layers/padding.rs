@@ -41,15 +41,22 @@ pub fn pad_axis(x: Tensor<5>, axis: usize, padding: &AxisPadding) -> Tensor<5> {
 
 /// `Ĩ[j] = I[(j − w) mod n]` for `j ∈ [0, n + 2w)`, as contiguous slices (`w` may exceed `n`).
 fn wrap(x: Tensor<5>, axis: usize, w: usize) -> Tensor<5> {
-    if w == 0 {
+    wrap_pad(x, axis, w, w)
+}
+
+/// Circular padding by `lo` before and `hi` after along `axis` (numpy's `mode="wrap"`):
+/// `Ĩ[j] = I[(j − lo) mod n]` for `j ∈ [0, n + lo + hi)`, as contiguous slices (`lo` and `hi`
+/// may exceed `n`).
+pub fn wrap_pad(x: Tensor<5>, axis: usize, lo: usize, hi: usize) -> Tensor<5> {
+    if lo == 0 && hi == 0 {
         return x;
     }
     let n = x.dims()[axis];
-    let total = n + 2 * w;
+    let total = n + lo + hi;
     let mut pieces = Vec::new();
     let mut j = 0;
     while j < total {
-        let source = (j + n * (w / n + 1) - w) % n;
+        let source = (j + n * (lo / n + 1) - lo) % n;
         let len = (n - source).min(total - j);
         pieces.push(x.clone().narrow(axis, source, len));
         j += len;
@@ -58,7 +65,7 @@ fn wrap(x: Tensor<5>, axis: usize, w: usize) -> Tensor<5> {
 }
 
 /// Inserts `l − 1` zeros between adjacent entries along `axis`: length `(n − 1)·l + 1`.
-fn dilate(x: Tensor<5>, axis: usize, l: usize) -> Tensor<5> {
+pub fn dilate(x: Tensor<5>, axis: usize, l: usize) -> Tensor<5> {
     if l <= 1 {
         return x;
     }
@@ -76,7 +83,7 @@ fn dilate(x: Tensor<5>, axis: usize, l: usize) -> Tensor<5> {
 }
 
 /// Concatenates `lo` zeros before and `hi` zeros after along `axis`.
-fn zero_pad(x: Tensor<5>, axis: usize, lo: usize, hi: usize) -> Tensor<5> {
+pub fn zero_pad(x: Tensor<5>, axis: usize, lo: usize, hi: usize) -> Tensor<5> {
     if lo == 0 && hi == 0 {
         return x;
     }
@@ -141,5 +148,8 @@ mod tests {
             .chain([0.0, 0.0])
             .collect();
         assert_eq!(got, want);
+        // Asymmetric wrap, as numpy's np.pad([1, 2, 3], (4, 1), mode="wrap").
+        let got = values(wrap_pad(line(&[1.0, 2.0, 3.0]), 2, 4, 1));
+        assert_eq!(got, vec![3.0, 1.0, 2.0, 3.0, 1.0, 2.0, 3.0, 1.0]);
     }
 }
