@@ -410,7 +410,7 @@ fn baseline_config(
                 ]))
             }
             BaselinePadding::Circular => {
-                if conv.kernel_size % 2 == 0 {
+                if conv.kernel_size.is_multiple_of(2) {
                     return Err(ModelError::EvenCircularKernel {
                         path: path.to_string(),
                         kernel_size: conv.kernel_size,
