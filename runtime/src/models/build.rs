@@ -222,10 +222,7 @@ impl Layer for BuiltLayer {
             Self::Elementwise(activation) => {
                 let mut out = input.clone();
                 for block in out.blocks_mut() {
-                    block
-                        .data_mut()
-                        .iter_mut()
-                        .for_each(|v| *v = activation.apply(*v));
+                    activation.apply_slice(block.data_mut());
                 }
                 Ok(out)
             }
@@ -410,7 +407,7 @@ fn baseline_config(
                 ]))
             }
             BaselinePadding::Circular => {
-                if conv.kernel_size % 2 == 0 {
+                if conv.kernel_size.is_multiple_of(2) {
                     return Err(ModelError::EvenCircularKernel {
                         path: path.to_string(),
                         kernel_size: conv.kernel_size,
