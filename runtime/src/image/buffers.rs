@@ -44,6 +44,17 @@ pub fn take(len: usize) -> Vec<f32> {
     vec![0.0; len]
 }
 
+/// An empty buffer with room for `capacity` values, recycled like [`take`]'s, for outputs
+/// built by pushing.
+pub fn with_capacity(capacity: usize) -> Vec<f32> {
+    if capacity < MIN_RECYCLED {
+        return Vec::with_capacity(capacity);
+    }
+    let mut buffer = take(capacity);
+    buffer.clear();
+    buffer
+}
+
 /// Keeps `buffer` (values and all) for a later [`take`] if it holds at least
 /// [`MIN_RECYCLED`] values and the total stays under [`MAX_KEPT_BYTES`]; otherwise frees it.
 pub fn keep(buffer: Vec<f32>) {
@@ -67,6 +78,18 @@ pub fn release() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn with_capacity_recycles_without_values() {
+        let len = MIN_RECYCLED * 3 + 1;
+        let first = take(len);
+        let ptr = first.as_ptr();
+        keep(first);
+        let again = with_capacity(len);
+        assert!(again.is_empty() && again.capacity() >= len);
+        assert_eq!(again.as_ptr(), ptr);
+        assert!(with_capacity(3).capacity() >= 3);
+    }
 
     #[test]
     fn dropped_blocks_come_back_for_outputs_of_a_close_size() {

@@ -16,7 +16,7 @@
 use thiserror::Error;
 
 use crate::error::Error;
-use crate::image::{ImageBlock, MultiImage, Signature, TensorKey};
+use crate::image::{buffers, ImageBlock, MultiImage, Signature, TensorKey};
 use crate::io::layer_params::{GroupNormParams, VanillaNormJson};
 use crate::io::params::{
     match_keys, signature_from_json, signature_to_json, ArrayJson, KeyJson, KeyedArrayJson,
@@ -334,7 +334,7 @@ impl GroupNorm {
         let channel_len = block.channel_len();
         let group_len = per_group * channel_len;
         let eps = f64::from(self.eps);
-        let mut out = Vec::with_capacity(block.data().len());
+        let mut out = buffers::with_capacity(block.data().len());
         for group in block.data().chunks(group_len) {
             let n = group.len() as f64;
             let mean = group.iter().map(|&x| f64::from(x)).sum::<f64>() / n;
@@ -364,7 +364,7 @@ impl GroupNorm {
         let per_group = block.channels() / self.groups;
         let channel_len = block.channel_len();
         let eps = f64::from(self.eps);
-        let mut out = Vec::with_capacity(block.data().len());
+        let mut out = buffers::with_capacity(block.data().len());
         for group in block.data().chunks(per_group * channel_len) {
             let rows = (group.len() / d) as f64;
             let mut mean = vec![0f64; d];

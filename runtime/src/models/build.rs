@@ -222,10 +222,7 @@ impl Layer for BuiltLayer {
             Self::Elementwise(activation) => {
                 let mut out = input.clone();
                 for block in out.blocks_mut() {
-                    block
-                        .data_mut()
-                        .iter_mut()
-                        .for_each(|v| *v = activation.apply(*v));
+                    activation.apply_slice(block.data_mut());
                 }
                 Ok(out)
             }

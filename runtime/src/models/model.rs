@@ -10,7 +10,7 @@
 use rand::{RngCore, SeedableRng};
 
 use crate::error::Error;
-use crate::image::{ImageBlock, MultiImage, Signature, TensorKey};
+use crate::image::{buffers, ImageBlock, MultiImage, Signature, TensorKey};
 use crate::io::model_file::{ModelFile, NamedParam};
 use crate::layers::layer::Layer;
 use crate::models::build::{layer_leaves, BuiltLayer, LayerBuilder, ParamSet};
@@ -129,7 +129,20 @@ impl Model {
         self.params().iter().map(|p| p.data.len()).sum()
     }
 
-    fn run(&self, input: &MultiImage) -> Result<MultiImage, ModelError> {
+    /// The image each layer receives in a forward pass of `input`, in program order (to
+    /// inspect or time layers one by one).
+    pub fn layer_inputs(&self, input: &MultiImage) -> Result<Vec<MultiImage>, Error> {
+        let mut seen = Vec::new();
+        self.run(input, Some(&mut seen))?;
+        Ok(seen)
+    }
+
+    /// Runs the program; with `seen`, records every layer's input.
+    fn run(
+        &self,
+        input: &MultiImage,
+        mut seen: Option<&mut Vec<MultiImage>>,
+    ) -> Result<MultiImage, ModelError> {
         let expected = &self.config().input_keys;
         if &input.signature() != expected {
             return Err(ModelError::Input {
@@ -137,32 +150,88 @@ impl Model {
                 got: input.signature().to_string(),
             });
         }
-        let mut x = input.clone();
+        // The current image: the input, a layer's output, or (right after a Save) the saved
+        // image on top of the stack, so that neither the input nor saved images are copied.
+        let mut x = Current::Input(input);
         let mut saved: Vec<MultiImage> = Vec::new();
         for step in &self.steps {
             match step {
                 Step::Layer { path, layer } => {
-                    x = layer.forward(&x).map_err(|e| ModelError::layer(path, e))?;
+                    let input = x.get(&saved)?;
+                    if let Some(seen) = seen.as_deref_mut() {
+                        seen.push(input.clone());
+                    }
+                    let output = layer
+                        .forward(input)
+                        .map_err(|e| ModelError::layer(path, e))?;
+                    x = Current::Owned(output);
                 }
-                Step::Save => saved.push(x.clone()),
-                Step::AddSaved => add(&mut x, &pop(&mut saved)?)?,
+                Step::Save => {
+                    let image = x.take(&saved)?;
+                    saved.push(image);
+                    x = Current::Top;
+                }
+                Step::AddSaved => {
+                    let mut sum = x.take(&saved)?;
+                    add(&mut sum, &pop(&mut saved)?)?;
+                    x = Current::Owned(sum);
+                }
                 Step::ConcatSaved => {
+                    let mut joined = x.take(&saved)?;
                     for block in pop(&mut saved)?.into_blocks() {
-                        x.append(block)
+                        joined
+                            .append(block)
                             .map_err(|e| ModelError::Skip(e.to_string()))?;
                     }
+                    x = Current::Owned(joined);
                 }
-                Step::ToScalar => x = to_scalar(&x),
-                Step::FromScalar(layout) => x = from_scalar(&x, layout)?,
+                Step::ToScalar => x = Current::Owned(to_scalar(x.get(&saved)?)),
+                Step::FromScalar(layout) => {
+                    x = Current::Owned(from_scalar(x.get(&saved)?, layout)?);
+                }
             }
         }
-        Ok(x)
+        x.take(&saved)
+    }
+}
+
+/// The image a model step works on (see [`Model::run`]).
+enum Current<'a> {
+    /// The model's input.
+    Input(&'a MultiImage),
+    /// An image computed by the model.
+    Owned(MultiImage),
+    /// The image on top of the saved stack.
+    Top,
+}
+
+impl Current<'_> {
+    fn get<'b>(&'b self, saved: &'b [MultiImage]) -> Result<&'b MultiImage, ModelError> {
+        match self {
+            Self::Input(image) => Ok(image),
+            Self::Owned(image) => Ok(image),
+            Self::Top => saved
+                .last()
+                .ok_or_else(|| ModelError::Skip("no saved image".into())),
+        }
+    }
+
+    /// The image by value (a copy unless the model computed it).
+    fn take(&mut self, saved: &[MultiImage]) -> Result<MultiImage, ModelError> {
+        match std::mem::replace(self, Self::Top) {
+            Self::Owned(image) => Ok(image),
+            other => {
+                let copy = other.get(saved)?.clone();
+                *self = other;
+                Ok(copy)
+            }
+        }
     }
 }
 
 impl Layer for Model {
     fn forward(&self, input: &MultiImage) -> Result<MultiImage, Error> {
-        Ok(self.run(input)?)
+        Ok(self.run(input, None)?)
     }
 }
 
@@ -203,7 +272,8 @@ fn to_scalar(x: &MultiImage) -> MultiImage {
         .iter()
         .map(|b| b.channels() * b.components())
         .sum();
-    let mut data = vec![0.0f32; channels * pixels];
+    // Every value is overwritten.
+    let mut data = buffers::take(channels * pixels);
     let mut out_channel = 0;
     for block in x.blocks() {
         let comps = block.components();
@@ -246,7 +316,8 @@ fn from_scalar(x: &MultiImage, layout: &Signature) -> Result<MultiImage, ModelEr
     let mut in_channel = 0;
     for (key, channels) in layout.entries() {
         let comps = key.components(dim);
-        let mut data = vec![0.0f32; channels * pixels * comps];
+        // Every value is overwritten.
+        let mut data = buffers::take(channels * pixels * comps);
         for c in 0..*channels {
             let dst = &mut data[c * pixels * comps..][..pixels * comps];
             for comp in 0..comps {
@@ -347,6 +418,9 @@ mod tests {
         let back = Model::from_file(&file).unwrap();
         let x = input(2, 8);
         assert_eq!(back.forward(&x).unwrap(), model.forward(&x).unwrap());
+        let seen = model.layer_inputs(&x).unwrap();
+        assert_eq!(seen.len(), model.layers().count());
+        assert_eq!(seen[0], x);
         // ginjax's UNet(D=2, depth=2, num_downsamples=1, num_conv=1) leaves (the training
         // fixture's shapes): embedding conv 2·1·(3+2+2+5) + 2·2 bias, nonlinearity 2·2;
         // down conv 4·2·12 + 2·4, nonlinearity 4·4; upsample conv 2·4·(1+1+1+2) + 2·2;

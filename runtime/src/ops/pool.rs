@@ -7,7 +7,7 @@
 
 use thiserror::Error;
 
-use crate::image::{Geometry, ImageBlock};
+use crate::image::{buffers, Geometry, ImageBlock};
 use crate::kernels::layout::row_major_strides;
 use crate::ops::norm::pixel_norm;
 
@@ -158,7 +158,7 @@ pub fn max_pool(
         _ => {}
     }
     let out_pixels = patches.origins.len();
-    let mut out = Vec::with_capacity(block.channels() * out_pixels * comps);
+    let mut out = buffers::with_capacity(block.channels() * out_pixels * comps);
     let mut norms = Vec::new();
     for c in 0..block.channels() {
         let channel = block.channel(c);
@@ -210,7 +210,7 @@ pub fn average_pool(block: &ImageBlock, patch_len: usize) -> Result<ImageBlock, 
     let patches = Patches::new(block.geometry(), patch_len)?;
     let comps = block.components();
     let inv = 1.0 / patches.members.len() as f64;
-    let mut out = Vec::with_capacity(block.channels() * patches.origins.len() * comps);
+    let mut out = buffers::with_capacity(block.channels() * patches.origins.len() * comps);
     let mut acc = vec![0f64; comps];
     for c in 0..block.channels() {
         let channel = block.channel(c);

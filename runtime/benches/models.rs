@@ -1,0 +1,236 @@
+//! Forward-pass timings of whole models (ginjax's UNet, ResNet, DilResNet) in the runtime.
+//!
+//! Run with `cargo bench -p ginrs-runtime --bench models` (release build, no criterion). The
+//! cases are those of ginjax's model benchmark (same names, models, widths, batch and image
+//! side): input and output one scalar and one vector channel, torus images, side-3 filters of
+//! orders 0..=2 (side 2 for UNet's upsampling), ginjax's defaults otherwise, random weights
+//! (the runtime's initialisation) and random inputs. Prints one line per case:
+//! `case=<name> path=runtime median_ms=<x> cpu_ms=<c> params=<n> peak_rss_mb=<y>`, where
+//! `median_ms` is the median wall time of `forward_batch` on the whole batch, `cpu_ms` the mean
+//! CPU time (all threads) of one such call — the work done, which the load of other processes
+//! on a shared machine changes far less than the wall time — `params` ginjax's `count_params`
+//! and `peak_rss_mb` the process's peak resident memory while the case was built and timed
+//! (Linux `VmHWM`, reset per case through `/proc/self/clear_refs` after the runtime's buffer
+//! pool is emptied).
+//!
+//! Optional argument: a case-name filter, e.g. `cargo bench -p ginrs-runtime --bench models --
+//! unet`. With `--nodes`, also prints the median time of every layer on the input it gets in a
+//! forward pass of the first batch item, slowest first (where the time goes).
+
+use std::time::{Duration, Instant};
+
+use ginrs_runtime::image::buffers;
+use ginrs_runtime::models::{BuiltLayer, ModelKind};
+use ginrs_runtime::{
+    Geometry, ImageBlock, Layer, Model, ModelConfig, MultiImage, Signature, TensorKey,
+};
+use rand::{Rng, SeedableRng};
+
+/// One benchmark case: ginjax's model benchmark's `(name, model, D, N, batch, kwargs)`.
+struct Case {
+    name: &'static str,
+    kind: ModelKind,
+    dim: usize,
+    side: usize,
+    batch: usize,
+    depth: usize,
+    /// UNet's `num_downsamples`.
+    downsamples: Option<usize>,
+    /// `num_blocks` of ResNet and DilResNet.
+    blocks: Option<usize>,
+    /// `num_conv` of UNet and ResNet.
+    convs: Option<usize>,
+}
+
+const CASES: &[Case] = &[
+    Case {
+        name: "unet_d2_n64_b8_w8",
+        kind: ModelKind::UNet,
+        dim: 2,
+        side: 64,
+        batch: 8,
+        depth: 8,
+        downsamples: Some(2),
+        blocks: None,
+        convs: Some(2),
+    },
+    Case {
+        name: "resnet_d2_n64_b8_w8",
+        kind: ModelKind::ResNet,
+        dim: 2,
+        side: 64,
+        batch: 8,
+        depth: 8,
+        downsamples: None,
+        blocks: Some(2),
+        convs: Some(2),
+    },
+    Case {
+        name: "dilresnet_d2_n64_b8_w8",
+        kind: ModelKind::DilResNet,
+        dim: 2,
+        side: 64,
+        batch: 8,
+        depth: 8,
+        downsamples: None,
+        blocks: Some(1),
+        convs: None,
+    },
+    Case {
+        name: "unet_d3_n16_b2_w4",
+        kind: ModelKind::UNet,
+        dim: 3,
+        side: 16,
+        batch: 2,
+        depth: 4,
+        downsamples: Some(1),
+        blocks: None,
+        convs: Some(2),
+    },
+];
+
+fn scalar_and_vector() -> Signature {
+    Signature::new(vec![(TensorKey::scalar(), 1), (TensorKey::vector(), 1)]).expect("distinct keys")
+}
+
+impl Case {
+    fn config(&self) -> ModelConfig {
+        let mut config = ModelConfig::new(
+            self.kind,
+            self.dim,
+            scalar_and_vector(),
+            scalar_and_vector(),
+            self.depth,
+        );
+        config.num_downsamples = self.downsamples;
+        config.num_blocks = self.blocks;
+        config.num_conv = self.convs;
+        config
+    }
+
+    /// Random torus inputs, one multi-image per batch entry.
+    fn inputs(&self, seed: u64) -> Vec<MultiImage> {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let geometry = Geometry::square(self.dim, self.side, true).expect("valid geometry");
+        (0..self.batch)
+            .map(|_| {
+                let mut image = MultiImage::new(geometry.clone());
+                for (key, c) in scalar_and_vector().entries() {
+                    let len = c * geometry.pixels() * key.components(self.dim);
+                    let data = (0..len).map(|_| rng.random_range(-1.0..1.0)).collect();
+                    let block = ImageBlock::new(geometry.clone(), key.clone(), *c, data)
+                        .expect("consistent block");
+                    image.insert(block).expect("distinct keys");
+                }
+                image
+            })
+            .collect()
+    }
+}
+
+/// Median wall time of `run` (after two warm-up calls) and its mean CPU time (all threads,
+/// `None` where the platform does not say): at least 7 and at most 41 runs, about 3 s per
+/// measurement.
+fn measure(mut run: impl FnMut()) -> (f64, Option<f64>) {
+    run();
+    run();
+    let mut times = Vec::new();
+    let budget = Duration::from_secs(3);
+    let start = Instant::now();
+    let cpu_start = cpu_secs();
+    while times.len() < 7 || (times.len() < 41 && start.elapsed() < budget) {
+        let t = Instant::now();
+        run();
+        times.push(t.elapsed().as_secs_f64());
+    }
+    let cpu = cpu_start
+        .zip(cpu_secs())
+        .map(|(a, b)| (b - a) / times.len() as f64);
+    times.sort_by(f64::total_cmp);
+    (times[times.len() / 2], cpu)
+}
+
+/// Resets the kernel's peak-RSS counter of this process (Linux; elsewhere a no-op).
+fn reset_peak_rss() {
+    // Writing 5 to clear_refs resets VmHWM to the current RSS (proc(5)).
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// The peak resident set size since the last reset, in MiB (Linux `VmHWM`).
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// CPU time of this process so far (user + system), in seconds (Linux; 10 ms ticks).
+fn cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which is in parentheses): utime and stime are the
+    // 12th and 13th of them (proc(5), fields 14 and 15).
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// The kind of a built layer, for the `--nodes` profile.
+fn layer_kind(layer: &BuiltLayer) -> &'static str {
+    match layer {
+        BuiltLayer::ConvContract(_) => "conv",
+        BuiltLayer::BaselineConv(_) => "baseline-conv",
+        BuiltLayer::LayerNorm(_) | BuiltLayer::BaselineNorm(_) => "norm",
+        BuiltLayer::VectorNeuronNonlinear(_) => "nonlinear",
+        BuiltLayer::Elementwise(_) => "activation",
+        BuiltLayer::MaxNormPool(_) => "pool",
+    }
+}
+
+/// Median time of each layer of `model` on the inputs it sees in a forward pass of `input`
+/// (skip steps are not timed), slowest first.
+fn profile(model: &Model, input: &MultiImage) {
+    let mut rows: Vec<(f64, String)> = Vec::new();
+    let inputs = model.layer_inputs(input).expect("forward succeeds");
+    for ((path, layer), x) in model.layers().zip(&inputs) {
+        let (t, _) = measure(|| {
+            std::hint::black_box(layer.forward(x).expect("forward succeeds"));
+        });
+        rows.push((t, format!("{path} ({})", layer_kind(layer))));
+    }
+    let total: f64 = rows.iter().map(|r| r.0).sum();
+    rows.sort_by(|a, b| b.0.total_cmp(&a.0));
+    for (t, name) in rows.iter().take(12) {
+        eprintln!("    {:8.3} ms {:5.1}%  {name}", t * 1e3, 100.0 * t / total);
+    }
+    eprintln!("    {:8.3} ms in layers (one image)", total * 1e3);
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let nodes = args.iter().any(|a| a == "--nodes");
+    let filter = args.iter().find(|a| !a.starts_with('-'));
+    for case in CASES {
+        if filter.is_some_and(|f| !case.name.contains(f.as_str())) {
+            continue;
+        }
+        buffers::release();
+        reset_peak_rss();
+        let model = Model::new(&case.config(), 1).expect("the benchmark configurations are valid");
+        let inputs = case.inputs(2);
+        let (wall, cpu) = measure(|| {
+            std::hint::black_box(model.forward_batch(&inputs).expect("forward succeeds"));
+        });
+        let peak = peak_rss_mb().map_or("n/a".to_string(), |mb| format!("{mb:.1}"));
+        let cpu = cpu.map_or("n/a".to_string(), |s| format!("{:.3}", s * 1e3));
+        println!(
+            "case={} path=runtime median_ms={:.3} cpu_ms={cpu} params={} peak_rss_mb={peak}",
+            case.name,
+            wall * 1e3,
+            model.count_params()
+        );
+        if nodes {
+            profile(&model, &inputs[0]);
+        }
+    }
+}
