@@ -110,9 +110,19 @@ impl FusedConv {
         ))
     }
 
+    /// The values of one item's input.
+    fn input_len(&self) -> usize {
+        values(&self.input_geometry, self.layer.input_signature())
+    }
+
+    /// The values of one item's output.
+    fn output_len(&self) -> usize {
+        values(&self.output_geometry, &self.layer.output_signature())
+    }
+
     /// The forward pass on host buffers: every item's convolution, side by side.
     fn forward(&self, x: &[f32], w: &[f32]) -> Vec<f32> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(self.batch * self.output_len());
         for item in x.chunks_exact(x.len() / self.batch) {
             let image = image(&self.input_geometry, self.layer.input_signature(), item);
             let y = self
@@ -129,7 +139,7 @@ impl FusedConv {
     /// The input gradient on host buffers, from the weights and the output gradient `g`.
     fn input_grad(&self, w: &[f32], g: &[f32]) -> Vec<f32> {
         let signature = self.layer.output_signature();
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(self.batch * self.input_len());
         for item in g.chunks_exact(g.len() / self.batch) {
             let grad = image(&self.output_geometry, &signature, item);
             let dx = self
@@ -161,6 +171,15 @@ impl FusedConv {
         }
         total
     }
+}
+
+/// The number of values of a multi-image of `signature` on `geometry`.
+fn values(geometry: &Geometry, signature: &Signature) -> usize {
+    signature
+        .entries()
+        .iter()
+        .map(|(key, channels)| channels * geometry.pixels() * key.components(geometry.dim()))
+        .sum()
 }
 
 /// One item's multi-image of `signature` on `geometry` from its values (the blocks side by

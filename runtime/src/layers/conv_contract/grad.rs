@@ -154,9 +154,9 @@ impl ConvContract {
             let pairs: Vec<usize> = (0..self.pairs.len())
                 .filter(|&p| self.pairs[p].input == bi)
                 .collect();
-            // H = Wᵀ · G per pair: (in_c · n_f) × (d^k_out · pixels).
+            // H = Wᵀ · G per pair (the pairs in parallel): (in_c · n_f) × (d^k_out · pixels).
             let mixed: Vec<Vec<f32>> = pairs
-                .iter()
+                .par_iter()
                 .map(|&p| {
                     let pair = &self.pairs[p];
                     let (out_key, out_c) = &targets[pair.target];
@@ -176,6 +176,8 @@ impl ConvContract {
             if pairs.is_empty() {
                 data.fill(0.0);
             } else {
+                // Per input channel (in parallel): its planes of every pair's H, wrap- or
+                // zero-padded, through the adjoint stencil, summed over the pairs.
                 data.par_chunks_mut(comps_in * ip)
                     .enumerate()
                     .for_each(|(i, dst)| {
