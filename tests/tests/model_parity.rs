@@ -167,15 +167,18 @@ fn exported_ginjax_models_load_and_reproduce_ginjax() {
         let x = &multi_image_batch(&case["input"], 2)[0];
         let report = check_layer(&model, x, &Elements::All).unwrap();
         assert_eq!(report.per_element.len(), 8);
+        // f32 rounding through a whole model (a DilResNet is eleven convolutions with norms
+        // and nonlinearities deep; whitening amplifies it where a covariance is nearly
+        // singular) reaches 1e-5 of the output scale; the baselines miss by more than 100%.
         if file.config.equivariant {
             assert!(
-                report.holds(1e-5),
+                report.holds(1e-4),
                 "{name}: equivariance error {}",
                 report.relative_error
             );
         } else {
             assert!(
-                report.relative_error > 1e-3,
+                report.relative_error > 0.1,
                 "{name}: the baseline should not be equivariant ({})",
                 report.relative_error
             );
