@@ -15,8 +15,9 @@
 //! - **No unsafe code** (`#![forbid(unsafe_code)]`).
 //! - **One concept per module**: [`image`] (batches of multi-images as tensors), [`layers`]
 //!   (one file per layer, plus the padding of the convolution input and the burn operation of
-//!   ConvContract's fused route), [`eigen`] (the
-//!   differentiable spectral function behind the norm's whitening), [`loss`], [`optim`],
+//!   ConvContract's fused route), [`eigen`] (the differentiable spectral function behind the
+//!   norm's whitening), [`models`] (ginjax's UNet, ResNet and DilResNet executing the runtime's
+//!   model plans), [`loss`], [`optim`],
 //!   [`step`], [`rollout`](mod@rollout), [`params`] (ginjax parameter names), [`weights`]
 //!   (runtime `LayerWeights` exchange), [`error`], [`simulate`] (the turbulence solver and
 //!   its datasets; no burn), [`cli`](mod@cli) (the `ginrs` command line tool, feature `cli`, on
@@ -53,6 +54,7 @@ pub mod error;
 pub mod image;
 pub mod layers;
 pub mod loss;
+pub mod models;
 pub mod optim;
 pub mod params;
 pub mod rollout;
@@ -67,6 +69,7 @@ pub use layers::{
     VectorNeuronNonlinear,
 };
 pub use loss::{Loss, Reduce};
+pub use models::{Model, ModelLayer};
 pub use optim::Optimizer;
 pub use params::{GinjaxParams, NamedArray};
 pub use rollout::{rollout, shift_window};

@@ -1,0 +1,109 @@
+//! [`ModelLayer`]: the burn module of one layer of a model, made from the runtime layer that
+//! the runtime's [`LayerBuilder`] builds for the layer's [`LayerSpec`].
+
+use burn::module::Module;
+use burn::tensor::Device;
+use ginrs_runtime::models::{layer_leaves, BuiltLayer, LayerBuilder, LayerSpec};
+
+use crate::error::TrainError;
+use crate::image::TensorImage;
+use crate::layers::{
+    BaselineConv, BaselineNorm, ConvContract, Elementwise, GroupNorm, ImageModule, MaxNormPool,
+    ScalarActivation, VectorNeuronNonlinear,
+};
+use crate::params::{GinjaxParams, NamedTensor};
+
+/// One layer of a model as a burn module.
+#[derive(Module, Debug)]
+pub enum ModelLayer {
+    /// ginjax's `ConvContract`.
+    ConvContract(ConvContract),
+    /// equinox's `Conv` / `ConvTranspose` of the baseline.
+    BaselineConv(BaselineConv),
+    /// ginjax's `LayerNorm`.
+    LayerNorm(GroupNorm),
+    /// equinox's `GroupNorm(1, c)` of the baseline.
+    BaselineNorm(BaselineNorm),
+    /// ginjax's `VectorNeuronNonlinear`.
+    VectorNeuron(VectorNeuronNonlinear),
+    /// The baseline's elementwise activation.
+    Elementwise(Elementwise),
+    /// ginjax's `MaxNormPool`.
+    Pool(MaxNormPool),
+}
+
+impl ModelLayer {
+    /// A trainable copy of `built`, the runtime layer of `spec` (`builder` supplies the
+    /// filter bank of a `ConvContract`).
+    pub fn from_built(
+        built: &BuiltLayer,
+        spec: &LayerSpec,
+        builder: &mut LayerBuilder,
+        device: &Device,
+    ) -> Result<Self, TrainError> {
+        Ok(match built {
+            BuiltLayer::ConvContract(conv) => {
+                let LayerSpec::ConvContract { filters, .. } = spec else {
+                    unreachable!("the runtime builds a ConvContract only for a ConvContract spec")
+                };
+                let bank = builder.bank(filters)?;
+                Self::ConvContract(ConvContract::from_runtime(conv, bank, device)?)
+            }
+            BuiltLayer::BaselineConv(conv) => {
+                let leaves = layer_leaves(built, "");
+                let take = |name: &str| {
+                    leaves
+                        .iter()
+                        .find(|l| l.path == name)
+                        .map(|l| l.data.clone())
+                };
+                let weight = take(".weight").expect("a baseline convolution has a .weight leaf");
+                Self::BaselineConv(BaselineConv::new(
+                    conv.spec(),
+                    builder.dim(),
+                    weight,
+                    take(".bias"),
+                    device,
+                )?)
+            }
+            BuiltLayer::LayerNorm(norm) => Self::LayerNorm(GroupNorm::from_runtime(norm, device)),
+            BuiltLayer::BaselineNorm(norm) => {
+                Self::BaselineNorm(BaselineNorm::from_runtime(norm, device)?)
+            }
+            BuiltLayer::VectorNeuronNonlinear(layer) => {
+                Self::VectorNeuron(VectorNeuronNonlinear::from_runtime(layer, device)?)
+            }
+            BuiltLayer::Elementwise(activation) => Self::Elementwise(Elementwise::new(
+                ScalarActivation::from_runtime(activation)?,
+            )),
+            BuiltLayer::MaxNormPool(pool) => Self::Pool(MaxNormPool::from_runtime(pool)),
+        })
+    }
+}
+
+impl ImageModule for ModelLayer {
+    fn forward_image(&self, input: &TensorImage) -> Result<TensorImage, TrainError> {
+        match self {
+            Self::ConvContract(l) => l.forward(input),
+            Self::BaselineConv(l) => l.forward(input),
+            Self::LayerNorm(l) => l.forward(input),
+            Self::BaselineNorm(l) => l.forward(input),
+            Self::VectorNeuron(l) => l.forward(input),
+            Self::Elementwise(l) => l.forward(input),
+            Self::Pool(l) => l.forward(input),
+        }
+    }
+}
+
+impl GinjaxParams for ModelLayer {
+    fn named_tensors(&self) -> Vec<(String, NamedTensor)> {
+        match self {
+            Self::ConvContract(l) => l.named_tensors(),
+            Self::BaselineConv(l) => l.named_tensors(),
+            Self::LayerNorm(l) => l.named_tensors(),
+            Self::BaselineNorm(l) => l.named_tensors(),
+            Self::VectorNeuron(l) => l.named_tensors(),
+            Self::Elementwise(_) | Self::Pool(_) => Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! ginjax's models — `UNet`, `ResNet`, `DilResNet` (`ginjax/models.py`) — as burn modules:
+//! [`Model`] executes the runtime's [`ginrs_runtime::ModelPlan`] with one [`ModelLayer`] per
+//! layer, reads and writes the runtime's [`ginrs_runtime::ModelFile`], and names its
+//! parameters by ginjax's tree paths.
+
+pub mod layer;
+pub mod model;
+
+pub use layer::ModelLayer;
+pub use model::Model;
