@@ -19,8 +19,9 @@
 //!   and the filters they use; it uses `image/` and `kernels/` only.
 //! - `layers/` is the [`Layer`] trait and the layers; they compute with `ops/` and `kernels/`.
 //! - `models/` is ginjax's UNet, ResNet and DilResNet: their configuration and a program of
-//!   layer specs with ginjax's parameter paths (data only), and the runtime layers built from
-//!   those specs and named parameters. It uses `layers/` and `ops/`.
+//!   layer specs with ginjax's parameter paths (data only), the runtime layers built from those
+//!   specs and named parameters, and the inference [`Model`] that runs them. It uses
+//!   `layers/` and `ops/`.
 //! - `io/` is the only folder that names serde: the JSON forms of keys, arrays, weights, layer
 //!   parameters, ginjax exports and model files (whose configuration is `models/`'s). Layers
 //!   and models convert their parameters to and from these plain structs (`layers/`,

@@ -165,7 +165,8 @@ impl NamedParam {
 pub struct ModelFile {
     /// The model's constructor options.
     pub config: ModelConfig,
-    /// Every array leaf by tree path, in ginjax's tree order when written by ginrs.
+    /// Every array leaf by tree path, in any order (ginjax's exports list them in tree order,
+    /// [`crate::models::Model::to_file`] layer by layer in program order).
     pub params: Vec<NamedParam>,
 }
 

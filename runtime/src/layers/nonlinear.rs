@@ -455,17 +455,26 @@ impl VectorNeuronNonlinear {
 }
 
 /// Per pixel of `n` components: `scale = 1/(‖q‖ + eps)` and the signed length
-/// `s = ⟨x, q⟩·scale`.
+/// `s = ⟨x, q⟩·scale`. The sums and the scaling are separate loops so that the second
+/// (square root, division) vectorises.
 #[inline(always)]
 fn lengths(n: usize, x: &[f32], q: &[f32], eps: f32, scale: &mut [f32], s: &mut [f32]) {
-    for (((x_px, q_px), scale), s) in x.chunks_exact(n).zip(q.chunks_exact(n)).zip(scale).zip(s) {
-        let norm = q_px.iter().map(|v| v * v).sum::<f32>().sqrt();
-        *scale = 1.0 / (norm + eps);
-        *s = x_px.iter().zip(q_px).map(|(x, q)| x * q * *scale).sum();
+    for (((x_px, q_px), qq), xq) in x
+        .chunks_exact(n)
+        .zip(q.chunks_exact(n))
+        .zip(scale.iter_mut())
+        .zip(s.iter_mut())
+    {
+        *qq = q_px.iter().map(|v| v * v).sum::<f32>();
+        *xq = x_px.iter().zip(q_px).map(|(x, q)| x * q).sum::<f32>();
+    }
+    for (scale, s) in scale.iter_mut().zip(s) {
+        *scale = 1.0 / (scale.sqrt() + eps);
+        *s *= *scale;
     }
 }
 
-/// Per pixel of `n` components: `out = h·p + (x − p)` with `p = s·q·scale`, the part of `x`
+/// Per pixel of `n` components: `out = h·p + (x − p)` with `p = s·scale·q`, the part of `x`
 /// along `q`.
 #[inline(always)]
 fn combine(n: usize, out: &mut [f32], x: &[f32], q: &[f32], s: &[f32], h: &[f32], scale: &[f32]) {
@@ -476,8 +485,9 @@ fn combine(n: usize, out: &mut [f32], x: &[f32], q: &[f32], s: &[f32], h: &[f32]
         .zip(s.iter().zip(h))
         .zip(scale)
     {
+        let along = s * scale;
         for ((o, &x), &qv) in out_px.iter_mut().zip(x_px).zip(q_px) {
-            let parallel = s * qv * scale;
+            let parallel = along * qv;
             *o = h * parallel + (x - parallel);
         }
     }
