@@ -9,10 +9,12 @@ use std::process::Command as Process;
 use burn::tensor::Device;
 use clap::Parser;
 use ginrs_train::cli::checkpoint::{self, EpochMetrics, Which};
+use ginrs_train::cli::compare::{read_rows, table};
 use ginrs_train::cli::config::TrainConfig;
+use ginrs_train::cli::data::model_io;
 use ginrs_train::cli::evaluate::{evaluate, EvalOptions, EvalReport};
 use ginrs_train::cli::export::export;
-use ginrs_train::cli::model::ModelSpec;
+use ginrs_train::cli::model::{Architecture, ModelSpec};
 use ginrs_train::cli::simulate::simulate;
 use ginrs_train::cli::train::{train, TrainOptions};
 use ginrs_train::cli::{run, Cli, CliError};
@@ -45,10 +47,11 @@ fn config(data: &Path, run_dir: &Path, equivariant: bool, epochs: usize) -> Trai
         batch_size: 8,
         learning_rate: 3e-3,
         model: ModelSpec {
+            kind: Architecture::Resnet,
             equivariant,
-            width: 2,
-            depth: 1,
-            kernel_size: 3,
+            depth: 2,
+            num_blocks: Some(1),
+            ..ModelSpec::default()
         },
         ..TrainConfig::default()
     }
@@ -112,7 +115,7 @@ fn the_binary_documents_every_subcommand_and_reports_errors() {
     let out = Process::new(bin).arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    for sub in ["simulate", "train", "eval", "export"] {
+    for sub in ["simulate", "train", "eval", "export", "compare"] {
         assert!(text.contains(sub), "{text}");
     }
     for (sub, flags) in [
@@ -125,7 +128,10 @@ fn the_binary_documents_every_subcommand_and_reports_errors() {
             &[
                 "--config",
                 "--resume",
+                "--kind",
                 "--equivariant",
+                "--depth",
+                "--num-blocks",
                 "--lr",
                 "--patience",
             ][..],
@@ -208,7 +214,9 @@ fn an_equivariant_run_trains_evaluates_and_exports() {
     // The identity's errors are the plain ones; an equivariant model has them on every
     // transformed copy of the test set.
     assert_eq!(report.transformed[0].errors, report.plain);
-    assert!(spread(&report) < 1e-4, "spread {}", spread(&report));
+    // f32 rounding through the layer norms' eigen-whitening, over 3 rollout steps (about
+    // 1.5e-4 here); the baseline's spread is above 1e-2.
+    assert!(spread(&report) < 1e-3, "spread {}", spread(&report));
     let runtime = report.runtime.as_ref().unwrap();
     assert!(
         runtime.max_abs_difference <= 1e-4 * runtime.max_abs_value.max(1.0),
@@ -219,6 +227,20 @@ fn an_equivariant_run_trains_evaluates_and_exports() {
     let written: EvalReport =
         serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
     assert_eq!(written, report);
+    // `ginrs compare` reads it back into a table row of this run.
+    let rows = read_rows(std::slice::from_ref(&run_dir)).unwrap();
+    assert_eq!(rows[0].report, report);
+    let text = table(&rows);
+    let row = text.lines().nth(2).unwrap();
+    assert!(row.contains("| equivariant ResNet |"), "{text}");
+    assert!(
+        row.contains(&format!(
+            "| {:.3} |",
+            report.transformed_mean.rollout_l2_rel_error_mean
+        )),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 3);
     for stem in ["loss_curves", "rollout"] {
         let svg = std::fs::read_to_string(out.join(format!("{stem}.svg"))).unwrap();
         assert!(svg.trim_end().ends_with("</svg>"));
@@ -237,7 +259,7 @@ fn the_baseline_is_not_equivariant_and_exports_to_the_runtime() {
     let report = evaluate(&eval_options(&run_dir, Some(model_file))).unwrap();
     assert!(!report.equivariant);
     assert_eq!(report.params, state.params);
-    assert!(spread(&report) > 1e-3, "spread {}", spread(&report));
+    assert!(spread(&report) > 1e-2, "spread {}", spread(&report));
     let runtime = report.runtime.unwrap();
     assert!(
         runtime.max_abs_difference <= 1e-4 * runtime.max_abs_value.max(1.0),
@@ -281,9 +303,9 @@ fn a_resumed_run_repeats_the_uninterrupted_one() {
     assert!(err.to_string().contains("--resume"), "{err}");
     // Resuming with another model is refused, naming the setting.
     let mut other = config(&data, &parts, true, 4);
-    other.model.width = 3;
+    other.model.depth = 3;
     let err = train(other, &options(true, None)).unwrap_err();
-    assert!(err.to_string().contains("model.width"), "{err}");
+    assert!(err.to_string().contains("model.depth"), "{err}");
 }
 
 #[test]
@@ -337,12 +359,25 @@ fn bad_checkpoints_and_datasets_are_clear_errors() {
     export(&p3, Which::Last, &p3_model).unwrap();
     let err = evaluate(&eval_options(&run_dir, Some(p3_model))).unwrap_err();
     assert!(matches!(err, CliError::ModelFile { .. }), "{err}");
-    assert!(err.to_string().contains("the run's model maps"), "{err}");
+    assert!(err.to_string().contains("the run's model is"), "{err}");
     let garbage = dir.path().join("garbage.json");
     std::fs::write(&garbage, r#"{"format": "ginrs-cli-network/1"}"#).unwrap();
-    let err = evaluate(&eval_options(&run_dir, Some(garbage))).unwrap_err();
+    let err = evaluate(&eval_options(&run_dir, Some(garbage.clone()))).unwrap_err();
     assert!(matches!(err, CliError::ModelFile { .. }), "{err}");
-    assert!(err.to_string().contains("missing field"), "{err}");
+    assert!(
+        err.to_string().contains("garbage.json") && err.to_string().contains("version"),
+        "{err}"
+    );
+    // A model file cut short: the error names the file.
+    let text = std::fs::read_to_string(dir.path().join("p3.json")).unwrap();
+    std::fs::write(&garbage, &text[..text.len() / 2]).unwrap();
+    let err = evaluate(&eval_options(&run_dir, Some(garbage.clone()))).unwrap_err();
+    assert!(matches!(err, CliError::ModelFile { .. }), "{err}");
+    assert!(err.to_string().contains("garbage.json"), "{err}");
+    // A run that was never evaluated cannot be compared.
+    let err = read_rows(std::slice::from_ref(&p3)).unwrap_err();
+    assert!(matches!(err, CliError::RunDir { .. }), "{err}");
+    assert!(err.to_string().contains("ginrs eval --run-dir"), "{err}");
     // A missing optimiser record, then corrupt files: the module record, then the state.
     let last = run_dir.join(checkpoint::LAST_DIR);
     let optimizer = last.join(checkpoint::OPTIMIZER_FILE);
@@ -391,7 +426,7 @@ fn configuration_files_and_flags_reach_the_run() {
         &file,
         format!(
             "dataset = {:?}\nrun_dir = {:?}\nepochs = 5\nbatch_size = 16\n\
-             [model]\nwidth = 2\ndepth = 1\n[schedule]\nkind = \"step\"\nevery_epochs = 1\n\
+             [model]\ndepth = 2\nnum_blocks = 1\n[schedule]\nkind = \"step\"\nevery_epochs = 1\n\
              factor = 0.5\n",
             data, run_dir
         ),
@@ -420,4 +455,30 @@ fn configuration_files_and_flags_reach_the_run() {
     // A bad value is named.
     let err = run(cli(&["--batch-size", "0"])).unwrap_err();
     assert!(err.to_string().contains("batch_size"), "{err}");
+    // The model flags reach the run: another architecture, counted as the runtime counts it.
+    let other = dir.path().join("dil");
+    let other_dir = other.to_str().unwrap();
+    let flags = [
+        "--run-dir",
+        other_dir,
+        "--epochs",
+        "1",
+        "--kind",
+        "dilresnet",
+    ];
+    run(cli(&flags)).unwrap();
+    let (_, state) = checkpoint::load_state(&other, Which::Last).unwrap();
+    assert_eq!(state.config.model.kind, Architecture::Dilresnet);
+    let expected = ginrs_runtime::Model::new(&state.config.model.config(&model_io(2)).unwrap(), 0)
+        .unwrap()
+        .count_params();
+    assert_eq!(state.params, expected);
+    // Options the architecture lacks, and a grid the UNet cannot pool, are named.
+    let err = run(cli(&["--kind", "dilresnet", "--num-conv", "2"])).unwrap_err();
+    assert!(err.to_string().contains("num_conv"), "{err}");
+    let err = run(cli(&["--kind", "unet", "--num-downsamples", "5"])).unwrap_err();
+    assert!(
+        err.to_string().contains("model.num_downsamples") && err.to_string().contains("16"),
+        "{err}"
+    );
 }

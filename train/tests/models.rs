@@ -9,15 +9,13 @@ mod common;
 
 use burn::module::Module;
 use burn::tensor::{DType, Device};
-use common::{random_image, signature};
+use common::{max_abs_diff, random_image, signature, train_a_little};
 use ginrs_runtime::models::{BaselinePadding, ModelError};
 use ginrs_runtime::Model as RuntimeModel;
 use ginrs_runtime::{
     check_fn, Elements, Geometry, Layer, ModelConfig, ModelFile, ModelKind, MultiImage,
 };
-use ginrs_train::{
-    GinjaxParams, ImageModule, Loss, Model, Optimizer, TensorImage, TrainError, Trainer,
-};
+use ginrs_train::{GinjaxParams, ImageModule, Model, TensorImage, TrainError};
 
 /// Relative equivariance error allowed after training, in f32. The trained ResNet's
 /// eigen-whitening norms amplify rounding: its error is about 9e-6 here and 5e-6 for the same
@@ -63,44 +61,6 @@ fn input(config: &ModelConfig, batch: usize, seed: u64) -> TensorImage {
         &device(),
         DType::F32,
     )
-}
-
-/// A few Adam steps towards a random target; the loss must go down.
-fn train_a_little(model: Model, input: &TensorImage, steps: usize) -> Model {
-    let output = model.forward(input).unwrap();
-    let target = random_image(
-        &output.signature(),
-        output.geometry(),
-        output.batch(),
-        77,
-        &device(),
-        DType::F32,
-    );
-    let mut trainer = Trainer::new(model, Optimizer::adam(), 1e-2);
-    let losses: Vec<f64> = (0..steps)
-        .map(|_| trainer.fit_batch(input, &target, Loss::Smse).unwrap())
-        .collect();
-    assert!(
-        losses.last() < losses.first(),
-        "Adam lowers the loss: {losses:?}"
-    );
-    trainer.into_module()
-}
-
-/// The largest difference between two batches' values, and the largest magnitude of `b`.
-fn max_abs_diff(a: &[MultiImage], b: &[MultiImage]) -> (f32, f32) {
-    let mut diff = 0.0f32;
-    let mut scale = 0.0f32;
-    for (x, y) in a.iter().zip(b) {
-        assert_eq!(x.signature(), y.signature());
-        for (u, v) in x.blocks().iter().zip(y.blocks()) {
-            for (p, q) in u.data().iter().zip(v.data()) {
-                diff = diff.max((p - q).abs());
-                scale = scale.max(q.abs());
-            }
-        }
-    }
-    (diff, scale)
 }
 
 fn outputs(model: &Model, input: &TensorImage) -> Vec<MultiImage> {

@@ -215,7 +215,11 @@ pub enum BuiltLayer {
 impl Layer for BuiltLayer {
     fn forward(&self, input: &MultiImage) -> Result<MultiImage, Error> {
         match self {
-            Self::ConvContract(layer) => layer.forward(input),
+            Self::ConvContract(layer) => {
+                let mut output = layer.forward(input)?;
+                in_target_order(layer, &mut output);
+                Ok(output)
+            }
             Self::BaselineConv(layer) => layer.forward(input),
             Self::LayerNorm(layer) | Self::BaselineNorm(layer) => layer.forward(input),
             Self::VectorNeuronNonlinear(layer) => layer.forward(input),
@@ -232,7 +236,11 @@ impl Layer for BuiltLayer {
 
     fn forward_into(&self, input: &MultiImage, output: &mut MultiImage) -> Result<(), Error> {
         match self {
-            Self::ConvContract(layer) => layer.forward_into(input, output),
+            Self::ConvContract(layer) => {
+                layer.forward_into(input, output)?;
+                in_target_order(layer, output);
+                Ok(())
+            }
             Self::BaselineConv(layer) => layer.forward_into(input, output),
             _ => {
                 *output = self.forward(input)?;
@@ -240,6 +248,25 @@ impl Layer for BuiltLayer {
             }
         }
     }
+}
+
+/// Puts the blocks of a model convolution's output in its target signature's order.
+///
+/// A convolution that skips pairs without an invariant filter emits its keys in the order the
+/// remaining pairs first reach them (ginjax's output dictionary). ginjax's layers look keys up
+/// by name, so that order means nothing there; ginrs layers take their keys in signature
+/// order, so the model restores the order its plan declares.
+pub fn in_target_order(layer: &ConvContract, image: &mut MultiImage) {
+    if layer.dropped_pairs().is_empty() {
+        return;
+    }
+    let target = &layer.config().target;
+    let rank = |key: &TensorKey| target.entries().iter().position(|(k, _)| k == key);
+    let geometry = image.geometry().clone();
+    let mut blocks = std::mem::replace(image, MultiImage::new(geometry.clone())).into_blocks();
+    blocks.sort_by_key(|block| rank(block.key()));
+    *image = MultiImage::from_blocks(geometry, blocks)
+        .expect("the same distinct blocks in another order");
 }
 
 /// Builds [`BuiltLayer`]s of one spatial dimension, building each filter bank once.

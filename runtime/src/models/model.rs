@@ -400,6 +400,33 @@ mod tests {
     }
 
     #[test]
+    fn pseudoscalars_skip_the_pairs_without_an_invariant_filter() {
+        // Side-3 banks have no (k = 0, parity 1) filter, so scalar ↔ pseudoscalar pairs are
+        // skipped as ginjax skips them; the model still maps pseudoscalars equivariantly.
+        let keys = Signature::new(vec![
+            (TensorKey::new(0, 1), 1),
+            (TensorKey::vector(), 1),
+            (TensorKey::scalar(), 1),
+        ])
+        .unwrap();
+        let geometry = Geometry::square(2, 8, true).unwrap();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+        let mut x = MultiImage::zeros(geometry, &keys);
+        for v in x.blocks_mut().flat_map(|b| b.data_mut()) {
+            *v = (rng.next_u32() as f32 / u32::MAX as f32) * 2.0 - 1.0;
+        }
+        for kind in [ModelKind::ResNet, ModelKind::DilResNet] {
+            let mut c = small(kind);
+            c.input_keys = keys.clone();
+            c.output_keys = keys.clone();
+            let model = Model::new(&c, 5).unwrap();
+            let report = check_layer(&model, &x, &Elements::All).unwrap();
+            assert!(report.output_scale > 0.0);
+            assert!(report.holds(1e-5), "{kind:?}: {}", report.relative_error);
+        }
+    }
+
+    #[test]
     fn the_baseline_is_not_equivariant() {
         let mut c = small(ModelKind::ResNet);
         c.equivariant = false;

@@ -227,9 +227,12 @@ impl Builder<'_> {
                     c.upsample_filters.clone(),
                 ),
             };
+            // ginjax's ConvContract skips an (input, target) pair whose invariant filter does
+            // not exist ("relevant when there isn't an N=3, (0,1) filter", layers.py).
             let config = ConvContractConfig::new(input.clone(), output.clone())
                 .bias(c.use_bias)
-                .options(options);
+                .options(options)
+                .allow_missing(true);
             let filters = filters.expect("validate() requires the equivariant filters");
             self.layer(path, LayerSpec::ConvContract { config, filters });
         } else {

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use super::checkpoint::Which;
 use super::config::{LossKind, OptimizerKind};
 use super::error::CliError;
+use super::model::Architecture;
 use super::schedule::ScheduleKind;
 use crate::simulate::SimConfig;
 
@@ -22,7 +23,7 @@ use crate::simulate::SimConfig;
 ///
 ///   ginrs simulate --out data/turb
 ///   ginrs train --data data/turb --run-dir runs/eqv
-///   ginrs train --data data/turb --run-dir runs/base --equivariant false --width 16
+///   ginrs train --data data/turb --run-dir runs/base --equivariant false
 ///   ginrs eval --run-dir runs/eqv
 ///   ginrs export --run-dir runs/eqv --out runs/eqv/model.json
 ///   ginrs eval --run-dir runs/eqv --runtime runs/eqv/model.json
@@ -64,9 +65,17 @@ pub enum Command {
     Eval(EvalArgs),
     /// Export a run's model in the runtime's format.
     ///
-    /// The file is the runtime's ginjax-export layer list in a small envelope with the input
-    /// and output signatures; `ginrs eval --runtime FILE` runs it.
+    /// The file is the runtime's model file (JSON: the model's ginjax constructor options and
+    /// its parameters under ginjax's tree paths); `ginrs eval --runtime FILE` runs it, and
+    /// `ginrs_runtime::Model::from_file` loads it in any Rust program.
     Export(ExportArgs),
+    /// Compare evaluated runs: one table row per run (read from each run's
+    /// eval/metrics.json, written by `ginrs eval`).
+    ///
+    /// Columns: model, parameters, epochs, and the one-step and rollout errors on the test
+    /// set and on the test set transformed by B_2 (the mean over its 8 elements). Printed as
+    /// a Markdown table.
+    Compare(CompareArgs),
 }
 
 /// Flags of `ginrs simulate` (defaults: a small CPU experiment).
@@ -196,18 +205,30 @@ pub struct TrainArgs {
     /// Past frames p the model sees (config: past_steps).
     #[arg(long)]
     pub past_steps: Option<usize>,
+    /// ginjax's model to train (config: model.kind).
+    #[arg(long, value_enum)]
+    pub kind: Option<Architecture>,
     /// Equivariant layers, or (false) the non-equivariant baseline (config: model.equivariant).
     #[arg(long, value_name = "BOOL")]
     pub equivariant: Option<bool>,
-    /// Channels per key of the hidden layers (config: model.width).
-    #[arg(long)]
-    pub width: Option<usize>,
-    /// Hidden layers (config: model.depth).
+    /// Channels per key of the middle layers, ginjax's `depth` (config: model.depth).
     #[arg(long)]
     pub depth: Option<usize>,
+    /// Residual blocks of a ResNet or DilResNet (config: model.num_blocks).
+    #[arg(long)]
+    pub num_blocks: Option<usize>,
+    /// Convolutions per UNet level or ResNet block (config: model.num_conv).
+    #[arg(long)]
+    pub num_conv: Option<usize>,
+    /// Pooled levels of a UNet (config: model.num_downsamples).
+    #[arg(long)]
+    pub num_downsamples: Option<usize>,
     /// Filter side, odd (config: model.kernel_size).
     #[arg(long)]
     pub kernel_size: Option<usize>,
+    /// Largest tensor order of the equivariant filters (config: model.max_k).
+    #[arg(long)]
+    pub max_k: Option<usize>,
     /// Epochs (config: epochs).
     #[arg(long)]
     pub epochs: Option<usize>,
@@ -256,10 +277,14 @@ impl TrainArgs {
         set(&mut v, "dataset", &self.data);
         set(&mut v, "run_dir", &self.run_dir);
         set(&mut v, "past_steps", &self.past_steps);
+        set(&mut v, "model.kind", &self.kind);
         set(&mut v, "model.equivariant", &self.equivariant);
-        set(&mut v, "model.width", &self.width);
         set(&mut v, "model.depth", &self.depth);
+        set(&mut v, "model.num_blocks", &self.num_blocks);
+        set(&mut v, "model.num_conv", &self.num_conv);
+        set(&mut v, "model.num_downsamples", &self.num_downsamples);
         set(&mut v, "model.kernel_size", &self.kernel_size);
+        set(&mut v, "model.max_k", &self.max_k);
         set(&mut v, "epochs", &self.epochs);
         set(&mut v, "batch_size", &self.batch_size);
         set(&mut v, "learning_rate", &self.learning_rate);
@@ -309,6 +334,15 @@ pub struct EvalArgs {
     /// Device and output.
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+/// Flags of `ginrs compare`.
+#[derive(Debug, Clone, Args)]
+pub struct CompareArgs {
+    /// Run directories evaluated by `ginrs eval` (or the directories `ginrs eval --out`
+    /// wrote), one row each.
+    #[arg(required = true, value_name = "RUN_DIR")]
+    pub runs: Vec<PathBuf>,
 }
 
 /// Flags of `ginrs export`.

@@ -26,7 +26,8 @@ use serde::{Deserialize, Serialize};
 use super::config::TrainConfig;
 use super::data::model_io;
 use super::error::CliError;
-use super::model::Network;
+use super::model::build_model;
+use crate::models::Model;
 
 /// The `format` of `state.json`.
 pub const STATE_FORMAT: &str = "ginrs-run/1";
@@ -158,7 +159,7 @@ pub fn exists(run_dir: &Path) -> bool {
 pub fn save(
     run_dir: &Path,
     state: &RunState,
-    model: &Network,
+    model: &Model,
     optimizer: &ModuleOptimizer,
     is_best: bool,
 ) -> Result<(), CliError> {
@@ -218,9 +219,9 @@ pub fn load_state(run_dir: &Path, which: Which) -> Result<(PathBuf, RunState), C
 }
 
 /// The model of checkpoint directory `dir` (whose state is `state`) on `device`.
-pub fn load_model(dir: &Path, state: &RunState, device: &Device) -> Result<Network, CliError> {
+pub fn load_model(dir: &Path, state: &RunState, device: &Device) -> Result<Model, CliError> {
     let config = &state.config;
-    let fresh = Network::new(
+    let fresh = build_model(
         &config.model,
         &model_io(config.past_steps),
         device,
@@ -234,12 +235,12 @@ pub fn load_model(dir: &Path, state: &RunState, device: &Device) -> Result<Netwo
             path: path.clone(),
             message: format!("does not fit the model of the saved configuration: {e}"),
         })?;
-    if model.param_count() != state.params {
+    if model.count_params() != state.params {
         return Err(CliError::Checkpoint {
             path,
             message: format!(
                 "the model has {} parameters, the state says {}",
-                model.param_count(),
+                model.count_params(),
                 state.params
             ),
         });

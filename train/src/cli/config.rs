@@ -16,9 +16,10 @@
 //! patience = 5
 //!
 //! [model]
+//! kind = "resnet"
 //! equivariant = true
-//! width = 8
-//! depth = 2
+//! depth = 8
+//! num_blocks = 2
 //!
 //! [schedule]
 //! kind = "cosine"
@@ -355,6 +356,7 @@ fn path_message(error: &serde_path_to_error::Error<serde_json::Error>) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::model::Architecture;
     use serde_json::json;
 
     fn required() -> Value {
@@ -367,7 +369,7 @@ mod tests {
         let path = dir.path().join("run.toml");
         std::fs::write(
             &path,
-            "epochs = 7\nlearning_rate = 0.01\n[model]\nwidth = 3\n",
+            "epochs = 7\nlearning_rate = 0.01\n[model]\ndepth = 3\nkind = \"unet\"\n",
         )
         .unwrap();
         let mut flags = required();
@@ -375,8 +377,9 @@ mod tests {
         let config = resolve(None, Some(&path), flags).unwrap();
         assert_eq!(config.epochs, 9);
         assert_eq!(config.learning_rate, 0.01);
-        assert_eq!(config.model.width, 3);
-        assert_eq!(config.model.depth, ModelSpec::default().depth);
+        assert_eq!(config.model.depth, 3);
+        assert_eq!(config.model.kind, Architecture::Unet);
+        assert_eq!(config.model.kernel_size, ModelSpec::default().kernel_size);
         assert_eq!(config.dataset, PathBuf::from("d"));
     }
 
@@ -421,8 +424,8 @@ mod tests {
         given.epochs = 50;
         given.patience = Some(3);
         check_resume(&saved, &given).unwrap();
-        given.model.width = 99;
+        given.model.depth = 99;
         let err = check_resume(&saved, &given).unwrap_err().to_string();
-        assert!(err.contains("model.width"), "{err}");
+        assert!(err.contains("model.depth"), "{err}");
     }
 }

@@ -18,13 +18,14 @@ use super::checkpoint::{self, Which};
 use super::data::{self, Rollout, Windows};
 use super::error::CliError;
 use super::figures;
-use super::model::{Network, RuntimeNetwork};
+use super::model::RuntimeModel;
 use super::progress;
 use super::train::grid_mismatch;
 use super::transform;
 use crate::image::TensorImage;
 use crate::layers::ImageModule;
 use crate::loss::{Loss, Reduce};
+use crate::models::Model;
 use crate::rollout::{rollout, shift_window};
 use crate::simulate::Dataset;
 
@@ -148,6 +149,8 @@ pub struct EvalReport {
     pub checkpoint: String,
     /// Its epoch.
     pub epoch: usize,
+    /// The architecture (ginjax's class name: `UNet`, `ResNet` or `DilResNet`).
+    pub model: String,
     /// Whether the model is equivariant.
     pub equivariant: bool,
     /// The model's trainable values.
@@ -252,6 +255,7 @@ pub fn evaluate(options: &EvalOptions) -> Result<EvalReport, CliError> {
     let report = EvalReport {
         checkpoint: options.which.dir_name().into(),
         epoch: state.epochs_done,
+        model: config.model.kind.kind().name().into(),
         equivariant: config.model.equivariant,
         params: state.params,
         dataset: dataset_path,
@@ -368,7 +372,7 @@ fn rollout_losses<M: ImageModule>(
 /// Runs every rollout at once with burn and on the runtime (the exported file at `path`),
 /// timing both.
 fn time_runtime(
-    model: &Network,
+    model: &Model,
     path: &Path,
     rollouts: &[Rollout],
     steps: usize,
@@ -378,14 +382,26 @@ fn time_runtime(
         path: path.to_owned(),
         message,
     };
-    let runtime = RuntimeNetwork::read(path)?;
-    if runtime.io() != model.io() {
+    let runtime = RuntimeModel::read(path)?;
+    if runtime.config() != model.config() {
+        let describe = |c: &ginrs_runtime::ModelConfig| {
+            format!(
+                "{} {} ({} → {}, depth {})",
+                if c.equivariant {
+                    "equivariant"
+                } else {
+                    "baseline"
+                },
+                c.kind.name(),
+                c.input_keys,
+                c.output_keys,
+                c.depth
+            )
+        };
         return Err(file_error(format!(
-            "it maps {} → {}, the run's model maps {} → {}",
-            runtime.io().input,
-            runtime.io().output,
-            model.io().input,
-            model.io().output
+            "it holds a {} model, the run's model is a {} one (or their options differ)",
+            describe(runtime.config()),
+            describe(model.config()),
         )));
     }
     let inputs: Vec<MultiImage> = rollouts.iter().map(|r| r.input.clone()).collect();

@@ -6,18 +6,18 @@ use burn::tensor::Device;
 
 use super::checkpoint::{self, Which};
 use super::error::CliError;
-use super::model::RuntimeNetwork;
+use super::model::{self, RuntimeModel};
 
 /// Writes checkpoint `which` of the run in `run_dir` to `out` as an exported model file,
 /// checks that the runtime reads it back, and returns the epoch of the checkpoint.
 pub fn export(run_dir: &Path, which: Which, out: &Path) -> Result<usize, CliError> {
     let (dir, state) = checkpoint::load_state(run_dir, which)?;
     let model = checkpoint::load_model(&dir, &state, &Device::default())?;
-    let json = model.export_json()?;
+    let json = model::export_json(&model)?;
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(CliError::io(parent))?;
     }
     std::fs::write(out, json).map_err(CliError::io(out))?;
-    RuntimeNetwork::read(out)?;
+    RuntimeModel::read(out)?;
     Ok(state.epochs_done)
 }

@@ -3,24 +3,26 @@
 //! ```text
 //! ginrs simulate --out data/turb                       # 2-D decaying turbulence → .npy + JSON
 //! ginrs train --data data/turb --run-dir runs/eqv      # equivariant model, p past frames → next
-//! ginrs train --data data/turb --run-dir runs/base --equivariant false --width 16
+//! ginrs train --data data/turb --run-dir runs/base --equivariant false
 //! ginrs eval --run-dir runs/eqv                        # errors, B_2-transformed errors, figures
 //! ginrs export --run-dir runs/eqv --out model.json     # the runtime's format
 //! ginrs eval --run-dir runs/eqv --runtime model.json   # + rollout on the runtime, timed
+//! ginrs compare runs/eqv runs/base                     # the evaluations as one table
 //! ```
 //!
 //! Every subcommand is a library function, so tests and other programs drive the same code:
-//! [`simulate::simulate`], [`train::train`], [`evaluate::evaluate`], [`export::export`].
+//! [`simulate::simulate`], [`train::train`], [`evaluate::evaluate`], [`export::export`], [`compare::table`].
 //!
 //! One concept per module: [`args`] (clap), [`config`] (the run configuration: file + flags,
 //! unknown keys rejected), [`schedule`] (learning rates), [`data`] (windows and rollouts,
 //! split by trajectory), [`model`] (**the seam**: the only module that knows which network is
 //! trained), [`checkpoint`] (the run directory, atomic checkpoints, resume), [`train`] (the
-//! loop), [`transform`] (the test set under B_2), [`evaluate`], [`figures`], [`export`],
+//! loop), [`transform`] (the test set under B_2), [`evaluate`], [`figures`], [`export`], [`compare`],
 //! [`simulate`], [`progress`], [`error`].
 
 pub mod args;
 pub mod checkpoint;
+pub mod compare;
 pub mod config;
 pub mod data;
 pub mod error;
@@ -117,6 +119,10 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             let report = evaluate::evaluate(&options)?;
             print_report(&report);
         }
+        Command::Compare(args) => {
+            let rows = compare::read_rows(&args.runs)?;
+            print!("{}", compare::table(&rows));
+        }
         Command::Export(args) => {
             let epoch = export::export(&args.run_dir, args.checkpoint, &args.out)?;
             println!(
@@ -162,10 +168,15 @@ fn print_report(report: &evaluate::EvalReport) {
     let e = &report.plain;
     let t = &report.transformed_mean;
     println!(
-        "{} checkpoint, epoch {}, {} model, {} parameters; {} test windows, {} rollouts of {} steps",
+        "{} checkpoint, epoch {}, {} {}, {} parameters; {} test windows, {} rollouts of {} steps",
         report.checkpoint,
         report.epoch,
-        if report.equivariant { "equivariant" } else { "non-equivariant" },
+        if report.equivariant {
+            "equivariant"
+        } else {
+            "non-equivariant"
+        },
+        report.model,
         report.params,
         report.windows,
         report.rollouts,

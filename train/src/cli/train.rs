@@ -22,7 +22,7 @@ use super::config::{check_resume, TrainConfig};
 use super::data::{self, model_io};
 use super::error::CliError;
 use super::evaluate::mean_losses;
-use super::model::Network;
+use super::model::build_model;
 use super::progress;
 use crate::simulate::Dataset;
 use crate::step::Trainer;
@@ -47,6 +47,8 @@ pub fn train(config: TrainConfig, options: &TrainOptions) -> Result<RunState, Cl
     let autodiff = options.device.clone().autodiff();
     let dataset = Dataset::read(&config.dataset)?;
     let grid = dataset.config().n;
+    config.model.check_grid(grid)?;
+    config.model.config(&model_io(config.past_steps))?;
     let (mut state, model, optimizer) = if options.resume {
         let (dir, mut state) = checkpoint::load_state(&run_dir, Which::Last)?;
         check_resume(&state.config, &config)?;
@@ -72,8 +74,8 @@ pub fn train(config: TrainConfig, options: &TrainOptions) -> Result<RunState, Cl
         }
         std::fs::create_dir_all(&run_dir).map_err(CliError::io(&run_dir))?;
         let io = model_io(config.past_steps);
-        let model = Network::new(&config.model, &io, &autodiff, config.seed)?;
-        let state = RunState::new(config.clone(), grid, model.param_count());
+        let model = build_model(&config.model, &io, &autodiff, config.seed)?;
+        let state = RunState::new(config.clone(), grid, model.count_params());
         (state, model, config.optimizer().init())
     };
     let config = state.config.clone();

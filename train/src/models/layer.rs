@@ -4,6 +4,7 @@
 use burn::module::Module;
 use burn::tensor::Device;
 use ginrs_runtime::models::{layer_leaves, BuiltLayer, LayerBuilder, LayerSpec};
+use ginrs_runtime::TensorKey;
 
 use crate::error::TrainError;
 use crate::image::TensorImage;
@@ -84,7 +85,9 @@ impl ModelLayer {
 impl ImageModule for ModelLayer {
     fn forward_image(&self, input: &TensorImage) -> Result<TensorImage, TrainError> {
         match self {
-            Self::ConvContract(l) => l.forward(input),
+            Self::ConvContract(l) => {
+                in_target_order(l.forward(input)?, l.config().target.entries())
+            }
             Self::BaselineConv(l) => l.forward(input),
             Self::LayerNorm(l) => l.forward(input),
             Self::BaselineNorm(l) => l.forward(input),
@@ -106,4 +109,25 @@ impl GinjaxParams for ModelLayer {
             Self::Elementwise(_) | Self::Pool(_) => Vec::new(),
         }
     }
+}
+
+/// A model convolution's output with its blocks in the target signature's order (the
+/// runtime's [`ginrs_runtime::models::build::in_target_order`]: a convolution that skips pairs
+/// without an invariant filter emits keys in first-reach order).
+fn in_target_order(
+    image: TensorImage,
+    target: &[(TensorKey, usize)],
+) -> Result<TensorImage, TrainError> {
+    let rank = |key: &TensorKey| target.iter().position(|(k, _)| k == key);
+    if image.blocks().is_sorted_by_key(|(key, _)| rank(key)) {
+        return Ok(image);
+    }
+    let (geometry, batch) = (image.geometry().clone(), image.batch());
+    let mut blocks = image.into_blocks();
+    blocks.sort_by_key(|(key, _)| rank(key));
+    let mut out = TensorImage::new(geometry, batch);
+    for (key, tensor) in blocks {
+        out.push(key, tensor)?;
+    }
+    Ok(out)
 }

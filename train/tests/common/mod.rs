@@ -1,12 +1,13 @@
-//! Helpers shared by the integration tests of ginrs-train: deterministic noise, random images
-//! and the loss `Σ output·cotangent` that the gradient checks differentiate.
+//! Helpers shared by the integration tests of ginrs-train: deterministic noise, random images,
+//! the loss `Σ output·cotangent` that the gradient checks differentiate, a few training steps
+//! and the comparison of two batches of images.
 
 #![allow(dead_code)]
 
 use burn::tensor::{DType, Device, Tensor};
-use ginrs_runtime::{Geometry, Signature, TensorKey};
+use ginrs_runtime::{Geometry, MultiImage, Signature, TensorKey};
 use ginrs_train::image::tensor_from;
-use ginrs_train::TensorImage;
+use ginrs_train::{ImageModule, Loss, Optimizer, TensorImage, Trainer};
 
 /// `len` values uniform in [-1, 1) from a splitmix64 stream seeded with `seed`.
 pub fn noise(len: usize, seed: u64) -> Vec<f64> {
@@ -68,4 +69,46 @@ pub fn dot_loss(output: &TensorImage, cotangent: &TensorImage) -> Tensor<1> {
         .map(|((_, y), (_, c))| (y.clone() * c.clone()).sum())
         .reduce(|a, b| a + b)
         .expect("an output block")
+}
+
+/// A few Adam steps (lr 1e-2, SMSE) of `module` towards a random target of its own output
+/// signature, on the input's device; the loss must go down.
+pub fn train_a_little<M: ImageModule>(module: M, input: &TensorImage, steps: usize) -> M {
+    let output = module.forward_image(input).unwrap();
+    let device = output.blocks()[0].1.device();
+    let target = random_image(
+        &output.signature(),
+        output.geometry(),
+        output.batch(),
+        77,
+        &device,
+        DType::F32,
+    );
+    let mut trainer = Trainer::new(module, Optimizer::adam(), 1e-2);
+    let losses: Vec<f64> = (0..steps)
+        .map(|_| trainer.fit_batch(input, &target, Loss::Smse).unwrap())
+        .collect();
+    assert_eq!(trainer.steps(), steps);
+    assert!(
+        losses.last() < losses.first(),
+        "Adam lowers the loss: {losses:?}"
+    );
+    trainer.into_module()
+}
+
+/// The largest difference between two batches' values, and the largest magnitude of `b`.
+pub fn max_abs_diff(a: &[MultiImage], b: &[MultiImage]) -> (f32, f32) {
+    assert_eq!(a.len(), b.len());
+    let mut diff = 0.0f32;
+    let mut scale = 0.0f32;
+    for (x, y) in a.iter().zip(b) {
+        assert_eq!(x.signature(), y.signature());
+        for (u, v) in x.blocks().iter().zip(y.blocks()) {
+            for (p, q) in u.data().iter().zip(v.data()) {
+                diff = diff.max((p - q).abs());
+                scale = scale.max(q.abs());
+            }
+        }
+    }
+    (diff, scale)
 }
