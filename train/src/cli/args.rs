@@ -53,7 +53,7 @@ pub enum Command {
     /// (checkpoint/, and best/ for the lowest validation loss) and metrics.jsonl (one line
     /// per epoch). --resume continues a run from its last checkpoint; only --epochs,
     /// --patience and --data may change then.
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Evaluate a run on its test split and on that split rotated/reflected by every element
     /// of B_2.
     ///
