@@ -229,6 +229,9 @@ pub struct TrainArgs {
     /// Largest tensor order of the equivariant filters (config: model.max_k).
     #[arg(long)]
     pub max_k: Option<usize>,
+    /// Normalise in the blocks (config: model.use_group_norm; default: ResNet only).
+    #[arg(long, value_name = "BOOL")]
+    pub use_group_norm: Option<bool>,
     /// Epochs (config: epochs).
     #[arg(long)]
     pub epochs: Option<usize>,
@@ -285,6 +288,7 @@ impl TrainArgs {
         set(&mut v, "model.num_downsamples", &self.num_downsamples);
         set(&mut v, "model.kernel_size", &self.kernel_size);
         set(&mut v, "model.max_k", &self.max_k);
+        set(&mut v, "model.use_group_norm", &self.use_group_norm);
         set(&mut v, "epochs", &self.epochs);
         set(&mut v, "batch_size", &self.batch_size);
         set(&mut v, "learning_rate", &self.learning_rate);

@@ -76,6 +76,11 @@ pub struct ModelSpec {
     pub kernel_size: usize,
     /// The equivariant filters' largest tensor order (orders `0..=max_k`, both parities).
     pub max_k: usize,
+    /// Normalise in the blocks (absent: ginjax's default, on for ResNet only). ginjax's
+    /// `LayerNorm` gives scalar-order keys equinox's `GroupNorm`, whose learned bias is not
+    /// odd under reflections: on pseudoscalar fields (the vorticity) a normalised model is
+    /// equivariant to rotations only.
+    pub use_group_norm: Option<bool>,
 }
 
 impl Default for ModelSpec {
@@ -89,6 +94,7 @@ impl Default for ModelSpec {
             num_downsamples: None,
             kernel_size: 3,
             max_k: 2,
+            use_group_norm: None,
         }
     }
 }
@@ -150,6 +156,7 @@ impl ModelSpec {
         config.num_blocks = self.num_blocks;
         config.num_conv = self.num_conv;
         config.num_downsamples = self.num_downsamples;
+        config.use_group_norm = self.use_group_norm;
         if self.equivariant {
             config.conv_filters = Some(FilterSpec::up_to(self.kernel_size, self.max_k));
             config.upsample_filters =
