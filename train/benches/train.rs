@@ -9,40 +9,164 @@
 //! child process of its own (this binary, re-run with `GINRS_TRAIN_BENCH_CHILD=<case>:<route>`),
 //! so one measurement's allocations do not raise another's peak.
 //!
+//! The model cases are those of ginjax's training benchmark (same names, models, widths, batch
+//! and image side; the runtime's model bench has the same table): ginjax's `UNet`, `ResNet` and
+//! `DilResNet` ([`Model`], every ConvContract on the measured route through
+//! [`Model::with_route`]) from one scalar and one vector channel to the same, torus images,
+//! side-3 filters of orders 0..=2 (side 2 for UNet's upsampling), ginjax's defaults otherwise,
+//! Adam with learning rate 1e-3. One more case is a plain stack of three ConvContract layers.
 //! Inputs, targets and initial weights are random; filter banks are the generator's
-//! ginjax-convention banks. Every case is an entry of [`CASES`]: a name and a function that
-//! builds the trainer and its batch for a [`ConvRoute`] (a model is added as one more entry).
+//! ginjax-convention banks.
 //!
 //! Optional arguments: a case-name filter, then a route (`dense` or `fused`), e.g.
-//! `cargo bench -p ginrs-train --bench train -- stack fused`.
+//! `cargo bench -p ginrs-train --bench train -- unet fused`; and `--phase forward` (the
+//! forward pass alone, on burn's plain flex device: no autodiff graph) or `--phase backward`
+//! (forward, loss and backward pass on the autodiff device, no optimizer update), which add
+//! `phase=<phase>` to the lines: where a step's time goes.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use burn::module::Module;
 use burn::tensor::Device;
-use ginrs_runtime::{ConvContractConfig, Geometry, ImageBlock, MultiImage, Signature, TensorKey};
+use ginrs_runtime::{
+    ConvContractConfig, Geometry, ImageBlock, ModelConfig, ModelKind, MultiImage, Signature,
+    TensorKey,
+};
 use ginrs_train::{
-    ConvContract, ConvRoute, ImageModule, Loss, Optimizer, TensorImage, TrainError, Trainer,
+    ConvContract, ConvRoute, ImageModule, Loss, Model, Optimizer, Reduce, TensorImage, TrainError,
+    Trainer,
 };
 use rand::{Rng, SeedableRng};
 
-/// The environment variable that makes this binary measure one (case, route) and exit.
+/// The environment variable that makes this binary measure one (case, route, phase) and exit.
 const CHILD: &str = "GINRS_TRAIN_BENCH_CHILD";
 
-/// One training step of a case, ready to run repeatedly; returns the loss.
-type Step = Box<dyn FnMut() -> Result<f64, TrainError>>;
-
-/// One benchmark case: its name and how to build its training step for a route.
-struct Case {
-    name: &'static str,
-    build: fn(ConvRoute, &Device) -> Result<Step, TrainError>,
+/// The part of a training step that is timed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// The forward pass alone, on burn's plain flex device (no autodiff graph).
+    Forward,
+    /// Forward pass, loss and backward pass.
+    Backward,
+    /// The whole step: forward, loss, backward, Adam update.
+    Step,
 }
 
-const CASES: &[Case] = &[Case {
-    name: "stack3_d2_n64_m3_b8_s8v8",
-    build: conv_stack,
-}];
+impl Phase {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Forward => "forward",
+            Self::Backward => "backward",
+            Self::Step => "step",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        [Self::Forward, Self::Backward, Self::Step]
+            .into_iter()
+            .find(|p| p.name() == name)
+    }
+}
+
+/// One phase of a case's training step, ready to run repeatedly.
+type Run = Box<dyn FnMut() -> Result<(), TrainError>>;
+
+/// A model case: ginjax's training benchmark's `(name, model, D, N, batch, kwargs)`.
+struct ModelCase {
+    name: &'static str,
+    kind: ModelKind,
+    dim: usize,
+    side: usize,
+    batch: usize,
+    depth: usize,
+    /// UNet's `num_downsamples`.
+    downsamples: Option<usize>,
+    /// `num_blocks` of ResNet and DilResNet.
+    blocks: Option<usize>,
+    /// `num_conv` of UNet and ResNet.
+    convs: Option<usize>,
+}
+
+/// The name of the ConvContract stack case.
+const STACK: &str = "stack3_d2_n64_m3_b8_s8v8";
+
+const MODELS: &[ModelCase] = &[
+    ModelCase {
+        name: "unet_d2_n64_b8_w8",
+        kind: ModelKind::UNet,
+        dim: 2,
+        side: 64,
+        batch: 8,
+        depth: 8,
+        downsamples: Some(2),
+        blocks: None,
+        convs: Some(2),
+    },
+    ModelCase {
+        name: "resnet_d2_n64_b8_w8",
+        kind: ModelKind::ResNet,
+        dim: 2,
+        side: 64,
+        batch: 8,
+        depth: 8,
+        downsamples: None,
+        blocks: Some(2),
+        convs: Some(2),
+    },
+    ModelCase {
+        name: "dilresnet_d2_n64_b8_w8",
+        kind: ModelKind::DilResNet,
+        dim: 2,
+        side: 64,
+        batch: 8,
+        depth: 8,
+        downsamples: None,
+        blocks: Some(1),
+        convs: None,
+    },
+    ModelCase {
+        name: "unet_d3_n16_b2_w4",
+        kind: ModelKind::UNet,
+        dim: 3,
+        side: 16,
+        batch: 2,
+        depth: 4,
+        downsamples: Some(1),
+        blocks: None,
+        convs: Some(2),
+    },
+];
+
+fn scalar_and_vector() -> Signature {
+    Signature::new(vec![(TensorKey::scalar(), 1), (TensorKey::vector(), 1)]).expect("distinct keys")
+}
+
+impl ModelCase {
+    fn config(&self) -> ModelConfig {
+        let mut config = ModelConfig::new(
+            self.kind,
+            self.dim,
+            scalar_and_vector(),
+            scalar_and_vector(),
+            self.depth,
+        );
+        config.num_downsamples = self.downsamples;
+        config.num_blocks = self.blocks;
+        config.num_conv = self.convs;
+        config
+    }
+
+    /// The case's model on `route`, a random input and target batch, and `phase` of a
+    /// training step on them.
+    fn build(&self, route: ConvRoute, phase: Phase, device: &Device) -> Result<Run, TrainError> {
+        let model = Model::new(&self.config(), device, 1)?.with_route(route);
+        let geometry = Geometry::square(self.dim, self.side, true)?;
+        let input = random_batch(&scalar_and_vector(), &geometry, self.batch, 2, device)?;
+        let target = random_batch(&scalar_and_vector(), &geometry, self.batch, 3, device)?;
+        Ok(phase_of(model, input, target, phase))
+    }
+}
 
 /// A stack of ConvContract layers applied in order.
 #[derive(Module, Debug)]
@@ -56,6 +180,50 @@ impl ImageModule for Stack {
             .iter()
             .try_fold(input.clone(), |x, layer| layer.forward(&x))
     }
+}
+
+/// Three ConvContract layers, 8 scalar and 8 vector channels in and out of each (d = 2,
+/// M = 3, filter orders up to 2, torus padding, ginjax's default bias), on a batch of 8
+/// images of 64 × 64.
+fn conv_stack(route: ConvRoute, phase: Phase, device: &Device) -> Result<Run, TrainError> {
+    let signature = Signature::new(vec![(TensorKey::new(0, 0), 8), (TensorKey::new(1, 0), 8)])?;
+    let geometry = Geometry::square(2, 64, true)?;
+    let layers = (0..3)
+        .map(|seed| {
+            let config = ConvContractConfig::new(signature.clone(), signature.clone());
+            Ok(ConvContract::invariant(config, 2, 3, seed, device)?.with_route(route))
+        })
+        .collect::<Result<Vec<_>, TrainError>>()?;
+    let input = random_batch(&signature, &geometry, 8, 1, device)?;
+    let target = random_batch(&signature, &geometry, 8, 2, device)?;
+    Ok(phase_of(Stack { layers }, input, target, phase))
+}
+
+/// `phase` of an SMSE training step of `module` (Adam, learning rate 1e-3) on `input` and
+/// `target`.
+fn phase_of<M: ImageModule + 'static>(
+    module: M,
+    input: TensorImage,
+    target: TensorImage,
+    phase: Phase,
+) -> Run {
+    let mut trainer = Trainer::new(module, Optimizer::adam(), 1e-3);
+    Box::new(move || {
+        match phase {
+            Phase::Forward => {
+                std::hint::black_box(trainer.module().forward_image(&input)?);
+            }
+            Phase::Backward => {
+                let prediction = trainer.module().forward_image(&input)?;
+                let loss = Loss::Smse.compute(&prediction, &target, Reduce::Mean)?;
+                std::hint::black_box(loss.backward());
+            }
+            Phase::Step => {
+                std::hint::black_box(trainer.fit_batch(&input, &target, Loss::Smse)?);
+            }
+        }
+        Ok(())
+    })
 }
 
 /// Random torus images of `signature`, `batch` of them, on `device`.
@@ -81,24 +249,21 @@ fn random_batch(
     TensorImage::from_multi_images(&images, device)
 }
 
-/// Three ConvContract layers, 8 scalar and 8 vector channels in and out of each (d = 2,
-/// M = 3, filter orders up to 2, torus padding, ginjax's default bias), on a batch of 8
-/// images of 64 × 64.
-fn conv_stack(route: ConvRoute, device: &Device) -> Result<Step, TrainError> {
-    let signature = Signature::new(vec![(TensorKey::new(0, 0), 8), (TensorKey::new(1, 0), 8)])?;
-    let geometry = Geometry::square(2, 64, true)?;
-    let layers = (0..3)
-        .map(|seed| {
-            let config = ConvContractConfig::new(signature.clone(), signature.clone());
-            Ok(ConvContract::invariant(config, 2, 3, seed, device)?.with_route(route))
-        })
-        .collect::<Result<Vec<_>, TrainError>>()?;
-    let input = random_batch(&signature, &geometry, 8, 1, device)?;
-    let target = random_batch(&signature, &geometry, 8, 2, device)?;
-    let mut trainer = Trainer::new(Stack { layers }, Optimizer::adam(), 1e-3);
-    Ok(Box::new(move || {
-        trainer.fit_batch(&input, &target, Loss::Smse)
-    }))
+/// Every case name, in the order they run.
+fn case_names() -> impl Iterator<Item = &'static str> {
+    MODELS.iter().map(|c| c.name).chain([STACK])
+}
+
+/// `phase` of the training step of the case `name` on `route`.
+fn build(name: &str, route: ConvRoute, phase: Phase, device: &Device) -> Result<Run, TrainError> {
+    if name == STACK {
+        return conv_stack(route, phase, device);
+    }
+    let case = MODELS
+        .iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no case {name}"));
+    case.build(route, phase, device)
 }
 
 /// Median wall time of `run` (after two warm-up calls): at least 5 and at most 21 runs, about
@@ -134,29 +299,33 @@ fn route_name(route: ConvRoute) -> &'static str {
     }
 }
 
-/// Measures one (case, route) in this process and prints its line.
+/// Measures one `<case>:<route>:<phase>` in this process and prints its line.
 fn child(spec: &str) {
-    let (name, path) = spec
-        .split_once(':')
-        .unwrap_or_else(|| panic!("{CHILD} must be <case>:<route>, got {spec}"));
-    let case = CASES
-        .iter()
-        .find(|c| c.name == name)
-        .unwrap_or_else(|| panic!("no case {name}"));
+    let parts: Vec<&str> = spec.split(':').collect();
+    let [name, path, phase] = parts[..] else {
+        panic!("{CHILD} must be <case>:<route>:<phase>, got {spec}")
+    };
     let route = match path {
         "dense" => ConvRoute::Dense,
         "fused" => ConvRoute::Fused,
         other => panic!("no route {other}"),
     };
-    let device = Device::flex().autodiff();
-    let mut step = (case.build)(route, &device).expect("the case builds");
-    let median = median_secs(|| {
-        let loss = step().expect("the training step succeeds");
-        std::hint::black_box(loss);
-    });
+    let phase = Phase::from_name(phase).unwrap_or_else(|| panic!("no phase {phase}"));
+    // A forward pass alone runs on the plain device: on the autodiff device the graph of a
+    // pass that is never differentiated is kept, and memory grows with every run.
+    let device = match phase {
+        Phase::Forward => Device::flex(),
+        Phase::Backward | Phase::Step => Device::flex().autodiff(),
+    };
+    let mut run = build(name, route, phase, &device).expect("the case builds");
+    let median = median_secs(|| run().expect("the training step succeeds"));
     let peak = peak_mib().map_or_else(|| "n/a".to_string(), |p| format!("{p:.1}"));
+    let phase = match phase {
+        Phase::Step => String::new(),
+        other => format!(" phase={}", other.name()),
+    };
     println!(
-        "case={name} path={path} median_ms={:.3} peak_mib={peak}",
+        "case={name} path={path} median_ms={:.3} peak_mib={peak}{phase}",
         median * 1e3
     );
 }
@@ -166,30 +335,38 @@ fn main() {
         child(&spec);
         return;
     }
-    let mut args = std::env::args().skip(1).filter(|a| !a.starts_with('-'));
-    let filter_arg = args.next();
-    let path_arg = args.next();
+    let mut args = std::env::args().skip(1);
+    let mut positional = Vec::new();
+    let mut phase = Phase::Step;
+    while let Some(arg) = args.next() {
+        if arg == "--phase" {
+            let name = args
+                .next()
+                .expect("--phase needs forward, backward or step");
+            phase = Phase::from_name(&name).unwrap_or_else(|| panic!("no phase {name}"));
+        } else if !arg.starts_with('-') {
+            positional.push(arg);
+        }
+    }
+    let (filter_arg, path_arg) = (positional.first(), positional.get(1));
     let exe = std::env::current_exe().expect("the bench binary knows its path");
-    for case in CASES {
-        if filter_arg
-            .as_deref()
-            .is_some_and(|f| !case.name.contains(f))
-        {
+    for name in case_names() {
+        if filter_arg.is_some_and(|f| !name.contains(f.as_str())) {
             continue;
         }
         for route in [ConvRoute::Dense, ConvRoute::Fused] {
             let path = route_name(route);
-            if path_arg.as_deref().is_some_and(|p| p != path) {
+            if path_arg.is_some_and(|p| p != path) {
                 continue;
             }
             let output = Command::new(&exe)
-                .env(CHILD, format!("{}:{path}", case.name))
+                .env(CHILD, format!("{name}:{path}:{}", phase.name()))
                 .output()
                 .expect("the bench binary runs as a child");
             print!("{}", String::from_utf8_lossy(&output.stdout));
             if !output.status.success() {
                 eprint!("{}", String::from_utf8_lossy(&output.stderr));
-                panic!("case {} path {path} failed", case.name);
+                panic!("case {name} path {path} failed");
             }
         }
     }

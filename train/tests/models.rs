@@ -3,7 +3,9 @@
 //! starts as the runtime's model of the same seed, and after training its file runs in the
 //! runtime with the same outputs (1e-5); model files round-trip (burn → file → burn gives the
 //! same parameters and outputs); the baseline (non-equivariant) models run, train and
-//! round-trip; bad files and inputs are typed errors.
+//! round-trip; bad files and inputs are typed errors; [`Model::with_route`] sets the route of
+//! every equivariant convolution, and the dense and fused routes give a model the same outputs
+//! and gradients.
 
 mod common;
 
@@ -15,7 +17,10 @@ use ginrs_runtime::Model as RuntimeModel;
 use ginrs_runtime::{
     check_fn, Elements, Geometry, Layer, ModelConfig, ModelFile, ModelKind, MultiImage,
 };
-use ginrs_train::{GinjaxParams, ImageModule, Model, TensorImage, TrainError};
+use ginrs_train::{
+    ConvRoute, GinjaxParams, ImageModule, Loss, Model, ModelLayer, NamedArray, Reduce, TensorImage,
+    TrainError,
+};
 
 /// Relative equivariance error allowed after training, in f32. The trained ResNet's
 /// eigen-whitening norms amplify rounding: its error is about 9e-6 here and 5e-6 for the same
@@ -252,4 +257,68 @@ fn bad_files_and_inputs_are_typed_errors() {
         model.forward(&wrong),
         Err(TrainError::SignatureMismatch { .. })
     ));
+}
+
+/// The routes of the model's equivariant convolutions, in program order.
+fn routes(model: &Model) -> Vec<ConvRoute> {
+    model
+        .layers()
+        .filter_map(|(_, layer)| match layer {
+            ModelLayer::ConvContract(conv) => Some(conv.route()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The loss gradients of every parameter of `model` on `batch` against `target`.
+fn gradients(model: &Model, batch: &TensorImage, target: &TensorImage) -> Vec<NamedArray> {
+    let loss = Loss::Smse
+        .compute(&model.forward(batch).unwrap(), target, Reduce::Mean)
+        .unwrap();
+    model.grads(&loss.backward()).unwrap()
+}
+
+#[test]
+fn dense_and_fused_routes_differentiate_a_model_alike() {
+    for kind in [ModelKind::UNet, ModelKind::ResNet, ModelKind::DilResNet] {
+        let config = small(kind);
+        let batch = input(&config, 2, 6);
+        let fresh = Model::new(&config, &device(), 9).unwrap();
+        let convs = routes(&fresh).len();
+        assert!(convs > 2, "{kind:?}: {convs} convolutions");
+        assert!(routes(&fresh).iter().all(|&r| r == ConvRoute::Auto));
+        let dense = fresh.clone().with_route(ConvRoute::Dense);
+        let fused = fresh.with_route(ConvRoute::Fused);
+        assert_eq!(routes(&dense), vec![ConvRoute::Dense; convs], "{kind:?}");
+        assert_eq!(routes(&fused), vec![ConvRoute::Fused; convs], "{kind:?}");
+        let (diff, scale) = max_abs_diff(&outputs(&fused, &batch), &outputs(&dense, &batch));
+        assert!(
+            diff <= 1e-5 * scale.max(1.0),
+            "{kind:?}: the routes' outputs differ by {diff}"
+        );
+        // Every parameter's gradient passes through the convolutions' backward passes.
+        let target = input(&config, 2, 7);
+        let (dense, fused) = (
+            gradients(&dense, &batch, &target),
+            gradients(&fused, &batch, &target),
+        );
+        let scale = dense
+            .iter()
+            .flat_map(|g| &g.values)
+            .fold(0.0f64, |m, v| m.max(v.abs()));
+        assert!(scale > 0.0, "{kind:?}: a loss with gradients");
+        for (d, f) in dense.iter().zip(&fused) {
+            assert_eq!(d.path, f.path);
+            let diff = d
+                .values
+                .iter()
+                .zip(&f.values)
+                .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+            assert!(
+                diff <= 1e-4 * scale,
+                "{kind:?} {}: the routes' gradients differ by {diff} (scale {scale})",
+                d.path
+            );
+        }
+    }
 }

@@ -9,7 +9,7 @@ use ginrs_runtime::{ModelConfig, ModelFile, ModelPlan, NamedParam};
 
 use crate::error::TrainError;
 use crate::image::TensorImage;
-use crate::layers::ImageModule;
+use crate::layers::{ConvRoute, ImageModule};
 use crate::models::layer::ModelLayer;
 use crate::params::{GinjaxParams, NamedTensor};
 
@@ -99,6 +99,21 @@ impl Model {
                 tree_order,
             },
         })
+    }
+
+    /// Selects the [`ConvRoute`] of every equivariant convolution ([`ModelLayer::ConvContract`])
+    /// of the model; a fresh model uses the default, [`ConvRoute::Auto`]. The baseline's
+    /// convolutions have no route and are unchanged.
+    pub fn with_route(mut self, route: ConvRoute) -> Self {
+        self.layers = self
+            .layers
+            .into_iter()
+            .map(|layer| match layer {
+                ModelLayer::ConvContract(conv) => ModelLayer::ConvContract(conv.with_route(route)),
+                other => other,
+            })
+            .collect();
+        self
     }
 
     /// The runtime model of the current parameters (for fast inference).
