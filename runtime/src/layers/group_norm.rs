@@ -353,8 +353,8 @@ impl GroupNorm {
             .enumerate()
         {
             let n = group.len() as f64;
-            let mean = component_sums(1, group)[0] / n;
-            let var = centred_moments(1, group, &[mean; MAX_DIM])[0][0] / n;
+            let mean = component_sums::<1>(1, group)[0] / n;
+            let var = centred_moments::<1>(1, group, &[mean])[0][0] / n;
             let inv = 1.0 / (var.max(0.0) + eps).sqrt();
             for (i, (channel, out_channel)) in group
                 .chunks(channel_len)
@@ -379,22 +379,27 @@ impl GroupNorm {
         widest(
             #[inline(always)]
             || match block.components() {
-                2 => self.whiten_vectors_body(2, block, params),
-                3 => self.whiten_vectors_body(3, block, params),
-                d => self.whiten_vectors_body(d, block, params),
+                2 => self.whiten_vectors_body::<2>(2, block, params),
+                3 => self.whiten_vectors_body::<3>(3, block, params),
+                d => self.whiten_vectors_body::<MAX_DIM>(d, block, params),
             },
         )
     }
 
     #[inline(always)]
-    fn whiten_vectors_body(&self, d: usize, block: &ImageBlock, params: &NormBlock) -> Vec<f32> {
+    fn whiten_vectors_body<const N: usize>(
+        &self,
+        d: usize,
+        block: &ImageBlock,
+        params: &NormBlock,
+    ) -> Vec<f32> {
         let per_group = block.channels() / self.groups;
         let channel_len = block.channel_len();
         let group_len = per_group * channel_len;
         let eps = f64::from(self.eps);
         // Every value is overwritten.
         let mut out = buffers::take(block.data().len());
-        let mut channel_means = vec![[0f64; MAX_DIM]; per_group];
+        let mut channel_means = vec![[0f64; N]; per_group];
         for (g, (group, out_group)) in block
             .data()
             .chunks(group_len)
@@ -403,9 +408,9 @@ impl GroupNorm {
         {
             let rows = (group.len() / d) as f64;
             let pixels = (channel_len / d) as f64;
-            let mut mean = [0f64; MAX_DIM];
+            let mut mean = [0f64; N];
             for (channel, channel_mean) in group.chunks(channel_len).zip(&mut channel_means) {
-                let sums = component_sums(d, channel);
+                let sums = component_sums::<N>(d, channel);
                 for a in 0..d {
                     mean[a] += sums[a];
                     channel_mean[a] = sums[a] / pixels;
@@ -425,8 +430,8 @@ impl GroupNorm {
                 let scale = f64::from(params.weight[c]);
                 let bias = f64::from(params.bias[c]);
                 // out = scale · whiten · (x − mean) + bias · channel mean.
-                let mut map = [[0f64; MAX_DIM]; MAX_DIM];
-                let mut shift = [0f64; MAX_DIM];
+                let mut map = [[0f64; N]; N];
+                let mut shift = [0f64; N];
                 for r in 0..d {
                     for a in 0..d {
                         map[r][a] = scale * whiten[r * d + a];
@@ -434,7 +439,7 @@ impl GroupNorm {
                     shift[r] = bias * channel_mean[r];
                 }
                 for (o, x) in out_channel.chunks_exact_mut(d).zip(channel.chunks_exact(d)) {
-                    let mut centred = [0f64; MAX_DIM];
+                    let mut centred = [0f64; N];
                     for a in 0..d {
                         centred[a] = f64::from(x[a]) - mean[a];
                     }
@@ -452,14 +457,30 @@ impl GroupNorm {
     }
 }
 
+/// Adds the products `(x_a − m_a)(x_b − m_b)` of one pixel `x` of `d` components to `lane`
+/// (arrays of `N ≥ d` entries: `N = d` for the dimensions compiled apart, so that they stay in
+/// registers).
+#[inline(always)]
+fn add_moments<const N: usize>(d: usize, lane: &mut [[f64; N]; N], x: &[f32], mean: &[f64; N]) {
+    let mut c = [0f64; N];
+    for a in 0..d {
+        c[a] = f64::from(x[a]) - mean[a];
+    }
+    for a in 0..d {
+        for b in 0..d {
+            lane[a][b] += c[a] * c[b];
+        }
+    }
+}
+
 /// Independent partial sums per component in [`component_sums`] and [`centred_moments`], so
 /// that the f64 sums vectorise rather than wait on one another.
 const LANES: usize = 4;
 
 /// Per-component sums `Σ x_a` (f64) over `values`, pixels of `d` components.
 #[inline(always)]
-fn component_sums(d: usize, values: &[f32]) -> [f64; MAX_DIM] {
-    let mut lanes = [[0f64; MAX_DIM]; 2 * LANES];
+fn component_sums<const N: usize>(d: usize, values: &[f32]) -> [f64; N] {
+    let mut lanes = [[0f64; N]; 2 * LANES];
     let mut chunks = values.chunks_exact(2 * LANES * d);
     for chunk in &mut chunks {
         for (lane, x) in lanes.iter_mut().zip(chunk.chunks_exact(d)) {
@@ -468,7 +489,7 @@ fn component_sums(d: usize, values: &[f32]) -> [f64; MAX_DIM] {
             }
         }
     }
-    let mut sums = [0f64; MAX_DIM];
+    let mut sums = [0f64; N];
     for lane in &lanes {
         for a in 0..d {
             sums[a] += lane[a];
@@ -485,28 +506,17 @@ fn component_sums(d: usize, values: &[f32]) -> [f64; MAX_DIM] {
 /// The centred second moments `Σ (x_a − m_a)(x_b − m_b)` (f64) over `values`, pixels of `d`
 /// components, with means `mean`.
 #[inline(always)]
-fn centred_moments(d: usize, values: &[f32], mean: &[f64; MAX_DIM]) -> [[f64; MAX_DIM]; MAX_DIM] {
-    let mut lanes = [[[0f64; MAX_DIM]; MAX_DIM]; LANES];
-    let add = |lane: &mut [[f64; MAX_DIM]; MAX_DIM], x: &[f32]| {
-        let mut c = [0f64; MAX_DIM];
-        for a in 0..d {
-            c[a] = f64::from(x[a]) - mean[a];
-        }
-        for a in 0..d {
-            for b in 0..d {
-                lane[a][b] += c[a] * c[b];
-            }
-        }
-    };
+fn centred_moments<const N: usize>(d: usize, values: &[f32], mean: &[f64; N]) -> [[f64; N]; N] {
+    let mut lanes = [[[0f64; N]; N]; LANES];
     let mut chunks = values.chunks_exact(LANES * d);
     for chunk in &mut chunks {
         for (lane, x) in lanes.iter_mut().zip(chunk.chunks_exact(d)) {
-            add(lane, x);
+            add_moments(d, lane, x, mean);
         }
     }
     let (first, rest) = lanes.split_first_mut().expect("LANES > 0");
     for x in chunks.remainder().chunks_exact(d) {
-        add(first, x);
+        add_moments(d, first, x, mean);
     }
     for lane in rest.iter() {
         for a in 0..d {
