@@ -199,6 +199,20 @@ fn profile(model: &Model, input: &MultiImage) {
         rows.push((t, format!("{path} ({})", layer_kind(layer))));
     }
     let total: f64 = rows.iter().map(|r| r.0).sum();
+    let mut kinds: Vec<(&str, f64)> = Vec::new();
+    for ((_, layer), (t, _)) in model.layers().zip(&rows) {
+        let kind = layer_kind(layer);
+        match kinds.iter_mut().find(|k| k.0 == kind) {
+            Some(k) => k.1 += t,
+            None => kinds.push((kind, *t)),
+        }
+    }
+    kinds.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let kinds: Vec<String> = kinds
+        .iter()
+        .map(|(kind, t)| format!("{kind} {:.1}%", 100.0 * t / total))
+        .collect();
+    eprintln!("    by kind: {}", kinds.join(", "));
     rows.sort_by(|a, b| b.0.total_cmp(&a.0));
     for (t, name) in rows.iter().take(12) {
         eprintln!("    {:8.3} ms {:5.1}%  {name}", t * 1e3, 100.0 * t / total);

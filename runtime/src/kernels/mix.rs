@@ -19,23 +19,33 @@
 /// caller bug: the chunk driver sizes them).
 #[inline(always)]
 pub fn mix_chunk<const M: usize>(w: &[f32], r: &[f32], k: usize, cols: usize, c: &mut [f32]) {
+    mix_rows(M, w, r, k, cols, c);
+}
+
+/// [`mix_chunk`] with the row count `m` known at run time (the dynamic `ConvContract`'s
+/// row-chunk schedule): the same register panels, chosen by a loop over `m`.
+///
+/// Panics as [`mix_chunk`].
+#[inline(always)]
+pub fn mix_rows(m: usize, w: &[f32], r: &[f32], k: usize, cols: usize, c: &mut [f32]) {
     assert!(
-        w.len() >= M * k && r.len() >= k * cols && c.len() >= M * cols && cols.is_multiple_of(16),
-        "mix_chunk: operands shorter than M × k, k × cols, M × cols"
+        w.len() >= m * k && r.len() >= k * cols && c.len() >= m * cols && cols.is_multiple_of(16),
+        "mix_rows: operands shorter than M × k, k × cols, M × cols"
     );
     let mut q0 = 0;
     while q0 + 32 <= cols {
-        chunk_rows::<M, 32>(w, r, k, cols, c, q0);
+        chunk_rows::<32>(m, w, r, k, cols, c, q0);
         q0 += 32;
     }
     if q0 < cols {
-        chunk_rows::<M, 16>(w, r, k, cols, c, q0);
+        chunk_rows::<16>(m, w, r, k, cols, c, q0);
     }
 }
 
-/// Every row of columns `q0..q0 + W` of [`mix_chunk`], in panels of 8, 4 and 1 rows.
+/// Every row of columns `q0..q0 + W` of [`mix_rows`], in panels of 8, 4 and 1 rows.
 #[inline(always)]
-fn chunk_rows<const M: usize, const W: usize>(
+fn chunk_rows<const W: usize>(
+    m: usize,
     w: &[f32],
     r: &[f32],
     k: usize,
@@ -44,15 +54,15 @@ fn chunk_rows<const M: usize, const W: usize>(
     q0: usize,
 ) {
     let mut o0 = 0;
-    while o0 + 8 <= M {
+    while o0 + 8 <= m {
         chunk_panel::<8, W>(w, r, k, cols, c, o0, q0);
         o0 += 8;
     }
-    if o0 + 4 <= M {
+    if o0 + 4 <= m {
         chunk_panel::<4, W>(w, r, k, cols, c, o0, q0);
         o0 += 4;
     }
-    while o0 < M {
+    while o0 < m {
         chunk_panel::<1, W>(w, r, k, cols, c, o0, q0);
         o0 += 1;
     }
@@ -120,6 +130,21 @@ mod tests {
         mix_chunk::<M>(&w, &r, K, cols, &mut c);
         for (got, want) in c.iter().zip(&want) {
             assert!((*got as f64 - want).abs() < 1e-4, "{got} vs {want}");
+        }
+    }
+
+    #[test]
+    fn run_time_row_counts_match_the_triple_loop() {
+        // Panels of 8, 4 and 1 rows, over 32- and 16-column strips.
+        for (m, k, cols) in [(13, 9, 48), (8, 20, 64), (3, 5, 16)] {
+            let w = values(m * k, 6);
+            let r = values(k * cols, 7);
+            let want = reference(m, k, &w, &r, cols, &vec![0.0; m * cols]);
+            let mut c = vec![f32::NAN; m * cols];
+            mix_rows(m, &w, &r, k, cols, &mut c);
+            for (got, want) in c.iter().zip(&want) {
+                assert!((*got as f64 - want).abs() < 1e-4, "{got} vs {want}");
+            }
         }
     }
 

@@ -77,6 +77,12 @@ pub trait ResponseKernel: Send + Sync {
     fn adjoint(&self) -> Option<Box<dyn ResponseKernel>> {
         None
     }
+
+    /// The kernel as a [`SparseKernel`] (a table of taps), when it is one: the dynamic
+    /// `ConvContract` then runs its taps in its row-chunk schedule.
+    fn as_sparse(&self) -> Option<&SparseKernel> {
+        None
+    }
 }
 
 /// Errors from building a [`SparseKernel`].
@@ -111,13 +117,13 @@ thread_local! {
 
 /// One non-zero filter entry: where it reads (filter pixel, input component) and its value.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Tap {
+pub(crate) struct Tap {
     /// Filter pixel, row-major over the filter's sides.
-    pixel: usize,
+    pub(crate) pixel: usize,
     /// Input tensor component `a` (row-major over the k_in indices).
-    comp_in: usize,
+    pub(crate) comp_in: usize,
     /// The filter value.
-    coeff: f32,
+    pub(crate) coeff: f32,
 }
 
 /// A [`ResponseKernel`] built from dense invariant filters, keeping only their non-zero taps.
@@ -196,6 +202,12 @@ impl SparseKernel {
             taps,
             starts,
         })
+    }
+
+    /// The taps of every response `g = f · d^k_out + j` (row-major over `(f, j)`), each
+    /// group in the order the kernel sums it.
+    pub(crate) fn groups(&self) -> impl Iterator<Item = &[Tap]> + '_ {
+        self.starts.windows(2).map(|s| &self.taps[s[0]..s[1]])
     }
 
     /// Number of input tensor components d^k_in.
@@ -370,6 +382,10 @@ impl ResponseKernel for SparseKernel {
             taps,
             starts,
         }))
+    }
+
+    fn as_sparse(&self) -> Option<&SparseKernel> {
+        Some(self)
     }
 
     fn responses(&self, geometry: &StencilGeometry, input: &[f32], out: &mut [f32]) {

@@ -13,6 +13,7 @@
 //! Statistics are accumulated in f64; constant or zero inputs give finite output (the
 //! variance or eigenvalue is 0 and `eps` keeps the division finite).
 
+use ginrs_generator::group::MAX_DIM;
 use thiserror::Error;
 
 use crate::error::Error;
@@ -21,6 +22,7 @@ use crate::io::layer_params::{GroupNormParams, VanillaNormJson};
 use crate::io::params::{
     match_keys, signature_from_json, signature_to_json, ArrayJson, KeyJson, KeyedArrayJson,
 };
+use crate::kernels::simd::widest;
 use crate::layers::layer::Layer;
 use crate::ops::sym_eigen::spectral_map;
 use crate::ops::GINJAX_EPS;
@@ -330,29 +332,41 @@ impl GroupNorm {
 
     /// equinox GroupNorm on a k = 0 block.
     fn norm_scalars(&self, block: &ImageBlock, params: &NormBlock) -> Vec<f32> {
+        widest(
+            #[inline(always)]
+            || self.norm_scalars_body(block, params),
+        )
+    }
+
+    #[inline(always)]
+    fn norm_scalars_body(&self, block: &ImageBlock, params: &NormBlock) -> Vec<f32> {
         let per_group = block.channels() / self.groups;
         let channel_len = block.channel_len();
         let group_len = per_group * channel_len;
         let eps = f64::from(self.eps);
-        let mut out = buffers::with_capacity(block.data().len());
-        for group in block.data().chunks(group_len) {
+        // Every value is overwritten.
+        let mut out = buffers::take(block.data().len());
+        for (g, (group, out_group)) in block
+            .data()
+            .chunks(group_len)
+            .zip(out.chunks_mut(group_len))
+            .enumerate()
+        {
             let n = group.len() as f64;
-            let mean = group.iter().map(|&x| f64::from(x)).sum::<f64>() / n;
-            let var = group
-                .iter()
-                .map(|&x| (f64::from(x) - mean).powi(2))
-                .sum::<f64>()
-                / n;
+            let mean = component_sums::<1>(1, group)[0] / n;
+            let var = centred_moments::<1>(1, group, &[mean])[0][0] / n;
             let inv = 1.0 / (var.max(0.0) + eps).sqrt();
-            let first = out.len() / channel_len;
-            for (i, channel) in group.chunks(channel_len).enumerate() {
-                let w = f64::from(params.weight[first + i]);
-                let b = f64::from(params.bias[first + i]);
-                out.extend(
-                    channel
-                        .iter()
-                        .map(|&x| ((f64::from(x) - mean) * inv * w + b) as f32),
-                );
+            for (i, (channel, out_channel)) in group
+                .chunks(channel_len)
+                .zip(out_group.chunks_mut(channel_len))
+                .enumerate()
+            {
+                let c = g * per_group + i;
+                let a = inv * f64::from(params.weight[c]);
+                let b = f64::from(params.bias[c]);
+                for (o, &x) in out_channel.iter_mut().zip(channel) {
+                    *o = ((f64::from(x) - mean) * a + b) as f32;
+                }
             }
         }
         out
@@ -360,59 +374,158 @@ impl GroupNorm {
 
     /// Eigenvalue whitening of a k = 1 block, then scale and mean-bias per channel.
     fn whiten_vectors(&self, block: &ImageBlock, params: &NormBlock) -> Vec<f32> {
-        let d = block.components();
+        // The passes with the component count a constant for d = 2 and 3, so that their
+        // per-pixel loops unroll and the lanes of sums stay in registers.
+        widest(
+            #[inline(always)]
+            || match block.components() {
+                2 => self.whiten_vectors_body::<2>(2, block, params),
+                3 => self.whiten_vectors_body::<3>(3, block, params),
+                d => self.whiten_vectors_body::<MAX_DIM>(d, block, params),
+            },
+        )
+    }
+
+    #[inline(always)]
+    fn whiten_vectors_body<const N: usize>(
+        &self,
+        d: usize,
+        block: &ImageBlock,
+        params: &NormBlock,
+    ) -> Vec<f32> {
         let per_group = block.channels() / self.groups;
         let channel_len = block.channel_len();
+        let group_len = per_group * channel_len;
         let eps = f64::from(self.eps);
-        let mut out = buffers::with_capacity(block.data().len());
-        for group in block.data().chunks(per_group * channel_len) {
+        // Every value is overwritten.
+        let mut out = buffers::take(block.data().len());
+        let mut channel_means = vec![[0f64; N]; per_group];
+        for (g, (group, out_group)) in block
+            .data()
+            .chunks(group_len)
+            .zip(out.chunks_mut(group_len))
+            .enumerate()
+        {
             let rows = (group.len() / d) as f64;
-            let mut mean = vec![0f64; d];
-            for row in group.chunks(d) {
-                for (m, &x) in mean.iter_mut().zip(row) {
-                    *m += f64::from(x);
+            let pixels = (channel_len / d) as f64;
+            let mut mean = [0f64; N];
+            for (channel, channel_mean) in group.chunks(channel_len).zip(&mut channel_means) {
+                let sums = component_sums::<N>(d, channel);
+                for a in 0..d {
+                    mean[a] += sums[a];
+                    channel_mean[a] = sums[a] / pixels;
                 }
             }
-            mean.iter_mut().for_each(|m| *m /= rows);
-            let mut cov = vec![0f64; d * d];
-            let mut centred = vec![0f64; d];
-            for row in group.chunks(d) {
-                for (c, (&x, m)) in centred.iter_mut().zip(row.iter().zip(&mean)) {
-                    *c = f64::from(x) - m;
-                }
-                for r in 0..d {
-                    for c in 0..d {
-                        cov[r * d + c] += centred[r] * centred[c];
-                    }
-                }
-            }
-            cov.iter_mut().for_each(|c| *c /= rows);
+            mean[..d].iter_mut().for_each(|m| *m /= rows);
+            let moments = centred_moments(d, group, &mean);
+            let cov: Vec<f64> = (0..d * d).map(|i| moments[i / d][i % d] / rows).collect();
             let whiten = spectral_map(&cov, d, |lambda| 1.0 / (lambda.max(0.0) + eps).sqrt());
-            let first = out.len() / channel_len;
-            for (i, channel) in group.chunks(channel_len).enumerate() {
-                let scale = f64::from(params.weight[first + i]);
-                let bias = f64::from(params.bias[first + i]);
-                let pixels = (channel.len() / d) as f64;
-                let mut channel_mean = vec![0f64; d];
-                for row in channel.chunks(d) {
-                    for (m, &x) in channel_mean.iter_mut().zip(row) {
-                        *m += f64::from(x);
+            for (i, ((channel, out_channel), channel_mean)) in group
+                .chunks(channel_len)
+                .zip(out_group.chunks_mut(channel_len))
+                .zip(&channel_means)
+                .enumerate()
+            {
+                let c = g * per_group + i;
+                let scale = f64::from(params.weight[c]);
+                let bias = f64::from(params.bias[c]);
+                // out = scale · whiten · (x − mean) + bias · channel mean.
+                let mut map = [[0f64; N]; N];
+                let mut shift = [0f64; N];
+                for r in 0..d {
+                    for a in 0..d {
+                        map[r][a] = scale * whiten[r * d + a];
                     }
+                    shift[r] = bias * channel_mean[r];
                 }
-                channel_mean.iter_mut().for_each(|m| *m /= pixels);
-                for row in channel.chunks(d) {
-                    for (c, (&x, m)) in centred.iter_mut().zip(row.iter().zip(&mean)) {
-                        *c = f64::from(x) - m;
+                for (o, x) in out_channel.chunks_exact_mut(d).zip(channel.chunks_exact(d)) {
+                    let mut centred = [0f64; N];
+                    for a in 0..d {
+                        centred[a] = f64::from(x[a]) - mean[a];
                     }
                     for r in 0..d {
-                        let white: f64 = (0..d).map(|c| whiten[r * d + c] * centred[c]).sum();
-                        out.push((scale * white + bias * channel_mean[r]) as f32);
+                        let mut v = shift[r];
+                        for a in 0..d {
+                            v += map[r][a] * centred[a];
+                        }
+                        o[r] = v as f32;
                     }
                 }
             }
         }
         out
     }
+}
+
+/// Adds the products `(x_a − m_a)(x_b − m_b)` of one pixel `x` of `d` components to `lane`
+/// (arrays of `N ≥ d` entries: `N = d` for the dimensions compiled apart, so that they stay in
+/// registers).
+#[inline(always)]
+fn add_moments<const N: usize>(d: usize, lane: &mut [[f64; N]; N], x: &[f32], mean: &[f64; N]) {
+    let mut c = [0f64; N];
+    for a in 0..d {
+        c[a] = f64::from(x[a]) - mean[a];
+    }
+    for a in 0..d {
+        for b in 0..d {
+            lane[a][b] += c[a] * c[b];
+        }
+    }
+}
+
+/// Independent partial sums per component in [`component_sums`] and [`centred_moments`], so
+/// that the f64 sums vectorise rather than wait on one another.
+const LANES: usize = 4;
+
+/// Per-component sums `Σ x_a` (f64) over `values`, pixels of `d` components.
+#[inline(always)]
+fn component_sums<const N: usize>(d: usize, values: &[f32]) -> [f64; N] {
+    let mut lanes = [[0f64; N]; 2 * LANES];
+    let mut chunks = values.chunks_exact(2 * LANES * d);
+    for chunk in &mut chunks {
+        for (lane, x) in lanes.iter_mut().zip(chunk.chunks_exact(d)) {
+            for a in 0..d {
+                lane[a] += f64::from(x[a]);
+            }
+        }
+    }
+    let mut sums = [0f64; N];
+    for lane in &lanes {
+        for a in 0..d {
+            sums[a] += lane[a];
+        }
+    }
+    for x in chunks.remainder().chunks_exact(d) {
+        for a in 0..d {
+            sums[a] += f64::from(x[a]);
+        }
+    }
+    sums
+}
+
+/// The centred second moments `Σ (x_a − m_a)(x_b − m_b)` (f64) over `values`, pixels of `d`
+/// components, with means `mean`.
+#[inline(always)]
+fn centred_moments<const N: usize>(d: usize, values: &[f32], mean: &[f64; N]) -> [[f64; N]; N] {
+    let mut lanes = [[[0f64; N]; N]; LANES];
+    let mut chunks = values.chunks_exact(LANES * d);
+    for chunk in &mut chunks {
+        for (lane, x) in lanes.iter_mut().zip(chunk.chunks_exact(d)) {
+            add_moments(d, lane, x, mean);
+        }
+    }
+    let (first, rest) = lanes.split_first_mut().expect("LANES > 0");
+    for x in chunks.remainder().chunks_exact(d) {
+        add_moments(d, first, x, mean);
+    }
+    for lane in rest.iter() {
+        for a in 0..d {
+            for b in 0..d {
+                first[a][b] += lane[a][b];
+            }
+        }
+    }
+    *first
 }
 
 impl Layer for GroupNorm {

@@ -26,6 +26,7 @@ use crate::io::layer_params::NonlinearParams;
 use crate::io::params::{
     match_keys, signature_from_json, signature_to_json, ArrayJson, KeyJson, KeyedArrayJson,
 };
+use crate::kernels::simd::widest;
 use crate::layers::layer::Layer;
 use crate::ops::GINJAX_EPS;
 
@@ -119,12 +120,19 @@ impl Activation {
     /// Applies the activation to every value of `values`, in place (one dispatch, so the
     /// named activations vectorise).
     pub fn apply_slice(&self, values: &mut [f32]) {
+        widest(
+            #[inline(always)]
+            || self.apply_slice_body(values),
+        )
+    }
+
+    #[inline(always)]
+    fn apply_slice_body(&self, values: &mut [f32]) {
         match self {
-            Self::Relu => values.iter_mut().for_each(|v| {
-                if *v < 0.0 {
-                    *v = 0.0;
-                }
-            }),
+            // A select rather than a conditional store, so that it vectorises.
+            Self::Relu => values
+                .iter_mut()
+                .for_each(|v| *v = if *v < 0.0 { 0.0 } else { *v }),
             Self::Gelu => values.iter_mut().for_each(|v| *v = gelu(*v)),
             Self::Tanh => values.iter_mut().for_each(|v| *v = fast_tanh(*v)),
             Self::Custom(f) => values.iter_mut().for_each(|v| *v = f(*v)),
@@ -409,19 +417,47 @@ impl VectorNeuronNonlinear {
         .expect("the nonlinearity keeps the block's shape"))
     }
 
+    /// The vector-neuron map of one non-scalar block, compiled for the CPU's widest vectors.
     fn vector_neuron(&self, block: &ImageBlock, weights: &[f32]) -> Vec<f32> {
+        widest(
+            #[inline(always)]
+            || self.vector_neuron_body(block, weights),
+        )
+    }
+
+    #[inline(always)]
+    fn vector_neuron_body(&self, block: &ImageBlock, weights: &[f32]) -> Vec<f32> {
         let c = block.channels();
         let len = block.channel_len();
         let comps = block.components();
-        // q = W·x over channels: one row of W at a time, as axpys over whole channels.
+        // q = W·x over channels, `MIX_BLOCK` values of a channel at a time: the sum over
+        // input channels j (in order, from 0) stays in registers.
         let mut q = buffers::take(c * len);
-        q.fill(0.0);
+        let channels: Vec<&[f32]> = (0..c).map(|j| block.channel(j)).collect();
         for (i, q_i) in q.chunks_mut(len).enumerate() {
-            for j in 0..c {
-                let w = weights[i * c + j];
-                for (qv, &xv) in q_i.iter_mut().zip(block.channel(j)) {
-                    *qv += w * xv;
+            let w_i = &weights[i * c..(i + 1) * c];
+            let mut start = 0;
+            for q_block in q_i.chunks_mut(MIX_BLOCK) {
+                if let Ok(q_block) = <&mut [f32; MIX_BLOCK]>::try_from(&mut *q_block) {
+                    let mut acc = [0f32; MIX_BLOCK];
+                    for (&w, x) in w_i.iter().zip(&channels) {
+                        let x: &[f32; MIX_BLOCK] = x[start..start + MIX_BLOCK]
+                            .try_into()
+                            .expect("a block of MIX_BLOCK values");
+                        for (a, &xv) in acc.iter_mut().zip(x) {
+                            *a += w * xv;
+                        }
+                    }
+                    *q_block = acc;
+                } else {
+                    q_block.fill(0.0);
+                    for (&w, x) in w_i.iter().zip(&channels) {
+                        for (a, &xv) in q_block.iter_mut().zip(&x[start..]) {
+                            *a += w * xv;
+                        }
+                    }
                 }
+                start += MIX_BLOCK;
             }
         }
         let eps = self.eps;
@@ -453,6 +489,10 @@ impl VectorNeuronNonlinear {
         out
     }
 }
+
+/// Values of one channel mixed at a time by [`VectorNeuronNonlinear`]'s `q = W·x` (four
+/// AVX-512 registers of sums).
+const MIX_BLOCK: usize = 64;
 
 /// Per pixel of `n` components: `scale = 1/(‖q‖ + eps)` and the signed length
 /// `s = ⟨x, q⟩·scale`. The sums and the scaling are separate loops so that the second

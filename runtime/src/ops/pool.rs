@@ -9,6 +9,7 @@ use thiserror::Error;
 
 use crate::image::{buffers, Geometry, ImageBlock};
 use crate::kernels::layout::row_major_strides;
+use crate::kernels::simd::widest;
 use crate::ops::norm::pixel_norm;
 
 /// Errors from pooling.
@@ -140,8 +141,28 @@ pub fn max_pool(
     patch_len: usize,
     comparator: Comparator<'_>,
 ) -> Result<ImageBlock, PoolError> {
+    // Compiled for the CPU's widest vectors (the pixel norms vectorise), with the component
+    // count a constant for scalars and the vectors of d = 2 and 3.
+    widest(
+        #[inline(always)]
+        || match block.components() {
+            1 => max_pool_of(1, block, patch_len, comparator),
+            2 => max_pool_of(2, block, patch_len, comparator),
+            3 => max_pool_of(3, block, patch_len, comparator),
+            comps => max_pool_of(comps, block, patch_len, comparator),
+        },
+    )
+}
+
+/// [`max_pool`] of a block whose pixels have `comps` components.
+#[inline(always)]
+fn max_pool_of(
+    comps: usize,
+    block: &ImageBlock,
+    patch_len: usize,
+    comparator: Comparator<'_>,
+) -> Result<ImageBlock, PoolError> {
     let patches = Patches::new(block.geometry(), patch_len)?;
-    let comps = block.components();
     let pixels = block.geometry().pixels();
     match comparator {
         Comparator::Value if block.key().k() != 0 => {

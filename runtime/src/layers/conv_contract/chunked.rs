@@ -16,7 +16,11 @@
 //! The whole tile runs in one function compiled for AVX-512, with the generated kernels inlined
 //! into it. On CPUs without AVX-512 and for strided rows, tiles take the dynamic schedule
 //! with the layer's generated stencils instead.
+//!
+//! The dynamic layer runs the same schedule with its sparse tap tables as the chunk kernel
+//! ([`SparseChunks`]) where it applies ([`sparse_chunks_apply`]).
 
+use super::sparse_chunks::SparseChunks;
 use super::tiles::{grow, Scratch, TileOut};
 use super::ConvContract;
 use crate::error::Error;
@@ -107,41 +111,89 @@ fn chunked<K: ChunkKernel>(
     input: &MultiImage,
     reuse: Option<&mut MultiImage>,
 ) -> Result<MultiImage, Error> {
-    let weights = block_weights(layer);
     let pair_weights = layer.own_weights();
+    chunk_schedule::<K, _>(layer, &pair_weights, input, true, reuse, |_| kernel)
+}
+
+/// Whether the dynamic layer runs the row-chunk schedule with its own sparse stencils
+/// ([`SparseChunks`]) on `input`: every kernel is a sparse one, the CPU has AVX-512 and output
+/// rows are contiguous (last-axis stride 1); otherwise it takes the tile-and-GEMM schedule.
+pub(super) fn sparse_chunks_apply(layer: &ConvContract, input: &MultiImage) -> bool {
+    level() >= SimdLevel::Avx512
+        && layer
+            .config
+            .options
+            .stride
+            .resolve("stride", input.dim())
+            .is_ok_and(|s| s.last() == Some(&1))
+        && SparseChunks::applies(layer)
+}
+
+/// The dynamic layer's convolution in the row-chunk schedule with its sparse stencils, with
+/// `weights` (one `(out_c, in_c, n_f)` array per pair) and the bias when `bias` is set (see
+/// [`sparse_chunks_apply`] for when it runs).
+pub(super) fn forward_sparse_chunks(
+    layer: &ConvContract,
+    weights: &[&[f32]],
+    input: &MultiImage,
+    bias: bool,
+    reuse: Option<&mut MultiImage>,
+) -> Result<MultiImage, Error> {
+    chunk_schedule::<SparseChunks, _>(layer, weights, input, bias, reuse, |geometry| {
+        SparseChunks::new(layer, geometry)
+    })
+}
+
+/// The row-chunk schedule of `layer` with pair weights `pair_weights`, the chunk kernel of a
+/// tile made by `kernel_of` from the tile's geometry.
+fn chunk_schedule<K: ChunkKernel, B: std::borrow::Borrow<K>>(
+    layer: &ConvContract,
+    pair_weights: &[&[f32]],
+    input: &MultiImage,
+    bias: bool,
+    reuse: Option<&mut MultiImage>,
+    kernel_of: impl Fn(&StencilGeometry) -> B + Sync,
+) -> Result<MultiImage, Error> {
+    let weights = block_weights(layer, pair_weights);
     layer.forward_tiled(
         input,
-        true,
+        bias,
         reuse,
         CHUNK_TILE_PIXELS,
         |geometry, tables, blocks, outs, scratch| {
             let tile = Tile {
                 layer,
                 weights: &weights,
-                pair_weights: &pair_weights,
+                pair_weights,
                 geometry,
                 tables,
                 blocks,
             };
-            run_best_simd(&tile, kernel, outs, scratch)
+            run_best_simd(&tile, kernel_of(geometry).borrow(), outs, scratch)
         },
     )
 }
 
-/// Every output block's mixing matrix `out_c × K` (pairs side by side), indexed by target.
-fn block_weights(layer: &ConvContract) -> Vec<Vec<f32>> {
+/// Every output block's mixing matrix `out_c × K` (pairs side by side, from `pair_weights`,
+/// one `(out_c, in_c, n_f)` array per pair), indexed by target.
+fn block_weights(layer: &ConvContract, pair_weights: &[&[f32]]) -> Vec<Vec<f32>> {
     let targets = layer.config.target.entries();
     let inputs = layer.config.input.entries();
     (0..targets.len())
         .map(|t| {
             let out_c = targets[t].1;
-            let pairs: Vec<_> = layer.pairs.iter().filter(|p| p.target == t).collect();
-            let k: usize = pairs.iter().map(|p| inputs[p.input].1 * p.n_f).sum();
+            let pairs: Vec<_> = layer
+                .pairs
+                .iter()
+                .zip(pair_weights)
+                .filter(|(p, _)| p.target == t)
+                .collect();
+            let k: usize = pairs.iter().map(|(p, _)| inputs[p.input].1 * p.n_f).sum();
             let mut w = Vec::with_capacity(out_c * k);
             for o in 0..out_c {
-                for p in &pairs {
+                for (p, weights) in &pairs {
                     let cols = inputs[p.input].1 * p.n_f;
-                    w.extend_from_slice(&p.weights[o * cols..(o + 1) * cols]);
+                    w.extend_from_slice(&weights[o * cols..(o + 1) * cols]);
                 }
             }
             w

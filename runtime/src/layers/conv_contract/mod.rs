@@ -19,6 +19,11 @@
 //! 4. the tile is written into the output blocks in ginjax's layout
 //!    `(channels, spatial…, (d,)*k)`, and once every tile is done the bias is added.
 //!
+//! On CPUs with AVX-512 and contiguous output rows, layers whose kernels are the sparse tap
+//! tables of a bank run steps 2–3 per chunk of at most 32 output pixels instead (the
+//! schedule of generated layers, `chunked`), so that responses stay in L1 and the channel mix
+//! is a register-blocked product rather than a general GEMM.
+//!
 //! [`ConvContract::convolve_with`], [`ConvContract::convolve_adjoint`] and
 //! [`ConvContract::weight_gradient`] give the convolution's gradients for training, with
 //! caller-given weights (the `grad` module).
@@ -65,6 +70,7 @@ mod config;
 mod flops;
 mod grad;
 mod metric;
+mod sparse_chunks;
 mod tile;
 mod tiles;
 mod weights;

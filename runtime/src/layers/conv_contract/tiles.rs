@@ -4,6 +4,7 @@
 use rayon::prelude::*;
 
 use super::bias::apply_bias;
+use super::chunked::{forward_sparse_chunks, sparse_chunks_apply};
 use super::{ConvContract, ConvContractError};
 use crate::error::Error;
 use crate::image::{ImageBlock, MultiImage};
@@ -125,6 +126,9 @@ impl ConvContract {
         reuse: Option<&mut MultiImage>,
     ) -> Result<MultiImage, Error> {
         let weights = self.own_weights();
+        if sparse_chunks_apply(self, input) {
+            return forward_sparse_chunks(self, &weights, input, bias, reuse);
+        }
         self.forward_tiled(
             input,
             bias,
@@ -143,6 +147,9 @@ impl ConvContract {
         input: &MultiImage,
         weights: &[&[f32]],
     ) -> Result<MultiImage, Error> {
+        if sparse_chunks_apply(self, input) {
+            return forward_sparse_chunks(self, weights, input, false, None);
+        }
         self.forward_tiled(
             input,
             false,
