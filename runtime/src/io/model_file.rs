@@ -508,15 +508,7 @@ fn last_param_path(text: &str, error: &serde_json::Error) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::image::{Signature, TensorKey};
-
-    fn scalars_and_vectors(channels: usize) -> Signature {
-        Signature::new(vec![
-            (TensorKey::scalar(), channels),
-            (TensorKey::vector(), channels),
-        ])
-        .unwrap()
-    }
+    use crate::models::test_support::scalars_and_vectors;
 
     fn file() -> ModelFile {
         let mut config = ModelConfig::new(

@@ -656,14 +656,7 @@ mod tests {
     use super::*;
     use crate::image::Geometry;
     use crate::layers::conv_contract::ConvContractConfig;
-
-    fn scalars_and_vectors(channels: usize) -> Signature {
-        Signature::new(vec![
-            (TensorKey::scalar(), channels),
-            (TensorKey::vector(), channels),
-        ])
-        .unwrap()
-    }
+    use crate::models::test_support::scalars_and_vectors;
 
     #[test]
     fn keys_are_written_as_python_tuples() {

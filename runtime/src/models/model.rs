@@ -343,14 +343,7 @@ mod tests {
     use crate::check::equivariance::{check_layer, Elements};
     use crate::image::Geometry;
     use crate::models::config::{BaselinePadding, ModelKind};
-
-    fn scalars_and_vectors(channels: usize) -> Signature {
-        Signature::new(vec![
-            (TensorKey::scalar(), channels),
-            (TensorKey::vector(), channels),
-        ])
-        .unwrap()
-    }
+    use crate::models::test_support::scalars_and_vectors;
 
     fn input(seed: u64, side: usize) -> MultiImage {
         let geometry = Geometry::square(2, side, true).unwrap();

@@ -473,14 +473,7 @@ fn scale_channels(signature: &Signature, factor: usize) -> Signature {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn scalars_and_vectors(channels: usize) -> Signature {
-        Signature::new(vec![
-            (TensorKey::scalar(), channels),
-            (TensorKey::vector(), channels),
-        ])
-        .unwrap()
-    }
+    use crate::models::test_support::scalars_and_vectors;
 
     fn config(kind: ModelKind) -> ModelConfig {
         ModelConfig::new(kind, 2, scalars_and_vectors(1), scalars_and_vectors(1), 2)
