@@ -20,94 +20,15 @@
 use std::time::{Duration, Instant};
 
 use ginrs_runtime::image::buffers;
-use ginrs_runtime::models::{BuiltLayer, ModelKind};
-use ginrs_runtime::{
-    Geometry, ImageBlock, Layer, Model, ModelConfig, MultiImage, Signature, TensorKey,
-};
+use ginrs_runtime::models::BuiltLayer;
+use ginrs_runtime::{Geometry, ImageBlock, Layer, Model, MultiImage};
 use rand::{Rng, SeedableRng};
 
-/// One benchmark case: ginjax's model benchmark's `(name, model, D, N, batch, kwargs)`.
-struct Case {
-    name: &'static str,
-    kind: ModelKind,
-    dim: usize,
-    side: usize,
-    batch: usize,
-    depth: usize,
-    /// UNet's `num_downsamples`.
-    downsamples: Option<usize>,
-    /// `num_blocks` of ResNet and DilResNet.
-    blocks: Option<usize>,
-    /// `num_conv` of UNet and ResNet.
-    convs: Option<usize>,
-}
+mod cases;
 
-const CASES: &[Case] = &[
-    Case {
-        name: "unet_d2_n64_b8_w8",
-        kind: ModelKind::UNet,
-        dim: 2,
-        side: 64,
-        batch: 8,
-        depth: 8,
-        downsamples: Some(2),
-        blocks: None,
-        convs: Some(2),
-    },
-    Case {
-        name: "resnet_d2_n64_b8_w8",
-        kind: ModelKind::ResNet,
-        dim: 2,
-        side: 64,
-        batch: 8,
-        depth: 8,
-        downsamples: None,
-        blocks: Some(2),
-        convs: Some(2),
-    },
-    Case {
-        name: "dilresnet_d2_n64_b8_w8",
-        kind: ModelKind::DilResNet,
-        dim: 2,
-        side: 64,
-        batch: 8,
-        depth: 8,
-        downsamples: None,
-        blocks: Some(1),
-        convs: None,
-    },
-    Case {
-        name: "unet_d3_n16_b2_w4",
-        kind: ModelKind::UNet,
-        dim: 3,
-        side: 16,
-        batch: 2,
-        depth: 4,
-        downsamples: Some(1),
-        blocks: None,
-        convs: Some(2),
-    },
-];
-
-fn scalar_and_vector() -> Signature {
-    Signature::new(vec![(TensorKey::scalar(), 1), (TensorKey::vector(), 1)]).expect("distinct keys")
-}
+use cases::{scalar_and_vector, ModelCase as Case, MODEL_CASES as CASES};
 
 impl Case {
-    fn config(&self) -> ModelConfig {
-        let mut config = ModelConfig::new(
-            self.kind,
-            self.dim,
-            scalar_and_vector(),
-            scalar_and_vector(),
-            self.depth,
-        );
-        config.num_downsamples = self.downsamples;
-        config.num_blocks = self.blocks;
-        config.num_conv = self.convs;
-        config
-    }
-
     /// Random torus inputs, one multi-image per batch entry.
     fn inputs(&self, seed: u64) -> Vec<MultiImage> {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);

@@ -24,20 +24,22 @@
 //! (forward, loss and backward pass on the autodiff device, no optimizer update), which add
 //! `phase=<phase>` to the lines: where a step's time goes.
 
+#[path = "../../runtime/benches/cases/mod.rs"]
+mod cases;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use burn::module::Module;
 use burn::tensor::Device;
-use ginrs_runtime::{
-    ConvContractConfig, Geometry, ImageBlock, ModelConfig, ModelKind, MultiImage, Signature,
-    TensorKey,
-};
+use ginrs_runtime::{ConvContractConfig, Geometry, ImageBlock, MultiImage, Signature, TensorKey};
 use ginrs_train::{
     ConvContract, ConvRoute, ImageModule, Loss, Model, Optimizer, Reduce, TensorImage, TrainError,
     Trainer,
 };
 use rand::{Rng, SeedableRng};
+
+use cases::{scalar_and_vector, ModelCase, MODEL_CASES as MODELS};
 
 /// The environment variable that makes this binary measure one (case, route, phase) and exit.
 const CHILD: &str = "GINRS_TRAIN_BENCH_CHILD";
@@ -72,91 +74,10 @@ impl Phase {
 /// One phase of a case's training step, ready to run repeatedly.
 type Run = Box<dyn FnMut() -> Result<(), TrainError>>;
 
-/// A model case: ginjax's training benchmark's `(name, model, D, N, batch, kwargs)`.
-struct ModelCase {
-    name: &'static str,
-    kind: ModelKind,
-    dim: usize,
-    side: usize,
-    batch: usize,
-    depth: usize,
-    /// UNet's `num_downsamples`.
-    downsamples: Option<usize>,
-    /// `num_blocks` of ResNet and DilResNet.
-    blocks: Option<usize>,
-    /// `num_conv` of UNet and ResNet.
-    convs: Option<usize>,
-}
-
 /// The name of the ConvContract stack case.
 const STACK: &str = "stack3_d2_n64_m3_b8_s8v8";
 
-const MODELS: &[ModelCase] = &[
-    ModelCase {
-        name: "unet_d2_n64_b8_w8",
-        kind: ModelKind::UNet,
-        dim: 2,
-        side: 64,
-        batch: 8,
-        depth: 8,
-        downsamples: Some(2),
-        blocks: None,
-        convs: Some(2),
-    },
-    ModelCase {
-        name: "resnet_d2_n64_b8_w8",
-        kind: ModelKind::ResNet,
-        dim: 2,
-        side: 64,
-        batch: 8,
-        depth: 8,
-        downsamples: None,
-        blocks: Some(2),
-        convs: Some(2),
-    },
-    ModelCase {
-        name: "dilresnet_d2_n64_b8_w8",
-        kind: ModelKind::DilResNet,
-        dim: 2,
-        side: 64,
-        batch: 8,
-        depth: 8,
-        downsamples: None,
-        blocks: Some(1),
-        convs: None,
-    },
-    ModelCase {
-        name: "unet_d3_n16_b2_w4",
-        kind: ModelKind::UNet,
-        dim: 3,
-        side: 16,
-        batch: 2,
-        depth: 4,
-        downsamples: Some(1),
-        blocks: None,
-        convs: Some(2),
-    },
-];
-
-fn scalar_and_vector() -> Signature {
-    Signature::new(vec![(TensorKey::scalar(), 1), (TensorKey::vector(), 1)]).expect("distinct keys")
-}
-
 impl ModelCase {
-    fn config(&self) -> ModelConfig {
-        let mut config = ModelConfig::new(
-            self.kind,
-            self.dim,
-            scalar_and_vector(),
-            scalar_and_vector(),
-            self.depth,
-        );
-        config.num_downsamples = self.downsamples;
-        config.num_blocks = self.blocks;
-        config.num_conv = self.convs;
-        config
-    }
-
     /// The case's model on `route`, a random input and target batch, and `phase` of a
     /// training step on them.
     fn build(&self, route: ConvRoute, phase: Phase, device: &Device) -> Result<Run, TrainError> {
