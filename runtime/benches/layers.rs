@@ -17,15 +17,16 @@
 //! A generated layer is timed by calling [`run_case`] with `path = "generated"` on the same
 //! inputs ([`Case::inputs`]).
 
+mod random;
+
 use std::time::{Duration, Instant};
 
 use ginrs_generator::BankOptions;
 use ginrs_runtime::io::weights::LayerWeights;
 use ginrs_runtime::{
-    equivariant_layer, BiasMode, ConvContract, ConvContractConfig, DenseBank, Geometry, ImageBlock,
-    Layer, MultiImage, Signature, TensorKey,
+    equivariant_layer, BiasMode, ConvContract, ConvContractConfig, DenseBank, Layer, MultiImage,
+    Signature, TensorKey,
 };
-use rand::{Rng, SeedableRng};
 
 /// One standard benchmark case.
 struct Case {
@@ -86,21 +87,7 @@ impl Case {
 
     /// Random torus inputs, one multi-image per batch entry.
     fn inputs(&self, seed: u64) -> Vec<MultiImage> {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let geometry = Geometry::square(self.dim, self.side, true).expect("valid geometry");
-        (0..self.batch)
-            .map(|_| {
-                let mut image = MultiImage::new(geometry.clone());
-                for (key, c) in self.signature().entries() {
-                    let len = c * geometry.pixels() * key.components(self.dim);
-                    let data = (0..len).map(|_| rng.random_range(-1.0..1.0)).collect();
-                    let block = ImageBlock::new(geometry.clone(), key.clone(), *c, data)
-                        .expect("consistent block");
-                    image.insert(block).expect("distinct keys");
-                }
-                image
-            })
-            .collect()
+        random::torus_images(&self.signature(), self.dim, self.side, self.batch, seed)
     }
 }
 

@@ -21,31 +21,17 @@ use std::time::{Duration, Instant};
 
 use ginrs_runtime::image::buffers;
 use ginrs_runtime::models::BuiltLayer;
-use ginrs_runtime::{Geometry, ImageBlock, Layer, Model, MultiImage};
-use rand::{Rng, SeedableRng};
+use ginrs_runtime::{Layer, Model, MultiImage};
 
 mod cases;
+mod random;
 
 use cases::{scalar_and_vector, ModelCase as Case, MODEL_CASES as CASES};
 
 impl Case {
     /// Random torus inputs, one multi-image per batch entry.
     fn inputs(&self, seed: u64) -> Vec<MultiImage> {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let geometry = Geometry::square(self.dim, self.side, true).expect("valid geometry");
-        (0..self.batch)
-            .map(|_| {
-                let mut image = MultiImage::new(geometry.clone());
-                for (key, c) in scalar_and_vector().entries() {
-                    let len = c * geometry.pixels() * key.components(self.dim);
-                    let data = (0..len).map(|_| rng.random_range(-1.0..1.0)).collect();
-                    let block = ImageBlock::new(geometry.clone(), key.clone(), *c, data)
-                        .expect("consistent block");
-                    image.insert(block).expect("distinct keys");
-                }
-                image
-            })
-            .collect()
+        random::torus_images(&scalar_and_vector(), self.dim, self.side, self.batch, seed)
     }
 }
 

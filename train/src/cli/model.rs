@@ -193,14 +193,6 @@ pub fn build_model(
     Ok(Model::new(&spec.config(io)?, device, seed)?)
 }
 
-/// The input and output signatures of a model.
-pub fn model_io(config: &ModelConfig) -> ModelIo {
-    ModelIo {
-        input: config.input_keys.clone(),
-        output: config.output_keys.clone(),
-    }
-}
-
 /// A model as the runtime's model file (JSON text).
 pub fn export_json(model: &Model) -> Result<String, CliError> {
     Ok(model
