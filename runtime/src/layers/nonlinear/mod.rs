@@ -13,8 +13,10 @@
 //! so the part of `x` along `n` is scaled by the activation of its signed length and the rest
 //! passes unchanged. Because `W` only mixes channels, the layer is equivariant for any `W`.
 
-use std::fmt;
-use std::sync::Arc;
+mod activation;
+mod backward;
+
+pub use activation::{fast_tanh, Activation};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -75,146 +77,28 @@ pub enum NonlinearError {
         /// Values given.
         got: usize,
     },
-}
-
-/// The scalar activation: applied elementwise to `((), 0)` blocks and to the signed lengths
-/// of every other block.
-#[derive(Clone, Default)]
-pub enum Activation {
-    /// `max(x, 0)` (ginjax's default, `jax.nn.relu`).
-    #[default]
-    Relu,
-    /// `jax.nn.gelu` with its default `approximate=True`:
-    /// `x/2 · (1 + tanh(√(2/π) · (x + 0.044715 x³)))`.
-    Gelu,
-    /// `tanh(x)` (`jax.nn.tanh`).
-    Tanh,
-    /// Any function of one f32.
-    Custom(Arc<dyn Fn(f32) -> f32 + Send + Sync>),
-}
-
-impl Activation {
-    /// A custom activation from a function.
-    pub fn custom(f: impl Fn(f32) -> f32 + Send + Sync + 'static) -> Self {
-        Self::Custom(Arc::new(f))
-    }
-
-    /// Applies the activation to one value.
-    #[inline]
-    pub fn apply(&self, x: f32) -> f32 {
-        match self {
-            // Keeps NaN, like jax.nn.relu.
-            Self::Relu => {
-                if x < 0.0 {
-                    0.0
-                } else {
-                    x
-                }
-            }
-            Self::Gelu => gelu(x),
-            Self::Tanh => fast_tanh(x),
-            Self::Custom(f) => f(x),
-        }
-    }
-
-    /// Applies the activation to every value of `values`, in place (one dispatch, so the
-    /// named activations vectorise).
-    pub fn apply_slice(&self, values: &mut [f32]) {
-        widest(
-            #[inline(always)]
-            || self.apply_slice_body(values),
-        )
-    }
-
-    #[inline(always)]
-    fn apply_slice_body(&self, values: &mut [f32]) {
-        match self {
-            // A select rather than a conditional store, so that it vectorises.
-            Self::Relu => values
-                .iter_mut()
-                .for_each(|v| *v = if *v < 0.0 { 0.0 } else { *v }),
-            Self::Gelu => values.iter_mut().for_each(|v| *v = gelu(*v)),
-            Self::Tanh => values.iter_mut().for_each(|v| *v = fast_tanh(*v)),
-            Self::Custom(f) => values.iter_mut().for_each(|v| *v = f(*v)),
-        }
-    }
-
-    /// The name ginjax's models use for the activation (`ACTIVATION_REGISTRY` in
-    /// `ginjax/models.py`), `None` for a custom one.
-    pub fn name(&self) -> Option<&'static str> {
-        match self {
-            Self::Relu => Some("relu"),
-            Self::Gelu => Some("gelu"),
-            Self::Tanh => Some("tanh"),
-            Self::Custom(_) => None,
-        }
-    }
-
-    /// The activation ginjax's models register under `name` (`relu`, `gelu`, `tanh`).
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "relu" => Some(Self::Relu),
-            "gelu" => Some(Self::Gelu),
-            "tanh" => Some(Self::Tanh),
-            _ => None,
-        }
-    }
-}
-
-/// √(2/π), the constant of the tanh approximation of GELU.
-const SQRT_2_OVER_PI: f32 = 0.797_884_6;
-
-/// `jax.nn.gelu(x, approximate=True)`: `x/2 · (1 + tanh(√(2/π) · (x + 0.044715 x³)))`.
-#[inline]
-fn gelu(x: f32) -> f32 {
-    let inner = SQRT_2_OVER_PI * (x + 0.044_715 * x * x * x);
-    0.5 * x * (1.0 + fast_tanh(inner))
-}
-
-/// tanh in f32 by the rational approximation of XLA's CPU backend (Eigen's
-/// `generic_fast_tanh_float`: `x·P(x²)/Q(x²)`, P of degree 6 and Q of degree 3 in x², the input
-/// clamped to ±7.9053), within 5e-7 of tanh; branch-free arithmetic, so loops over slices
-/// vectorise (libm's `tanhf` does not).
-#[inline]
-pub fn fast_tanh(x: f32) -> f32 {
-    const CLAMP: f32 = 7.905_311;
-    const ALPHA: [f32; 7] = [
-        4.893_524_6e-3,
-        6.372_619_3e-4,
-        1.485_722_4e-5,
-        5.122_297e-8,
-        -8.604_672e-11,
-        2.000_188e-13,
-        -2.760_768_5e-16,
-    ];
-    const BETA: [f32; 4] = [4.893_525e-3, 2.268_434_6e-3, 1.185_347_1e-4, 1.198_258_4e-6];
-    let x = x.clamp(-CLAMP, CLAMP);
-    let x2 = x * x;
-    let p = ALPHA.iter().rev().fold(0.0, |acc, &a| acc * x2 + a) * x;
-    let q = BETA.iter().rev().fold(0.0, |acc, &b| acc * x2 + b);
-    p / q
-}
-
-/// Named activations are equal by name; custom ones only to themselves (the same function
-/// object).
-impl PartialEq for Activation {
-    fn eq(&self, other: &Self) -> bool {
-        match (self, other) {
-            (Self::Custom(a), Self::Custom(b)) => Arc::ptr_eq(a, b),
-            (a, b) => a.name().is_some() && a.name() == b.name(),
-        }
-    }
-}
-
-impl fmt::Debug for Activation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Relu => f.write_str("Relu"),
-            Self::Gelu => f.write_str("Gelu"),
-            Self::Tanh => f.write_str("Tanh"),
-            Self::Custom(_) => f.write_str("Custom(..)"),
-        }
-    }
+    /// A flat weight vector of the wrong length.
+    #[error("VectorNeuronNonlinear: the flat weights need {expected} values, got {got}")]
+    FlatWeightLength {
+        /// Σ c² over the non-scalar keys.
+        expected: usize,
+        /// Values given.
+        got: usize,
+    },
+    /// The backward pass of a layer with a custom activation, whose derivative is unknown.
+    #[error("VectorNeuronNonlinear: a custom activation has no derivative, so no backward pass")]
+    NoDerivative,
+    /// `grad_output` does not have the input's geometry and blocks.
+    #[error(
+        "VectorNeuronNonlinear: grad_output must have the input's geometry and signature \
+         ({expected}), got {got}"
+    )]
+    GradientShape {
+        /// The input's geometry and signature.
+        expected: String,
+        /// grad_output's.
+        got: String,
+    },
 }
 
 /// The `(c, c)` channel-mixing weights of one non-scalar key.
@@ -326,6 +210,38 @@ impl VectorNeuronNonlinear {
         Ok(())
     }
 
+    /// The number of flat weight values: `Σ c²` over the non-scalar keys.
+    pub fn weight_len(&self) -> usize {
+        self.weights.iter().map(|w| w.weights.len()).sum()
+    }
+
+    /// The weights as one flat vector: every non-scalar key in signature order, its `(c, c)`
+    /// matrix row-major (the order of [`Self::backward`]'s weight gradients).
+    pub fn flat_weights(&self) -> Vec<f32> {
+        self.weights
+            .iter()
+            .flat_map(|w| w.weights.iter().copied())
+            .collect()
+    }
+
+    /// Sets every non-scalar key's weights from one flat vector in [`Self::flat_weights`]'
+    /// order.
+    pub fn set_flat_weights(&mut self, weights: &[f32]) -> Result<(), NonlinearError> {
+        if weights.len() != self.weight_len() {
+            return Err(NonlinearError::FlatWeightLength {
+                expected: self.weight_len(),
+                got: weights.len(),
+            });
+        }
+        let mut rest = weights;
+        for entry in &mut self.weights {
+            let (head, tail) = rest.split_at(entry.weights.len());
+            entry.weights.copy_from_slice(head);
+            rest = tail;
+        }
+        Ok(())
+    }
+
     /// The parameters in their JSON form.
     pub fn params(&self) -> NonlinearParams {
         NonlinearParams {
@@ -384,6 +300,29 @@ impl VectorNeuronNonlinear {
         })
     }
 
+    /// The flat offset (in [`Self::flat_weights`]) and the `(c, c)` weights of a non-scalar
+    /// block, checking that the layer has its key with its channel count.
+    fn block_weights(&self, block: &ImageBlock) -> Result<(usize, &[f32]), NonlinearError> {
+        let mut offset = 0;
+        for entry in &self.weights {
+            if &entry.key == block.key() {
+                if entry.channels != block.channels() {
+                    return Err(NonlinearError::Channels {
+                        key: format!("{:?}", block.key()),
+                        expected: entry.channels,
+                        got: block.channels(),
+                    });
+                }
+                return Ok((offset, &entry.weights));
+            }
+            offset += entry.weights.len();
+        }
+        Err(NonlinearError::UnknownKey {
+            key: format!("{:?}", block.key()),
+            signature: self.input_keys.to_string(),
+        })
+    }
+
     fn apply_block(&self, block: &ImageBlock) -> Result<ImageBlock, NonlinearError> {
         let data = if block.key().is_scalar() {
             let mut data = buffers::take(block.data().len());
@@ -391,22 +330,8 @@ impl VectorNeuronNonlinear {
             self.activation.apply_slice(&mut data);
             data
         } else {
-            let entry = self
-                .weights
-                .iter()
-                .find(|w| &w.key == block.key())
-                .ok_or_else(|| NonlinearError::UnknownKey {
-                    key: format!("{:?}", block.key()),
-                    signature: self.input_keys.to_string(),
-                })?;
-            if entry.channels != block.channels() {
-                return Err(NonlinearError::Channels {
-                    key: format!("{:?}", block.key()),
-                    expected: entry.channels,
-                    got: block.channels(),
-                });
-            }
-            self.vector_neuron(block, &entry.weights)
+            let (_, weights) = self.block_weights(block)?;
+            self.vector_neuron(block, weights)
         };
         Ok(ImageBlock::new(
             block.geometry().clone(),
@@ -430,36 +355,8 @@ impl VectorNeuronNonlinear {
         let c = block.channels();
         let len = block.channel_len();
         let comps = block.components();
-        // q = W·x over channels, `MIX_BLOCK` values of a channel at a time: the sum over
-        // input channels j (in order, from 0) stays in registers.
         let mut q = buffers::take(c * len);
-        let channels: Vec<&[f32]> = (0..c).map(|j| block.channel(j)).collect();
-        for (i, q_i) in q.chunks_mut(len).enumerate() {
-            let w_i = &weights[i * c..(i + 1) * c];
-            let mut start = 0;
-            for q_block in q_i.chunks_mut(MIX_BLOCK) {
-                if let Ok(q_block) = <&mut [f32; MIX_BLOCK]>::try_from(&mut *q_block) {
-                    let mut acc = [0f32; MIX_BLOCK];
-                    for (&w, x) in w_i.iter().zip(&channels) {
-                        let x: &[f32; MIX_BLOCK] = x[start..start + MIX_BLOCK]
-                            .try_into()
-                            .expect("a block of MIX_BLOCK values");
-                        for (a, &xv) in acc.iter_mut().zip(x) {
-                            *a += w * xv;
-                        }
-                    }
-                    *q_block = acc;
-                } else {
-                    q_block.fill(0.0);
-                    for (&w, x) in w_i.iter().zip(&channels) {
-                        for (a, &xv) in q_block.iter_mut().zip(&x[start..]) {
-                            *a += w * xv;
-                        }
-                    }
-                }
-                start += MIX_BLOCK;
-            }
-        }
+        mix::<false>(weights, c, len, block.data(), len, &mut q, len);
         let eps = self.eps;
         let x = block.data();
         let pixels = c * len / comps;
@@ -490,9 +387,56 @@ impl VectorNeuronNonlinear {
     }
 }
 
-/// Values of one channel mixed at a time by [`VectorNeuronNonlinear`]'s `q = W·x` (four
-/// AVX-512 registers of sums).
+/// Values of one channel mixed at a time by [`mix`] (four AVX-512 registers of sums).
 const MIX_BLOCK: usize = 64;
+
+/// Channel mixing over `width` values of each of `c` channels: row `i` of `out` is set to
+/// (`ADD` false) or increased by (`ADD` true) `Σ_j w[i·c + j] · (row j of src)`, the rows of
+/// `src` (`out`) starting every `src_stride` (`out_stride`) values. `MIX_BLOCK` values of a row
+/// at a time, so the sum over `j` (in order, from 0 or from the old value) stays in registers.
+///
+/// Panics if a slice is shorter than its rows (a caller bug: the callers size them).
+#[inline(always)]
+fn mix<const ADD: bool>(
+    w: &[f32],
+    c: usize,
+    width: usize,
+    src: &[f32],
+    src_stride: usize,
+    out: &mut [f32],
+    out_stride: usize,
+) {
+    for i in 0..c {
+        let w_i = &w[i * c..(i + 1) * c];
+        let out_i = &mut out[i * out_stride..i * out_stride + width];
+        let mut start = 0;
+        for block in out_i.chunks_mut(MIX_BLOCK) {
+            if let Ok(block) = <&mut [f32; MIX_BLOCK]>::try_from(&mut *block) {
+                let mut acc = if ADD { *block } else { [0f32; MIX_BLOCK] };
+                for (j, &w) in w_i.iter().enumerate() {
+                    let x: &[f32; MIX_BLOCK] = src[j * src_stride + start..][..MIX_BLOCK]
+                        .try_into()
+                        .expect("a block of MIX_BLOCK values");
+                    for (a, &xv) in acc.iter_mut().zip(x) {
+                        *a += w * xv;
+                    }
+                }
+                *block = acc;
+            } else {
+                if !ADD {
+                    block.fill(0.0);
+                }
+                for (j, &w) in w_i.iter().enumerate() {
+                    let x = &src[j * src_stride + start..][..block.len()];
+                    for (a, &xv) in block.iter_mut().zip(x) {
+                        *a += w * xv;
+                    }
+                }
+            }
+            start += MIX_BLOCK;
+        }
+    }
+}
 
 /// Per pixel of `n` components: `scale = 1/(‖q‖ + eps)` and the signed length
 /// `s = ⟨x, q⟩·scale`. The sums and the scaling are separate loops so that the second
@@ -553,51 +497,6 @@ mod tests {
         let geometry = Geometry::square(2, 1, true).unwrap();
         let block = ImageBlock::new(geometry.clone(), TensorKey::vector(), channels, data);
         MultiImage::from_blocks(geometry, vec![block.unwrap()]).unwrap()
-    }
-
-    #[test]
-    fn named_activations_match_jax() {
-        // jax.nn.gelu (approximate=True) and jax.nn.tanh at -2, -0.5, 0, 1, 3, in float32.
-        let x = [-2.0f32, -0.5, 0.0, 1.0, 3.0];
-        let gelu = [-0.045_402_35f32, -0.154_286, 0.0, 0.841_192, 2.996_362_7];
-        let tanh = [
-            -0.964_027_6f32,
-            -0.462_117_16,
-            0.0,
-            0.761_594_2,
-            0.995_054_7,
-        ];
-        for (i, &v) in x.iter().enumerate() {
-            assert!(
-                (Activation::Gelu.apply(v) - gelu[i]).abs() < 1e-6,
-                "gelu({v})"
-            );
-            assert!(
-                (Activation::Tanh.apply(v) - tanh[i]).abs() < 1e-6,
-                "tanh({v})"
-            );
-        }
-        for name in ["relu", "gelu", "tanh"] {
-            assert_eq!(Activation::from_name(name).unwrap().name(), Some(name));
-        }
-        assert!(Activation::from_name("swish").is_none());
-    }
-
-    #[test]
-    fn fast_tanh_is_within_5e7_of_tanh() {
-        let mut worst = 0f64;
-        for i in -200_000..=200_000 {
-            let x = i as f32 * 5e-5;
-            let err = (f64::from(fast_tanh(x)) - f64::from(x).tanh()).abs();
-            worst = worst.max(err);
-        }
-        assert!(worst < 5e-7, "{worst}");
-        assert_eq!(fast_tanh(100.0), fast_tanh(7.905_311));
-        assert!((fast_tanh(100.0) - 1.0).abs() < 1e-6);
-        let mut values = [-2.0f32, -0.5, 0.0, 1.0, 3.0];
-        let each: Vec<f32> = values.iter().map(|&v| Activation::Gelu.apply(v)).collect();
-        Activation::Gelu.apply_slice(&mut values);
-        assert_eq!(values.to_vec(), each);
     }
 
     fn layer(channels: usize, weights: Vec<f32>) -> VectorNeuronNonlinear {
