@@ -23,6 +23,10 @@
 //!   [`Trainer`] and Adam with the fixture's hyper-parameters on `input`/`target` with
 //!   ginjax's `smse_loss`; the loss before each step must match `losses` and the parameters
 //!   after the last step `final_params`, both to 1e-4 relative.
+//!
+//! The layer, model and Adam cases are replayed on two [`Route`]s: `Dense` (burn's autodiff of
+//! burn's ops) and `Auto`, which on the flex device in f32 takes the fused route (the runtime's
+//! kernels and their own backward passes) wherever it serves the call.
 
 use burn::tensor::{Device, Gradients, Tensor};
 use ginrs_runtime::io::ginjax_import::{
@@ -39,7 +43,7 @@ use ginrs_tests::fixtures::{array, load, multi_image, multi_image_batch, signatu
 use ginrs_train::image::read_f64;
 use ginrs_train::{
     ConvContract, GinjaxParams, GroupNorm, ImageModule, Loss, MaxNormPool, Model, NamedArray,
-    Optimizer, TensorImage, Trainer, VectorNeuronNonlinear,
+    Optimizer, Route, TensorImage, Trainer, VectorNeuronNonlinear,
 };
 use serde_json::{json, Value};
 
@@ -153,6 +157,15 @@ enum Built {
 }
 
 impl Built {
+    fn with_route(self, route: Route) -> Self {
+        match self {
+            Self::Conv(l) => Self::Conv(Box::new(l.with_route(route))),
+            Self::Norm(l) => Self::Norm(l.with_route(route)),
+            Self::Neuron(l) => Self::Neuron(l.with_route(route)),
+            Self::Pool(l) => Self::Pool(l),
+        }
+    }
+
     fn forward(&self, x: &TensorImage) -> TensorImage {
         match self {
             Self::Conv(l) => l.forward_image(x),
@@ -385,10 +398,10 @@ fn scalar(loss: &Tensor<1>) -> f64 {
 
 /// Replays one `layer_grads` case: the output, and the loss and gradients (each array
 /// relative to its own largest magnitude).
-fn replay_layer(case: &Value, file: &Value) -> Vec<Measure> {
+fn replay_layer(case: &Value, file: &Value, route: Route) -> Vec<Measure> {
     let name = case["name"].as_str().unwrap();
     let device = Device::flex().autodiff();
-    let layer = build(case, file, &device);
+    let layer = build(case, file, &device).with_route(route);
     let input = batch(&case["input"], 1, &device).require_grad();
     let output = layer.forward(&input);
     let output_error = image_error(&output, &batch(&case["output"], 1, &device), name);
@@ -450,10 +463,10 @@ fn ginjax_count_params(params: &Value) -> usize {
 
 /// Replays one `models` case: `count_params`, the output, the loss, and the gradients
 /// relative to the largest gradient of the model and to each array's own largest magnitude.
-fn replay_model(case: &Value, file: &Value) -> Vec<Measure> {
+fn replay_model(case: &Value, file: &Value, route: Route) -> Vec<Measure> {
     let name = case["name"].as_str().unwrap();
     let device = Device::flex().autodiff();
-    let model = build_model(case, file, &device);
+    let model = build_model(case, file, &device).with_route(route);
     assert_eq!(
         model.count_params(),
         ginjax_count_params(&case["params"]),
@@ -514,10 +527,10 @@ fn fixture_optimizer(optimizer: &Value) -> (Optimizer, f64) {
 
 /// Replays one `adam` case: the losses before each step, and the final parameters (each
 /// array relative to its own largest magnitude).
-fn replay_adam(case: &Value, file: &Value) -> Vec<Measure> {
+fn replay_adam(case: &Value, file: &Value, route: Route) -> Vec<Measure> {
     let name = case["name"].as_str().unwrap();
     let device = Device::flex().autodiff();
-    let model = build_model(case, file, &device);
+    let model = build_model(case, file, &device).with_route(route);
     let (optimizer, learning_rate) = fixture_optimizer(&case["optimizer"]);
     let loss = fixture_loss(case["loss"].as_str().expect("the loss's name"));
     let input = batch(&case["input"], 2, &device);
@@ -585,11 +598,12 @@ impl Measure {
     }
 }
 
-/// Replays every case of `section` with `replay`; returns the failures beyond tolerance.
+/// Replays every case of `section` with `replay` on the dense and the automatic route;
+/// returns the failures beyond tolerance.
 fn replay_section(
     file: &Value,
     section: &str,
-    replay: fn(&Value, &Value) -> Vec<Measure>,
+    replay: fn(&Value, &Value, Route) -> Vec<Measure>,
 ) -> Vec<String> {
     let cases = file[section]
         .as_array()
@@ -599,14 +613,19 @@ fn replay_section(
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let kind = case.get("layer").or_else(|| case.get("model")).unwrap();
-        let measures = replay(case, file);
-        let summary: Vec<String> = measures
-            .iter()
-            .map(|m| format!("{} {:.2e} (tolerance {:.0e})", m.what, m.error, m.tolerance))
-            .collect();
-        println!("{section} {name} ({kind}): {}", summary.join(", "));
-        if measures.iter().any(|m| m.error > m.tolerance) {
-            failures.push(format!("{name}: {}", summary.join(", ")));
+        for route in [Route::Dense, Route::Auto] {
+            let measures = replay(case, file, route);
+            let summary: Vec<String> = measures
+                .iter()
+                .map(|m| format!("{} {:.2e} (tolerance {:.0e})", m.what, m.error, m.tolerance))
+                .collect();
+            println!(
+                "{section} {name} ({kind}, {route:?}): {}",
+                summary.join(", ")
+            );
+            if measures.iter().any(|m| m.error > m.tolerance) {
+                failures.push(format!("{name} ({route:?}): {}", summary.join(", ")));
+            }
         }
     }
     failures

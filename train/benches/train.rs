@@ -34,7 +34,7 @@ use burn::module::Module;
 use burn::tensor::Device;
 use ginrs_runtime::{ConvContractConfig, Geometry, ImageBlock, MultiImage, Signature, TensorKey};
 use ginrs_train::{
-    ConvContract, ConvRoute, ImageModule, Loss, Model, Optimizer, Reduce, TensorImage, TrainError,
+    ConvContract, Route, ImageModule, Loss, Model, Optimizer, Reduce, TensorImage, TrainError,
     Trainer,
 };
 use rand::{Rng, SeedableRng};
@@ -80,7 +80,7 @@ const STACK: &str = "stack3_d2_n64_m3_b8_s8v8";
 impl ModelCase {
     /// The case's model on `route`, a random input and target batch, and `phase` of a
     /// training step on them.
-    fn build(&self, route: ConvRoute, phase: Phase, device: &Device) -> Result<Run, TrainError> {
+    fn build(&self, route: Route, phase: Phase, device: &Device) -> Result<Run, TrainError> {
         let model = Model::new(&self.config(), device, 1)?.with_route(route);
         let geometry = Geometry::square(self.dim, self.side, true)?;
         let input = random_batch(&scalar_and_vector(), &geometry, self.batch, 2, device)?;
@@ -106,7 +106,7 @@ impl ImageModule for Stack {
 /// Three ConvContract layers, 8 scalar and 8 vector channels in and out of each (d = 2,
 /// M = 3, filter orders up to 2, torus padding, ginjax's default bias), on a batch of 8
 /// images of 64 × 64.
-fn conv_stack(route: ConvRoute, phase: Phase, device: &Device) -> Result<Run, TrainError> {
+fn conv_stack(route: Route, phase: Phase, device: &Device) -> Result<Run, TrainError> {
     let signature = Signature::new(vec![(TensorKey::new(0, 0), 8), (TensorKey::new(1, 0), 8)])?;
     let geometry = Geometry::square(2, 64, true)?;
     let layers = (0..3)
@@ -176,7 +176,7 @@ fn case_names() -> impl Iterator<Item = &'static str> {
 }
 
 /// `phase` of the training step of the case `name` on `route`.
-fn build(name: &str, route: ConvRoute, phase: Phase, device: &Device) -> Result<Run, TrainError> {
+fn build(name: &str, route: Route, phase: Phase, device: &Device) -> Result<Run, TrainError> {
     if name == STACK {
         return conv_stack(route, phase, device);
     }
@@ -212,11 +212,11 @@ fn peak_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-fn route_name(route: ConvRoute) -> &'static str {
+fn route_name(route: Route) -> &'static str {
     match route {
-        ConvRoute::Dense => "dense",
-        ConvRoute::Fused => "fused",
-        ConvRoute::Auto => "auto",
+        Route::Dense => "dense",
+        Route::Fused => "fused",
+        Route::Auto => "auto",
     }
 }
 
@@ -227,8 +227,8 @@ fn child(spec: &str) {
         panic!("{CHILD} must be <case>:<route>:<phase>, got {spec}")
     };
     let route = match path {
-        "dense" => ConvRoute::Dense,
-        "fused" => ConvRoute::Fused,
+        "dense" => Route::Dense,
+        "fused" => Route::Fused,
         other => panic!("no route {other}"),
     };
     let phase = Phase::from_name(phase).unwrap_or_else(|| panic!("no phase {phase}"));
@@ -275,7 +275,7 @@ fn main() {
         if filter_arg.is_some_and(|f| !name.contains(f.as_str())) {
             continue;
         }
-        for route in [ConvRoute::Dense, ConvRoute::Fused] {
+        for route in [Route::Dense, Route::Fused] {
             let path = route_name(route);
             if path_arg.is_some_and(|p| p != path) {
                 continue;

@@ -120,8 +120,8 @@ pub enum TrainError {
         /// The loss value.
         loss: f64,
     },
-    /// The fused ConvContract route was asked for a call it cannot serve.
-    #[error("the fused ConvContract route cannot serve this call: {0}")]
+    /// The fused route was asked for a call it cannot serve.
+    #[error("the fused route cannot serve this call: {0}")]
     Fused(#[from] FusedUnsupported),
     /// An option outside what the layer supports.
     #[error("unsupported: {0}")]
@@ -139,8 +139,8 @@ pub enum TrainError {
     TensorRead(String),
 }
 
-/// Why the fused route of [`ConvContract`](crate::ConvContract) cannot serve a call
-/// ([`TrainError::Fused`]; the default route then takes the dense one).
+/// Why the fused [`Route`](crate::Route) cannot serve a call ([`TrainError::Fused`]; the
+/// default route then takes the dense one).
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum FusedUnsupported {
     /// The fused route runs on burn's flex (CPU) device only.
@@ -152,6 +152,9 @@ pub enum FusedUnsupported {
     /// ginrs-train was built without its `flex` feature (burn's CPU backend).
     #[error("ginrs-train was built without its `flex` feature")]
     WithoutFlex,
+    /// The input has no blocks (no device or dtype to run on).
+    #[error("the input has no blocks")]
+    Empty,
     /// A layer without pairs has no convolution to fuse.
     #[error("the layer has no (input key, target key) pair")]
     NoPairs,

@@ -14,8 +14,8 @@
 //!   weights, and is what a trained layer exports to.
 //! - **No unsafe code** (`#![forbid(unsafe_code)]`).
 //! - **One concept per module**: [`image`] (batches of multi-images as tensors), [`layers`]
-//!   (one file per layer, plus the padding of the convolution input and the burn operation of
-//!   ConvContract's fused route), [`eigen`] (the differentiable spectral function behind the
+//!   (one file per layer, plus the padding of the convolution input, the [`Route`]s and the
+//!   burn operations of the fused route), [`eigen`] (the differentiable spectral function behind the
 //!   norm's whitening), [`models`] (ginjax's UNet, ResNet and DilResNet executing the runtime's
 //!   model plans), [`loss`], [`optim`],
 //!   [`step`], [`rollout`](mod@rollout), [`params`] (ginjax parameter names), [`weights`]
@@ -40,8 +40,8 @@
 //! - A custom operation with its own backward pass is a `#[backend_extension(Flex, Autodiff)]`
 //!   trait (burn's `extension` feature) implemented on `Flex` and on burn-autodiff's
 //!   `Autodiff<Flex, C>` (a `Backward` node, `OpsKind`, checkpointed operands), called through
-//!   `Dispatch` on `Tensor::into_dispatch`; ConvContract's fused route is one
-//!   ([`ConvRoute`]).
+//!   `Dispatch` on `Tensor::into_dispatch`; the fused [`Route`] of ConvContract,
+//!   GroupNorm and VectorNeuronNonlinear is one per layer (`layers::host`).
 //! - Images are carried as rank-4 tensors `[batch, channels, pixels, d^k]` whatever d and k
 //!   ([`TensorImage`]), and reshaped to `conv{1,2,3}d`'s ranks inside the convolution.
 #![forbid(unsafe_code)]
@@ -65,7 +65,7 @@ pub mod weights;
 pub use error::{FusedUnsupported, TrainError};
 pub use image::TensorImage;
 pub use layers::{
-    BlockModule, ConvContract, ConvRoute, GroupNorm, ImageModule, LayerWrapper, MaxNormPool,
+    BlockModule, ConvContract, Route, GroupNorm, ImageModule, LayerWrapper, MaxNormPool,
     VectorNeuronNonlinear,
 };
 pub use loss::{Loss, Reduce};

@@ -1,9 +1,14 @@
-//! The fused route of `ConvContract` against the dense route on burn's flex backend (f32):
-//! for every configuration (d = 1, 2, 3; filter orders up to 3 and both parities; torus,
-//! SAME, VALID and explicit padding; mixed torus axes; stride, lhs and rhs dilation; every
-//! bias mode; several keys; batches of 2 and 3) the output, the input gradient and the
-//! gradient of every weight and bias of `Σ output·cotangent` must agree to 1e-5 relative to
-//! each array's largest magnitude. The two layers share their parameters; the dense route is
+//! The fused route against the dense route on burn's flex backend (f32).
+//!
+//! `ConvContract`: for every configuration (d = 1, 2, 3; filter orders up to 3 and both
+//! parities; torus, SAME, VALID and explicit padding; mixed torus axes; stride, lhs and rhs
+//! dilation; every bias mode; several keys; batches of 2 and 3) the output, the input gradient
+//! and the gradient of every weight and bias of `Σ output·cotangent` must agree to 1e-5
+//! relative to each array's largest magnitude. `GroupNorm` and `VectorNeuronNonlinear` (random
+//! parameters; scalars, pseudoscalars, vectors, pseudovectors, a k = 2 block for the
+//! nonlinearity; relu, gelu and tanh; d = 2 and 3): the same, to 1e-5 for the nonlinearity
+//! and 1e-4 for the norm (its dense route whitens with burn's f32 eigen-decomposition, the
+//! runtime accumulates in f64). The two layers share their parameters; the dense route is
 //! burn's own autodiff of ginjax's formulation, the fused route the runtime's kernels with
 //! their own backward pass.
 
@@ -15,8 +20,11 @@ use ginrs_runtime::{
     BiasMode, ConvContractConfig, ConvContractError, ConvOptions, Geometry, Padding,
 };
 use ginrs_train::image::read_f64;
+use ginrs_runtime::{GroupNorm as RuntimeGroupNorm, Signature, TensorKey};
+use ginrs_runtime::VectorNeuronNonlinear as RuntimeVectorNeuron;
 use ginrs_train::{
-    ConvContract, ConvRoute, FusedUnsupported, GinjaxParams, TensorImage, TrainError,
+    ConvContract, FusedUnsupported, GinjaxParams, GroupNorm, ImageModule, Route,
+    ScalarActivation, TensorImage, TrainError, VectorNeuronNonlinear,
 };
 
 const TOLERANCE: f64 = 1e-5;
@@ -48,9 +56,9 @@ struct Run {
     param_grads: Vec<(String, Vec<f64>)>,
 }
 
-fn run(layer: &ConvContract, input: &TensorImage) -> Run {
+fn run<M: ImageModule + GinjaxParams>(layer: &M, input: &TensorImage) -> Run {
     let tracked = input.clone().require_grad();
-    let output = layer.forward(&tracked).expect("forward pass");
+    let output = layer.forward_image(&tracked).expect("forward pass");
     let cotangent = random_image(
         &output.signature(),
         output.geometry(),
@@ -98,13 +106,22 @@ fn compare(
     let device = device();
     let input = random_image(&config.input, &geometry, batch, 7, &device, DType::F32);
     let layer = ConvContract::invariant(config, dim, size, 5, &device).expect("layer");
-    let dense = run(&layer.clone().with_route(ConvRoute::Dense), &input);
-    let fused = run(&layer.with_route(ConvRoute::Fused), &input);
+    let dense = layer.clone().with_route(Route::Dense);
+    compare_runs(
+        name,
+        TOLERANCE,
+        &run(&dense, &input),
+        &run(&layer.with_route(Route::Fused), &input),
+    )
+}
+
+/// Compares everything two runs computed; returns the largest relative difference.
+fn compare_runs(name: &str, tolerance: f64, dense: &Run, fused: &Run) -> f64 {
     let mut worst = 0.0f64;
     let mut check = |what: String, a: &[f64], b: &[f64]| {
         let e = relative_error(a, b);
         assert!(
-            e <= TOLERANCE,
+            e <= tolerance,
             "{name} {what}: fused differs from dense by {e:.2e}"
         );
         worst = worst.max(e);
@@ -125,12 +142,115 @@ fn compare(
         dense.param_grads.len(),
         "{name}: parameters"
     );
+    assert!(!fused.param_grads.is_empty(), "{name}: no parameters");
     for ((path, f), (dense_path, d)) in fused.param_grads.iter().zip(&dense.param_grads) {
         assert_eq!(path, dense_path, "{name}: parameter order");
         check(format!("gradient of {path}"), f, d);
     }
     println!("{name}: largest relative difference {worst:.2e}");
     worst
+}
+
+/// `len` values in [−1, 1) from `seed`, as f32.
+fn values(len: usize, seed: u64) -> Vec<f32> {
+    common::noise(len, seed).iter().map(|&v| v as f32).collect()
+}
+
+/// A group norm over `sig` with `groups` groups and random weights and biases.
+fn random_norm(sig: &Signature, groups: usize, device: &burn::tensor::Device) -> GroupNorm {
+    let mut runtime = RuntimeGroupNorm::new(sig, groups).unwrap();
+    for (i, (key, c)) in sig.entries().iter().enumerate() {
+        let weight = values(*c, 40 + i as u64).iter().map(|w| 1.0 + 0.5 * w).collect();
+        runtime
+            .set_affine(key, weight, values(*c, 60 + i as u64))
+            .unwrap();
+    }
+    GroupNorm::from_runtime(&runtime, device)
+}
+
+/// The dense and fused routes of a norm over `sig` on a random batch.
+fn compare_norm(name: &str, sig: &Signature, groups: usize, geometry: Geometry) -> f64 {
+    let device = device();
+    let input = random_image(sig, &geometry, 3, 11, &device, DType::F32);
+    let layer = random_norm(sig, groups, &device);
+    let dense = run(&layer.clone().with_route(Route::Dense), &input);
+    let fused = run(&layer.with_route(Route::Fused), &input);
+    compare_runs(name, 1e-4, &dense, &fused)
+}
+
+#[test]
+fn group_norm_fused_matches_dense_d2() {
+    let sig = signature(&[(0, 0, 4), (0, 1, 2), (1, 0, 4), (1, 1, 2)]);
+    let geometry = Geometry::new(vec![6, 5], vec![true, true]).unwrap();
+    compare_norm("group norm d=2 groups 2", &sig, 2, geometry.clone());
+    compare_norm("layer norm d=2", &sig, 1, geometry);
+}
+
+#[test]
+fn group_norm_fused_matches_dense_d3() {
+    let sig = signature(&[(0, 0, 2), (1, 0, 3), (1, 1, 1)]);
+    let geometry = Geometry::new(vec![4, 3, 5], vec![true, true, true]).unwrap();
+    compare_norm("layer norm d=3", &sig, 1, geometry);
+}
+
+/// The dense and fused routes of a vector-neuron nonlinearity over `sig` on a random batch.
+fn compare_nonlinear(name: &str, sig: &Signature, geometry: Geometry) {
+    let device = device();
+    let input = random_image(sig, &geometry, 2, 13, &device, DType::F32);
+    for activation in [
+        ScalarActivation::Relu,
+        ScalarActivation::Gelu,
+        ScalarActivation::Tanh,
+    ] {
+        let runtime = RuntimeVectorNeuron::new(sig, 17).with_activation(activation.to_runtime());
+        let layer = VectorNeuronNonlinear::from_runtime(&runtime, &device).unwrap();
+        let dense = run(&layer.clone().with_route(Route::Dense), &input);
+        let fused = run(&layer.with_route(Route::Fused), &input);
+        compare_runs(&format!("{name} {activation:?}"), TOLERANCE, &dense, &fused);
+    }
+}
+
+#[test]
+fn vector_neuron_fused_matches_dense_d2() {
+    let sig = signature(&[(0, 0, 3), (0, 1, 2), (1, 0, 3), (1, 1, 1), (2, 0, 2)]);
+    let geometry = Geometry::new(vec![5, 6], vec![true, true]).unwrap();
+    compare_nonlinear("vector neuron d=2", &sig, geometry);
+}
+
+#[test]
+fn vector_neuron_fused_matches_dense_d3() {
+    let sig = signature(&[(0, 0, 2), (1, 0, 2), (1, 1, 2)]);
+    let geometry = Geometry::new(vec![3, 4, 3], vec![true, true, true]).unwrap();
+    compare_nonlinear("vector neuron d=3", &sig, geometry);
+}
+
+#[test]
+fn fused_norm_reports_an_unknown_key_and_f64_takes_dense() {
+    let sig = signature(&[(0, 0, 2), (1, 0, 2)]);
+    let device = device();
+    let geometry = Geometry::new(vec![4, 4], vec![true, true]).unwrap();
+    let layer = random_norm(&sig, 1, &device).with_route(Route::Fused);
+    let other = random_image(
+        &signature(&[(1, 1, 2)]),
+        &geometry,
+        1,
+        3,
+        &device,
+        DType::F32,
+    );
+    assert_eq!(
+        layer.forward(&other).unwrap_err(),
+        TrainError::UnknownKey {
+            layer: "GroupNorm",
+            key: TensorKey::new(1, 1),
+        }
+    );
+    let input = random_image(&sig, &geometry, 1, 3, &device, DType::F64);
+    assert_eq!(
+        layer.forward(&input).unwrap_err(),
+        TrainError::Fused(FusedUnsupported::DType(DType::F64))
+    );
+    assert!(layer.with_route(Route::Auto).forward(&input).is_ok());
 }
 
 #[test]
@@ -248,10 +368,10 @@ fn fused_route_reports_a_torus_axis_with_stride_and_auto_takes_dense() {
     let geometry = Geometry::new(vec![6, 6], vec![true, true]).unwrap();
     let input = random_image(&config.input, &geometry, 1, 3, &device, DType::F32);
     let layer = ConvContract::invariant(config, 2, 3, 1, &device).unwrap();
-    assert_eq!(layer.route(), ConvRoute::Auto);
+    assert_eq!(layer.route(), Route::Auto);
     let err = layer
         .clone()
-        .with_route(ConvRoute::Fused)
+        .with_route(Route::Fused)
         .forward(&input)
         .unwrap_err();
     assert_eq!(
@@ -266,7 +386,7 @@ fn fused_route_reports_a_torus_axis_with_stride_and_auto_takes_dense() {
         )))
     );
     let auto = layer.forward(&input).unwrap();
-    let dense = layer.with_route(ConvRoute::Dense).forward(&input).unwrap();
+    let dense = layer.with_route(Route::Dense).forward(&input).unwrap();
     for ((_, a), (_, d)) in auto.blocks().iter().zip(dense.blocks()) {
         assert_eq!(read_f64(a).unwrap(), read_f64(d).unwrap());
     }
@@ -283,10 +403,10 @@ fn fused_route_runs_without_autodiff() {
             .unwrap();
     let fused = layer
         .clone()
-        .with_route(ConvRoute::Fused)
+        .with_route(Route::Fused)
         .forward(&input)
         .unwrap();
-    let dense = layer.with_route(ConvRoute::Dense).forward(&input).unwrap();
+    let dense = layer.with_route(Route::Dense).forward(&input).unwrap();
     for ((_, f), (_, d)) in fused.blocks().iter().zip(dense.blocks()) {
         let e = relative_error(&read_f64(f).unwrap(), &read_f64(d).unwrap());
         assert!(

@@ -18,7 +18,7 @@ use ginrs_runtime::{
     check_fn, Elements, Geometry, Layer, ModelConfig, ModelFile, ModelKind, MultiImage,
 };
 use ginrs_train::{
-    ConvRoute, GinjaxParams, ImageModule, Loss, Model, ModelLayer, NamedArray, Reduce, TensorImage,
+    Route, GinjaxParams, ImageModule, Loss, Model, ModelLayer, NamedArray, Reduce, TensorImage,
     TrainError,
 };
 
@@ -260,7 +260,7 @@ fn bad_files_and_inputs_are_typed_errors() {
 }
 
 /// The routes of the model's equivariant convolutions, in program order.
-fn routes(model: &Model) -> Vec<ConvRoute> {
+fn routes(model: &Model) -> Vec<Route> {
     model
         .layers()
         .filter_map(|(_, layer)| match layer {
@@ -286,11 +286,11 @@ fn dense_and_fused_routes_differentiate_a_model_alike() {
         let fresh = Model::new(&config, &device(), 9).unwrap();
         let convs = routes(&fresh).len();
         assert!(convs > 2, "{kind:?}: {convs} convolutions");
-        assert!(routes(&fresh).iter().all(|&r| r == ConvRoute::Auto));
-        let dense = fresh.clone().with_route(ConvRoute::Dense);
-        let fused = fresh.with_route(ConvRoute::Fused);
-        assert_eq!(routes(&dense), vec![ConvRoute::Dense; convs], "{kind:?}");
-        assert_eq!(routes(&fused), vec![ConvRoute::Fused; convs], "{kind:?}");
+        assert!(routes(&fresh).iter().all(|&r| r == Route::Auto));
+        let dense = fresh.clone().with_route(Route::Dense);
+        let fused = fresh.with_route(Route::Fused);
+        assert_eq!(routes(&dense), vec![Route::Dense; convs], "{kind:?}");
+        assert_eq!(routes(&fused), vec![Route::Fused; convs], "{kind:?}");
         let (diff, scale) = max_abs_diff(&outputs(&fused, &batch), &outputs(&dense, &batch));
         assert!(
             diff <= 1e-5 * scale.max(1.0),

@@ -3,7 +3,7 @@
 //! (ginjax's `LayerWrapper(activation, keys)`: the function on every value of every block).
 
 use burn::module::Module;
-use burn::tensor::activation::relu;
+use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::Tensor;
 use ginrs_runtime::Activation;
 
@@ -54,9 +54,11 @@ impl ScalarActivation {
         match self {
             Self::Relu => relu(x),
             Self::Gelu => {
-                let cubic = x.clone().powi_scalar(3) * 0.044_715 + x.clone();
-                let cdf = ((cubic * SQRT_2_OVER_PI).tanh() + 1.0) * 0.5;
-                x * cdf
+                // (1 + tanh(z))/2 = sigmoid(2z): one exp per value instead of tanh's expm1
+                // and the cube as products instead of powf (burn's flex backend computes
+                // `powi_scalar(3)` with powf).
+                let cubic = x.clone() * x.clone() * x.clone() * 0.044_715 + x.clone();
+                x * sigmoid(cubic * (2.0 * SQRT_2_OVER_PI))
             }
             Self::Tanh => x.tanh(),
         }

@@ -11,10 +11,10 @@
 //!
 //! # Routes
 //!
-//! [`ConvRoute`] selects how the convolution is computed, forward and backward; every route
+//! [`Route`] selects how the convolution is computed, forward and backward; every route
 //! gives the same numbers (up to f32 rounding). The bias is added by burn ops on every route.
 //!
-//! [`ConvRoute::Dense`] follows ginjax: per pair the dense filter `F = Σ_f w[o,i,f]·C_f`
+//! [`Route::Dense`] follows ginjax: per pair the dense filter `F = Σ_f w[o,i,f]·C_f`
 //! (one matmul of the weights with the basis), all pairs assembled into one filter of
 //! `Σ out_c·d^k_out` output and `Σ in_c·d^k_in` input channels (zeros for absent pairs), the
 //! input padded per axis (torus wrap by slices and concatenation, since burn has no circular
@@ -23,7 +23,7 @@
 //! channels, so `convolve_contract`'s contraction over the first `k_in` filter axes is the
 //! convolution's sum over input channels. burn differentiates all of it.
 //!
-//! [`ConvRoute::Fused`] runs the runtime's basis-first kernels on the CPU as one burn
+//! [`Route::Fused`] runs the runtime's basis-first kernels on the CPU as one burn
 //! operation with its own backward pass (the `fused` module): the forward pass is the runtime
 //! layer's stencil responses and one GEMM per pair, per batch item; the input gradient is the
 //! adjoint convolution (the output gradient mixed with the transposed weights, then the
@@ -34,7 +34,7 @@
 //! stride or lhs dilation (and only when ginrs-train is built with its `flex` feature, the
 //! default); otherwise it returns [`TrainError::Fused`].
 //!
-//! [`ConvRoute::Auto`] (the default) decides per call: the fused route where it serves the
+//! [`Route::Auto`] (the default) decides per call: the fused route where it serves the
 //! call, the dense route otherwise (other devices, f64, a strided or lhs-dilated torus axis).
 
 #[cfg(feature = "flex")]
@@ -53,22 +53,10 @@ use ginrs_runtime::{
 use crate::error::{FusedUnsupported, TrainError};
 use crate::image::{read_f32, TensorImage};
 #[cfg(feature = "flex")]
-use crate::layers::fused::FusedConv;
+use crate::layers::host::{conv::FusedConv, HostOp};
 use crate::layers::padding::{pad_axis, AxisPadding};
+use crate::layers::route::Route;
 use crate::params::{key_repr, GinjaxParams, NamedTensor};
-
-/// How [`ConvContract`] computes its convolution (see the module docs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum ConvRoute {
-    /// The fused route where it serves the call, the dense route otherwise (decided per call).
-    #[default]
-    Auto,
-    /// Dense filters from the basis, one burn convolution.
-    Dense,
-    /// The runtime's basis-first kernels as one burn operation with its own backward pass;
-    /// a call it cannot serve is a [`TrainError::Fused`] error.
-    Fused,
-}
 
 /// One present (input key, target key) pair.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,7 +78,7 @@ struct Spec {
     pairs: Vec<PairSpec>,
     /// Target indices in order of first reach (the output order).
     outputs: Vec<usize>,
-    route: ConvRoute,
+    route: Route,
     /// The runtime layer of the same configuration and bank: its pair kernels serve the
     /// fused route (its own weights are never used).
     #[cfg(feature = "flex")]
@@ -241,7 +229,7 @@ impl ConvContract {
                 dim: runtime.dim(),
                 pairs,
                 outputs,
-                route: ConvRoute::default(),
+                route: Route::default(),
                 #[cfg(feature = "flex")]
                 kernels,
             },
@@ -249,13 +237,13 @@ impl ConvContract {
     }
 
     /// Selects the route.
-    pub fn with_route(mut self, route: ConvRoute) -> Self {
+    pub fn with_route(mut self, route: Route) -> Self {
         self.spec.route = route;
         self
     }
 
     /// The route.
-    pub fn route(&self) -> ConvRoute {
+    pub fn route(&self) -> Route {
         self.spec.route
     }
 
@@ -362,13 +350,12 @@ impl ConvContract {
         axes: &[ginrs_runtime::ops::padding::AxisPlan],
         out_geometry: &Geometry,
     ) -> Result<Vec<Tensor<4>>, TrainError> {
-        let fused = match self.spec.route {
-            ConvRoute::Dense => None,
-            ConvRoute::Fused => Some(self.fused_call(input, out_geometry)?),
-            ConvRoute::Auto => self.fused_call(input, out_geometry).ok(),
-        };
+        let fused = self
+            .spec
+            .route
+            .pick(|| self.fused_call(input, out_geometry))?;
         match fused {
-            Some(call) => Ok(self.forward_fused(input, call, out_geometry)),
+            Some(call) => self.forward_fused(input, call, out_geometry),
             None => self.forward_dense(input, axes, out_geometry),
         }
     }
@@ -381,10 +368,10 @@ impl ConvContract {
         axes: &[ginrs_runtime::ops::padding::AxisPlan],
         out_geometry: &Geometry,
     ) -> Result<Vec<Tensor<4>>, TrainError> {
-        match self.spec.route {
-            ConvRoute::Fused => Err(FusedUnsupported::WithoutFlex.into()),
-            ConvRoute::Dense | ConvRoute::Auto => self.forward_dense(input, axes, out_geometry),
-        }
+        self.spec
+            .route
+            .pick(|| Err::<(), _>(FusedUnsupported::WithoutFlex))?;
+        self.forward_dense(input, axes, out_geometry)
     }
 
     /// The fused call for `input`, when the fused route serves it.
@@ -393,12 +380,12 @@ impl ConvContract {
         &self,
         input: &TensorImage,
         out_geometry: &Geometry,
-    ) -> Result<FusedConv, FusedUnsupported> {
+    ) -> Result<HostOp, FusedUnsupported> {
         let (device, dtype) = input
             .device()
             .zip(input.dtype())
-            .ok_or(FusedUnsupported::NoPairs)?;
-        FusedConv::check(
+            .ok_or(FusedUnsupported::Empty)?;
+        FusedConv::call(
             self.spec.kernels.clone(),
             input.batch(),
             input.geometry().clone(),
@@ -408,56 +395,27 @@ impl ConvContract {
         )
     }
 
-    /// The fused route: one block `[batch, out_c, pixels', d^k_out]` per output, in order.
+    /// The fused route: one block `[batch, out_c, pixels', d^k_out]` per output, in order
+    /// (the runtime layer's output signature is the output order).
     #[cfg(feature = "flex")]
     fn forward_fused(
         &self,
         input: &TensorImage,
-        call: FusedConv,
+        call: HostOp,
         out_geometry: &Geometry,
-    ) -> Vec<Tensor<4>> {
-        let batch = input.batch();
-        let x = Tensor::cat(
-            input
-                .blocks()
-                .iter()
-                .map(|(_, t)| {
-                    let [n, c, p, a] = t.dims();
-                    t.clone().reshape([n, c * p * a])
-                })
-                .collect(),
-            1,
-        );
-        let w = Tensor::cat(
-            self.weights
-                .iter()
-                .map(|w| {
-                    let value = w.val();
-                    let len = value.shape().num_elements();
-                    value.reshape([len])
-                })
-                .collect(),
-            0,
-        );
-        let y = call.apply(x, w);
-        let targets = self.spec.config.target.entries();
-        let pixels = out_geometry.pixels();
-        let mut offset = 0;
-        self.spec
-            .outputs
+    ) -> Result<Vec<Tensor<4>>, TrainError> {
+        let weights = self
+            .weights
             .iter()
-            .map(|&o| {
-                let (key, out_c) = &targets[o];
-                let comps = key.components(self.spec.dim);
-                let len = out_c * pixels * comps;
-                let block = y
-                    .clone()
-                    .narrow(1, offset, len)
-                    .reshape([batch, *out_c, pixels, comps]);
-                offset += len;
-                block
+            .map(|w| {
+                let value = w.val();
+                let len = value.shape().num_elements();
+                value.reshape([len])
             })
-            .collect()
+            .collect();
+        let outputs = self.spec.kernels.output_signature();
+        let y = call.apply_image(input, weights, &outputs, out_geometry)?;
+        Ok(y.into_blocks().into_iter().map(|(_, t)| t).collect())
     }
 
     /// The dense route: one block `[batch, out_c, pixels', d^k_out]` per output, in order.

@@ -5,11 +5,12 @@ pub mod activation;
 pub mod baseline;
 pub mod conv_contract;
 #[cfg(feature = "flex")]
-mod fused;
+mod host;
 pub mod nonlinear;
 pub mod norm;
 pub mod padding;
 pub mod pool;
+pub mod route;
 pub mod wrapper;
 
 use burn::module::Module;
@@ -19,10 +20,11 @@ use crate::image::TensorImage;
 
 pub use activation::{Elementwise, ScalarActivation};
 pub use baseline::{BaselineConv, BaselineNorm};
-pub use conv_contract::{ConvContract, ConvRoute};
+pub use conv_contract::ConvContract;
 pub use nonlinear::VectorNeuronNonlinear;
 pub use norm::GroupNorm;
 pub use pool::MaxNormPool;
+pub use route::Route;
 pub use wrapper::{BlockModule, LayerWrapper};
 
 /// A burn module that maps a batch of geometric images to another.

@@ -11,9 +11,14 @@ use burn::tensor::{Device, Tensor, TensorData};
 use ginrs_runtime::VectorNeuronNonlinear as RuntimeVectorNeuron;
 use ginrs_runtime::{Signature, TensorKey};
 
+#[cfg(not(feature = "flex"))]
+use crate::error::FusedUnsupported;
 use crate::error::TrainError;
 use crate::image::{read_f32, TensorImage};
 use crate::layers::activation::ScalarActivation;
+#[cfg(feature = "flex")]
+use crate::layers::host::same_shape::SameShape;
+use crate::layers::route::Route;
 use crate::params::{key_repr, GinjaxParams, NamedTensor};
 
 /// Everything about the layer that is not a tensor.
@@ -24,6 +29,10 @@ struct NonlinearSpec {
     weight_keys: Vec<TensorKey>,
     activation: ScalarActivation,
     eps: f32,
+    route: Route,
+    /// The runtime layer of the same configuration: the fused route runs it with the module's
+    /// weights.
+    runtime: RuntimeVectorNeuron,
 }
 
 /// ginjax's `VectorNeuronNonlinear` (see the module docs).
@@ -74,8 +83,23 @@ impl VectorNeuronNonlinear {
                 weight_keys,
                 activation,
                 eps: runtime.eps(),
+                route: Route::default(),
+                runtime: runtime.clone(),
             },
         })
+    }
+
+    /// Selects the [`Route`]: burn's ops (`Dense`) or the runtime's nonlinearity and its
+    /// backward pass as one operation (`Fused`). A layer without non-scalar keys (no weights)
+    /// is the activation alone and runs on burn's ops on every route.
+    pub fn with_route(mut self, route: Route) -> Self {
+        self.spec.route = route;
+        self
+    }
+
+    /// The route.
+    pub fn route(&self) -> Route {
+        self.spec.route
     }
 
     /// A runtime layer with the current weights; its forward pass reproduces this module's.
@@ -103,26 +127,71 @@ impl VectorNeuronNonlinear {
 
     /// Applies the nonlinearity to every block of `input` (keys in the input's order).
     pub fn forward(&self, input: &TensorImage) -> Result<TensorImage, TrainError> {
-        let mut out = TensorImage::new(input.geometry().clone(), input.batch());
-        for (key, v) in input.blocks() {
-            let y = if key.is_scalar() {
-                self.spec.activation.apply(v.clone())
-            } else {
-                let index = self
-                    .spec
-                    .weight_keys
+        let indices = input
+            .blocks()
+            .iter()
+            .map(|(key, v)| self.weight_index(key, v.dims()[1]))
+            .collect::<Result<Vec<_>, _>>()?;
+        #[cfg(feature = "flex")]
+        if !self.weights.is_empty() {
+            if let Some(call) = self.spec.route.pick(|| {
+                let (device, dtype) = input
+                    .device()
+                    .zip(input.dtype())
+                    .ok_or(crate::error::FusedUnsupported::Empty)?;
+                SameShape::call(
+                    self.spec.runtime.clone(),
+                    input.signature(),
+                    input.geometry().clone(),
+                    input.batch(),
+                    &device,
+                    dtype,
+                )
+            })? {
+                let weights = self
+                    .weights
                     .iter()
-                    .position(|k| k == key)
-                    .filter(|&i| self.weights[i].val().dims()[0] == v.dims()[1])
-                    .ok_or_else(|| TrainError::UnknownKey {
-                        layer: "VectorNeuronNonlinear",
-                        key: key.clone(),
-                    })?;
-                self.vector_neuron(v.clone(), self.weights[index].val())
+                    .map(|w| {
+                        let [rows, cols] = w.val().dims();
+                        w.val().reshape([rows * cols])
+                    })
+                    .collect();
+                return call.apply_image(input, weights, &input.signature(), input.geometry());
+            }
+        }
+        #[cfg(not(feature = "flex"))]
+        if !self.weights.is_empty() {
+            self.spec
+                .route
+                .pick(|| Err::<(), _>(FusedUnsupported::WithoutFlex))?;
+        }
+        let mut out = TensorImage::new(input.geometry().clone(), input.batch());
+        for ((key, v), index) in input.blocks().iter().zip(indices) {
+            let y = match index {
+                None => self.spec.activation.apply(v.clone()),
+                Some(i) => self.vector_neuron(v.clone(), self.weights[i].val()),
             };
             out.push(key.clone(), y)?;
         }
         Ok(out)
+    }
+
+    /// The index of `key`'s weights (`None` for the scalar key, which has none), checking
+    /// that the layer knows the key with `channels` channels.
+    fn weight_index(&self, key: &TensorKey, channels: usize) -> Result<Option<usize>, TrainError> {
+        if key.is_scalar() {
+            return Ok(None);
+        }
+        self.spec
+            .weight_keys
+            .iter()
+            .position(|k| k == key)
+            .filter(|&i| self.weights[i].val().dims()[0] == channels)
+            .map(Some)
+            .ok_or_else(|| TrainError::UnknownKey {
+                layer: "VectorNeuronNonlinear",
+                key: key.clone(),
+            })
     }
 
     fn vector_neuron(&self, v: Tensor<4>, w: Tensor<2>) -> Tensor<4> {

@@ -19,8 +19,13 @@ use ginrs_runtime::GroupNorm as RuntimeGroupNorm;
 use ginrs_runtime::{Signature, TensorKey};
 
 use crate::eigen::spectral_map;
+#[cfg(not(feature = "flex"))]
+use crate::error::FusedUnsupported;
 use crate::error::TrainError;
 use crate::image::{read_f32, TensorImage};
+#[cfg(feature = "flex")]
+use crate::layers::host::same_shape::SameShape;
+use crate::layers::route::Route;
 use crate::params::{key_repr, GinjaxParams, NamedTensor};
 
 /// Everything about the layer that is not a tensor.
@@ -29,6 +34,10 @@ struct NormSpec {
     input_keys: Signature,
     groups: usize,
     eps: f32,
+    route: Route,
+    /// The runtime layer of the same configuration: the fused route runs it with the module's
+    /// parameters.
+    runtime: RuntimeGroupNorm,
 }
 
 /// ginjax's `GroupNorm` / `LayerNorm` as a burn module (see the module docs).
@@ -70,8 +79,22 @@ impl GroupNorm {
                 input_keys: runtime.input_keys().clone(),
                 groups: runtime.groups(),
                 eps: runtime.eps(),
+                route: Route::default(),
+                runtime: runtime.clone(),
             },
         }
+    }
+
+    /// Selects the [`Route`]: burn's ops (`Dense`) or the runtime's normalisation and its
+    /// backward pass as one operation (`Fused`).
+    pub fn with_route(mut self, route: Route) -> Self {
+        self.spec.route = route;
+        self
+    }
+
+    /// The route.
+    pub fn route(&self) -> Route {
+        self.spec.route
     }
 
     /// A runtime layer with the current parameters; its forward pass reproduces this module's.
@@ -107,6 +130,35 @@ impl GroupNorm {
     /// Normalises every block of `input` (keys in the input's order; each must be one of the
     /// layer's keys with its channel count).
     pub fn forward(&self, input: &TensorImage) -> Result<TensorImage, TrainError> {
+        for (key, x) in input.blocks() {
+            self.index_of(key, x.dims()[1])?;
+        }
+        #[cfg(feature = "flex")]
+        if let Some(call) = self.spec.route.pick(|| {
+            let (device, dtype) = input.device().zip(input.dtype()).ok_or(
+                crate::error::FusedUnsupported::Empty,
+            )?;
+            SameShape::call(
+                self.spec.runtime.clone(),
+                input.signature(),
+                input.geometry().clone(),
+                input.batch(),
+                &device,
+                dtype,
+            )
+        })? {
+            let params = self
+                .weight
+                .iter()
+                .zip(&self.bias)
+                .flat_map(|(w, b)| [w.val(), b.val()])
+                .collect();
+            return call.apply_image(input, params, &input.signature(), input.geometry());
+        }
+        #[cfg(not(feature = "flex"))]
+        self.spec
+            .route
+            .pick(|| Err::<(), _>(FusedUnsupported::WithoutFlex))?;
         let mut out = TensorImage::new(input.geometry().clone(), input.batch());
         for (key, x) in input.blocks() {
             let index = self.index_of(key, x.dims()[1])?;

@@ -9,7 +9,7 @@ use ginrs_runtime::{ModelConfig, ModelFile, ModelPlan, NamedParam};
 
 use crate::error::TrainError;
 use crate::image::TensorImage;
-use crate::layers::{ConvRoute, ImageModule};
+use crate::layers::{Route, ImageModule};
 use crate::models::layer::ModelLayer;
 use crate::params::{GinjaxParams, NamedTensor};
 
@@ -101,15 +101,18 @@ impl Model {
         })
     }
 
-    /// Selects the [`ConvRoute`] of every equivariant convolution ([`ModelLayer::ConvContract`])
-    /// of the model; a fresh model uses the default, [`ConvRoute::Auto`]. The baseline's
-    /// convolutions have no route and are unchanged.
-    pub fn with_route(mut self, route: ConvRoute) -> Self {
+    /// Selects the [`Route`] of every equivariant convolution, norm and nonlinearity
+    /// ([`ModelLayer::ConvContract`], [`ModelLayer::LayerNorm`], [`ModelLayer::VectorNeuron`])
+    /// of the model; a fresh model uses the default, [`Route::Auto`]. The baseline's layers
+    /// have no route and are unchanged.
+    pub fn with_route(mut self, route: Route) -> Self {
         self.layers = self
             .layers
             .into_iter()
             .map(|layer| match layer {
                 ModelLayer::ConvContract(conv) => ModelLayer::ConvContract(conv.with_route(route)),
+                ModelLayer::LayerNorm(norm) => ModelLayer::LayerNorm(norm.with_route(route)),
+                ModelLayer::VectorNeuron(vn) => ModelLayer::VectorNeuron(vn.with_route(route)),
                 other => other,
             })
             .collect();

@@ -1,0 +1,142 @@
+//! GroupNorm and VectorNeuronNonlinear as [`HostKernel`]s: the runtime layers' forward and
+//! backward passes on one item, with the parameters of the call.
+//!
+//! Both layers map an image to one of the same signature and geometry, block by block in the
+//! input's order. The parameters are flat, in the runtime layer's order:
+//! [`RuntimeGroupNorm::set_flat_params`] (per key in signature order: weight, then bias) and
+//! [`RuntimeVectorNeuron::set_flat_weights`] (per non-scalar key in signature order: its
+//! `c × c` matrix, row-major).
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use burn::tensor::{DType, Device};
+use ginrs_runtime::{
+    Error as RuntimeError, Geometry, GroupNorm as RuntimeGroupNorm, Layer, MultiImage, Signature,
+    VectorNeuronNonlinear as RuntimeVectorNeuron,
+};
+
+use super::{image, values, write_blocks, HostKernel, HostOp};
+use crate::error::FusedUnsupported;
+
+/// A runtime layer whose output has its input's signature, with flat parameters and a
+/// backward pass.
+pub(crate) trait SameShapeLayer: Layer + Clone + Debug + Send + Sync + 'static {
+    /// A copy of the layer with the flat parameters `params`.
+    fn with_params(&self, params: &[f32]) -> Result<Self, RuntimeError>;
+    /// The input gradient and the flat parameter gradient for the output gradient `grad`.
+    fn gradients(
+        &self,
+        input: &MultiImage,
+        grad: &MultiImage,
+    ) -> Result<(MultiImage, Vec<f32>), RuntimeError>;
+}
+
+impl SameShapeLayer for RuntimeGroupNorm {
+    fn with_params(&self, params: &[f32]) -> Result<Self, RuntimeError> {
+        let mut layer = self.clone();
+        layer.set_flat_params(params)?;
+        Ok(layer)
+    }
+
+    fn gradients(
+        &self,
+        input: &MultiImage,
+        grad: &MultiImage,
+    ) -> Result<(MultiImage, Vec<f32>), RuntimeError> {
+        self.backward(input, grad)
+    }
+}
+
+impl SameShapeLayer for RuntimeVectorNeuron {
+    fn with_params(&self, params: &[f32]) -> Result<Self, RuntimeError> {
+        let mut layer = self.clone();
+        layer.set_flat_weights(params)?;
+        Ok(layer)
+    }
+
+    fn gradients(
+        &self,
+        input: &MultiImage,
+        grad: &MultiImage,
+    ) -> Result<(MultiImage, Vec<f32>), RuntimeError> {
+        self.backward(input, grad)
+    }
+}
+
+/// A [`SameShapeLayer`] on images of one signature and geometry.
+#[derive(Debug)]
+pub struct SameShape<L> {
+    layer: L,
+    signature: Signature,
+    geometry: Geometry,
+}
+
+impl<L: SameShapeLayer> SameShape<L> {
+    /// The host call of `layer` on `batch` images of `signature` on `geometry`, after checking
+    /// that the fused route serves it on `device` in `dtype`.
+    pub(crate) fn call(
+        layer: L,
+        signature: Signature,
+        geometry: Geometry,
+        batch: usize,
+        device: &Device,
+        dtype: DType,
+    ) -> Result<HostOp, FusedUnsupported> {
+        let kernel = Self {
+            layer,
+            signature,
+            geometry,
+        };
+        HostOp::check(Arc::new(kernel), batch, device, dtype)
+    }
+
+    fn bound(&self, params: &[f32]) -> L {
+        self.layer
+            .with_params(params)
+            .expect("the layer assembles one parameter vector of the runtime layer's length")
+    }
+}
+
+impl<L: SameShapeLayer> HostKernel for SameShape<L> {
+    fn input_len(&self) -> usize {
+        values(&self.geometry, &self.signature)
+    }
+
+    fn output_len(&self) -> usize {
+        self.input_len()
+    }
+
+    fn forward(&self, input: &[f32], params: &[f32], out: &mut [f32]) {
+        let x = image(&self.geometry, &self.signature, input);
+        let y = self
+            .bound(params)
+            .forward(&x)
+            .expect("the layer checked the input's keys and channels");
+        write_blocks(&y, out);
+    }
+
+    fn backward(
+        &self,
+        input: &[f32],
+        params: &[f32],
+        grad: &[f32],
+        input_grad: Option<&mut [f32]>,
+        want_params: bool,
+    ) -> Vec<f32> {
+        let x = image(&self.geometry, &self.signature, input);
+        let g = image(&self.geometry, &self.signature, grad);
+        let (dx, dp) = self
+            .bound(params)
+            .gradients(&x, &g)
+            .expect("the layer checked the input's keys and channels");
+        if let Some(out) = input_grad {
+            write_blocks(&dx, out);
+        }
+        if want_params {
+            dp
+        } else {
+            Vec::new()
+        }
+    }
+}
