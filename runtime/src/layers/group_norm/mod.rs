@@ -12,6 +12,12 @@
 //!
 //! Statistics are accumulated in f64; constant or zero inputs give finite output (the
 //! variance or eigenvalue is 0 and `eps` keeps the division finite).
+//!
+//! The gradients of the forward pass, for training, are [`GroupNorm::backward`]; the trainable
+//! parameters travel flat ([`GroupNorm::flat_params`]): per key in signature order, the
+//! key's weight (one value per channel), then its bias.
+
+mod backward;
 
 use ginrs_generator::group::MAX_DIM;
 use thiserror::Error;
@@ -78,6 +84,22 @@ pub enum NormError {
         expected: usize,
         /// The input's channels.
         got: usize,
+    },
+    /// A flat parameter vector ([`GroupNorm::set_flat_params`]) of the wrong length.
+    #[error("GroupNorm: expected {expected} flat parameter values (weight and bias per channel of every key), got {got}")]
+    FlatParams {
+        /// [`GroupNorm::param_len`].
+        expected: usize,
+        /// The length given.
+        got: usize,
+    },
+    /// An output gradient on another geometry than the input it is the gradient for.
+    #[error("GroupNorm: the output gradient has geometry {got}, the input has {expected}")]
+    GradientGeometry {
+        /// The input's geometry.
+        expected: String,
+        /// The gradient's geometry.
+        got: String,
     },
     /// An affine parameter vector of the wrong length.
     #[error("GroupNorm: {what} for {key} needs {expected} values (one per channel), got {got}")]
@@ -224,6 +246,65 @@ impl GroupNorm {
         self.blocks.iter().find(|b| &b.key == key)
     }
 
+    /// The number of flat parameter values: `Σ_keys 2 · channels` (see [`Self::flat_params`]).
+    pub fn param_len(&self) -> usize {
+        self.blocks.iter().map(|b| 2 * b.channels).sum()
+    }
+
+    /// Every trainable value, flat: per key in signature order, the weight (one value per
+    /// channel), then the bias. The order of [`Self::backward`]'s parameter gradients.
+    pub fn flat_params(&self) -> Vec<f32> {
+        let mut flat = Vec::with_capacity(self.param_len());
+        for b in &self.blocks {
+            flat.extend_from_slice(&b.weight);
+            flat.extend_from_slice(&b.bias);
+        }
+        flat
+    }
+
+    /// Sets every key's weight and bias from a flat vector in [`Self::flat_params`]'s order.
+    pub fn set_flat_params(&mut self, params: &[f32]) -> Result<(), NormError> {
+        let expected = self.param_len();
+        if params.len() != expected {
+            return Err(NormError::FlatParams {
+                expected,
+                got: params.len(),
+            });
+        }
+        let mut rest = params;
+        for b in &mut self.blocks {
+            let (weight, tail) = rest.split_at(b.channels);
+            let (bias, tail) = tail.split_at(b.channels);
+            b.weight.copy_from_slice(weight);
+            b.bias.copy_from_slice(bias);
+            rest = tail;
+        }
+        Ok(())
+    }
+
+    /// The parameters of `block`'s key and their offset in the flat parameters, checking that
+    /// the layer knows the key and that the channel count matches.
+    fn checked_block(&self, block: &ImageBlock) -> Result<(&NormBlock, usize), NormError> {
+        let mut offset = 0;
+        for params in &self.blocks {
+            if &params.key == block.key() {
+                if block.channels() != params.channels {
+                    return Err(NormError::Channels {
+                        key: format!("{:?}", block.key()),
+                        expected: params.channels,
+                        got: block.channels(),
+                    });
+                }
+                return Ok((params, offset));
+            }
+            offset += 2 * params.channels;
+        }
+        Err(NormError::UnknownKey {
+            key: format!("{:?}", block.key()),
+            signature: self.input_keys.to_string(),
+        })
+    }
+
     /// The parameters in their JSON form.
     pub fn params(&self) -> GroupNormParams {
         let affine = |b: &NormBlock, values: &[f32]| KeyedArrayJson {
@@ -303,19 +384,7 @@ impl GroupNorm {
 
     /// Normalises one block with its parameters.
     fn norm_block(&self, block: &ImageBlock) -> Result<ImageBlock, NormError> {
-        let params = self
-            .block(block.key())
-            .ok_or_else(|| NormError::UnknownKey {
-                key: format!("{:?}", block.key()),
-                signature: self.input_keys.to_string(),
-            })?;
-        if block.channels() != params.channels {
-            return Err(NormError::Channels {
-                key: format!("{:?}", block.key()),
-                expected: params.channels,
-                got: block.channels(),
-            });
-        }
+        let (params, _) = self.checked_block(block)?;
         let data = if block.key().k() == 0 {
             self.norm_scalars(block, params)
         } else {
