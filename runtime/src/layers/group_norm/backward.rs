@@ -29,7 +29,9 @@
 
 use ginrs_generator::group::MAX_DIM;
 
-use super::{centred_moments, component_sums, GroupNorm, NormBlock, NormError, LANES};
+use super::{
+    centred_moments, component_sums, fixed_components, GroupNorm, NormBlock, NormError, LANES,
+};
 use crate::error::Error;
 use crate::image::{buffers, ImageBlock, MultiImage};
 use crate::kernels::simd::widest;
@@ -185,6 +187,7 @@ impl GroupNorm {
         weight_grad: &mut [f32],
         bias_grad: &mut [f32],
     ) -> Vec<f32> {
+        let d = fixed_components::<N>(d);
         let per_group = x.channels() / self.groups;
         let channel_len = x.channel_len();
         let group_len = per_group * channel_len;
@@ -375,6 +378,7 @@ fn add_grad_moments<const N: usize>(
     g: &[f32],
     mean: &[f64; N],
 ) {
+    let d = fixed_components::<N>(d);
     let mut c = [0f64; N];
     for a in 0..d {
         c[a] = f64::from(x[a]) - mean[a];
@@ -398,6 +402,7 @@ fn grad_moments<const N: usize>(
     g: &[f32],
     mean: &[f64; N],
 ) -> ([f64; N], [[f64; N]; N]) {
+    let d = fixed_components::<N>(d);
     let mut lanes = [([0f64; N], [[0f64; N]; N]); LANES];
     let mut xs = x.chunks_exact(LANES * d);
     let mut gs = g.chunks_exact(LANES * d);
