@@ -29,7 +29,9 @@
 
 use ginrs_generator::group::MAX_DIM;
 
-use super::{centred_moments, component_sums, GroupNorm, NormBlock, NormError, LANES};
+use super::{
+    centred_moments, component_sums, fixed_components, GroupNorm, NormBlock, NormError, LANES,
+};
 use crate::error::Error;
 use crate::image::{buffers, ImageBlock, MultiImage};
 use crate::kernels::simd::widest;
@@ -185,6 +187,7 @@ impl GroupNorm {
         weight_grad: &mut [f32],
         bias_grad: &mut [f32],
     ) -> Vec<f32> {
+        let d = fixed_components::<N>(d);
         let per_group = x.channels() / self.groups;
         let channel_len = x.channel_len();
         let group_len = per_group * channel_len;
@@ -366,20 +369,21 @@ fn covariance_gradient<const N: usize>(
     out
 }
 
-/// Adds `g_a` and `g_a (x_b − m_b)` of one pixel (`d` components) to `lane`.
+/// Adds `g_a` to `sums` and `g_a (x_b − m_b)` to `products` for one pixel (`d` components).
 #[inline(always)]
 fn add_grad_moments<const N: usize>(
     d: usize,
-    lane: &mut ([f64; N], [[f64; N]; N]),
+    sums: &mut [f64; N],
+    products: &mut [[f64; N]; N],
     x: &[f32],
     g: &[f32],
     mean: &[f64; N],
 ) {
+    let d = fixed_components::<N>(d);
     let mut c = [0f64; N];
     for a in 0..d {
         c[a] = f64::from(x[a]) - mean[a];
     }
-    let (sums, products) = lane;
     for ((sum, row), &ga) in sums.iter_mut().zip(products.iter_mut()).zip(&g[..d]) {
         let ga = f64::from(ga);
         *sum += ga;
@@ -390,7 +394,8 @@ fn add_grad_moments<const N: usize>(
 }
 
 /// The per-component sums `Σ g_a` and the products `Σ g_a (x_b − m_b)` (f64) over pixels of `d`
-/// components of `x` and `g`, in independent lanes like [`centred_moments`].
+/// components of `x` and `g`, in independent lanes like [`centred_moments`] (sums and products
+/// in separate arrays, so that the lanes vectorise for scalars too).
 #[inline(always)]
 fn grad_moments<const N: usize>(
     d: usize,
@@ -398,31 +403,31 @@ fn grad_moments<const N: usize>(
     g: &[f32],
     mean: &[f64; N],
 ) -> ([f64; N], [[f64; N]; N]) {
-    let mut lanes = [([0f64; N], [[0f64; N]; N]); LANES];
+    let d = fixed_components::<N>(d);
+    let mut sums = [[0f64; N]; LANES];
+    let mut products = [[[0f64; N]; N]; LANES];
     let mut xs = x.chunks_exact(LANES * d);
     let mut gs = g.chunks_exact(LANES * d);
     for (xc, gc) in (&mut xs).zip(&mut gs) {
-        for (lane, (xv, gv)) in lanes
-            .iter_mut()
-            .zip(xc.chunks_exact(d).zip(gc.chunks_exact(d)))
-        {
-            add_grad_moments(d, lane, xv, gv, mean);
+        let pixels = xc.chunks_exact(d).zip(gc.chunks_exact(d));
+        for ((sum, product), (xv, gv)) in sums.iter_mut().zip(&mut products).zip(pixels) {
+            add_grad_moments(d, sum, product, xv, gv, mean);
         }
     }
-    let (first, rest) = lanes.split_first_mut().expect("LANES > 0");
     let remainder = xs.remainder().chunks_exact(d);
     for (xv, gv) in remainder.zip(gs.remainder().chunks_exact(d)) {
-        add_grad_moments(d, first, xv, gv, mean);
+        add_grad_moments(d, &mut sums[0], &mut products[0], xv, gv, mean);
     }
-    for lane in rest.iter() {
+    let (mut sum, mut product) = (sums[0], products[0]);
+    for (lane_sum, lane_product) in sums[1..].iter().zip(&products[1..]) {
         for a in 0..d {
-            first.0[a] += lane.0[a];
+            sum[a] += lane_sum[a];
             for b in 0..d {
-                first.1[a][b] += lane.1[a][b];
+                product[a][b] += lane_product[a][b];
             }
         }
     }
-    *first
+    (sum, product)
 }
 
 #[cfg(test)]
