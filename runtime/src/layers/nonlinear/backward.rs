@@ -323,6 +323,7 @@ mod tests {
         }
         let geometry = Geometry::square(dim, side, true).unwrap();
         let mut input = MultiImage::zeros(geometry.clone(), &sig);
+        let mut signs = Vec::new();
         for block in input.blocks_mut() {
             let (c, n, len) = (block.channels(), block.components(), block.channel_len());
             let key = block.key().clone();
@@ -348,19 +349,28 @@ mod tests {
                             data[at(ch, k)] = rng.random_range(-1.0..1.0);
                         }
                     }
-                    let fits = (0..c).all(|i| {
-                        let q: Vec<f64> = (0..n)
-                            .map(|k| {
-                                (0..c)
-                                    .map(|j| f64::from(w[i * c + j]) * f64::from(data[at(j, k)]))
-                                    .sum()
-                            })
-                            .collect();
-                        let norm = q.iter().map(|v| v * v).sum::<f64>().sqrt();
-                        let xq: f64 = (0..n).map(|k| f64::from(data[at(i, k)]) * q[k]).sum();
-                        norm >= MARGIN && (xq / norm).abs() >= MARGIN
-                    });
-                    if fits {
+                    // Per channel: (‖q‖, s), in f64.
+                    let lengths: Vec<(f64, f64)> = (0..c)
+                        .map(|i| {
+                            let q: Vec<f64> = (0..n)
+                                .map(|k| {
+                                    (0..c)
+                                        .map(|j| {
+                                            f64::from(w[i * c + j]) * f64::from(data[at(j, k)])
+                                        })
+                                        .sum()
+                                })
+                                .collect();
+                            let norm = q.iter().map(|v| v * v).sum::<f64>().sqrt();
+                            let xq: f64 = (0..n).map(|k| f64::from(data[at(i, k)]) * q[k]).sum();
+                            (norm, xq / norm)
+                        })
+                        .collect();
+                    if lengths
+                        .iter()
+                        .all(|&(norm, s)| norm >= MARGIN && s.abs() >= MARGIN)
+                    {
+                        signs.extend(lengths.iter().map(|&(_, s)| s > 0.0));
                         break;
                     }
                     tries += 1;
@@ -368,6 +378,8 @@ mod tests {
                 }
             }
         }
+        // Both branches of the activation (for relu: h = 1 − O(eps) and h = 0) are exercised.
+        assert!(signs.contains(&true) && signs.contains(&false));
         let mut cotangent = MultiImage::zeros(geometry, &sig);
         for block in cotangent.blocks_mut() {
             for v in block.data_mut() {

@@ -12,6 +12,9 @@
 //!
 //! so the part of `x` along `n` is scaled by the activation of its signed length and the rest
 //! passes unchanged. Because `W` only mixes channels, the layer is equivariant for any `W`.
+//!
+//! The activations (and their derivatives) are in `activation`; the gradients of a loss with
+//! respect to the input and the weights ([`VectorNeuronNonlinear::backward`]) in `backward`.
 
 mod activation;
 mod backward;
