@@ -34,12 +34,18 @@ use burn::module::Module;
 use burn::tensor::Device;
 use ginrs_runtime::{ConvContractConfig, Geometry, ImageBlock, MultiImage, Signature, TensorKey};
 use ginrs_train::{
-    ConvContract, Route, ImageModule, Loss, Model, Optimizer, Reduce, TensorImage, TrainError,
+    ConvContract, ImageModule, Loss, Model, Optimizer, Reduce, Route, TensorImage, TrainError,
     Trainer,
 };
 use rand::{Rng, SeedableRng};
 
 use cases::{scalar_and_vector, ModelCase, MODEL_CASES as MODELS};
+
+/// The allocator of the `ginrs` binary, which a training program should use too: glibc's
+/// malloc returns freed megabyte-sized tensors to the kernel and pays a page fault per 4 KiB
+/// on their next use; mimalloc keeps them for reuse.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The environment variable that makes this binary measure one (case, route, phase) and exit.
 const CHILD: &str = "GINRS_TRAIN_BENCH_CHILD";

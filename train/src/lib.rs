@@ -65,7 +65,7 @@ pub mod weights;
 pub use error::{FusedUnsupported, TrainError};
 pub use image::TensorImage;
 pub use layers::{
-    BlockModule, ConvContract, Route, GroupNorm, ImageModule, LayerWrapper, MaxNormPool,
+    BlockModule, ConvContract, GroupNorm, ImageModule, LayerWrapper, MaxNormPool, Route,
     VectorNeuronNonlinear,
 };
 pub use loss::{Loss, Reduce};

@@ -18,7 +18,7 @@ use ginrs_runtime::{
     check_fn, Elements, Geometry, Layer, ModelConfig, ModelFile, ModelKind, MultiImage,
 };
 use ginrs_train::{
-    Route, GinjaxParams, ImageModule, Loss, Model, ModelLayer, NamedArray, Reduce, TensorImage,
+    GinjaxParams, ImageModule, Loss, Model, ModelLayer, NamedArray, Reduce, Route, TensorImage,
     TrainError,
 };
 

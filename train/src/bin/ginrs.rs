@@ -7,6 +7,10 @@ use std::process::ExitCode;
 use clap::Parser;
 use ginrs_train::cli::{run, Cli};
 
+/// mimalloc keeps freed tensor buffers for reuse (see the `mimalloc` dependency's note).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,

@@ -135,9 +135,10 @@ impl GroupNorm {
         }
         #[cfg(feature = "flex")]
         if let Some(call) = self.spec.route.pick(|| {
-            let (device, dtype) = input.device().zip(input.dtype()).ok_or(
-                crate::error::FusedUnsupported::Empty,
-            )?;
+            let (device, dtype) = input
+                .device()
+                .zip(input.dtype())
+                .ok_or(crate::error::FusedUnsupported::Empty)?;
             SameShape::call(
                 self.spec.runtime.clone(),
                 input.signature(),

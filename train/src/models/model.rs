@@ -9,7 +9,7 @@ use ginrs_runtime::{ModelConfig, ModelFile, ModelPlan, NamedParam};
 
 use crate::error::TrainError;
 use crate::image::TensorImage;
-use crate::layers::{Route, ImageModule};
+use crate::layers::{ImageModule, Route};
 use crate::models::layer::ModelLayer;
 use crate::params::{GinjaxParams, NamedTensor};
 

@@ -39,10 +39,10 @@ use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::autodiff::NodeId;
-use burn::backend::flex::FlexTensor;
+use burn::backend::flex::{FlexTensor, Layout};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Autodiff, Backend, Dispatch, Flex};
-use burn::tensor::{DType, Device, Tensor, TensorData};
+use burn::tensor::{Bytes, DType, Device, Tensor};
 use ginrs_runtime::image::buffers;
 use ginrs_runtime::{Geometry, ImageBlock, MultiImage, Signature};
 use rayon::prelude::*;
@@ -141,36 +141,38 @@ impl HostOp {
         for (key, channels) in outputs.entries() {
             let comps = key.components(geometry.dim());
             let len = channels * geometry.pixels() * comps;
-            let block = y
-                .clone()
-                .narrow(1, offset, len)
-                .reshape([batch, *channels, geometry.pixels(), comps]);
+            let block = y.clone().narrow(1, offset, len).reshape([
+                batch,
+                *channels,
+                geometry.pixels(),
+                comps,
+            ]);
             offset += len;
             out.push(key.clone(), block)?;
         }
         Ok(out)
     }
 
-    /// The forward pass on host buffers: every item's output, side by side.
-    fn forward(&self, x: &[f32], p: &[f32]) -> Vec<f32> {
+    /// The forward pass on host buffers: writes every item's output, side by side, into
+    /// `out`.
+    fn forward(&self, x: &[f32], p: &[f32], out: &mut [f32]) {
         let (in_len, out_len) = (self.kernel.input_len(), self.kernel.output_len());
-        let mut out = vec![0.0f32; self.batch * out_len];
         out.par_chunks_mut(out_len)
             .zip(x.par_chunks(in_len))
             .for_each(|(out, x)| self.kernel.forward(x, p, out));
-        out
     }
 
-    /// The backward pass on host buffers: the input gradient (when `want_input`) and the
-    /// parameter gradient summed over the batch (when `want_params`).
+    /// The backward pass on host buffers: writes the input gradient into `input_grad` when
+    /// it is given, and returns the parameter gradient summed over the batch when
+    /// `want_params`.
     fn backward(
         &self,
         x: &[f32],
         p: &[f32],
         g: &[f32],
-        want_input: bool,
+        input_grad: Option<&mut [f32]>,
         want_params: bool,
-    ) -> (Option<Vec<f32>>, Option<Vec<f32>>) {
+    ) -> Option<Vec<f32>> {
         let (in_len, out_len) = (self.kernel.input_len(), self.kernel.output_len());
         let items = x.par_chunks(in_len).zip(g.par_chunks(out_len));
         let sum = |a: Vec<f32>, b: Vec<f32>| match (a.is_empty(), b.is_empty()) {
@@ -178,19 +180,16 @@ impl HostOp {
             (_, true) => a,
             _ => a.iter().zip(&b).map(|(a, b)| a + b).collect(),
         };
-        if want_input {
-            let mut dx = vec![0.0f32; x.len()];
-            let dp = items
+        let dp = match input_grad {
+            Some(dx) => items
                 .zip(dx.par_chunks_mut(in_len))
                 .map(|((x, g), dx)| self.kernel.backward(x, p, g, Some(dx), want_params))
-                .reduce(Vec::new, sum);
-            (Some(dx), want_params.then_some(dp))
-        } else {
-            let dp = items
+                .reduce(Vec::new, sum),
+            None => items
                 .map(|(x, g)| self.kernel.backward(x, p, g, None, want_params))
-                .reduce(Vec::new, sum);
-            (None, want_params.then_some(dp))
-        }
+                .reduce(Vec::new, sum),
+        };
+        want_params.then_some(dp)
     }
 }
 
@@ -234,24 +233,43 @@ pub(crate) fn values(geometry: &Geometry, signature: &Signature) -> usize {
         .sum()
 }
 
-/// A flex tensor's values as host `f32` ([`HostOp::check`] accepts f32 only).
-fn host(tensor: FlexTensor) -> Vec<f32> {
-    tensor
-        .into_data()
-        .try_into_vec::<f32>()
-        .expect("HostOp::check accepts f32 tensors only")
+/// A contiguous flex tensor: its values are one `f32` slice, borrowed without a copy
+/// ([`HostOp::check`] accepts f32 only).
+struct Host(FlexTensor);
+
+impl Host {
+    fn new(tensor: FlexTensor) -> Self {
+        match tensor.as_slice::<f32>() {
+            Some(_) => Self(tensor),
+            None => Self(tensor.to_contiguous()),
+        }
+    }
+
+    fn values(&self) -> &[f32] {
+        self.0
+            .as_slice::<f32>()
+            .expect("Host::new made the tensor contiguous, and HostOp::check accepts f32 only")
+    }
 }
 
-/// A flex tensor of `shape` holding `values`.
-fn flex(values: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(values, shape))
+/// A new flex tensor of `shape` whose values `fill` writes. Its storage is the `Vec<f32>`
+/// itself: flex's own `FlexTensor::empty` allocates bytes and copies them once more to align
+/// them to 16 bytes, which flex's f32 kernels do not need.
+fn flex_with(shape: Vec<usize>, fill: impl FnOnce(&mut [f32])) -> FlexTensor {
+    let mut values = vec![0.0f32; shape.iter().product()];
+    fill(&mut values);
+    FlexTensor::new(
+        Bytes::from_elems(values),
+        Layout::contiguous(shape.into()),
+        DType::F32,
+    )
 }
 
 impl HostOpBackend for Flex {
     fn host_op(x: FlexTensor, p: FlexTensor, op: HostOp) -> FlexTensor {
-        let y = op.forward(&host(x), &host(p));
-        let per_item = y.len() / op.batch;
-        flex(y, vec![op.batch, per_item])
+        let (x, p) = (Host::new(x), Host::new(p));
+        let shape = vec![op.batch, op.kernel.output_len()];
+        flex_with(shape, |out| op.forward(x.values(), p.values(), out))
     }
 }
 
@@ -270,16 +288,29 @@ impl Backward<Flex, 2> for HostBackward {
         checkpointer: &mut Checkpointer,
     ) {
         let [node_x, node_p] = ops.parents;
-        let grad = host(grads.consume::<Flex>(&ops.node));
+        let grad = Host::new(grads.consume::<Flex>(&ops.node));
         let (x_state, p_state, op) = ops.state;
-        let x = host(checkpointer.retrieve_node_output::<FlexTensor>(x_state));
-        let p = host(checkpointer.retrieve_node_output::<FlexTensor>(p_state));
-        let (dx, dp) = op.backward(&x, &p, &grad, node_x.is_some(), node_p.is_some());
+        let x = Host::new(checkpointer.retrieve_node_output::<FlexTensor>(x_state));
+        let p = Host::new(checkpointer.retrieve_node_output::<FlexTensor>(p_state));
+        let (x, p, grad) = (x.values(), p.values(), grad.values());
+        let want_params = node_p.is_some();
+        let mut dp = None;
+        let dx = node_x.as_ref().map(|_| {
+            flex_with(vec![op.batch, op.kernel.input_len()], |dx| {
+                dp = op.backward(x, p, grad, Some(dx), want_params);
+            })
+        });
+        if dx.is_none() {
+            dp = op.backward(x, p, grad, None, want_params);
+        }
         if let (Some(node), Some(dp)) = (node_p, dp) {
-            grads.register::<Flex>(node.id, flex(dp, vec![p.len()]));
+            grads.register::<Flex>(
+                node.id,
+                flex_with(vec![p.len()], |out| out.copy_from_slice(&dp)),
+            );
         }
         if let (Some(node), Some(dx)) = (node_x, dx) {
-            grads.register::<Flex>(node.id, flex(dx, vec![op.batch, x.len() / op.batch]));
+            grads.register::<Flex>(node.id, dx);
         }
     }
 }
