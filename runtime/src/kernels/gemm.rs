@@ -77,7 +77,12 @@ pub fn gemm_transposed(
         "gemm_transposed: operands do not hold m × k, k × n, m × n values"
     );
     if k == 0 {
-        c.iter_mut().for_each(|v| *v *= beta);
+        // β = 0 does not read `c` (it may hold stale values), as matrixmultiply's own.
+        if beta == 0.0 {
+            c.fill(0.0);
+        } else {
+            c.iter_mut().for_each(|v| *v *= beta);
+        }
         return;
     }
     // Element strides (row, column) of op(a) and op(b).

@@ -37,7 +37,7 @@ use rayon::prelude::*;
 use super::tiles::{grow, with_scratch, Scratch, Tiling, TILE_PIXELS};
 use super::{ConvContract, ConvContractError};
 use crate::error::Error;
-use crate::image::{Geometry, ImageBlock, MultiImage};
+use crate::image::{buffers, Geometry, ImageBlock, MultiImage};
 use crate::kernels::gemm::{gemm_transposed, Transposed};
 use crate::kernels::layout::row_major_strides;
 use crate::kernels::stencil::{ResponseKernel, StencilGeometry};
@@ -140,7 +140,8 @@ impl ConvContract {
         for block in output_grad.blocks() {
             let o = self.target_index(block.key());
             let comps = block.components();
-            let mut planar = vec![0.0; block.data().len()];
+            // Every value is written below.
+            let mut planar = buffers::take(block.data().len());
             for (c, dst) in planar.chunks_exact_mut(comps * op).enumerate() {
                 deinterleave(block.channel(c), comps, dst, op);
             }
@@ -150,7 +151,7 @@ impl ConvContract {
         for (bi, (key, in_c)) in self.config.input.entries().iter().enumerate() {
             let comps_in = key.components(dim);
             // Every value is written below (zeros for a block no pair reads).
-            let mut data = crate::image::buffers::take(in_c * comps_in * ip);
+            let mut data = buffers::take(in_c * comps_in * ip);
             let pairs: Vec<usize> = (0..self.pairs.len())
                 .filter(|&p| self.pairs[p].input == bi)
                 .collect();
@@ -161,7 +162,8 @@ impl ConvContract {
                     let pair = &self.pairs[p];
                     let (out_key, out_c) = &targets[pair.target];
                     let (m, n) = (in_c * pair.n_f, out_key.components(dim) * op);
-                    let mut h = vec![0.0; m * n];
+                    // β = 0: the GEMM writes every value.
+                    let mut h = buffers::take(m * n);
                     gemm_transposed(
                         Transposed::A,
                         [m, *out_c, n],
@@ -181,24 +183,37 @@ impl ConvContract {
                 data.par_chunks_mut(comps_in * ip)
                     .enumerate()
                     .for_each(|(i, dst)| {
-                        let mut acc = vec![0.0; comps_in * ip];
-                        let mut response = vec![0.0; comps_in * ip];
-                        let mut padded = Vec::new();
-                        for (&p, h) in pairs.iter().zip(&mixed) {
-                            let planes = h.len() / in_c / op;
-                            padded.resize(planes * pp, 0.0);
-                            let channel = &h[i * planes * op..(i + 1) * planes * op];
-                            for (src, dst) in
-                                channel.chunks_exact(op).zip(padded.chunks_exact_mut(pp))
-                            {
-                                fill_padded(src, 1, &out_strides, &tables, dst);
+                        // The thread's scratch buffers: the padded planes, one pair's
+                        // responses and their sum over the pairs.
+                        with_scratch(|scratch| {
+                            let Scratch {
+                                inputs: padded,
+                                responses: response,
+                                acc,
+                            } = scratch;
+                            let n = comps_in * ip;
+                            grow(acc, n);
+                            grow(response, n);
+                            let (acc, response) = (&mut acc[..n], &mut response[..n]);
+                            acc.fill(0.0);
+                            for (&p, h) in pairs.iter().zip(&mixed) {
+                                let planes = h.len() / in_c / op;
+                                grow(padded, planes * pp);
+                                let padded = &mut padded[..planes * pp];
+                                let channel = &h[i * planes * op..(i + 1) * planes * op];
+                                for (src, dst) in
+                                    channel.chunks_exact(op).zip(padded.chunks_exact_mut(pp))
+                                {
+                                    fill_padded(src, 1, &out_strides, &tables, dst);
+                                }
+                                kernels[p].responses(&adjoint.geometry, padded, response);
+                                acc.iter_mut().zip(&*response).for_each(|(a, r)| *a += r);
                             }
-                            kernels[p].responses(&adjoint.geometry, &padded, &mut response);
-                            acc.iter_mut().zip(&response).for_each(|(a, r)| *a += r);
-                        }
-                        interleave(&acc, ip, dst, comps_in);
+                            interleave(acc, ip, dst, comps_in);
+                        })
                     });
             }
+            mixed.into_iter().for_each(buffers::keep);
             output.insert(ImageBlock::new(
                 input_geometry.clone(),
                 key.clone(),
@@ -206,6 +221,7 @@ impl ConvContract {
                 data,
             )?)?;
         }
+        grads.into_iter().for_each(buffers::keep);
         Ok(output)
     }
 

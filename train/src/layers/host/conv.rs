@@ -12,7 +12,7 @@ use std::sync::Arc;
 use burn::tensor::{DType, Device};
 use ginrs_runtime::{ConvContract as RuntimeConvContract, Geometry};
 
-use super::{image, values, write_blocks, HostKernel, HostOp};
+use super::{block_values, image, write_blocks, HostKernel, HostOp};
 use crate::error::FusedUnsupported;
 
 /// The convolution of a runtime layer (its pairs' kernels; its own weights are not used) on one
@@ -52,15 +52,15 @@ impl FusedConv {
 }
 
 impl HostKernel for FusedConv {
-    fn input_len(&self) -> usize {
-        values(&self.input_geometry, self.layer.input_signature())
+    fn input_blocks(&self) -> Vec<usize> {
+        block_values(&self.input_geometry, self.layer.input_signature())
     }
 
-    fn output_len(&self) -> usize {
-        values(&self.output_geometry, &self.layer.output_signature())
+    fn output_blocks(&self) -> Vec<usize> {
+        block_values(&self.output_geometry, &self.layer.output_signature())
     }
 
-    fn forward(&self, input: &[f32], params: &[f32], out: &mut [f32]) {
+    fn forward(&self, input: &[&[f32]], params: &[f32], out: &mut [&mut [f32]]) {
         let x = image(&self.input_geometry, self.layer.input_signature(), input);
         let y = self
             .layer
@@ -71,10 +71,10 @@ impl HostKernel for FusedConv {
 
     fn backward(
         &self,
-        input: &[f32],
+        input: &[&[f32]],
         params: &[f32],
-        grad: &[f32],
-        input_grad: Option<&mut [f32]>,
+        grad: &[&[f32]],
+        input_grad: Option<&mut [&mut [f32]]>,
         want_params: bool,
     ) -> Vec<f32> {
         let g = image(&self.output_geometry, &self.layer.output_signature(), grad);

@@ -17,10 +17,11 @@
 //!   kernel's backward per item and sums the parameter gradients over the batch.
 //!
 //! The operation has exactly two tensor operands, so its graph node has a fixed arity: the
-//! input `[batch, input values]` (every input block of an item, in the runtime's layout, side
-//! by side) and the parameters `[parameter values]` (the layer's parameters, flat, in the
-//! kernel's order). Its output is `[batch, output values]`. The layers assemble and cut these
-//! with burn's own (differentiable) `reshape`, `cat` and `narrow` ([`HostOp::apply_image`]).
+//! input (every input block `[batch, c, pixels, d^k]`, flat, one after the other: block-major,
+//! so that each block is one contiguous range) and the parameters (the layer's parameters,
+//! flat, in the kernel's order). Its output holds the output blocks the same way. The layers
+//! assemble and cut these with burn's own (differentiable) `reshape`, `cat` and `narrow`
+//! ([`HostOp::apply_image`]); an output block is then a contiguous view, not a copy.
 //!
 //! Calling the operation on a device other than flex panics inside burn's dispatch (an
 //! extension runs only on the backends it names); [`HostOp::check`] checks the device first.
@@ -50,32 +51,64 @@ use rayon::prelude::*;
 use crate::error::{FusedUnsupported, TrainError};
 use crate::image::TensorImage;
 
-/// One layer's computation on one batch item, on host buffers (see the module docs).
+/// One layer's computation on one batch item, on host buffers (see the module docs). An
+/// item's input, output and gradients are given block by block.
 pub trait HostKernel: Debug + Send + Sync {
-    /// The values of one item's input.
-    fn input_len(&self) -> usize;
-    /// The values of one item's output.
-    fn output_len(&self) -> usize;
+    /// The values of each block of one item's input.
+    fn input_blocks(&self) -> Vec<usize>;
+    /// The values of each block of one item's output.
+    fn output_blocks(&self) -> Vec<usize>;
     /// Writes one item's output for `input` and the flat `params` into `out`.
-    fn forward(&self, input: &[f32], params: &[f32], out: &mut [f32]);
+    fn forward(&self, input: &[&[f32]], params: &[f32], out: &mut [&mut [f32]]);
     /// One item's backward pass for the output gradient `grad`: writes the input gradient into
     /// `input_grad` when it is given, and returns the parameter gradient (`params.len()`
     /// values) when `want_params`, an empty vector otherwise.
     fn backward(
         &self,
-        input: &[f32],
+        input: &[&[f32]],
         params: &[f32],
-        grad: &[f32],
-        input_grad: Option<&mut [f32]>,
+        grad: &[&[f32]],
+        input_grad: Option<&mut [&mut [f32]]>,
         want_params: bool,
     ) -> Vec<f32>;
+}
+
+/// The items of a block-major operand: per item, its slice of every block (`blocks` values
+/// each).
+fn items<'a>(values: &'a [f32], blocks: &[usize], batch: usize) -> Vec<Vec<&'a [f32]>> {
+    let mut items = vec![Vec::with_capacity(blocks.len()); batch];
+    let mut rest = values;
+    for &len in blocks {
+        let (block, tail) = rest.split_at(batch * len);
+        rest = tail;
+        for (item, slice) in items.iter_mut().zip(block.chunks_exact(len.max(1))) {
+            item.push(slice);
+        }
+    }
+    items
+}
+
+/// [`items`] of a mutable operand.
+fn items_mut<'a>(values: &'a mut [f32], blocks: &[usize], batch: usize) -> Vec<Vec<&'a mut [f32]>> {
+    let mut items: Vec<Vec<&mut [f32]>> = (0..batch)
+        .map(|_| Vec::with_capacity(blocks.len()))
+        .collect();
+    let mut rest = values;
+    for &len in blocks {
+        let (block, tail) = rest.split_at_mut(batch * len);
+        rest = tail;
+        for (item, slice) in items.iter_mut().zip(block.chunks_exact_mut(len.max(1))) {
+            item.push(slice);
+        }
+    }
+    items
 }
 
 /// The host operation as a burn backend extension (see the module docs).
 #[backend_extension(Flex, Autodiff)]
 pub trait HostOpBackend: Backend {
-    /// The kernel of `op` on `x` (`[batch, input values]`) with the flat parameters `p`:
-    /// `[batch, output values]`.
+    /// The kernel of `op` on the block-major input `x` with the flat parameters `p`: the
+    /// block-major output.
     fn host_op(x: FloatTensor<Self>, p: FloatTensor<Self>, op: HostOp) -> FloatTensor<Self>;
 }
 
@@ -104,8 +137,8 @@ impl HostOp {
         Ok(Self { kernel, batch })
     }
 
-    /// Applies the operation: `x` is `[batch, input values]`, `p` the flat parameters.
-    pub(crate) fn apply(self, x: Tensor<2>, p: Tensor<1>) -> Tensor<2> {
+    /// Applies the operation: `x` is the block-major input, `p` the flat parameters.
+    pub(crate) fn apply(self, x: Tensor<1>, p: Tensor<1>) -> Tensor<1> {
         Tensor::from_dispatch(<Dispatch as HostOpBackend>::host_op(
             x.into_dispatch(),
             p.into_dispatch(),
@@ -129,19 +162,19 @@ impl HostOp {
                 .blocks()
                 .iter()
                 .map(|(_, t)| {
-                    let [n, c, p, a] = t.dims();
-                    t.clone().reshape([n, c * p * a])
+                    let len = t.shape().num_elements();
+                    t.clone().reshape([len])
                 })
                 .collect(),
-            1,
+            0,
         );
         let y = self.apply(x, Tensor::cat(params, 0));
         let mut out = TensorImage::new(geometry.clone(), batch);
         let mut offset = 0;
         for (key, channels) in outputs.entries() {
             let comps = key.components(geometry.dim());
-            let len = channels * geometry.pixels() * comps;
-            let block = y.clone().narrow(1, offset, len).reshape([
+            let len = batch * channels * geometry.pixels() * comps;
+            let block = y.clone().narrow(0, offset, len).reshape([
                 batch,
                 *channels,
                 geometry.pixels(),
@@ -153,13 +186,14 @@ impl HostOp {
         Ok(out)
     }
 
-    /// The forward pass on host buffers: writes every item's output, side by side, into
-    /// `out`.
+    /// The forward pass on host buffers: writes the block-major output into `out`.
     fn forward(&self, x: &[f32], p: &[f32], out: &mut [f32]) {
-        let (in_len, out_len) = (self.kernel.input_len(), self.kernel.output_len());
-        out.par_chunks_mut(out_len)
-            .zip(x.par_chunks(in_len))
-            .for_each(|(out, x)| self.kernel.forward(x, p, out));
+        let inputs = items(x, &self.kernel.input_blocks(), self.batch);
+        let outputs = items_mut(out, &self.kernel.output_blocks(), self.batch);
+        inputs
+            .into_par_iter()
+            .zip(outputs)
+            .for_each(|(x, mut out)| self.kernel.forward(&x, p, &mut out));
     }
 
     /// The backward pass on host buffers: writes the input gradient into `input_grad` when
@@ -173,38 +207,47 @@ impl HostOp {
         input_grad: Option<&mut [f32]>,
         want_params: bool,
     ) -> Option<Vec<f32>> {
-        let (in_len, out_len) = (self.kernel.input_len(), self.kernel.output_len());
-        let items = x.par_chunks(in_len).zip(g.par_chunks(out_len));
+        let (in_blocks, out_blocks) = (self.kernel.input_blocks(), self.kernel.output_blocks());
+        let pairs =
+            items(x, &in_blocks, self.batch)
+                .into_par_iter()
+                .zip(items(g, &out_blocks, self.batch));
         let sum = |a: Vec<f32>, b: Vec<f32>| match (a.is_empty(), b.is_empty()) {
             (true, _) => b,
             (_, true) => a,
             _ => a.iter().zip(&b).map(|(a, b)| a + b).collect(),
         };
         let dp = match input_grad {
-            Some(dx) => items
-                .zip(dx.par_chunks_mut(in_len))
-                .map(|((x, g), dx)| self.kernel.backward(x, p, g, Some(dx), want_params))
+            Some(dx) => pairs
+                .zip(items_mut(dx, &in_blocks, self.batch))
+                .map(|((x, g), mut dx)| self.kernel.backward(&x, p, &g, Some(&mut dx), want_params))
                 .reduce(Vec::new, sum),
-            None => items
-                .map(|(x, g)| self.kernel.backward(x, p, g, None, want_params))
+            None => pairs
+                .map(|(x, g)| self.kernel.backward(&x, p, &g, None, want_params))
                 .reduce(Vec::new, sum),
         };
         want_params.then_some(dp)
     }
+
+    /// The values of one item's input.
+    fn input_len(&self) -> usize {
+        self.kernel.input_blocks().iter().sum()
+    }
+
+    /// The values of one item's output.
+    fn output_len(&self) -> usize {
+        self.kernel.output_blocks().iter().sum()
+    }
 }
 
-/// One item's multi-image of `signature` on `geometry` from its values (the blocks side by
-/// side in the runtime's layout). The blocks' storage comes from the runtime's buffer pool,
-/// where a dropped block returns it, so the calls of a batch reuse buffers.
-pub(crate) fn image(geometry: &Geometry, signature: &Signature, values: &[f32]) -> MultiImage {
+/// One item's multi-image of `signature` on `geometry` from its blocks' values (the runtime's
+/// layout). The blocks' storage comes from the runtime's buffer pool, where a dropped block
+/// returns it, so the calls of a batch reuse buffers.
+pub(crate) fn image(geometry: &Geometry, signature: &Signature, blocks: &[&[f32]]) -> MultiImage {
     let mut image = MultiImage::new(geometry.clone());
-    let mut rest = values;
-    for (key, channels) in signature.entries() {
-        let len = channels * geometry.pixels() * key.components(geometry.dim());
-        let (head, tail) = rest.split_at(len);
-        rest = tail;
-        let mut data = buffers::take(len);
-        data.copy_from_slice(head);
+    for ((key, channels), values) in signature.entries().iter().zip(blocks) {
+        let mut data = buffers::take(values.len());
+        data.copy_from_slice(values);
         let block = ImageBlock::new(geometry.clone(), key.clone(), *channels, data)
             .expect("the operand was assembled from blocks of this signature");
         image
@@ -214,23 +257,20 @@ pub(crate) fn image(geometry: &Geometry, signature: &Signature, values: &[f32]) 
     image
 }
 
-/// Writes the blocks of `image`, side by side, into `out`.
-pub(crate) fn write_blocks(image: &MultiImage, out: &mut [f32]) {
-    let mut rest = out;
-    for block in image.blocks() {
-        let (head, tail) = rest.split_at_mut(block.data().len());
-        head.copy_from_slice(block.data());
-        rest = tail;
+/// Writes the blocks of `image` into `out`, one slice per block.
+pub(crate) fn write_blocks(image: &MultiImage, out: &mut [&mut [f32]]) {
+    for (block, out) in image.blocks().iter().zip(out) {
+        out.copy_from_slice(block.data());
     }
 }
 
-/// The number of values of a multi-image of `signature` on `geometry`.
-pub(crate) fn values(geometry: &Geometry, signature: &Signature) -> usize {
+/// The values of each block of a multi-image of `signature` on `geometry`.
+pub(crate) fn block_values(geometry: &Geometry, signature: &Signature) -> Vec<usize> {
     signature
         .entries()
         .iter()
         .map(|(key, channels)| channels * geometry.pixels() * key.components(geometry.dim()))
-        .sum()
+        .collect()
 }
 
 /// A contiguous flex tensor: its values are one `f32` slice, borrowed without a copy
@@ -268,7 +308,7 @@ fn flex_with(shape: Vec<usize>, fill: impl FnOnce(&mut [f32])) -> FlexTensor {
 impl HostOpBackend for Flex {
     fn host_op(x: FlexTensor, p: FlexTensor, op: HostOp) -> FlexTensor {
         let (x, p) = (Host::new(x), Host::new(p));
-        let shape = vec![op.batch, op.kernel.output_len()];
+        let shape = vec![op.batch * op.output_len()];
         flex_with(shape, |out| op.forward(x.values(), p.values(), out))
     }
 }
@@ -296,7 +336,7 @@ impl Backward<Flex, 2> for HostBackward {
         let want_params = node_p.is_some();
         let mut dp = None;
         let dx = node_x.as_ref().map(|_| {
-            flex_with(vec![op.batch, op.kernel.input_len()], |dx| {
+            flex_with(vec![op.batch * op.input_len()], |dx| {
                 dp = op.backward(x, p, grad, Some(dx), want_params);
             })
         });

@@ -16,7 +16,7 @@ use ginrs_runtime::{
     VectorNeuronNonlinear as RuntimeVectorNeuron,
 };
 
-use super::{image, values, write_blocks, HostKernel, HostOp};
+use super::{block_values, image, write_blocks, HostKernel, HostOp};
 use crate::error::FusedUnsupported;
 
 /// A runtime layer whose output has its input's signature, with flat parameters and a
@@ -99,15 +99,15 @@ impl<L: SameShapeLayer> SameShape<L> {
 }
 
 impl<L: SameShapeLayer> HostKernel for SameShape<L> {
-    fn input_len(&self) -> usize {
-        values(&self.geometry, &self.signature)
+    fn input_blocks(&self) -> Vec<usize> {
+        block_values(&self.geometry, &self.signature)
     }
 
-    fn output_len(&self) -> usize {
-        self.input_len()
+    fn output_blocks(&self) -> Vec<usize> {
+        self.input_blocks()
     }
 
-    fn forward(&self, input: &[f32], params: &[f32], out: &mut [f32]) {
+    fn forward(&self, input: &[&[f32]], params: &[f32], out: &mut [&mut [f32]]) {
         let x = image(&self.geometry, &self.signature, input);
         let y = self
             .bound(params)
@@ -118,10 +118,10 @@ impl<L: SameShapeLayer> HostKernel for SameShape<L> {
 
     fn backward(
         &self,
-        input: &[f32],
+        input: &[&[f32]],
         params: &[f32],
-        grad: &[f32],
-        input_grad: Option<&mut [f32]>,
+        grad: &[&[f32]],
+        input_grad: Option<&mut [&mut [f32]]>,
         want_params: bool,
     ) -> Vec<f32> {
         let x = image(&self.geometry, &self.signature, input);
