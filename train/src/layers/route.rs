@@ -11,7 +11,7 @@ use crate::error::{FusedUnsupported, TrainError};
 /// - `Fused`: the runtime's CPU kernels as one burn operation per layer with its own backward
 ///   pass. Serves f32 tensors on burn's flex device (and only when ginrs-train is built with
 ///   its `flex` feature, the default); a call it cannot serve is a
-///   [`TrainError::Fused`](crate::TrainError::Fused) error.
+///   [`TrainError::Fused`] error.
 /// - `Auto` (the default): the fused route where it serves the call, the dense route
 ///   otherwise (decided per call).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -22,7 +22,7 @@ pub enum Route {
     /// burn tensor operations, differentiated by burn.
     Dense,
     /// The runtime's kernels as one burn operation with its own backward pass; a call it
-    /// cannot serve is a [`TrainError::Fused`](crate::TrainError::Fused) error.
+    /// cannot serve is a [`TrainError::Fused`] error.
     Fused,
 }
 
