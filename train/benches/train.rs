@@ -1,7 +1,9 @@
 //! Training-step timings of ginrs-train on burn's flex (CPU) device.
 //!
 //! Run with `cargo bench -p ginrs-train --bench train` (release build, no criterion). Prints one
-//! line per case and ConvContract route:
+//! line per case and [`Route`] (`dense`: burn's ops, differentiated by burn; `fused`: the
+//! runtime's kernels for every ConvContract, norm and nonlinearity, with their own backward
+//! passes):
 //! `case=<name> path=<dense|fused> median_ms=<x> peak_mib=<y>`: `median_ms` is the median wall
 //! time of one training step ([`Trainer::fit_batch`]: forward pass, SMSE loss, backward pass,
 //! Adam update), `peak_mib` the peak resident memory (Linux `VmHWM` from `/proc/self/status`)
@@ -11,8 +13,8 @@
 //!
 //! The model cases are those of ginjax's training benchmark (same names, models, widths, batch
 //! and image side; the runtime's model bench has the same table): ginjax's `UNet`, `ResNet` and
-//! `DilResNet` ([`Model`], every ConvContract on the measured route through
-//! [`Model::with_route`]) from one scalar and one vector channel to the same, torus images,
+//! `DilResNet` ([`Model`], every ConvContract, norm and nonlinearity on the measured route
+//! through [`Model::with_route`]) from one scalar and one vector channel to the same, torus images,
 //! side-3 filters of orders 0..=2 (side 2 for UNet's upsampling), ginjax's defaults otherwise,
 //! Adam with learning rate 1e-3. One more case is a plain stack of three ConvContract layers.
 //! Inputs, targets and initial weights are random; filter banks are the generator's
