@@ -134,29 +134,19 @@ impl VectorNeuronNonlinear {
             .collect::<Result<Vec<_>, _>>()?;
         #[cfg(feature = "flex")]
         if !self.weights.is_empty() {
-            if let Some(call) = self.spec.route.pick(|| {
-                let (device, dtype) = input
-                    .device()
-                    .zip(input.dtype())
-                    .ok_or(crate::error::FusedUnsupported::Empty)?;
-                SameShape::call(
-                    self.spec.runtime.clone(),
-                    input.signature(),
-                    input.geometry().clone(),
-                    input.batch(),
-                    &device,
-                    dtype,
-                )
-            })? {
-                let weights = self
-                    .weights
+            let weights = || {
+                self.weights
                     .iter()
                     .map(|w| {
                         let [rows, cols] = w.val().dims();
                         w.val().reshape([rows * cols])
                     })
-                    .collect();
-                return call.apply_image(input, weights, &input.signature(), input.geometry());
+                    .collect()
+            };
+            if let Some(out) =
+                SameShape::forward(self.spec.route, &self.spec.runtime, input, weights)?
+            {
+                return Ok(out);
             }
         }
         #[cfg(not(feature = "flex"))]

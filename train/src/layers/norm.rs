@@ -134,27 +134,14 @@ impl GroupNorm {
             self.index_of(key, x.dims()[1])?;
         }
         #[cfg(feature = "flex")]
-        if let Some(call) = self.spec.route.pick(|| {
-            let (device, dtype) = input
-                .device()
-                .zip(input.dtype())
-                .ok_or(crate::error::FusedUnsupported::Empty)?;
-            SameShape::call(
-                self.spec.runtime.clone(),
-                input.signature(),
-                input.geometry().clone(),
-                input.batch(),
-                &device,
-                dtype,
-            )
-        })? {
-            let params = self
-                .weight
+        if let Some(out) = SameShape::forward(self.spec.route, &self.spec.runtime, input, || {
+            self.weight
                 .iter()
                 .zip(&self.bias)
                 .flat_map(|(w, b)| [w.val(), b.val()])
-                .collect();
-            return call.apply_image(input, params, &input.signature(), input.geometry());
+                .collect()
+        })? {
+            return Ok(out);
         }
         #[cfg(not(feature = "flex"))]
         self.spec

@@ -10,14 +10,16 @@
 use std::fmt::Debug;
 use std::sync::Arc;
 
-use burn::tensor::{DType, Device};
+use burn::tensor::Tensor;
 use ginrs_runtime::{
     Error as RuntimeError, Geometry, GroupNorm as RuntimeGroupNorm, Layer, MultiImage, Signature,
     VectorNeuronNonlinear as RuntimeVectorNeuron,
 };
 
 use super::{block_values, image, write_blocks, HostKernel, HostOp};
-use crate::error::FusedUnsupported;
+use crate::error::{FusedUnsupported, TrainError};
+use crate::image::TensorImage;
+use crate::layers::route::Route;
 
 /// A runtime layer whose output has its input's signature, with flat parameters and a
 /// backward pass.
@@ -73,22 +75,29 @@ pub struct SameShape<L> {
 }
 
 impl<L: SameShapeLayer> SameShape<L> {
-    /// The host call of `layer` on `batch` images of `signature` on `geometry`, after checking
-    /// that the fused route serves it on `device` in `dtype`.
-    pub(crate) fn call(
-        layer: L,
-        signature: Signature,
-        geometry: Geometry,
-        batch: usize,
-        device: &Device,
-        dtype: DType,
-    ) -> Result<HostOp, FusedUnsupported> {
-        let kernel = Self {
-            layer,
-            signature,
-            geometry,
-        };
-        HostOp::check(Arc::new(kernel), batch, device, dtype)
+    /// `layer` (a runtime layer of the module's configuration) on `input` with the module's
+    /// parameters `params` (flat, in the runtime layer's order), where `route` takes the fused
+    /// route: `None` where it takes burn's ops.
+    pub(crate) fn forward(
+        route: Route,
+        layer: &L,
+        input: &TensorImage,
+        params: impl FnOnce() -> Vec<Tensor<1>>,
+    ) -> Result<Option<TensorImage>, TrainError> {
+        let call = route.pick(|| {
+            let (device, dtype) = input
+                .device()
+                .zip(input.dtype())
+                .ok_or(FusedUnsupported::Empty)?;
+            let kernel = Self {
+                layer: layer.clone(),
+                signature: input.signature(),
+                geometry: input.geometry().clone(),
+            };
+            HostOp::check(Arc::new(kernel), input.batch(), &device, dtype)
+        })?;
+        call.map(|call| call.apply_image(input, params(), &input.signature(), input.geometry()))
+            .transpose()
     }
 
     fn bound(&self, params: &[f32]) -> L {
