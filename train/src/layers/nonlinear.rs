@@ -32,6 +32,7 @@ struct NonlinearSpec {
     route: Route,
     /// The runtime layer of the same configuration: the fused route runs it with the module's
     /// weights.
+    #[cfg(feature = "flex")]
     runtime: RuntimeVectorNeuron,
 }
 
@@ -84,6 +85,7 @@ impl VectorNeuronNonlinear {
                 activation,
                 eps: runtime.eps(),
                 route: Route::default(),
+                #[cfg(feature = "flex")]
                 runtime: runtime.clone(),
             },
         })

@@ -37,6 +37,7 @@ struct NormSpec {
     route: Route,
     /// The runtime layer of the same configuration: the fused route runs it with the module's
     /// parameters.
+    #[cfg(feature = "flex")]
     runtime: RuntimeGroupNorm,
 }
 
@@ -80,6 +81,7 @@ impl GroupNorm {
                 groups: runtime.groups(),
                 eps: runtime.eps(),
                 route: Route::default(),
+                #[cfg(feature = "flex")]
                 runtime: runtime.clone(),
             },
         }
