@@ -141,51 +141,27 @@ pub fn max_pool(
     patch_len: usize,
     comparator: Comparator<'_>,
 ) -> Result<ImageBlock, PoolError> {
-    let (geometry, choices) = max_pool_choices(block, patch_len, comparator)?;
-    let comps = block.components();
-    let out_pixels = geometry.pixels();
-    let mut out = buffers::with_capacity(choices.len() * comps);
-    for (c, choices) in choices.chunks(out_pixels.max(1)).enumerate() {
-        let channel = block.channel(c);
-        for &best in choices {
-            out.extend_from_slice(&channel[best * comps..(best + 1) * comps]);
-        }
-    }
-    Ok(
-        ImageBlock::new(geometry, block.key().clone(), block.channels(), out)
-            .expect("the pooled data has channels · pooled pixels · d^k values"),
-    )
-}
-
-/// The pixels [`max_pool`] keeps: the pooled geometry and, per channel and pooled pixel
-/// (channel-major), the index of the chosen pixel within the channel. The gradient of
-/// `max_pool` sends each pooled pixel's gradient to its chosen pixel.
-pub fn max_pool_choices(
-    block: &ImageBlock,
-    patch_len: usize,
-    comparator: Comparator<'_>,
-) -> Result<(Geometry, Vec<usize>), PoolError> {
     // Compiled for the CPU's widest vectors (the pixel norms vectorise), with the component
     // count a constant for scalars and the vectors of d = 2 and 3.
     widest(
         #[inline(always)]
         || match block.components() {
-            1 => choices_of(1, block, patch_len, comparator),
-            2 => choices_of(2, block, patch_len, comparator),
-            3 => choices_of(3, block, patch_len, comparator),
-            comps => choices_of(comps, block, patch_len, comparator),
+            1 => max_pool_of(1, block, patch_len, comparator),
+            2 => max_pool_of(2, block, patch_len, comparator),
+            3 => max_pool_of(3, block, patch_len, comparator),
+            comps => max_pool_of(comps, block, patch_len, comparator),
         },
     )
 }
 
-/// [`max_pool_choices`] of a block whose pixels have `comps` components.
+/// [`max_pool`] of a block whose pixels have `comps` components.
 #[inline(always)]
-fn choices_of(
+fn max_pool_of(
     comps: usize,
     block: &ImageBlock,
     patch_len: usize,
     comparator: Comparator<'_>,
-) -> Result<(Geometry, Vec<usize>), PoolError> {
+) -> Result<ImageBlock, PoolError> {
     let patches = Patches::new(block.geometry(), patch_len)?;
     let pixels = block.geometry().pixels();
     match comparator {
@@ -202,7 +178,8 @@ fn choices_of(
         }
         _ => {}
     }
-    let mut choices = Vec::with_capacity(block.channels() * patches.origins.len());
+    let out_pixels = patches.origins.len();
+    let mut out = buffers::with_capacity(block.channels() * out_pixels * comps);
     let mut norms = Vec::new();
     for c in 0..block.channels() {
         let channel = block.channel(c);
@@ -227,10 +204,13 @@ fn choices_of(
                     best = origin + member;
                 }
             }
-            choices.push(best);
+            out.extend_from_slice(&channel[best * comps..(best + 1) * comps]);
         }
     }
-    Ok((patches.geometry, choices))
+    Ok(
+        ImageBlock::new(patches.geometry, block.key().clone(), block.channels(), out)
+            .expect("the pooled data has channels · pooled pixels · d^k values"),
+    )
 }
 
 /// ginjax's `average_pool`, per channel: the mean of each non-overlapping `patch_len^d` patch,

@@ -4,19 +4,16 @@
 //! dropped, as ginjax's `max_pool` does); in each patch the pixel with the largest norm (or
 //! value, for scalar blocks with `use_norm = false`) is copied whole. The choice is made on
 //! detached values, so the gradient reaches only the chosen pixel, as with `jnp.argmax` in
-//! ginjax. The choice is the runtime's ([`max_pool_choices`], the same comparisons, ties and
-//! NaN rule as its `max_pool`), made on the host per batch item; the pooled block is then one
-//! burn `gather` of the chosen pixels, whose backward pass scatters the gradient back.
+//! ginjax. The patches are gathered with one index table built on the host (patch-major,
+//! row-major within a patch), which handles every d alike.
 
 use burn::module::Module;
 use burn::tensor::{Int, Tensor, TensorData};
-use ginrs_runtime::ops::pool::{max_pool_choices, Comparator};
+use ginrs_runtime::Geometry;
 use ginrs_runtime::MaxNormPool as RuntimeMaxNormPool;
-use ginrs_runtime::{Geometry, ImageBlock};
-use rayon::prelude::*;
 
 use crate::error::TrainError;
-use crate::image::{read_f32, TensorImage};
+use crate::image::TensorImage;
 
 /// ginjax's `MaxNormPool(patch_len, use_norm)` (see the module docs).
 #[derive(Module, Debug)]
@@ -53,13 +50,10 @@ impl MaxNormPool {
         let p = self.patch_len;
         let geometry = input.geometry();
         let sides: Vec<usize> = geometry.spatial().iter().map(|n| n / p).collect();
-        let out_geometry = Geometry::new(sides, geometry.torus().to_vec())?;
+        let out_geometry = Geometry::new(sides.clone(), geometry.torus().to_vec())?;
+        let table = patch_table(geometry.spatial(), &sides, p);
+        let patch = p.pow(geometry.dim() as u32);
         let out_pixels = out_geometry.pixels();
-        let comparator = if self.use_norm {
-            Comparator::Norm
-        } else {
-            Comparator::Value
-        };
         let mut out = TensorImage::new(out_geometry, input.batch());
         for (key, x) in input.blocks() {
             if !self.use_norm && key.k() > 0 {
@@ -68,35 +62,70 @@ impl MaxNormPool {
                      can be compared by value"
                 )));
             }
-            let [n, c, pixels, q] = x.dims();
-            let values = read_f32(&x.clone().detach())?;
-            // Per item, channel, pooled pixel and component: the flat index of the value it
-            // copies within the item's channel (`pixel · q + component`).
-            let index = values
-                .par_chunks(c * pixels * q)
-                .map(|item| {
-                    let block = ImageBlock::new(geometry.clone(), key.clone(), c, item.to_vec())
-                        .expect("the tensor holds channels · pixels · d^k values");
-                    let (_, choices) = max_pool_choices(&block, p, comparator)
-                        .map_err(ginrs_runtime::Error::from)?;
-                    Ok(choices
-                        .iter()
-                        .flat_map(|&pixel| (0..q).map(move |a| (pixel * q + a) as i64))
-                        .collect::<Vec<i64>>())
-                })
-                .collect::<Result<Vec<_>, TrainError>>()?
-                .concat();
-            let index = Tensor::<3, Int>::from_data(
-                TensorData::new(index, [n, c, out_pixels * q]),
-                &x.device(),
-            );
-            let pooled = x
+            let [n, c, _, q] = x.dims();
+            let device = x.device();
+            let index =
+                Tensor::<1, Int>::from_data(TensorData::new(table.clone(), [table.len()]), &device);
+            let patches: Tensor<5> = x
                 .clone()
-                .reshape([n, c, pixels * q])
-                .gather(2, index)
-                .reshape([n, c, out_pixels, q]);
+                .select(2, index)
+                .reshape([n, c, out_pixels, patch, q]);
+            let score: Tensor<4> = if self.use_norm {
+                patches
+                    .clone()
+                    .detach()
+                    .powi_scalar(2)
+                    .sum_dim(4)
+                    .squeeze_dim(4)
+            } else {
+                patches.clone().detach().squeeze_dim(4)
+            };
+            let choice: Tensor<5, Int> = score
+                .argmax(3)
+                .unsqueeze_dim::<5>(4)
+                .expand([n, c, out_pixels, 1, q]);
+            let pooled = patches.gather(3, choice).reshape([n, c, out_pixels, q]);
             out.push(key.clone(), pooled)?;
         }
         Ok(out)
+    }
+}
+
+/// The input pixel of every (output pixel, patch offset), output pixels row-major and offsets
+/// row-major within the patch.
+fn patch_table(spatial: &[usize], out_sides: &[usize], p: usize) -> Vec<i64> {
+    let dim = spatial.len();
+    let out_pixels: usize = out_sides.iter().product();
+    let patch = p.pow(dim as u32);
+    let mut table = Vec::with_capacity(out_pixels * patch);
+    for out in 0..out_pixels {
+        for offset in 0..patch {
+            let (mut o, mut f, mut index) = (out, offset, 0usize);
+            let mut coords = vec![0usize; dim];
+            for axis in (0..dim).rev() {
+                coords[axis] = (o % out_sides[axis]) * p + f % p;
+                o /= out_sides[axis];
+                f /= p;
+            }
+            for (axis, &c) in coords.iter().enumerate() {
+                index = index * spatial[axis] + c;
+            }
+            table.push(index as i64);
+        }
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patch_table_drops_the_remainder() {
+        // 3×5 image, patch 2: output 1×2, patches {0,1,5,6} and {2,3,7,8}.
+        assert_eq!(
+            patch_table(&[3, 5], &[1, 2], 2),
+            vec![0, 1, 5, 6, 2, 3, 7, 8]
+        );
     }
 }
