@@ -30,7 +30,8 @@
 use ginrs_generator::group::MAX_DIM;
 
 use super::{
-    centred_moments, component_sums, fixed_components, GroupNorm, NormBlock, NormError, LANES,
+    centred_moments, component_sums, fixed_components, vector_statistics, GroupNorm, NormBlock,
+    NormError, LANES,
 };
 use crate::error::Error;
 use crate::image::{buffers, ImageBlock, MultiImage};
@@ -207,17 +208,7 @@ impl GroupNorm {
             let pixels = (channel_len / d) as f64;
             let first = gi * per_group;
             // The forward pass's statistics: μ, m_c, C = UΛUᵀ and W = U f(Λ) Uᵀ.
-            let mut mean = [0f64; N];
-            for (channel, channel_mean) in group.chunks(channel_len).zip(&mut channel_means) {
-                let sums = component_sums::<N>(d, channel);
-                for a in 0..d {
-                    mean[a] += sums[a];
-                    channel_mean[a] = sums[a] / pixels;
-                }
-            }
-            mean[..d].iter_mut().for_each(|m| *m /= rows);
-            let moments = centred_moments(d, group, &mean);
-            let cov: Vec<f64> = (0..d * d).map(|i| moments[i / d][i % d] / rows).collect();
+            let (mean, cov) = vector_statistics(d, group, channel_len, &mut channel_means);
             let (values, vectors) = symmetric_eigen(&cov, d);
             let mut whiten = [[0f64; N]; N];
             for (i, &lambda) in values.iter().enumerate() {

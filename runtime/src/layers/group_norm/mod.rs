@@ -476,19 +476,7 @@ impl GroupNorm {
             .zip(out.chunks_mut(group_len))
             .enumerate()
         {
-            let rows = (group.len() / d) as f64;
-            let pixels = (channel_len / d) as f64;
-            let mut mean = [0f64; N];
-            for (channel, channel_mean) in group.chunks(channel_len).zip(&mut channel_means) {
-                let sums = component_sums::<N>(d, channel);
-                for a in 0..d {
-                    mean[a] += sums[a];
-                    channel_mean[a] = sums[a] / pixels;
-                }
-            }
-            mean[..d].iter_mut().for_each(|m| *m /= rows);
-            let moments = centred_moments(d, group, &mean);
-            let cov: Vec<f64> = (0..d * d).map(|i| moments[i / d][i % d] / rows).collect();
+            let (mean, cov) = vector_statistics(d, group, channel_len, &mut channel_means);
             let whiten = spectral_map(&cov, d, |lambda| 1.0 / (lambda.max(0.0) + eps).sqrt());
             for (i, ((channel, out_channel), channel_mean)) in group
                 .chunks(channel_len)
@@ -525,6 +513,34 @@ impl GroupNorm {
         }
         out
     }
+}
+
+/// The statistics of one group of a k = 1 block (pixels of `d` components, channels of
+/// `channel_len` values): the group's mean vector μ and biased covariance
+/// `C = Σ_rows (x − μ)(x − μ)ᵀ / rows` (row-major `d × d`), in f64; writes each channel's own
+/// mean vector into `channel_means`. The forward and backward passes share it.
+#[inline(always)]
+fn vector_statistics<const N: usize>(
+    d: usize,
+    group: &[f32],
+    channel_len: usize,
+    channel_means: &mut [[f64; N]],
+) -> ([f64; N], Vec<f64>) {
+    let d = fixed_components::<N>(d);
+    let rows = (group.len() / d) as f64;
+    let pixels = (channel_len / d) as f64;
+    let mut mean = [0f64; N];
+    for (channel, channel_mean) in group.chunks(channel_len).zip(channel_means) {
+        let sums = component_sums::<N>(d, channel);
+        for a in 0..d {
+            mean[a] += sums[a];
+            channel_mean[a] = sums[a] / pixels;
+        }
+    }
+    mean[..d].iter_mut().for_each(|m| *m /= rows);
+    let moments = centred_moments(d, group, &mean);
+    let cov = (0..d * d).map(|i| moments[i / d][i % d] / rows).collect();
+    (mean, cov)
 }
 
 /// The component count `d` of pixels held in arrays of `N` entries: `N` itself, a compile-time
