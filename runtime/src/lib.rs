@@ -39,6 +39,8 @@ pub(crate) mod kernels;
 pub mod layers;
 pub mod models;
 pub mod ops;
+#[cfg(test)]
+mod test_support;
 
 pub use check::equivariance::{
     check_fn, check_layer, Elements, EquivarianceError, EquivarianceReport,

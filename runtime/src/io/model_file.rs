@@ -508,7 +508,7 @@ fn last_param_path(text: &str, error: &serde_json::Error) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::models::test_support::scalars_and_vectors;
+    use crate::test_support::scalars_and_vectors;
 
     fn file() -> ModelFile {
         let mut config = ModelConfig::new(

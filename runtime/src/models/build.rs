@@ -656,7 +656,7 @@ mod tests {
     use super::*;
     use crate::image::Geometry;
     use crate::layers::conv_contract::ConvContractConfig;
-    use crate::models::test_support::scalars_and_vectors;
+    use crate::test_support::scalars_and_vectors;
 
     #[test]
     fn keys_are_written_as_python_tuples() {

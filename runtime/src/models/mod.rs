@@ -16,18 +16,3 @@ pub use config::{BaselinePadding, FilterSpec, ModelConfig, ModelConfigError, Mod
 pub use error::ModelError;
 pub use model::Model;
 pub use plan::{BaselineConv, LayerSpec, ModelPlan, Node, DILATIONS};
-
-/// Helpers of the models' and model files' unit tests.
-#[cfg(test)]
-pub(crate) mod test_support {
-    use crate::image::{Signature, TensorKey};
-
-    /// `channels` scalars and `channels` vectors.
-    pub(crate) fn scalars_and_vectors(channels: usize) -> Signature {
-        Signature::new(vec![
-            (TensorKey::scalar(), channels),
-            (TensorKey::vector(), channels),
-        ])
-        .unwrap()
-    }
-}

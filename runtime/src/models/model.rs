@@ -343,7 +343,7 @@ mod tests {
     use crate::check::equivariance::{check_layer, Elements};
     use crate::image::Geometry;
     use crate::models::config::{BaselinePadding, ModelKind};
-    use crate::models::test_support::scalars_and_vectors;
+    use crate::test_support::scalars_and_vectors;
 
     fn input(seed: u64, side: usize) -> MultiImage {
         let geometry = Geometry::square(2, side, true).unwrap();

@@ -473,7 +473,7 @@ fn scale_channels(signature: &Signature, factor: usize) -> Signature {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::models::test_support::scalars_and_vectors;
+    use crate::test_support::scalars_and_vectors;
 
     fn config(kind: ModelKind) -> ModelConfig {
         ModelConfig::new(kind, 2, scalars_and_vectors(1), scalars_and_vectors(1), 2)

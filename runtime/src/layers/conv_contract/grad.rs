@@ -467,22 +467,11 @@ mod tests {
     use ginrs_generator::BankOptions;
 
     use super::*;
-    use crate::image::{Signature, TensorKey};
+    use crate::image::Signature;
     use crate::layers::conv_contract::ConvContractConfig;
     use crate::ops::bank::DenseBank;
     use crate::ops::padding::{ConvOptions, Padding};
-
-    fn noise(len: usize, seed: u64) -> Vec<f32> {
-        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..len)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
-            })
-            .collect()
-    }
+    use crate::test_support::{noise, sig};
 
     fn random_image(geometry: &Geometry, signature: &Signature, seed: u64) -> MultiImage {
         let mut image = MultiImage::new(geometry.clone());
@@ -503,16 +492,6 @@ mod tests {
             .flat_map(|(x, y)| x.data().iter().zip(y.data()))
             .map(|(x, y)| f64::from(*x) * f64::from(*y))
             .sum()
-    }
-
-    fn sig(entries: &[(usize, u8, usize)]) -> Signature {
-        Signature::new(
-            entries
-                .iter()
-                .map(|&(k, p, c)| (TensorKey::new(k, p), c))
-                .collect(),
-        )
-        .unwrap()
     }
 
     /// `⟨conv(x, w), g⟩ = ⟨x, adjoint(g, w)⟩ = ⟨w, weight_gradient(x, g)⟩` (the convolution is

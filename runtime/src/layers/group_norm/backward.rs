@@ -426,19 +426,7 @@ mod tests {
     use super::*;
     use crate::image::{Geometry, ImageError, Signature, TensorKey};
     use crate::layers::layer::Layer;
-
-    /// Uniform values in [−1, 1) (xorshift).
-    fn noise(len: usize, seed: u64) -> Vec<f32> {
-        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..len)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
-            })
-            .collect()
-    }
+    use crate::test_support::{noise, sig};
 
     /// A random image whose components have different spreads and a non-zero mean, so that
     /// the vector covariances have distinct eigenvalues and the means matter.
@@ -456,16 +444,6 @@ mod tests {
             image.insert(block).unwrap();
         }
         image
-    }
-
-    fn sig(entries: &[(usize, u8, usize)]) -> Signature {
-        Signature::new(
-            entries
-                .iter()
-                .map(|&(k, p, c)| (TensorKey::new(k, p), c))
-                .collect(),
-        )
-        .unwrap()
     }
 
     /// `L = Σ forward(x)·cot`, summed in f64.
