@@ -1,6 +1,6 @@
 //! Helpers shared by the crate's unit tests.
 
-use crate::image::{Signature, TensorKey};
+use crate::image::{Geometry, ImageBlock, MultiImage, Signature, TensorKey};
 
 /// `len` uniform values in [−1, 1) from `seed` (xorshift).
 pub(crate) fn noise(len: usize, seed: u64) -> Vec<f32> {
@@ -33,4 +33,28 @@ pub(crate) fn scalars_and_vectors(channels: usize) -> Signature {
         (TensorKey::vector(), channels),
     ])
     .unwrap()
+}
+
+/// An image of `signature` on `geometry` whose blocks are [`noise`] (block `b` from seed
+/// `seed · 17 + b`).
+pub(crate) fn random_image(geometry: &Geometry, signature: &Signature, seed: u64) -> MultiImage {
+    let mut image = MultiImage::new(geometry.clone());
+    for (b, (key, c)) in signature.entries().iter().enumerate() {
+        let len = c * geometry.pixels() * key.components(geometry.dim());
+        let data = noise(len, seed * 17 + b as u64);
+        image
+            .insert(ImageBlock::new(geometry.clone(), key.clone(), *c, data).unwrap())
+            .unwrap();
+    }
+    image
+}
+
+/// `⟨a, b⟩` over every value of two images of one signature, in f64.
+pub(crate) fn image_dot(a: &MultiImage, b: &MultiImage) -> f64 {
+    a.blocks()
+        .iter()
+        .zip(b.blocks())
+        .flat_map(|(x, y)| x.data().iter().zip(y.data()))
+        .map(|(x, y)| f64::from(*x) * f64::from(*y))
+        .sum()
 }

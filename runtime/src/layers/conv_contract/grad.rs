@@ -1,8 +1,8 @@
 //! The gradients of a [`ConvContract`]'s convolution, basis-first, for training: the
 //! convolution with caller-given weights ([`ConvContract::convolve_with`]), its adjoint (the
 //! input gradient, [`ConvContract::convolve_adjoint`]) and the weight gradient
-//! ([`ConvContract::weight_gradient`]). The bias is not part of them: it is a per-channel
-//! affine map of the output that a caller differentiates itself.
+//! ([`ConvContract::weight_gradient`]). The bias is not part of them: its step and that
+//! step's gradient are in the `bias` module.
 //!
 //! Weights travel flat: every pair's `(out_c, in_c, n_f)` array, row-major, concatenated in
 //! pair order ([`ConvContract::pairs`]); [`ConvContract::weight_len`] values in all.
@@ -467,32 +467,10 @@ mod tests {
     use ginrs_generator::BankOptions;
 
     use super::*;
-    use crate::image::Signature;
     use crate::layers::conv_contract::ConvContractConfig;
     use crate::ops::bank::DenseBank;
     use crate::ops::padding::{ConvOptions, Padding};
-    use crate::test_support::{noise, sig};
-
-    fn random_image(geometry: &Geometry, signature: &Signature, seed: u64) -> MultiImage {
-        let mut image = MultiImage::new(geometry.clone());
-        for (b, (key, c)) in signature.entries().iter().enumerate() {
-            let len = c * geometry.pixels() * key.components(geometry.dim());
-            let data = noise(len, seed * 17 + b as u64);
-            image
-                .insert(ImageBlock::new(geometry.clone(), key.clone(), *c, data).unwrap())
-                .unwrap();
-        }
-        image
-    }
-
-    fn dot(a: &MultiImage, b: &MultiImage) -> f64 {
-        a.blocks()
-            .iter()
-            .zip(b.blocks())
-            .flat_map(|(x, y)| x.data().iter().zip(y.data()))
-            .map(|(x, y)| f64::from(*x) * f64::from(*y))
-            .sum()
-    }
+    use crate::test_support::{image_dot as dot, noise, random_image, sig};
 
     /// `⟨conv(x, w), g⟩ = ⟨x, adjoint(g, w)⟩ = ⟨w, weight_gradient(x, g)⟩` (the convolution is
     /// bilinear in `x` and `w`).

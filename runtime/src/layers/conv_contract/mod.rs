@@ -26,7 +26,8 @@
 //!
 //! [`ConvContract::convolve_with`], [`ConvContract::convolve_adjoint`] and
 //! [`ConvContract::weight_gradient`] give the convolution's gradients for training, with
-//! caller-given weights (the `grad` module).
+//! caller-given weights (the `grad` module); [`ConvContract::add_bias_with`] and
+//! [`ConvContract::bias_backward`] those of the bias (the `bias` module).
 //!
 //! [`ConvContract::flops_per_output_pixel`] counts the work: stencil flops, GEMM
 //! multiply-adds, and the dense-equivalent multiply-adds of ginjax's route.
@@ -136,6 +137,17 @@ pub enum ConvContractError {
     #[error("expected {expected} weight values (Σ out_c · in_c · n_f over the pairs), got {got}")]
     WeightLength {
         /// The layer's weight count.
+        expected: usize,
+        /// The number given.
+        got: usize,
+    },
+    /// Biases (or bias means) given to [`ConvContract::add_bias_with`] or
+    /// [`ConvContract::bias_backward`] do not have the layer's count.
+    #[error("expected {expected} {what}, got {got}")]
+    BiasLength {
+        /// What was counted.
+        what: &'static str,
+        /// The layer's count ([`ConvContract::bias_len`] or [`ConvContract::bias_means_len`]).
         expected: usize,
         /// The number given.
         got: usize,
