@@ -56,6 +56,18 @@ pub enum PoolError {
         /// Values given.
         got: usize,
     },
+    /// Pool choices that do not fit the pooled gradient and the input geometry.
+    #[error(
+        "expected {expected} pool choices (channels · pooled pixels), each below {pixels}; got {got}"
+    )]
+    Choices {
+        /// Channels times pooled pixels.
+        expected: usize,
+        /// The number given.
+        got: usize,
+        /// Pixels of the input geometry.
+        pixels: usize,
+    },
 }
 
 /// What `max_pool` maximises within each patch.
@@ -141,26 +153,86 @@ pub fn max_pool(
     patch_len: usize,
     comparator: Comparator<'_>,
 ) -> Result<ImageBlock, PoolError> {
+    max_pool_choosing(block, patch_len, comparator, None)
+}
+
+/// [`max_pool`], and the choice it made: per channel and pooled pixel (channel-major), the
+/// index of the chosen pixel within its channel (row-major over the block's pixels). The
+/// choices give the pool's backward pass ([`max_pool_backward`]).
+pub fn max_pool_with_choices(
+    block: &ImageBlock,
+    patch_len: usize,
+    comparator: Comparator<'_>,
+) -> Result<(ImageBlock, Vec<usize>), PoolError> {
+    let mut choices = Vec::new();
+    let pooled = max_pool_choosing(block, patch_len, comparator, Some(&mut choices))?;
+    Ok((pooled, choices))
+}
+
+/// The gradient of a loss with respect to the input block of [`max_pool`], given its gradient
+/// `grad` with respect to the pooled block and the pool's `choices`
+/// ([`max_pool_with_choices`]): each pooled pixel's gradient goes to the pixel it was taken
+/// from, every other pixel's gradient is zero. `input` is the input block's geometry.
+pub fn max_pool_backward(
+    grad: &ImageBlock,
+    choices: &[usize],
+    input: &Geometry,
+) -> Result<ImageBlock, PoolError> {
+    let comps = grad.components();
+    let (pixels, pooled) = (input.pixels(), grad.geometry().pixels());
+    if choices.len() != grad.channels() * pooled || choices.iter().any(|&c| c >= pixels) {
+        return Err(PoolError::Choices {
+            expected: grad.channels() * pooled,
+            got: choices.len(),
+            pixels,
+        });
+    }
+    let mut data = buffers::take(grad.channels() * pixels * comps);
+    data.fill(0.0);
+    for (c, (channel_choices, g)) in choices
+        .chunks_exact(pooled.max(1))
+        .zip(grad.data().chunks_exact((pooled * comps).max(1)))
+        .enumerate()
+    {
+        let channel = &mut data[c * pixels * comps..(c + 1) * pixels * comps];
+        for (&chosen, g) in channel_choices.iter().zip(g.chunks_exact(comps)) {
+            channel[chosen * comps..(chosen + 1) * comps].copy_from_slice(g);
+        }
+    }
+    Ok(
+        ImageBlock::new(input.clone(), grad.key().clone(), grad.channels(), data)
+            .expect("the gradient has channels · input pixels · d^k values"),
+    )
+}
+
+/// [`max_pool`], recording its choices into `choices` when it is given.
+fn max_pool_choosing(
+    block: &ImageBlock,
+    patch_len: usize,
+    comparator: Comparator<'_>,
+    choices: Option<&mut Vec<usize>>,
+) -> Result<ImageBlock, PoolError> {
     // Compiled for the CPU's widest vectors (the pixel norms vectorise), with the component
     // count a constant for scalars and the vectors of d = 2 and 3.
     widest(
         #[inline(always)]
         || match block.components() {
-            1 => max_pool_of(1, block, patch_len, comparator),
-            2 => max_pool_of(2, block, patch_len, comparator),
-            3 => max_pool_of(3, block, patch_len, comparator),
-            comps => max_pool_of(comps, block, patch_len, comparator),
+            1 => max_pool_of(1, block, patch_len, comparator, choices),
+            2 => max_pool_of(2, block, patch_len, comparator, choices),
+            3 => max_pool_of(3, block, patch_len, comparator, choices),
+            comps => max_pool_of(comps, block, patch_len, comparator, choices),
         },
     )
 }
 
-/// [`max_pool`] of a block whose pixels have `comps` components.
+/// [`max_pool_choosing`] of a block whose pixels have `comps` components.
 #[inline(always)]
 fn max_pool_of(
     comps: usize,
     block: &ImageBlock,
     patch_len: usize,
     comparator: Comparator<'_>,
+    mut choices: Option<&mut Vec<usize>>,
 ) -> Result<ImageBlock, PoolError> {
     let patches = Patches::new(block.geometry(), patch_len)?;
     let pixels = block.geometry().pixels();
@@ -205,6 +277,9 @@ fn max_pool_of(
                 }
             }
             out.extend_from_slice(&channel[best * comps..(best + 1) * comps]);
+            if let Some(choices) = choices.as_deref_mut() {
+                choices.push(best);
+            }
         }
     }
     Ok(
