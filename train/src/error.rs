@@ -158,6 +158,14 @@ pub enum FusedUnsupported {
     /// A layer without pairs has no convolution to fuse.
     #[error("the layer has no (input key, target key) pair")]
     NoPairs,
+    /// The image has too many pixels for the pool's pixel indices to be exact in `f32`.
+    #[error(
+        "the pool keeps pixel indices as f32, exact below 2^24 pixels; the image has {pixels}"
+    )]
+    PixelIndex {
+        /// Pixels of the image.
+        pixels: usize,
+    },
     /// The runtime's adjoint convolution does not serve the configuration (a torus axis
     /// with stride or lhs dilation; boxed to keep [`TrainError`] small).
     #[error(transparent)]

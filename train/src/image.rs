@@ -19,6 +19,11 @@ pub struct TensorImage {
     geometry: Geometry,
     batch: usize,
     blocks: Vec<(TensorKey, Tensor<4>)>,
+    /// Every block, flat, one after the other (block-major), when the blocks are views of one
+    /// such tensor (a host operation's output, or a sum of two such images): a host operation
+    /// then takes it as its operand as it is, instead of concatenating the blocks again (which
+    /// copies them forward and slices the gradient backward).
+    packed: Option<Tensor<1>>,
 }
 
 impl TensorImage {
@@ -28,6 +33,50 @@ impl TensorImage {
             geometry,
             batch,
             blocks: Vec::new(),
+            packed: None,
+        }
+    }
+
+    /// The image whose blocks of `signature` are, one after the other, the flat block-major
+    /// `packed` (each block a view of it, not a copy).
+    pub(crate) fn from_packed(
+        geometry: Geometry,
+        batch: usize,
+        signature: &Signature,
+        packed: Tensor<1>,
+    ) -> Result<Self, TrainError> {
+        let mut image = Self::new(geometry, batch);
+        let pixels = image.geometry.pixels();
+        let mut offset = 0;
+        for (key, channels) in signature.entries() {
+            let comps = key.components(image.dim());
+            let len = batch * channels * pixels * comps;
+            let block = packed
+                .clone()
+                .narrow(0, offset, len)
+                .reshape([batch, *channels, pixels, comps]);
+            offset += len;
+            image.push(key.clone(), block)?;
+        }
+        image.packed = Some(packed);
+        Ok(image)
+    }
+
+    /// The blocks, flat and one after the other: the packed tensor when there is one, else
+    /// their concatenation.
+    pub(crate) fn flat(&self) -> Tensor<1> {
+        match &self.packed {
+            Some(packed) => packed.clone(),
+            None => Tensor::cat(
+                self.blocks
+                    .iter()
+                    .map(|(_, t)| {
+                        let len = t.shape().num_elements();
+                        t.clone().reshape([len])
+                    })
+                    .collect(),
+                0,
+            ),
         }
     }
 
@@ -52,6 +101,7 @@ impl TensorImage {
             return Err(TrainError::DuplicateKey { key });
         }
         self.blocks.push((key, tensor));
+        self.packed = None;
         Ok(())
     }
 
@@ -194,6 +244,7 @@ impl TensorImage {
                 .iter()
                 .map(|(k, t)| (k.clone(), t.clone().narrow(0, start, len)))
                 .collect(),
+            packed: None,
         }
     }
 
@@ -207,6 +258,7 @@ impl TensorImage {
                 .iter()
                 .map(|(k, t)| (k.clone(), t.clone().detach()))
                 .collect(),
+            packed: None,
         }
     }
 
@@ -220,6 +272,7 @@ impl TensorImage {
                 .into_iter()
                 .map(|(k, t)| (k, t.require_grad()))
                 .collect(),
+            packed: None,
         }
     }
 }
@@ -230,6 +283,14 @@ impl TensorImage {
     pub fn add(&self, other: &Self) -> Result<Self, TrainError> {
         self.expect_same_grid("residual sum", other)?;
         other.expect_signature("residual sum", &self.signature())?;
+        if let (Some(a), Some(b)) = (&self.packed, &other.packed) {
+            return Self::from_packed(
+                self.geometry.clone(),
+                self.batch,
+                &self.signature(),
+                a.clone() + b.clone(),
+            );
+        }
         Ok(Self {
             geometry: self.geometry.clone(),
             batch: self.batch,
@@ -239,6 +300,7 @@ impl TensorImage {
                 .zip(&other.blocks)
                 .map(|((k, a), (_, b))| (k.clone(), a.clone() + b.clone()))
                 .collect(),
+            packed: None,
         })
     }
 

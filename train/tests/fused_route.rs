@@ -9,9 +9,10 @@
 //! nonlinearity; relu, gelu and tanh; d = 2 and 3): the same, to 1e-4, the project's gradient
 //! tolerance (the norm's dense route whitens with burn's f32 eigen-decomposition where the
 //! runtime accumulates in f64; the two routes of the nonlinearity round differently, e.g. the
-//! runtime's gelu uses a rational tanh within 5e-7 of tanh). The two layers share their parameters; the dense route is
-//! burn's own autodiff of ginjax's formulation, the fused route the runtime's kernels with
-//! their own backward pass.
+//! runtime's gelu uses a rational tanh within 5e-7 of tanh). `MaxNormPool` (no parameters):
+//! the same outputs and input gradients, exactly, since both routes select the same values.
+//! The two layers share their parameters; the dense route is burn's own autodiff of ginjax's
+//! formulation, the fused route the runtime's kernels with their own backward pass.
 
 mod common;
 
@@ -25,8 +26,8 @@ use ginrs_runtime::{GroupNorm as RuntimeGroupNorm, Signature, TensorKey};
 use ginrs_train::image::read_f64;
 use ginrs_train::layers::ScalarActivation;
 use ginrs_train::{
-    ConvContract, FusedUnsupported, GinjaxParams, GroupNorm, ImageModule, Route, TensorImage,
-    TrainError, VectorNeuronNonlinear,
+    ConvContract, FusedUnsupported, GinjaxParams, GroupNorm, ImageModule, MaxNormPool, Route,
+    TensorImage, TrainError, VectorNeuronNonlinear,
 };
 
 const TOLERANCE: f64 = 1e-5;
@@ -420,5 +421,52 @@ fn fused_route_runs_without_autodiff() {
             e <= TOLERANCE,
             "inference output: fused differs from dense by {e:.2e}"
         );
+    }
+}
+
+/// The dense (gathers) and fused (runtime) pools of one random batch: the same outputs and
+/// input gradients, on d = 2 with a remainder the patch drops and on d = 3; a pixel that ties
+/// within its patch goes to the first, on both routes.
+#[test]
+fn max_norm_pool_fused_matches_dense() {
+    let device = device();
+    let cases = [
+        (signature(&[(0, 0, 2), (1, 0, 3), (1, 1, 1)]), vec![7, 6], 2),
+        (signature(&[(0, 0, 1), (1, 0, 2)]), vec![4, 6, 5], 2),
+        (signature(&[(0, 0, 2), (2, 0, 1)]), vec![9, 9], 3),
+    ];
+    for (sig, spatial, patch) in cases {
+        let geometry = Geometry::new(spatial.clone(), vec![true; spatial.len()]).unwrap();
+        let input = random_image(&sig, &geometry, 3, 29, &device, DType::F32);
+        let pool = MaxNormPool::new(patch, true).unwrap();
+        assert_eq!(pool.route(), Route::Auto);
+        let pooled = |route: Route| {
+            let tracked = input.clone().require_grad();
+            let output = pool.clone().with_route(route).forward(&tracked).unwrap();
+            let cotangent = random_image(
+                &output.signature(),
+                output.geometry(),
+                output.batch(),
+                31,
+                &device,
+                DType::F32,
+            );
+            let grads = dot_loss(&output, &cotangent).backward();
+            let values = |image: &TensorImage, grad: bool| -> Vec<Vec<f64>> {
+                image
+                    .blocks()
+                    .iter()
+                    .map(|(_, t)| match grad {
+                        true => read_f64(&t.grad(&grads).expect("an input gradient")).unwrap(),
+                        false => read_f64(t).unwrap(),
+                    })
+                    .collect()
+            };
+            (values(&output, false), values(&tracked, true))
+        };
+        let (dense, fused) = (pooled(Route::Dense), pooled(Route::Fused));
+        // A selection: both routes copy the same values, exactly.
+        assert_eq!(fused, dense, "{spatial:?}");
+        assert!(dense.1.iter().flatten().any(|&g| g != 0.0));
     }
 }

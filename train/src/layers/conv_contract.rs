@@ -12,7 +12,7 @@
 //! # Routes
 //!
 //! [`Route`] selects how the convolution is computed, forward and backward; every route
-//! gives the same numbers (up to f32 rounding). The bias is added by burn ops on every route.
+//! gives the same numbers (up to f32 rounding).
 //!
 //! [`Route::Dense`] follows ginjax: per pair the dense filter `F = Σ_f w[o,i,f]·C_f`
 //! (one matmul of the weights with the basis), all pairs assembled into one filter of
@@ -21,11 +21,13 @@
 //! padding; lhs dilation by interleaving zeros; zero padding by concatenation) and one burn
 //! `conv{1,2,3}d` with the stride and rhs dilation. The image's tensor axes travel as extra
 //! channels, so `convolve_contract`'s contraction over the first `k_in` filter axes is the
-//! convolution's sum over input channels. burn differentiates all of it.
+//! convolution's sum over input channels. burn differentiates all of it, and adds the bias with
+//! its own ops.
 //!
 //! [`Route::Fused`] runs the runtime's basis-first kernels on the CPU as one burn
-//! operation with its own backward pass (the `fused` module): the forward pass is the runtime
-//! layer's stencil responses and one GEMM per pair, per batch item; the input gradient is the
+//! operation with its own backward pass (the `host::conv` module): the forward pass is the
+//! runtime layer's stencil responses and one GEMM per pair, per batch item, and its bias; the
+//! bias's backward pass comes first, then the input gradient: the
 //! adjoint convolution (the output gradient mixed with the transposed weights, then the
 //! flipped, transposed basis stencils; wrap padding stays wrap padding, zero padding becomes
 //! the complementary zero padding, stride and lhs dilation exchange roles); the weight
@@ -323,7 +325,19 @@ impl ConvContract {
             .resolve(input.geometry(), self.spec.bank.sides())
             .map_err(ginrs_runtime::Error::from)?;
         let out_geometry = plan.output_geometry();
-        let outputs = self.convolve(input, plan.axes(), &out_geometry)?;
+        #[cfg(feature = "flex")]
+        if let Some(call) = self
+            .spec
+            .route
+            .pick(|| self.fused_call(input, &out_geometry))?
+        {
+            return self.forward_fused(input, call, &out_geometry);
+        }
+        #[cfg(not(feature = "flex"))]
+        self.spec
+            .route
+            .pick(|| Err::<(), _>(FusedUnsupported::WithoutFlex))?;
+        let outputs = self.forward_dense(input, plan.axes(), &out_geometry)?;
         let mut out = TensorImage::new(out_geometry, input.batch());
         for (&o, y) in self.spec.outputs.iter().zip(outputs) {
             let key = self.spec.config.target.entries()[o].0.clone();
@@ -339,39 +353,6 @@ impl ConvContract {
     fn bias_of(&self, target: usize) -> Option<Tensor<1>> {
         let slot = self.spec.outputs.iter().position(|&o| o == target)?;
         self.bias.get(slot).map(Param::val)
-    }
-
-    /// The convolution on the route: one block `[batch, out_c, pixels', d^k_out]` per output,
-    /// in order.
-    #[cfg(feature = "flex")]
-    fn convolve(
-        &self,
-        input: &TensorImage,
-        axes: &[ginrs_runtime::ops::padding::AxisPlan],
-        out_geometry: &Geometry,
-    ) -> Result<Vec<Tensor<4>>, TrainError> {
-        let fused = self
-            .spec
-            .route
-            .pick(|| self.fused_call(input, out_geometry))?;
-        match fused {
-            Some(call) => self.forward_fused(input, call, out_geometry),
-            None => self.forward_dense(input, axes, out_geometry),
-        }
-    }
-
-    /// The convolution on the route: without the `flex` feature only the dense route exists.
-    #[cfg(not(feature = "flex"))]
-    fn convolve(
-        &self,
-        input: &TensorImage,
-        axes: &[ginrs_runtime::ops::padding::AxisPlan],
-        out_geometry: &Geometry,
-    ) -> Result<Vec<Tensor<4>>, TrainError> {
-        self.spec
-            .route
-            .pick(|| Err::<(), _>(FusedUnsupported::WithoutFlex))?;
-        self.forward_dense(input, axes, out_geometry)
     }
 
     /// The fused call for `input`, when the fused route serves it.
@@ -395,30 +376,34 @@ impl ConvContract {
         )
     }
 
-    /// The fused route: one block `[batch, out_c, pixels', d^k_out]` per output, in order
-    /// (the runtime layer's output signature is the output order).
+    /// The fused route: the output, bias included (the runtime layer's output signature is
+    /// the output order). The host operation's parameters are the weights, flat, then the
+    /// bias of every biased output block.
     #[cfg(feature = "flex")]
     fn forward_fused(
         &self,
         input: &TensorImage,
         call: HostOp,
         out_geometry: &Geometry,
-    ) -> Result<Vec<Tensor<4>>, TrainError> {
-        let weights = self
-            .weights
+    ) -> Result<TensorImage, TrainError> {
+        let weights = self.weights.iter().map(|w| {
+            let value = w.val();
+            let len = value.shape().num_elements();
+            value.reshape([len])
+        });
+        let biased = self.spec.kernels.biased_outputs();
+        let bias = self
+            .bias
             .iter()
-            .map(|w| {
-                let value = w.val();
-                let len = value.shape().num_elements();
-                value.reshape([len])
-            })
-            .collect();
+            .zip(biased)
+            .filter(|(_, biased)| *biased)
+            .map(|(b, _)| b.val());
         let outputs = self.spec.kernels.output_signature();
-        let y = call.apply_image(input, weights, &outputs, out_geometry)?;
-        Ok(y.into_blocks().into_iter().map(|(_, t)| t).collect())
+        call.apply_image(input, weights.chain(bias).collect(), &outputs, out_geometry)
     }
 
-    /// The dense route: one block `[batch, out_c, pixels', d^k_out]` per output, in order.
+    /// The dense route, without bias: one block `[batch, out_c, pixels', d^k_out]` per output,
+    /// in order.
     fn forward_dense(
         &self,
         input: &TensorImage,

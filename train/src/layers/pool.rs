@@ -6,20 +6,28 @@
 //! detached values, so the gradient reaches only the chosen pixel, as with `jnp.argmax` in
 //! ginjax. The patches are gathered with one index table built on the host (patch-major,
 //! row-major within a patch), which handles every d alike.
+//!
+//! On the fused route ([`Route`]) the runtime's pool runs instead, as one operation with its
+//! own backward pass (`host::pool`): the same choices, without the gathers and scatters.
 
 use burn::module::Module;
 use burn::tensor::{Int, Tensor, TensorData};
 use ginrs_runtime::Geometry;
 use ginrs_runtime::MaxNormPool as RuntimeMaxNormPool;
 
-use crate::error::TrainError;
+use crate::error::{FusedUnsupported, TrainError};
 use crate::image::TensorImage;
+#[cfg(feature = "flex")]
+use crate::layers::host::pool::FusedPool;
+use crate::layers::route::Route;
 
 /// ginjax's `MaxNormPool(patch_len, use_norm)` (see the module docs).
 #[derive(Module, Debug)]
 pub struct MaxNormPool {
     patch_len: usize,
     use_norm: bool,
+    #[module(skip)]
+    route: Route,
 }
 
 impl MaxNormPool {
@@ -36,13 +44,33 @@ impl MaxNormPool {
         Self {
             patch_len: runtime.patch_len(),
             use_norm: runtime.use_norm(),
+            route: Route::default(),
         }
+    }
+
+    /// Selects the [`Route`]: burn's gathers (`Dense`) or the runtime's pool and its backward
+    /// pass as one operation (`Fused`).
+    pub fn with_route(mut self, route: Route) -> Self {
+        self.route = route;
+        self
+    }
+
+    /// The route.
+    pub fn route(&self) -> Route {
+        self.route
     }
 
     /// The equivalent runtime layer.
     pub fn to_runtime(&self) -> Result<RuntimeMaxNormPool, TrainError> {
         RuntimeMaxNormPool::new(self.patch_len, self.use_norm)
             .map_err(|e| ginrs_runtime::Error::from(e).into())
+    }
+
+    /// The equivalent runtime layer (`patch_len` is at least 1: `new` checked it).
+    #[cfg(feature = "flex")]
+    fn to_runtime_layer(&self) -> RuntimeMaxNormPool {
+        RuntimeMaxNormPool::new(self.patch_len, self.use_norm)
+            .expect("MaxNormPool::new checked the patch side")
     }
 
     /// Pools every block of `input`.
@@ -53,15 +81,40 @@ impl MaxNormPool {
         let out_geometry = Geometry::new(sides.clone(), geometry.torus().to_vec())?;
         let table = patch_table(geometry.spatial(), &sides, p);
         let patch = p.pow(geometry.dim() as u32);
+        if let Some((key, _)) = input
+            .blocks()
+            .iter()
+            .find(|(key, _)| !self.use_norm && key.k() > 0)
+        {
+            return Err(TrainError::Unsupported(format!(
+                "MaxNormPool with use_norm = false on block {key:?}: only k = 0 blocks \
+                 can be compared by value"
+            )));
+        }
+        #[cfg(feature = "flex")]
+        if let Some(call) = self.route.pick(|| {
+            let (device, dtype) = input
+                .device()
+                .zip(input.dtype())
+                .ok_or(FusedUnsupported::Empty)?;
+            FusedPool::call(
+                self.to_runtime_layer(),
+                input.signature(),
+                input.batch(),
+                geometry.clone(),
+                out_geometry.clone(),
+                &device,
+                dtype,
+            )
+        })? {
+            return call.apply_image(input, Vec::new(), &input.signature(), &out_geometry);
+        }
+        #[cfg(not(feature = "flex"))]
+        self.route
+            .pick(|| Err::<(), _>(FusedUnsupported::WithoutFlex))?;
         let out_pixels = out_geometry.pixels();
         let mut out = TensorImage::new(out_geometry, input.batch());
         for (key, x) in input.blocks() {
-            if !self.use_norm && key.k() > 0 {
-                return Err(TrainError::Unsupported(format!(
-                    "MaxNormPool with use_norm = false on block {key:?}: only k = 0 blocks \
-                     can be compared by value"
-                )));
-            }
             let [n, c, _, q] = x.dims();
             let device = x.device();
             let index =

@@ -101,9 +101,9 @@ impl Model {
         })
     }
 
-    /// Selects the [`Route`] of every equivariant convolution, norm and nonlinearity
-    /// ([`ModelLayer::ConvContract`], [`ModelLayer::LayerNorm`], [`ModelLayer::VectorNeuron`])
-    /// of the model; a fresh model uses the default, [`Route::Auto`]. The baseline's layers
+    /// Selects the [`Route`] of every equivariant convolution, norm, nonlinearity and pool
+    /// ([`ModelLayer::ConvContract`], [`ModelLayer::LayerNorm`], [`ModelLayer::VectorNeuron`],
+    /// [`ModelLayer::Pool`]) of the model; a fresh model uses the default, [`Route::Auto`]. The baseline's layers
     /// have no route and are unchanged.
     pub fn with_route(mut self, route: Route) -> Self {
         self.layers = self
@@ -113,6 +113,7 @@ impl Model {
                 ModelLayer::ConvContract(conv) => ModelLayer::ConvContract(conv.with_route(route)),
                 ModelLayer::LayerNorm(norm) => ModelLayer::LayerNorm(norm.with_route(route)),
                 ModelLayer::VectorNeuron(vn) => ModelLayer::VectorNeuron(vn.with_route(route)),
+                ModelLayer::Pool(pool) => ModelLayer::Pool(pool.with_route(route)),
                 other => other,
             })
             .collect();

@@ -1,11 +1,14 @@
 //! ConvContract's convolution as a [`HostKernel`]: the runtime's basis-first kernels.
 //!
 //! The forward pass is [`ginrs_runtime::ConvContract::convolve_with`] (stencil responses and
-//! one GEMM per pair); the backward pass calls
+//! one GEMM per pair) followed by [`ginrs_runtime::ConvContract::add_bias_with`], which keeps
+//! the means of the mean-scaled blocks for the backward pass; the backward pass calls
+//! [`ginrs_runtime::ConvContract::bias_backward`], then
 //! [`ginrs_runtime::ConvContract::convolve_adjoint`] for the input gradient and
 //! [`ginrs_runtime::ConvContract::weight_gradient`] for the weight gradient. The parameters are
-//! the pairs' weight arrays, flat, in pair order (`[Σ_pairs out_c · in_c · n_f]`); the bias is
-//! added by the layer with burn ops.
+//! the pairs' weight arrays, flat, in pair order (`[Σ_pairs out_c · in_c · n_f]`), then the
+//! biases of the biased output blocks ([`ginrs_runtime::ConvContract::biased_outputs`]), in
+//! output order.
 
 use std::sync::Arc;
 
@@ -60,12 +63,22 @@ impl HostKernel for FusedConv {
         block_values(&self.output_geometry, &self.layer.output_signature())
     }
 
-    fn forward(&self, input: &[&[f32]], params: &[f32], out: &mut [&mut [f32]]) {
+    fn saved_len(&self) -> usize {
+        self.layer.bias_means_len()
+    }
+
+    fn forward(&self, input: &[&[f32]], params: &[f32], out: &mut [&mut [f32]], saved: &mut [f32]) {
         let x = image(&self.input_geometry, self.layer.input_signature(), input);
-        let y = self
+        let (weights, bias) = params.split_at(self.layer.weight_len());
+        let mut y = self
             .layer
-            .convolve_with(&x, params)
+            .convolve_with(&x, weights)
             .expect("FusedConv::call validated the layer, geometry and weight count");
+        let means = self
+            .layer
+            .add_bias_with(&mut y, bias)
+            .expect("the layer passes one bias per biased output block");
+        saved.copy_from_slice(&means);
         write_blocks(&y, out);
     }
 
@@ -73,15 +86,21 @@ impl HostKernel for FusedConv {
         &self,
         input: &[&[f32]],
         params: &[f32],
+        saved: &[f32],
         grad: &[&[f32]],
         input_grad: Option<&mut [&mut [f32]]>,
         want_params: bool,
     ) -> Vec<f32> {
-        let g = image(&self.output_geometry, &self.layer.output_signature(), grad);
+        let (weights, bias) = params.split_at(self.layer.weight_len());
+        let mut g = image(&self.output_geometry, &self.layer.output_signature(), grad);
+        let bias_grad = self
+            .layer
+            .bias_backward(&mut g, bias, saved)
+            .expect("the forward pass saved the means of this layer's bias");
         if let Some(out) = input_grad {
             let dx = self
                 .layer
-                .convolve_adjoint(&g, &self.input_geometry, params)
+                .convolve_adjoint(&g, &self.input_geometry, weights)
                 .expect("FusedConv::call validated the adjoint for this geometry");
             write_blocks(&dx, out);
         }
@@ -89,8 +108,11 @@ impl HostKernel for FusedConv {
             return Vec::new();
         }
         let x = image(&self.input_geometry, self.layer.input_signature(), input);
-        self.layer
+        let mut grad = self
+            .layer
             .weight_gradient(&x, &g)
-            .expect("FusedConv::call validated the layer and geometry")
+            .expect("FusedConv::call validated the layer and geometry");
+        grad.extend(bias_grad);
+        grad
     }
 }

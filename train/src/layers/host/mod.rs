@@ -26,14 +26,18 @@
 //! Calling the operation on a device other than flex panics inside burn's dispatch (an
 //! extension runs only on the backends it names); [`HostOp::check`] checks the device first.
 //!
-//! The kernels: [`conv`] (ConvContract's convolution) and [`same_shape`] (GroupNorm and
-//! VectorNeuronNonlinear, whose output has the input's signature).
+//! The kernels: [`conv`] (ConvContract's convolution and bias), [`pool`] (MaxNormPool) and
+//! [`same_shape`] (GroupNorm and VectorNeuronNonlinear, whose output has the input's
+//! signature). A kernel may keep values of its forward pass for its backward pass
+//! ([`HostKernel::saved_len`]: the convolution's bias means, the pool's choices); the call
+//! holds them between the two.
 
 pub mod conv;
+pub mod pool;
 pub mod same_shape;
 
 use std::fmt::Debug;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -58,15 +62,24 @@ pub trait HostKernel: Debug + Send + Sync {
     fn input_blocks(&self) -> Vec<usize>;
     /// The values of each block of one item's output.
     fn output_blocks(&self) -> Vec<usize>;
-    /// Writes one item's output for `input` and the flat `params` into `out`.
-    fn forward(&self, input: &[&[f32]], params: &[f32], out: &mut [&mut [f32]]);
-    /// One item's backward pass for the output gradient `grad`: writes the input gradient into
-    /// `input_grad` when it is given, and returns the parameter gradient (`params.len()`
-    /// values) when `want_params`, an empty vector otherwise.
+    /// The number of values one item's forward pass keeps for its backward pass (none by
+    /// default).
+    fn saved_len(&self) -> usize {
+        0
+    }
+    /// Writes one item's output for `input` and the flat `params` into `out`, and the values
+    /// its backward pass needs into `saved` ([`HostKernel::saved_len`] values).
+    fn forward(&self, input: &[&[f32]], params: &[f32], out: &mut [&mut [f32]], saved: &mut [f32]);
+    /// One item's backward pass for the output gradient `grad`, with the values its forward
+    /// pass `saved`: writes the input gradient into `input_grad` when it is given, and returns
+    /// the parameter gradient (`params.len()` values) when `want_params`, an empty vector
+    /// otherwise.
+    #[allow(clippy::too_many_arguments)]
     fn backward(
         &self,
         input: &[&[f32]],
         params: &[f32],
+        saved: &[f32],
         grad: &[&[f32]],
         input_grad: Option<&mut [&mut [f32]]>,
         want_params: bool,
@@ -112,11 +125,13 @@ pub trait HostOpBackend: Backend {
     fn host_op(x: FloatTensor<Self>, p: FloatTensor<Self>, op: HostOp) -> FloatTensor<Self>;
 }
 
-/// One host call: the kernel and the batch size.
+/// One host call: the kernel, the batch size and the values the call's forward pass keeps for
+/// its backward pass (shared by the clones of the call, one of which the autodiff node holds).
 #[derive(Debug, Clone)]
 pub struct HostOp {
     kernel: Arc<dyn HostKernel>,
     batch: usize,
+    saved: Arc<Mutex<Vec<f32>>>,
 }
 
 impl HostOp {
@@ -134,7 +149,11 @@ impl HostOp {
         if dtype != DType::F32 {
             return Err(FusedUnsupported::DType(dtype));
         }
-        Ok(Self { kernel, batch })
+        Ok(Self {
+            kernel,
+            batch,
+            saved: Arc::default(),
+        })
     }
 
     /// Applies the operation: `x` is the block-major input, `p` the flat parameters.
@@ -156,44 +175,31 @@ impl HostOp {
         outputs: &Signature,
         geometry: &Geometry,
     ) -> Result<TensorImage, TrainError> {
-        let batch = input.batch();
-        let x = Tensor::cat(
-            input
-                .blocks()
-                .iter()
-                .map(|(_, t)| {
-                    let len = t.shape().num_elements();
-                    t.clone().reshape([len])
-                })
-                .collect(),
-            0,
-        );
-        let y = self.apply(x, Tensor::cat(params, 0));
-        let mut out = TensorImage::new(geometry.clone(), batch);
-        let mut offset = 0;
-        for (key, channels) in outputs.entries() {
-            let comps = key.components(geometry.dim());
-            let len = batch * channels * geometry.pixels() * comps;
-            let block = y.clone().narrow(0, offset, len).reshape([
-                batch,
-                *channels,
-                geometry.pixels(),
-                comps,
-            ]);
-            offset += len;
-            out.push(key.clone(), block)?;
-        }
-        Ok(out)
+        let params = match input.device() {
+            Some(device) if params.is_empty() => Tensor::zeros([0], &device),
+            _ => Tensor::cat(params, 0),
+        };
+        let y = self.apply(input.flat(), params);
+        TensorImage::from_packed(geometry.clone(), input.batch(), outputs, y)
     }
 
-    /// The forward pass on host buffers: writes the block-major output into `out`.
+    /// The forward pass on host buffers: writes the block-major output into `out` and keeps
+    /// the kernel's saved values.
     fn forward(&self, x: &[f32], p: &[f32], out: &mut [f32]) {
         let inputs = items(x, &self.kernel.input_blocks(), self.batch);
         let outputs = items_mut(out, &self.kernel.output_blocks(), self.batch);
+        // One chunk per item, of at least one value, so that the zip runs for every item.
+        let saved_len = self.kernel.saved_len();
+        let mut saved = vec![0.0f32; self.batch * saved_len.max(1)];
         inputs
             .into_par_iter()
             .zip(outputs)
-            .for_each(|(x, mut out)| self.kernel.forward(&x, p, &mut out));
+            .zip(saved.par_chunks_mut(saved_len.max(1)))
+            .for_each(|((x, mut out), saved)| {
+                self.kernel
+                    .forward(&x, p, &mut out, &mut saved[..saved_len])
+            });
+        *self.saved.lock().unwrap_or_else(PoisonError::into_inner) = saved;
     }
 
     /// The backward pass on host buffers: writes the input gradient into `input_grad` when
@@ -208,10 +214,17 @@ impl HostOp {
         want_params: bool,
     ) -> Option<Vec<f32>> {
         let (in_blocks, out_blocks) = (self.kernel.input_blocks(), self.kernel.output_blocks());
-        let pairs =
-            items(x, &in_blocks, self.batch)
-                .into_par_iter()
-                .zip(items(g, &out_blocks, self.batch));
+        let saved_len = self.kernel.saved_len();
+        let saved = self.saved.lock().unwrap_or_else(PoisonError::into_inner);
+        assert_eq!(
+            saved.len(),
+            self.batch * saved_len.max(1),
+            "the forward pass of a host operation runs before its backward pass"
+        );
+        let pairs = items(x, &in_blocks, self.batch)
+            .into_par_iter()
+            .zip(saved.par_chunks(saved_len.max(1)).map(|s| &s[..saved_len]))
+            .zip(items(g, &out_blocks, self.batch));
         let sum = |a: Vec<f32>, b: Vec<f32>| match (a.is_empty(), b.is_empty()) {
             (true, _) => b,
             (_, true) => a,
@@ -220,10 +233,13 @@ impl HostOp {
         let dp = match input_grad {
             Some(dx) => pairs
                 .zip(items_mut(dx, &in_blocks, self.batch))
-                .map(|((x, g), mut dx)| self.kernel.backward(&x, p, &g, Some(&mut dx), want_params))
+                .map(|(((x, s), g), mut dx)| {
+                    self.kernel
+                        .backward(&x, p, s, &g, Some(&mut dx), want_params)
+                })
                 .reduce(Vec::new, sum),
             None => pairs
-                .map(|(x, g)| self.kernel.backward(&x, p, &g, None, want_params))
+                .map(|((x, s), g)| self.kernel.backward(&x, p, s, &g, None, want_params))
                 .reduce(Vec::new, sum),
         };
         want_params.then_some(dp)

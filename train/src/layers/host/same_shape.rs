@@ -116,7 +116,7 @@ impl<L: SameShapeLayer> HostKernel for SameShape<L> {
         self.input_blocks()
     }
 
-    fn forward(&self, input: &[&[f32]], params: &[f32], out: &mut [&mut [f32]]) {
+    fn forward(&self, input: &[&[f32]], params: &[f32], out: &mut [&mut [f32]], _: &mut [f32]) {
         let x = image(&self.geometry, &self.signature, input);
         let y = self
             .bound(params)
@@ -129,6 +129,7 @@ impl<L: SameShapeLayer> HostKernel for SameShape<L> {
         &self,
         input: &[&[f32]],
         params: &[f32],
+        _: &[f32],
         grad: &[&[f32]],
         input_grad: Option<&mut [&mut [f32]]>,
         want_params: bool,
