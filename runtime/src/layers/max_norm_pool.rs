@@ -1,9 +1,9 @@
 //! The [`MaxNormPool`] layer: ginjax's `MaxNormPool`, [`max_pool`] on every block.
 
 use crate::error::Error;
+use crate::image::Geometry;
 use crate::image::MultiImage;
 use crate::layers::layer::Layer;
-use crate::image::Geometry;
 use crate::ops::pool::{
     max_pool, max_pool_backward, max_pool_with_choices, pooled_geometry, Comparator, PoolError,
 };
@@ -135,7 +135,12 @@ mod tests {
             let dx = pool.backward(&g, &choices, &geometry).unwrap();
             let (lhs, rhs) = (image_dot(&g, &y), image_dot(&dx, &x));
             assert!((lhs - rhs).abs() < 1e-5, "{spatial:?}: {lhs} vs {rhs}");
-            for ((xb, yb), (db, chosen)) in x.blocks().iter().zip(y.blocks()).zip(dx.blocks().iter().zip(&choices)) {
+            for ((xb, yb), (db, chosen)) in x
+                .blocks()
+                .iter()
+                .zip(y.blocks())
+                .zip(dx.blocks().iter().zip(&choices))
+            {
                 let comps = xb.components();
                 let (pixels, pooled) = (geometry.pixels(), y.geometry().pixels());
                 for c in 0..xb.channels() {
@@ -148,7 +153,9 @@ mod tests {
                     }
                     let picked: Vec<usize> = chosen[c * pooled..(c + 1) * pooled].to_vec();
                     for p in (0..pixels).filter(|p| !picked.contains(p)) {
-                        assert!(db.channel(c)[p * comps..(p + 1) * comps].iter().all(|&v| v == 0.0));
+                        assert!(db.channel(c)[p * comps..(p + 1) * comps]
+                            .iter()
+                            .all(|&v| v == 0.0));
                     }
                 }
             }

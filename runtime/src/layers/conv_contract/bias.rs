@@ -289,7 +289,12 @@ mod tests {
         let target = sig(&[(0, 0, 2), (1, 0, 2), (0, 1, 1)]);
         let bank = DenseBank::invariant(2, 3, &[0, 1, 2], &BankOptions::default()).unwrap();
         let geometry = Geometry::new(vec![5, 4], vec![true, false]).unwrap();
-        for mode in [BiasMode::Auto, BiasMode::Scalar, BiasMode::Mean, BiasMode::None] {
+        for mode in [
+            BiasMode::Auto,
+            BiasMode::Scalar,
+            BiasMode::Mean,
+            BiasMode::None,
+        ] {
             let config = ConvContractConfig::new(input.clone(), target.clone())
                 .bias(mode)
                 .allow_missing(true);
@@ -313,7 +318,10 @@ mod tests {
                 let mut b1 = b.clone();
                 b1[i] += 1.0;
                 let fd = loss(&y, &b1) - base;
-                assert!((fd - f64::from(want)).abs() < 1e-4, "{mode:?} db[{i}]: {fd} vs {want}");
+                assert!(
+                    (fd - f64::from(want)).abs() < 1e-4,
+                    "{mode:?} db[{i}]: {fd} vs {want}"
+                );
             }
             for (block, grad) in y.blocks().iter().zip(dy.blocks()) {
                 for (i, &want) in grad.data().iter().enumerate() {
@@ -350,7 +358,10 @@ mod tests {
         let geometry = Geometry::new(vec![3, 3], vec![true, true]).unwrap();
         let mut y = random_image(&geometry, &layer.output_signature(), 1);
         let err = layer.add_bias_with(&mut y, &[0.0; 2]).unwrap_err();
-        assert!(err.to_string().contains("expected 3 bias values, got 2"), "{err}");
+        assert!(
+            err.to_string().contains("expected 3 bias values, got 2"),
+            "{err}"
+        );
         let err = layer.bias_backward(&mut y, &[0.0; 3], &[]).unwrap_err();
         assert!(err.to_string().contains("expected 2 means, got 0"), "{err}");
     }
