@@ -363,9 +363,8 @@ impl VectorNeuronNonlinear {
         let eps = self.eps;
         let x = block.data();
         let pixels = c * len / comps;
-        // Scratch from the buffer pool; `lengths` overwrites every value.
-        let mut scale = buffers::take(pixels);
-        let mut s = buffers::take(pixels);
+        let mut scale = vec![0f32; pixels];
+        let mut s = vec![0f32; pixels];
         // The per-pixel passes with the component count a constant for vectors and
         // pseudovectors (d = 2, 3), so their inner loops unroll.
         match comps {
@@ -374,8 +373,7 @@ impl VectorNeuronNonlinear {
             n => lengths(n, x, &q, eps, &mut scale, &mut s),
         }
         // h = act(s)/(|s| + eps), the activation over the whole block at once.
-        let mut h = buffers::take(pixels);
-        h.copy_from_slice(&s);
+        let mut h = s.clone();
         self.activation.apply_slice(&mut h);
         for (h, s) in h.iter_mut().zip(&s) {
             *h /= s.abs() + eps;
@@ -387,9 +385,7 @@ impl VectorNeuronNonlinear {
             3 => combine(3, &mut out, x, &q, &s, &h, &scale),
             n => combine(n, &mut out, x, &q, &s, &h, &scale),
         }
-        for scratch in [q, scale, s, h] {
-            buffers::keep(scratch);
-        }
+        buffers::keep(q);
         out
     }
 }
