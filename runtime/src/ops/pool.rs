@@ -8,7 +8,7 @@
 use thiserror::Error;
 
 use crate::image::{buffers, Geometry, ImageBlock};
-use crate::kernels::layout::row_major_strides;
+use crate::kernels::layout::tap_offsets;
 use crate::kernels::simd::widest;
 use crate::ops::norm::pixel_norm;
 
@@ -107,18 +107,10 @@ impl Patches {
             }
         }
         let out_sides: Vec<usize> = sides.iter().map(|&n| n / patch_len).collect();
-        let strides = row_major_strides(sides);
-        let origins = row_major(&out_sides)
-            .map(|idx| {
-                idx.iter()
-                    .zip(&strides)
-                    .map(|(&i, &s)| i * patch_len * s)
-                    .sum()
-            })
-            .collect();
-        let members = row_major(&vec![patch_len; sides.len()])
-            .map(|idx| idx.iter().zip(&strides).map(|(&i, &s)| i * s).sum())
-            .collect();
+        // Patch origins: the pooled grid, `patch_len` pixels apart; members: one patch.
+        let d = sides.len();
+        let origins = tap_offsets(sides, &vec![patch_len; d], &out_sides);
+        let members = tap_offsets(sides, &vec![1; d], &vec![patch_len; d]);
         let geometry = Geometry::new(out_sides, geometry.torus().to_vec())
             .expect("pooled sides are positive and the dimension is unchanged");
         Ok(Self {
@@ -127,19 +119,6 @@ impl Patches {
             members,
         })
     }
-}
-
-/// All multi-indices of a box with the given sides, in row-major order.
-fn row_major(sides: &[usize]) -> impl Iterator<Item = Vec<usize>> + '_ {
-    let total: usize = sides.iter().product();
-    (0..total).map(move |mut flat| {
-        let mut idx = vec![0; sides.len()];
-        for axis in (0..sides.len()).rev() {
-            idx[axis] = flat % sides[axis];
-            flat /= sides[axis];
-        }
-        idx
-    })
 }
 
 /// ginjax's `max_pool`, per channel: in each `patch_len^d` patch keep the whole tensor of the
@@ -252,7 +231,7 @@ fn max_pool_of(
     }
     let out_pixels = patches.origins.len();
     let mut out = buffers::with_capacity(block.channels() * out_pixels * comps);
-    let mut norms = Vec::new();
+    let (mut norms, mut best, mut best_score) = (Vec::new(), Vec::new(), Vec::new());
     for c in 0..block.channels() {
         let channel = block.channel(c);
         let scores: &[f32] = match comparator {
@@ -264,22 +243,26 @@ fn max_pool_of(
             Comparator::Value => channel,
             Comparator::Image(values) => &values[c * pixels..(c + 1) * pixels],
         };
-        for &origin in &patches.origins {
-            let mut best = origin;
-            for &member in &patches.members[1..] {
-                let best_score = scores[best];
-                if best_score.is_nan() {
-                    break;
-                }
+        // Member by member over all patches at once, with selects rather than branches
+        // (which member wins is data, and unpredictable): a member wins when it is larger or
+        // NaN, unless the best so far is NaN.
+        best.clear();
+        best.extend_from_slice(&patches.origins);
+        best_score.clear();
+        best_score.extend(patches.origins.iter().map(|&o| scores[o]));
+        for &member in &patches.members[1..] {
+            for ((b, bs), &origin) in best.iter_mut().zip(&mut best_score).zip(&patches.origins) {
                 let s = scores[origin + member];
-                if s > best_score || s.is_nan() {
-                    best = origin + member;
-                }
+                let wins = (s > *bs) | s.is_nan() & !bs.is_nan();
+                *b = if wins { origin + member } else { *b };
+                *bs = if wins { s } else { *bs };
             }
-            out.extend_from_slice(&channel[best * comps..(best + 1) * comps]);
-            if let Some(choices) = choices.as_deref_mut() {
-                choices.push(best);
-            }
+        }
+        for &b in &best {
+            out.extend_from_slice(&channel[b * comps..(b + 1) * comps]);
+        }
+        if let Some(choices) = choices.as_deref_mut() {
+            choices.extend_from_slice(&best);
         }
     }
     Ok(
