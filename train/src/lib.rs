@@ -40,8 +40,10 @@
 //! - A custom operation with its own backward pass is a `#[backend_extension(Flex, Autodiff)]`
 //!   trait (burn's `extension` feature) implemented on `Flex` and on burn-autodiff's
 //!   `Autodiff<Flex, C>` (a `Backward` node, `OpsKind`, checkpointed operands), called through
-//!   `Dispatch` on `Tensor::into_dispatch`; the fused [`Route`] of ConvContract,
-//!   GroupNorm and VectorNeuronNonlinear is one per layer (`layers::host`).
+//!   `Dispatch` on `Tensor::into_dispatch`; the fused [`Route`] of ConvContract (bias
+//!   included), GroupNorm, VectorNeuronNonlinear and MaxNormPool is one per layer
+//!   (`layers::host`), and a [`TensorImage`] a host operation produced keeps its packed
+//!   tensor, which the next host operation takes as it is.
 //! - Images are carried as rank-4 tensors `[batch, channels, pixels, d^k]` whatever d and k
 //!   ([`TensorImage`]), and reshaped to `conv{1,2,3}d`'s ranks inside the convolution.
 #![forbid(unsafe_code)]

@@ -2,9 +2,9 @@
 
 use crate::error::{FusedUnsupported, TrainError};
 
-/// How [`ConvContract`](crate::ConvContract), [`GroupNorm`](crate::GroupNorm) and
-/// [`VectorNeuronNonlinear`](crate::VectorNeuronNonlinear) compute their forward and backward
-/// passes. Every route gives the same numbers (up to f32 rounding).
+/// How [`ConvContract`](crate::ConvContract), [`GroupNorm`](crate::GroupNorm),
+/// [`VectorNeuronNonlinear`](crate::VectorNeuronNonlinear) and
+/// [`MaxNormPool`](crate::MaxNormPool) compute their forward and backward passes. Every route gives the same numbers (up to f32 rounding).
 ///
 /// - `Dense`: burn tensor operations that burn differentiates (for the convolution: dense
 ///   filters from the basis and one burn convolution). Runs on every burn device and dtype.
