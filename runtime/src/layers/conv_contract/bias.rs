@@ -9,6 +9,8 @@
 //! `∂L/∂y[c, p, a] = g[c, p, a] + b[c]/P · Σ_p' g[c, p', a]` and
 //! `∂L/∂b[c] = Σ_{p,a} g[c, p, a] · m[c, a]`; the additive step's is `g` and `Σ_p g[c, p]`.
 
+use std::ops::Range;
+
 use super::{BiasMode, ConvContract, ConvContractError};
 use crate::error::Error;
 use crate::image::{MultiImage, TensorKey};
@@ -176,22 +178,11 @@ impl ConvContract {
     pub fn add_bias_with(&self, output: &mut MultiImage, bias: &[f32]) -> Result<Vec<f32>, Error> {
         self.check_bias(output, bias)?;
         let mut means = vec![0.0f32; self.bias_means_len()];
-        let (mut bias, mut rest) = (bias, means.as_mut_slice());
-        for ((kind, out_c, comps), block) in self.bias_blocks().into_iter().zip(output.blocks_mut())
+        for ((kind, comps, b, m), block) in
+            self.bias_slices(bias).into_iter().zip(output.blocks_mut())
         {
-            if kind == BiasKind::None {
-                continue;
-            }
-            let (b, tail) = bias.split_at(out_c);
-            bias = tail;
             let pixels = block.geometry().pixels();
-            let m = if kind == BiasKind::MeanScaled {
-                let (m, tail) = std::mem::take(&mut rest).split_at_mut(out_c * comps);
-                rest = tail;
-                Some(m)
-            } else {
-                None
-            };
+            let m = (kind == BiasKind::MeanScaled).then(|| &mut means[m]);
             add_block_bias(kind, b, comps, pixels, block.data_mut(), m);
         }
         Ok(means)
@@ -217,23 +208,12 @@ impl ConvContract {
             .into());
         }
         let mut bias_grad = Vec::with_capacity(bias.len());
-        let (mut bias, mut means) = (bias, means);
-        for ((kind, out_c, comps), block) in self.bias_blocks().into_iter().zip(grad.blocks_mut()) {
-            if kind == BiasKind::None {
-                continue;
-            }
-            let (b, tail) = bias.split_at(out_c);
-            bias = tail;
-            let pixels = block.geometry().pixels();
+        for ((kind, comps, b, m), block) in
+            self.bias_slices(bias).into_iter().zip(grad.blocks_mut())
+        {
+            let (m, pixels) = (&means[m], block.geometry().pixels());
             let mut sums = vec![0.0f64; comps];
             let mut shift = vec![0.0f32; comps];
-            let m = if kind == BiasKind::MeanScaled {
-                let (m, tail) = means.split_at(out_c * comps);
-                means = tail;
-                m
-            } else {
-                &[]
-            };
             for (c, &b) in b.iter().enumerate() {
                 let channel = &mut block.data_mut()[c * pixels * comps..(c + 1) * pixels * comps];
                 component_sums(channel, comps, &mut sums);
@@ -252,6 +232,33 @@ impl ConvContract {
             }
         }
         Ok(bias_grad)
+    }
+
+    /// Per output block, in output order: its bias kind, its components, its part of `bias`
+    /// (`out_c` values; none when it has no bias) and the range of its means in the means of
+    /// [`ConvContract::add_bias_with`] (empty unless it is mean-scaled). `bias` has
+    /// [`ConvContract::bias_len`] values.
+    fn bias_slices<'a>(&self, bias: &'a [f32]) -> Vec<(BiasKind, usize, &'a [f32], Range<usize>)> {
+        let (mut b_start, mut m_start) = (0, 0);
+        self.bias_blocks()
+            .into_iter()
+            .map(|(kind, out_c, comps)| {
+                let b_len = if kind == BiasKind::None { 0 } else { out_c };
+                let m_len = if kind == BiasKind::MeanScaled {
+                    out_c * comps
+                } else {
+                    0
+                };
+                let slices = (
+                    kind,
+                    comps,
+                    &bias[b_start..b_start + b_len],
+                    m_start..m_start + m_len,
+                );
+                (b_start, m_start) = (b_start + b_len, m_start + m_len);
+                slices
+            })
+            .collect()
     }
 
     /// Checks that `image` has the output signature and `bias` [`ConvContract::bias_len`]
