@@ -64,6 +64,7 @@ impl TensorImage {
 
     /// The blocks, flat and one after the other: the packed tensor when there is one, else
     /// their concatenation.
+    #[cfg(feature = "flex")]
     pub(crate) fn flat(&self) -> Tensor<1> {
         match &self.packed {
             Some(packed) => packed.clone(),
