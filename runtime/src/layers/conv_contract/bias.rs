@@ -38,43 +38,63 @@ impl BiasKind {
     }
 }
 
-/// The per-component sums over the pixels of one channel `(pixels, comps)`, in f64. The sums
-/// run in f32 lanes, 8 pixels' worth (lane `l` holds component `l % comps`), which
-/// vectorise, flushed into f64 every `FLUSH` rows of lanes.
-fn component_sums(channel: &[f32], comps: usize, sums: &mut [f64]) {
-    const FLUSH: usize = 64;
-    let lanes_len = comps * 8;
-    let mut lanes = vec![0.0f32; lanes_len];
-    sums.fill(0.0);
-    for block in channel.chunks(FLUSH * lanes_len) {
-        lanes.fill(0.0);
-        let mut rows = block.chunks_exact(lanes_len);
-        for row in &mut rows {
-            for (l, &v) in lanes.iter_mut().zip(row) {
-                *l += v;
-            }
-        }
-        for (i, &v) in rows.remainder().iter().enumerate() {
-            lanes[i] += v;
-        }
-        for (i, &l) in lanes.iter().enumerate() {
-            sums[i % comps] += f64::from(l);
-        }
-    }
+/// Scratch for the per-component work on the channels `(pixels, comps)` of one block: 8
+/// pixels' worth of f32 lanes (lane `l` holds component `l % comps`), which vectorise, and the
+/// f64 sums; allocated once per block.
+struct ComponentLanes {
+    comps: usize,
+    lanes: Vec<f32>,
+    sums: Vec<f64>,
 }
 
-/// Adds `shift[a]` to component `a` of every pixel of one channel `(pixels, comps)`.
-fn add_per_component(channel: &mut [f32], shift: &[f32]) {
-    let comps = shift.len();
-    let lanes: Vec<f32> = (0..comps * 8).map(|i| shift[i % comps]).collect();
-    let mut rows = channel.chunks_exact_mut(lanes.len());
-    for row in &mut rows {
-        for (v, &s) in row.iter_mut().zip(&lanes) {
-            *v += s;
+impl ComponentLanes {
+    fn new(comps: usize) -> Self {
+        Self {
+            comps,
+            lanes: vec![0.0; comps * 8],
+            sums: vec![0.0; comps],
         }
     }
-    for (v, &s) in rows.into_remainder().iter_mut().zip(&lanes) {
-        *v += s;
+
+    /// The per-component sums over the pixels of `channel`, in f64: summed in the f32 lanes,
+    /// flushed into f64 every `FLUSH` rows of lanes.
+    fn sums(&mut self, channel: &[f32]) -> &[f64] {
+        const FLUSH: usize = 64;
+        let (comps, lanes_len) = (self.comps, self.lanes.len());
+        self.sums.fill(0.0);
+        for block in channel.chunks(FLUSH * lanes_len) {
+            self.lanes.fill(0.0);
+            let mut rows = block.chunks_exact(lanes_len);
+            for row in &mut rows {
+                for (l, &v) in self.lanes.iter_mut().zip(row) {
+                    *l += v;
+                }
+            }
+            for (l, &v) in self.lanes.iter_mut().zip(rows.remainder()) {
+                *l += v;
+            }
+            for (i, &l) in self.lanes.iter().enumerate() {
+                self.sums[i % comps] += f64::from(l);
+            }
+        }
+        &self.sums
+    }
+
+    /// Adds `shift[a]` to component `a` of every pixel of `channel`.
+    fn add(&mut self, channel: &mut [f32], shift: &[f32]) {
+        let comps = self.comps;
+        for (i, l) in self.lanes.iter_mut().enumerate() {
+            *l = shift[i % comps];
+        }
+        let mut rows = channel.chunks_exact_mut(self.lanes.len());
+        for row in &mut rows {
+            for (v, &s) in row.iter_mut().zip(&self.lanes) {
+                *v += s;
+            }
+        }
+        for (v, &s) in rows.into_remainder().iter_mut().zip(&self.lanes) {
+            *v += s;
+        }
     }
 }
 
@@ -89,7 +109,7 @@ fn add_block_bias(
     data: &mut [f32],
     mut means: Option<&mut [f32]>,
 ) {
-    let mut sums = vec![0.0f64; comps];
+    let mut lanes = ComponentLanes::new(comps);
     let mut shift = vec![0.0f32; comps];
     for (c, &b) in bias.iter().enumerate() {
         let channel = &mut data[c * pixels * comps..(c + 1) * pixels * comps];
@@ -97,7 +117,7 @@ fn add_block_bias(
             BiasKind::None => {}
             BiasKind::Additive => channel.iter_mut().for_each(|v| *v += b),
             BiasKind::MeanScaled => {
-                component_sums(channel, comps, &mut sums);
+                let sums = lanes.sums(channel);
                 for (a, shift) in shift.iter_mut().enumerate() {
                     let mean = (sums[a] / pixels as f64) as f32;
                     if let Some(means) = means.as_deref_mut() {
@@ -105,7 +125,7 @@ fn add_block_bias(
                     }
                     *shift = mean * b;
                 }
-                add_per_component(channel, &shift);
+                lanes.add(channel, &shift);
             }
         }
     }
@@ -199,34 +219,27 @@ impl ConvContract {
         means: &[f32],
     ) -> Result<Vec<f32>, Error> {
         self.check_bias(grad, bias)?;
-        if means.len() != self.bias_means_len() {
-            return Err(ConvContractError::BiasLength {
-                what: "means",
-                expected: self.bias_means_len(),
-                got: means.len(),
-            }
-            .into());
-        }
+        check_len("means", self.bias_means_len(), means.len())?;
         let mut bias_grad = Vec::with_capacity(bias.len());
         for ((kind, comps, b, m), block) in
             self.bias_slices(bias).into_iter().zip(grad.blocks_mut())
         {
             let (m, pixels) = (&means[m], block.geometry().pixels());
-            let mut sums = vec![0.0f64; comps];
+            let mut lanes = ComponentLanes::new(comps);
             let mut shift = vec![0.0f32; comps];
             for (c, &b) in b.iter().enumerate() {
                 let channel = &mut block.data_mut()[c * pixels * comps..(c + 1) * pixels * comps];
-                component_sums(channel, comps, &mut sums);
+                let sums = lanes.sums(channel);
                 match kind {
                     BiasKind::Additive => bias_grad.push(sums.iter().sum::<f64>() as f32),
                     _ => {
                         let m = &m[c * comps..(c + 1) * comps];
                         let db: f64 = sums.iter().zip(m).map(|(s, &m)| s * f64::from(m)).sum();
                         bias_grad.push(db as f32);
-                        for (shift, s) in shift.iter_mut().zip(&sums) {
+                        for (shift, s) in shift.iter_mut().zip(sums) {
                             *shift = (s * f64::from(b) / pixels as f64) as f32;
                         }
-                        add_per_component(channel, &shift);
+                        lanes.add(channel, &shift);
                     }
                 }
             }
@@ -265,16 +278,21 @@ impl ConvContract {
     /// values.
     fn check_bias(&self, image: &MultiImage, bias: &[f32]) -> Result<(), Error> {
         image.expect_signature(&self.output_signature())?;
-        if bias.len() != self.bias_len() {
-            return Err(ConvContractError::BiasLength {
-                what: "bias values",
-                expected: self.bias_len(),
-                got: bias.len(),
-            }
-            .into());
-        }
-        Ok(())
+        check_len("bias values", self.bias_len(), bias.len())
     }
+}
+
+/// A [`ConvContractError::BiasLength`] error unless `got == expected`.
+fn check_len(what: &'static str, expected: usize, got: usize) -> Result<(), Error> {
+    if got != expected {
+        return Err(ConvContractError::BiasLength {
+            what,
+            expected,
+            got,
+        }
+        .into());
+    }
+    Ok(())
 }
 
 #[cfg(test)]
