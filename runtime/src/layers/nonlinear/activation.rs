@@ -52,12 +52,14 @@ impl Activation {
     pub fn apply_slice(&self, values: &mut [f32]) {
         widest(
             #[inline(always)]
-            || self.apply_slice_body(values),
+            || self.apply_slice_inlined(values),
         )
     }
 
+    /// [`Self::apply_slice`] inlined into the caller, for callers already compiled for wide
+    /// vectors (inside [`widest`]).
     #[inline(always)]
-    fn apply_slice_body(&self, values: &mut [f32]) {
+    pub(super) fn apply_slice_inlined(&self, values: &mut [f32]) {
         match self {
             // A select rather than a conditional store, so that it vectorises.
             Self::Relu => values

@@ -23,13 +23,10 @@
 //! `Wᵀ·∂q` and `∂q·xᵀ` are added while it is still in cache, so the data is read once.
 
 use super::activation::{Differentiable, Gelu, Relu, Tanh, ValueAndDerivative};
-use super::{mix, NonlinearError, VectorNeuronNonlinear};
+use super::{mix, NonlinearError, VectorNeuronNonlinear, TILE_PIXELS};
 use crate::error::Error;
 use crate::image::{buffers, ImageBlock, MultiImage};
 use crate::kernels::simd::widest;
-
-/// Pixels of every channel handled together by the backward pass of a non-scalar block.
-const TILE_PIXELS: usize = 64;
 
 impl VectorNeuronNonlinear {
     /// Gradients of a scalar loss `L` through [`crate::Layer::forward`] on `input`, given

@@ -353,42 +353,88 @@ impl VectorNeuronNonlinear {
         )
     }
 
+    /// The tiled pass: per tile of [`TILE_PIXELS`] pixels of every channel, `q` is mixed into
+    /// a small buffer and each channel's pixels are finished while the tile is in L1 (the
+    /// per-pixel scalars live on the stack), so `x` is read once and `out` written once.
     #[inline(always)]
     fn vector_neuron_body(&self, block: &ImageBlock, weights: &[f32]) -> Vec<f32> {
         let c = block.channels();
         let len = block.channel_len();
-        let comps = block.components();
-        let mut q = buffers::take(c * len);
-        mix::<false>(weights, c, len, block.data(), len, &mut q, len);
-        let eps = self.eps;
+        let n = block.components();
         let x = block.data();
-        let pixels = c * len / comps;
-        let mut scale = vec![0f32; pixels];
-        let mut s = vec![0f32; pixels];
-        // The per-pixel passes with the component count a constant for vectors and
-        // pseudovectors (d = 2, 3), so their inner loops unroll.
-        match comps {
-            2 => lengths(2, x, &q, eps, &mut scale, &mut s),
-            3 => lengths(3, x, &q, eps, &mut scale, &mut s),
-            n => lengths(n, x, &q, eps, &mut scale, &mut s),
-        }
-        // h = act(s)/(|s| + eps), the activation over the whole block at once.
-        let mut h = s.clone();
-        self.activation.apply_slice(&mut h);
-        for (h, s) in h.iter_mut().zip(&s) {
-            *h /= s.abs() + eps;
-        }
-        // Every value is overwritten.
+        let tile = TILE_PIXELS * n;
+        // Every value of `q`'s rows is written by the mix before it is read; every value of
+        // `out` by the per-pixel pass.
+        let mut q = buffers::take(c * tile);
         let mut out = buffers::take(c * len);
-        match comps {
-            2 => combine(2, &mut out, x, &q, &s, &h, &scale),
-            3 => combine(3, &mut out, x, &q, &s, &h, &scale),
-            n => combine(n, &mut out, x, &q, &s, &h, &scale),
+        for m0 in (0..len).step_by(tile) {
+            let width = tile.min(len - m0);
+            mix::<false>(weights, c, width, &x[m0..], len, &mut q, tile);
+            for i in 0..c {
+                let row = i * len + m0..i * len + m0 + width;
+                let (x, q) = (&x[row.clone()], &q[i * tile..i * tile + width]);
+                let out = &mut out[row];
+                // The component count a constant for vectors and pseudovectors (d = 2, 3),
+                // so the per-pixel loops unroll.
+                match n {
+                    2 => self.pixels_forward(2, x, q, out),
+                    3 => self.pixels_forward(3, x, q, out),
+                    n => self.pixels_forward(n, x, q, out),
+                }
+            }
         }
         buffers::keep(q);
         out
     }
+
+    /// The per-pixel part of the forward pass over at most [`TILE_PIXELS`] pixels of `n`
+    /// components of one channel: `scale = 1/(‖q‖ + eps)`, `s = ⟨x, q⟩·scale`,
+    /// `h = act(s)/(|s| + eps)` and `out = h·p + (x − p)` with `p = s·scale·q`. The sums, the
+    /// per-pixel scalars and the combination are separate loops so that the middle ones
+    /// (square root, divisions, the activation) vectorise.
+    #[inline(always)]
+    fn pixels_forward(&self, n: usize, x: &[f32], q: &[f32], out: &mut [f32]) {
+        let eps = self.eps;
+        let pixels = x.len() / n;
+        let mut scale = [0f32; TILE_PIXELS];
+        let mut s = [0f32; TILE_PIXELS];
+        for (((x_px, q_px), qq), xq) in x
+            .chunks_exact(n)
+            .zip(q.chunks_exact(n))
+            .zip(scale.iter_mut())
+            .zip(s.iter_mut())
+        {
+            *qq = q_px.iter().map(|v| v * v).sum::<f32>();
+            *xq = x_px.iter().zip(q_px).map(|(x, q)| x * q).sum::<f32>();
+        }
+        for (scale, s) in scale.iter_mut().zip(s.iter_mut()) {
+            *scale = 1.0 / (scale.sqrt() + eps);
+            *s *= *scale;
+        }
+        let mut h = s;
+        self.activation.apply_slice_inlined(&mut h[..pixels]);
+        for (h, s) in h.iter_mut().zip(&s) {
+            *h /= s.abs() + eps;
+        }
+        for ((((out_px, x_px), q_px), (&s, &h)), &scale) in out
+            .chunks_exact_mut(n)
+            .zip(x.chunks_exact(n))
+            .zip(q.chunks_exact(n))
+            .zip(s.iter().zip(&h))
+            .zip(&scale)
+        {
+            let along = s * scale;
+            for ((o, &x), &qv) in out_px.iter_mut().zip(x_px).zip(q_px) {
+                let parallel = along * qv;
+                *o = h * parallel + (x - parallel);
+            }
+        }
+    }
 }
+
+/// Pixels of every channel handled together by the forward and backward passes of a
+/// non-scalar block.
+const TILE_PIXELS: usize = 64;
 
 /// Values of one channel mixed at a time by [`mix`] (four AVX-512 registers of sums).
 const MIX_BLOCK: usize = 64;
@@ -437,45 +483,6 @@ fn mix<const ADD: bool>(
                 }
             }
             start += MIX_BLOCK;
-        }
-    }
-}
-
-/// Per pixel of `n` components: `scale = 1/(‖q‖ + eps)` and the signed length
-/// `s = ⟨x, q⟩·scale`. The sums and the scaling are separate loops so that the second
-/// (square root, division) vectorises.
-#[inline(always)]
-fn lengths(n: usize, x: &[f32], q: &[f32], eps: f32, scale: &mut [f32], s: &mut [f32]) {
-    for (((x_px, q_px), qq), xq) in x
-        .chunks_exact(n)
-        .zip(q.chunks_exact(n))
-        .zip(scale.iter_mut())
-        .zip(s.iter_mut())
-    {
-        *qq = q_px.iter().map(|v| v * v).sum::<f32>();
-        *xq = x_px.iter().zip(q_px).map(|(x, q)| x * q).sum::<f32>();
-    }
-    for (scale, s) in scale.iter_mut().zip(s) {
-        *scale = 1.0 / (scale.sqrt() + eps);
-        *s *= *scale;
-    }
-}
-
-/// Per pixel of `n` components: `out = h·p + (x − p)` with `p = s·scale·q`, the part of `x`
-/// along `q`.
-#[inline(always)]
-fn combine(n: usize, out: &mut [f32], x: &[f32], q: &[f32], s: &[f32], h: &[f32], scale: &[f32]) {
-    for ((((out_px, x_px), q_px), (&s, &h)), &scale) in out
-        .chunks_exact_mut(n)
-        .zip(x.chunks_exact(n))
-        .zip(q.chunks_exact(n))
-        .zip(s.iter().zip(h))
-        .zip(scale)
-    {
-        let along = s * scale;
-        for ((o, &x), &qv) in out_px.iter_mut().zip(x_px).zip(q_px) {
-            let parallel = along * qv;
-            *o = h * parallel + (x - parallel);
         }
     }
 }
