@@ -1,6 +1,6 @@
 //! [`MultiImage`]: blocks of distinct tensor keys sharing one geometry.
 
-use super::{Geometry, ImageBlock, ImageError, Signature, TensorKey};
+use super::{buffers, Geometry, ImageBlock, ImageError, Signature, TensorKey};
 
 /// Blocks of distinct tensor keys sharing one geometry, in insertion order.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,8 +55,13 @@ impl MultiImage {
         self.check_geometry(&block)?;
         match self.blocks.iter_mut().find(|b| b.key == block.key) {
             Some(existing) => {
+                // A recycled buffer of the joined length, rather than growing the old one
+                // (a reallocation the buffer pool never sees: fresh pages on every call).
+                let mut data = buffers::with_capacity(existing.data.len() + block.data.len());
+                data.extend_from_slice(&existing.data);
+                data.extend_from_slice(&block.data);
+                buffers::keep(std::mem::replace(&mut existing.data, data));
                 existing.channels += block.channels;
-                existing.data.extend_from_slice(&block.data);
             }
             None => self.blocks.push(block),
         }
@@ -130,5 +135,45 @@ impl MultiImage {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(geometry: &Geometry, key: TensorKey, channels: usize, first: f32) -> ImageBlock {
+        let len = channels * geometry.pixels() * key.components(geometry.dim());
+        let data = (0..len).map(|i| first + i as f32).collect();
+        ImageBlock::new(geometry.clone(), key, channels, data).unwrap()
+    }
+
+    #[test]
+    fn append_joins_channels_of_a_key_and_inserts_new_keys_last() {
+        let geometry = Geometry::square(2, 4, true).unwrap();
+        let mut image = MultiImage::new(geometry.clone());
+        image
+            .append(block(&geometry, TensorKey::vector(), 2, 0.0))
+            .unwrap();
+        image
+            .append(block(&geometry, TensorKey::scalar(), 1, 500.0))
+            .unwrap();
+        image
+            .append(block(&geometry, TensorKey::vector(), 3, 100.0))
+            .unwrap();
+        let vectors = image.get(&TensorKey::vector()).unwrap();
+        assert_eq!(vectors.channels(), 5);
+        // 2 channels × 16 pixels × 2 components, then the appended 3 channels' values.
+        let want: Vec<f32> = (0..64)
+            .map(|i| i as f32)
+            .chain((0..96).map(|i| 100.0 + i as f32))
+            .collect();
+        assert_eq!(vectors.data(), want.as_slice());
+        let keys: Vec<&TensorKey> = image.blocks().iter().map(|b| b.key()).collect();
+        assert_eq!(keys, [&TensorKey::vector(), &TensorKey::scalar()]);
+        let other = Geometry::square(2, 2, true).unwrap();
+        assert!(image
+            .append(block(&other, TensorKey::vector(), 1, 0.0))
+            .is_err());
     }
 }
