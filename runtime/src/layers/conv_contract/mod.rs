@@ -20,7 +20,7 @@
 //!    `(channels, spatial…, (d,)*k)`, and once every tile is done the bias is added.
 //!
 //! On CPUs with AVX-512 and contiguous output rows, layers whose kernels are the sparse tap
-//! tables of a bank run steps 2–3 per chunk of at most 32 output pixels instead (the
+//! tables of a bank run steps 2–3 per chunk of at most 64 output pixels instead (the
 //! schedule of generated layers, `chunked`), so that responses stay in L1 and the channel mix
 //! is a register-blocked product rather than a general GEMM.
 //!

@@ -1,7 +1,7 @@
 //! The row-chunk schedule for the dynamic layer: a [`ChunkKernel`] whose stencils are the
 //! [`SparseKernel`] tap tables of the layer's pairs.
 //!
-//! Per chunk of at most 32 output pixels and output block, every pair reaching the block runs,
+//! Per chunk of at most 64 output pixels and output block, every pair reaching the block runs,
 //! for each input channel, each of its responses `(f, j)` as a sum over the response's taps
 //! of `coefficient · input row` (the partial sums stay in registers), into a `K × d^k × width`
 //! panel of responses that stays in L1; [`mix_rows`] then mixes the panel with the block's
@@ -112,6 +112,8 @@ impl ChunkKernel for SparseChunks {
                     let taps = &pair.taps[g[0]..g[1]];
                     let dst = rows.next().expect("the panel holds K · d^k rows");
                     match (width, n) {
+                        (64, 64) => full_row::<64>(channel, base, taps, dst),
+                        (48, 48) => full_row::<48>(channel, base, taps, dst),
                         (32, 32) => full_row::<32>(channel, base, taps, dst),
                         (16, 16) => full_row::<16>(channel, base, taps, dst),
                         _ => partial_row(channel, base, taps, &mut dst[..n]),
