@@ -24,6 +24,11 @@
 //! schedule of generated layers, `chunked`), so that responses stay in L1 and the channel mix
 //! is a register-blocked product rather than a general GEMM.
 //!
+//! Layers in which every output pixel meets at most one filter tap that is not an inserted
+//! zero (ginjax UNet's upsampling: lhs dilation 2, side-2 filters) skip the padding and the
+//! stencils altogether: per filter pixel, the weights and filter values fold into one dense
+//! matrix applied to the input pixels under it (`single_tap`).
+//!
 //! [`ConvContract::convolve_with`], [`ConvContract::convolve_adjoint`] and
 //! [`ConvContract::weight_gradient`] give the convolution's gradients for training, with
 //! caller-given weights (the `grad` module); [`ConvContract::add_bias_with`] and
@@ -71,6 +76,7 @@ mod config;
 mod flops;
 mod grad;
 mod metric;
+mod single_tap;
 mod sparse_chunks;
 mod tile;
 mod tiles;

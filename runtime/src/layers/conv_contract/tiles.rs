@@ -126,6 +126,9 @@ impl ConvContract {
         reuse: Option<&mut MultiImage>,
     ) -> Result<MultiImage, Error> {
         let weights = self.own_weights();
+        if let Some(output) = self.forward_single_tap(&weights, input, bias) {
+            return output;
+        }
         if sparse_chunks_apply(self, input) {
             return forward_sparse_chunks(self, &weights, input, bias, reuse);
         }
@@ -147,6 +150,9 @@ impl ConvContract {
         input: &MultiImage,
         weights: &[&[f32]],
     ) -> Result<MultiImage, Error> {
+        if let Some(output) = self.forward_single_tap(weights, input, false) {
+            return output;
+        }
         if sparse_chunks_apply(self, input) {
             return forward_sparse_chunks(self, weights, input, false, None);
         }
