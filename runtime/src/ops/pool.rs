@@ -10,6 +10,7 @@ use thiserror::Error;
 use crate::image::{buffers, Geometry, ImageBlock};
 use crate::kernels::layout::tap_offsets;
 use crate::kernels::simd::widest;
+use crate::kernels::transpose::deinterleave;
 use crate::ops::norm::pixel_norm;
 
 /// Errors from pooling.
@@ -230,36 +231,64 @@ fn max_pool_of(
         _ => {}
     }
     let out_pixels = patches.origins.len();
-    let mut out = buffers::with_capacity(block.channels() * out_pixels * comps);
-    let (mut norms, mut best, mut best_score) = (Vec::new(), Vec::new(), Vec::new());
+    let in_len = *block.geometry().spatial().last().expect("d ≥ 1");
+    let out_len = *patches.geometry.spatial().last().expect("d ≥ 1");
+    let in_rows = pixels / in_len;
+    // Each member of a patch: (its input row offset, its position `dx` along the last axis).
+    let members: Vec<(usize, usize)> = patches
+        .members
+        .iter()
+        .map(|&m| (m / in_len, m % in_len))
+        .collect();
+    // Every value is written below.
+    let mut out = buffers::take(block.channels() * out_pixels * comps);
+    let mut phased = vec![0f32; in_rows * patch_len * out_len];
+    let mut member = vec![0u32; out_len];
+    let mut score = vec![0f32; out_len];
+    let mut best = Vec::with_capacity(out_pixels);
+    let mut row_scores = vec![0f32; in_len];
     for c in 0..block.channels() {
         let channel = block.channel(c);
-        let scores: &[f32] = match comparator {
-            Comparator::Norm => {
-                norms.clear();
-                norms.extend(channel.chunks_exact(comps).map(pixel_norm));
-                &norms
-            }
-            Comparator::Value => channel,
-            Comparator::Image(values) => &values[c * pixels..(c + 1) * pixels],
-        };
-        // Member by member over all patches at once, with selects rather than branches
-        // (which member wins is data, and unpredictable): a member wins when it is larger or
-        // NaN, unless the best so far is NaN.
-        best.clear();
-        best.extend_from_slice(&patches.origins);
-        best_score.clear();
-        best_score.extend(patches.origins.iter().map(|&o| scores[o]));
-        for &member in &patches.members[1..] {
-            for ((b, bs), &origin) in best.iter_mut().zip(&mut best_score).zip(&patches.origins) {
-                let s = scores[origin + member];
-                let wins = (s > *bs) | s.is_nan() & !bs.is_nan();
-                *b = if wins { origin + member } else { *b };
-                *bs = if wins { s } else { *bs };
-            }
+        // The scores with every input row split into `patch_len` phases along the last axis
+        // (`phased[(r · patch_len + dx) · out_len + x]` is pixel `x · patch_len + dx` of row
+        // `r`), so that a member's scores over an output row are contiguous.
+        let values = comparator_values(comparator, channel, pixels, c);
+        for (r, rows) in phased.chunks_exact_mut(patch_len * out_len).enumerate() {
+            let scores: &[f32] = match values {
+                Some(values) => &values[r * in_len..(r + 1) * in_len],
+                None => {
+                    let row = &channel[r * in_len * comps..(r + 1) * in_len * comps];
+                    for (s, px) in row_scores.iter_mut().zip(row.chunks_exact(comps)) {
+                        *s = pixel_norm(px);
+                    }
+                    &row_scores
+                }
+            };
+            deinterleave(&scores[..out_len * patch_len], patch_len, rows, out_len);
         }
-        for &b in &best {
-            out.extend_from_slice(&channel[b * comps..(b + 1) * comps]);
+        best.clear();
+        for &origin in patches.origins.iter().step_by(out_len) {
+            let r0 = origin / in_len;
+            let phase = |&(dr, dx): &(usize, usize)| {
+                let start = ((r0 + dr) * patch_len + dx) * out_len;
+                &phased[start..start + out_len]
+            };
+            score.copy_from_slice(phase(&members[0]));
+            member.fill(0);
+            for (m, offsets) in members.iter().enumerate().skip(1) {
+                choose(phase(offsets), m as u32, &mut score, &mut member);
+            }
+            let row_start = r0 * in_len;
+            best.extend(
+                member
+                    .iter()
+                    .enumerate()
+                    .map(|(x, &m)| row_start + x * patch_len + patches.members[m as usize]),
+            );
+        }
+        let out_channel = &mut out[c * out_pixels * comps..(c + 1) * out_pixels * comps];
+        for (dst, &b) in out_channel.chunks_exact_mut(comps).zip(&best) {
+            dst.copy_from_slice(&channel[b * comps..(b + 1) * comps]);
         }
         if let Some(choices) = choices.as_deref_mut() {
             choices.extend_from_slice(&best);
@@ -269,6 +298,35 @@ fn max_pool_of(
         ImageBlock::new(patches.geometry, block.key().clone(), block.channels(), out)
             .expect("the pooled data has channels · pooled pixels · d^k values"),
     )
+}
+
+/// Channel `c`'s comparator values when they are not the pixels' norms: the channel's own
+/// values ([`Comparator::Value`], scalars only) or the given image's channel.
+fn comparator_values<'a>(
+    comparator: Comparator<'a>,
+    channel: &'a [f32],
+    pixels: usize,
+    c: usize,
+) -> Option<&'a [f32]> {
+    match comparator {
+        Comparator::Norm => None,
+        Comparator::Value => Some(channel),
+        Comparator::Image(values) => Some(&values[c * pixels..(c + 1) * pixels]),
+    }
+}
+
+/// One member's turn over an output row of [`max_pool_of`]: where its `scores` win, the best
+/// `score` and the winning `member` number become its own. A member wins when it is larger
+/// or NaN, unless the best so far is NaN; ties keep the earlier member (ginjax's `argmax`).
+/// Selects rather than branches (which member wins is data, and unpredictable), on 32-bit
+/// lanes, so that the loop vectorises.
+#[inline(always)]
+fn choose(scores: &[f32], m: u32, score: &mut [f32], member: &mut [u32]) {
+    for ((&s, bs), bm) in scores.iter().zip(score.iter_mut()).zip(member.iter_mut()) {
+        let wins = (s > *bs) | s.is_nan() & !bs.is_nan();
+        *bm = if wins { m } else { *bm };
+        *bs = if wins { s } else { *bs };
+    }
 }
 
 /// ginjax's `average_pool`, per channel: the mean of each non-overlapping `patch_len^d` patch,
@@ -372,6 +430,98 @@ mod tests {
         let comparator = [0.0, f32::NAN, 9.0, f32::NAN];
         let pooled = max_pool(&block, 2, Comparator::Image(&comparator)).unwrap();
         assert_eq!(pooled.data(), &[2.0]);
+    }
+
+    /// The pool patch by patch, member by member: the first member with the largest score
+    /// (a NaN score wins unless the best so far is NaN); scores are the pixel norms, or the
+    /// given comparator.
+    fn reference(
+        block: &ImageBlock,
+        patch_len: usize,
+        comparator: Option<&[f32]>,
+    ) -> (Vec<f32>, Vec<usize>) {
+        let sides = block.geometry().spatial().to_vec();
+        let out: Vec<usize> = sides.iter().map(|n| n / patch_len).collect();
+        let comps = block.components();
+        let (pixels, out_pixels) = (block.geometry().pixels(), out.iter().product::<usize>());
+        let index = |coords: &[usize], sides: &[usize]| {
+            coords.iter().zip(sides).fold(0, |acc, (c, n)| acc * n + c)
+        };
+        let (mut values, mut choices) = (Vec::new(), Vec::new());
+        for c in 0..block.channels() {
+            let channel = block.channel(c);
+            let score = |p: usize| match comparator {
+                Some(values) => values[c * pixels + p],
+                None => pixel_norm(&channel[p * comps..(p + 1) * comps]),
+            };
+            for q in 0..out_pixels {
+                let mut rest = q;
+                let mut origin = vec![0; sides.len()];
+                for a in (0..sides.len()).rev() {
+                    origin[a] = rest % out[a] * patch_len;
+                    rest /= out[a];
+                }
+                let mut best: Option<(usize, f32)> = None;
+                for m in 0..patch_len.pow(sides.len() as u32) {
+                    let mut rest = m;
+                    let mut coords = origin.clone();
+                    for a in (0..sides.len()).rev() {
+                        coords[a] += rest % patch_len;
+                        rest /= patch_len;
+                    }
+                    let p = index(&coords, &sides);
+                    let s = score(p);
+                    best = match best {
+                        Some((_, b)) if b.is_nan() || !(s > b || s.is_nan()) => best,
+                        _ => Some((p, s)),
+                    };
+                }
+                let (p, _) = best.expect("a patch has members");
+                choices.push(p);
+                values.extend_from_slice(&channel[p * comps..(p + 1) * comps]);
+            }
+        }
+        (values, choices)
+    }
+
+    #[test]
+    fn max_pool_matches_a_patch_by_patch_reference() {
+        let mut seed = 7u32;
+        let mut next = move || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            // Few distinct values, so that ties are common.
+            ((seed >> 24) % 9) as f32 - 4.0
+        };
+        for (sides, patch_len, key) in [
+            (vec![8, 6], 2, TensorKey::vector()),
+            (vec![7, 9], 2, TensorKey::scalar()),
+            (vec![9, 10], 3, TensorKey::vector()),
+            (vec![4, 5, 6], 2, TensorKey::vector()),
+            (vec![6, 7, 3], 3, TensorKey::scalar()),
+            (vec![11], 2, TensorKey::new(2, 0)),
+        ] {
+            let geometry = Geometry::new(sides.clone(), vec![true; sides.len()]).unwrap();
+            let comps = key.components(sides.len());
+            let len = 3 * geometry.pixels() * comps;
+            let mut data: Vec<f32> = (0..len).map(|_| next()).collect();
+            data[comps] = f32::NAN;
+            let block = ImageBlock::new(geometry.clone(), key.clone(), 3, data).unwrap();
+            let (pooled, choices) =
+                max_pool_with_choices(&block, patch_len, Comparator::Norm).unwrap();
+            let (values, want) = reference(&block, patch_len, None);
+            assert_eq!(choices, want, "{sides:?}, patch {patch_len}");
+            let same = |a: &f32, b: &f32| a == b || a.is_nan() && b.is_nan();
+            assert!(pooled.data().iter().zip(&values).all(|(a, b)| same(a, b)));
+            let comparator: Vec<f32> = (0..3 * geometry.pixels()).map(|_| next()).collect();
+            let (_, choices) =
+                max_pool_with_choices(&block, patch_len, Comparator::Image(&comparator)).unwrap();
+            assert_eq!(choices, reference(&block, patch_len, Some(&comparator)).1);
+            if key.is_scalar() {
+                let (_, choices) =
+                    max_pool_with_choices(&block, patch_len, Comparator::Value).unwrap();
+                assert_eq!(choices, reference(&block, patch_len, Some(block.data())).1);
+            }
+        }
     }
 
     #[test]
