@@ -31,7 +31,7 @@
 use std::collections::HashMap;
 
 use crate::error::Error;
-use crate::image::{MultiImage, Signature, TensorKey};
+use crate::image::{buffers, ImageBlock, MultiImage, Signature, TensorKey};
 use crate::io::layer_params::{GroupNormParams, NonlinearParams};
 use crate::io::model_file::NamedParam;
 use crate::io::params::{element_count, ArrayJson, KeyJson};
@@ -224,11 +224,22 @@ impl Layer for BuiltLayer {
             Self::LayerNorm(layer) | Self::BaselineNorm(layer) => layer.forward(input),
             Self::VectorNeuronNonlinear(layer) => layer.forward(input),
             Self::Elementwise(activation) => {
-                let mut out = input.clone();
-                for block in out.blocks_mut() {
-                    activation.apply_slice(block.data_mut());
-                }
-                Ok(out)
+                let blocks = input
+                    .blocks()
+                    .iter()
+                    .map(|block| {
+                        // Every value is written.
+                        let mut data = buffers::take(block.data().len());
+                        activation.apply_into(block.data(), &mut data);
+                        ImageBlock::new(
+                            block.geometry().clone(),
+                            block.key().clone(),
+                            block.channels(),
+                            data,
+                        )
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(MultiImage::from_blocks(input.geometry().clone(), blocks)?)
             }
             Self::MaxNormPool(layer) => layer.forward(input),
         }

@@ -71,6 +71,23 @@ impl Activation {
         }
     }
 
+    /// Writes the activation of every value of `src` into `dst` (the shorter length), in one
+    /// vectorised pass (no copy first, as [`Self::apply_slice`] on a copy would need).
+    pub fn apply_into(&self, src: &[f32], dst: &mut [f32]) {
+        widest(
+            #[inline(always)]
+            || {
+                let pairs = dst.iter_mut().zip(src);
+                match self {
+                    Self::Relu => pairs.for_each(|(d, &v)| *d = if v < 0.0 { 0.0 } else { v }),
+                    Self::Gelu => pairs.for_each(|(d, &v)| *d = gelu(v)),
+                    Self::Tanh => pairs.for_each(|(d, &v)| *d = fast_tanh(v)),
+                    Self::Custom(f) => pairs.for_each(|(d, &v)| *d = f(v)),
+                }
+            },
+        )
+    }
+
     /// `f′(x)` for the named activations, as `jax.grad` of the jax function gives it: ReLU
     /// `1` for `x > 0`, else `0` (the `custom_jvp` of `jax.nn.relu`); GELU the derivative of
     /// its tanh approximation (with the forward's [`fast_tanh`]); tanh `(1 + tanh)(1 − tanh)`
@@ -309,8 +326,11 @@ mod tests {
         assert!((fast_tanh(100.0) - 1.0).abs() < 1e-6);
         let mut values = [-2.0f32, -0.5, 0.0, 1.0, 3.0];
         let each: Vec<f32> = values.iter().map(|&v| Activation::Gelu.apply(v)).collect();
+        let mut into = [0.0f32; 5];
+        Activation::Gelu.apply_into(&values, &mut into);
         Activation::Gelu.apply_slice(&mut values);
         assert_eq!(values.to_vec(), each);
+        assert_eq!(into.to_vec(), each);
     }
 
     #[test]

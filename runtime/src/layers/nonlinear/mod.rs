@@ -328,9 +328,9 @@ impl VectorNeuronNonlinear {
 
     fn apply_block(&self, block: &ImageBlock) -> Result<ImageBlock, NonlinearError> {
         let data = if block.key().is_scalar() {
+            // Every value is written.
             let mut data = buffers::take(block.data().len());
-            data.copy_from_slice(block.data());
-            self.activation.apply_slice(&mut data);
+            self.activation.apply_into(block.data(), &mut data);
             data
         } else {
             let (_, weights) = self.block_weights(block)?;
