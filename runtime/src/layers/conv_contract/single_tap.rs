@@ -42,59 +42,59 @@ struct TapClass {
 /// Output pixels grouped by the one filter pixel they read through, for a plan in which no
 /// output pixel meets more than one non-zero tap; `None` for any other plan.
 fn tap_classes(plan: &ConvPlan) -> Option<Vec<TapClass>> {
-    // Per axis and output coordinate: the one (tap, source) that is not a zero, if any.
-    let mut per_axis: Vec<Vec<Option<(usize, usize)>>> = Vec::with_capacity(plan.dim());
-    for axis in plan.axes() {
-        let mut coords = Vec::with_capacity(axis.output_len);
+    let axes = plan.axes();
+    // Per axis and filter position along it: the output coordinates that read through it,
+    // with the input coordinate they read (ascending).
+    let mut per_axis: Vec<Vec<Vec<(usize, usize)>>> = Vec::with_capacity(axes.len());
+    for axis in axes {
+        let mut by_tap = vec![Vec::new(); axis.filter_len];
         for y in 0..axis.output_len {
             let mut real = (0..axis.filter_len).filter_map(|m| {
                 axis.source(y * axis.stride + m * axis.rhs_dilation)
                     .map(|s| (m, s))
             });
-            let first = real.next();
-            if real.next().is_some() {
-                return None;
+            if let Some((m, s)) = real.next() {
+                if real.next().is_some() {
+                    return None;
+                }
+                by_tap[m].push((y, s));
             }
-            coords.push(first);
         }
-        per_axis.push(coords);
+        per_axis.push(by_tap);
     }
-    let axes = plan.axes();
-    let mut classes: Vec<TapClass> = Vec::new();
-    let mut index = vec![0usize; axes.len()];
-    for y in 0..plan.output_pixels() {
-        let mut tap = Some((0usize, 0usize));
-        for (a, &i) in index.iter().enumerate() {
-            tap = match (tap, per_axis[a][i]) {
-                (Some((m, s)), Some((ma, sa))) => {
-                    Some((m * axes[a].filter_len + ma, s * axes[a].input_len + sa))
-                }
-                _ => None,
-            };
+    // A filter pixel's outputs are the product of its positions' coordinate lists, row-major
+    // (axis 0 outermost), so they come out ascending.
+    let mut classes = Vec::new();
+    for tap in 0..plan.filter_pixels() {
+        let mut rest = tap;
+        let mut lists = vec![&per_axis[0][0]; axes.len()];
+        for a in (0..axes.len()).rev() {
+            lists[a] = &per_axis[a][rest % axes[a].filter_len];
+            rest /= axes[a].filter_len;
         }
-        if let Some((m, s)) = tap {
-            let class = match classes.iter().position(|c| c.tap == m) {
-                Some(c) => &mut classes[c],
-                None => {
-                    classes.push(TapClass {
-                        tap: m,
-                        outputs: Vec::new(),
-                        sources: Vec::new(),
-                    });
-                    classes.last_mut().expect("pushed")
-                }
-            };
-            class.outputs.push(y);
-            class.sources.push(s);
+        let count: usize = lists.iter().map(|l| l.len()).product();
+        if count == 0 {
+            continue;
         }
-        // The next output pixel, row-major.
-        for a in (0..index.len()).rev() {
-            index[a] += 1;
-            if index[a] < axes[a].output_len {
-                break;
+        let mut class = TapClass {
+            tap,
+            outputs: vec![0; count],
+            sources: vec![0; count],
+        };
+        let mut len = 1;
+        for (a, list) in lists.iter().enumerate() {
+            // Extend every (output, source) prefix by this axis' coordinates, in place from
+            // the back so that earlier prefixes are read before they are overwritten.
+            for i in (0..len).rev() {
+                let (y0, s0) = (class.outputs[i], class.sources[i]);
+                for (j, &(y, s)) in list.iter().enumerate() {
+                    class.outputs[i * list.len() + j] = y0 * axes[a].output_len + y;
+                    class.sources[i * list.len() + j] = s0 * axes[a].input_len + s;
+                }
             }
-            index[a] = 0;
+            len *= list.len();
         }
+        classes.push(class);
     }
     Some(classes)
 }
@@ -288,7 +288,12 @@ mod tests {
     use ginrs_generator::BankOptions;
 
     fn upsampling(dim: usize) -> ConvOptions {
-        ConvOptions::with_padding(Padding::Explicit(vec![(1, 1); dim])).lhs_dilation(2)
+        dilated(dim, (1, 1))
+    }
+
+    /// lhs dilation 2 and explicit `padding` on every axis.
+    fn dilated(dim: usize, padding: (usize, usize)) -> ConvOptions {
+        ConvOptions::with_padding(Padding::Explicit(vec![padding; dim])).lhs_dilation(2)
     }
 
     #[test]
@@ -315,7 +320,13 @@ mod tests {
     /// The layer's output on the single-tap path equals the general tile schedule's.
     #[test]
     fn single_tap_path_matches_the_tile_schedule() {
-        for (dim, side, torus) in [(2, 5, true), (2, 4, false), (3, 3, true)] {
+        // Padding (2, 1): the first output pixel of every axis meets only zeros.
+        for (dim, side, torus, padding) in [
+            (2, 5, true, (1, 1)),
+            (2, 4, false, (1, 1)),
+            (3, 3, true, (1, 1)),
+            (2, 4, true, (2, 1)),
+        ] {
             let bank = DenseBank::invariant(dim, 2, &[0, 1, 2], &BankOptions::default()).unwrap();
             let keys = |c| {
                 Signature::new(vec![
@@ -328,7 +339,7 @@ mod tests {
             for mode in [BiasMode::Auto, BiasMode::None] {
                 let config = ConvContractConfig::new(keys(3), keys(2))
                     .bias(mode)
-                    .options(upsampling(dim))
+                    .options(dilated(dim, padding))
                     .allow_missing(true);
                 let layer = ConvContract::from_bank(config, &bank, 7).unwrap();
                 let geometry = Geometry::new(vec![side; dim], vec![torus; dim]).unwrap();
