@@ -21,10 +21,9 @@
 
 use rayon::prelude::*;
 
-use super::bias::apply_bias;
 use super::ConvContract;
 use crate::error::Error;
-use crate::image::{buffers, ImageBlock, MultiImage};
+use crate::image::{buffers, MultiImage};
 use crate::kernels::gemm::gemm;
 use crate::kernels::transpose::deinterleave;
 use crate::ops::padding::ConvPlan;
@@ -225,15 +224,7 @@ impl ConvContract {
                     }
                 }
             }
-            if let Some(b) = self.biases[t].as_ref().filter(|_| bias) {
-                apply_bias(self.config.bias, key, b, comps, out_pixels, &mut data);
-            }
-            output.insert(ImageBlock::new(
-                plan.output_geometry(),
-                key.clone(),
-                *out_c,
-                data,
-            )?)?;
+            self.push_output(&mut output, t, data, bias)?;
         }
         for y in products {
             buffers::keep(y);

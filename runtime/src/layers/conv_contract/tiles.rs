@@ -253,23 +253,37 @@ impl ConvContract {
                 let (geometry, tile_tables) = tiling.region(&plan, &tables, t);
                 with_scratch(|scratch| tile(&geometry, &tile_tables, blocks, &mut outs, scratch));
             });
-        let out_geometry = plan.output_geometry();
-        let mut output = MultiImage::new(out_geometry.clone());
+        let mut output = MultiImage::new(plan.output_geometry());
         for &o in &self.outputs {
-            let (key, out_c) = &targets[o];
-            let comps = comps_of(o);
-            let mut data = std::mem::take(&mut data[o]);
-            if let Some(b) = self.biases[o].as_ref().filter(|_| bias) {
-                apply_bias(self.config.bias, key, b, comps, op, &mut data);
-            }
-            output.insert(ImageBlock::new(
-                out_geometry.clone(),
-                key.clone(),
-                *out_c,
-                data,
-            )?)?;
+            self.push_output(&mut output, o, std::mem::take(&mut data[o]), bias)?;
         }
         Ok(output)
+    }
+
+    /// Appends target `target`'s block with values `data` (ginjax's layout over `output`'s
+    /// geometry) to `output`, adding the layer's bias first when `bias` is set.
+    pub(super) fn push_output(
+        &self,
+        output: &mut MultiImage,
+        target: usize,
+        mut data: Vec<f32>,
+        bias: bool,
+    ) -> Result<(), Error> {
+        let (key, out_c) = &self.config.target.entries()[target];
+        let geometry = output.geometry().clone();
+        if let Some(b) = self.biases[target].as_ref().filter(|_| bias) {
+            let comps = key.components(self.dim);
+            apply_bias(
+                self.config.bias,
+                key,
+                b,
+                comps,
+                geometry.pixels(),
+                &mut data,
+            );
+        }
+        output.insert(ImageBlock::new(geometry, key.clone(), *out_c, data)?)?;
+        Ok(())
     }
 
     /// Every pair's weights `(out_c, in_c, n_f)`, in pair order.
