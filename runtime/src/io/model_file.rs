@@ -31,6 +31,11 @@
 //! them (ginjax's tree has them), and loading checks them against the bank the configuration
 //! rebuilds.
 //!
+//! The file does not record what the input channels mean. A model trained by `ginrs train`
+//! takes the past `p` frames stacked along each key's channels, oldest first; the newest
+//! frame is the last channel of each key (`input_keys` has `p` channels per key, `output_keys`
+//! one: the next frame). Frames fed newest first fit the signature but give wrong predictions.
+//!
 //! Why JSON rather than safetensors plus a JSON header: the models are small (ginjax's example
 //! models have 10³–10⁵ parameters, a few MB of text), the configuration is JSON either way,
 //! a whole file can be read and diffed with ordinary tools, and f32 values are written in

@@ -6,6 +6,15 @@
 //! `MultiImage.concat`: `x`'s channels first, the saved image's appended key by key, new keys
 //! last), [`Node::ToScalar`] and [`Node::FromScalar`] are `to_scalar_multi_image` and
 //! `from_scalar_multi_image` (per key in order, channel-major then tensor component).
+//!
+//! # The inputs of a model trained by `ginrs train`
+//!
+//! A model trained by `ginrs train` (ginrs-train's command line tool) takes the past `p`
+//! frames stacked along each key's channels, **oldest first**: channel `j` of every input key
+//! is frame `t − p + 1 + j`, so the newest frame is the last channel of each key. Its output is
+//! the next frame, one channel per key. Frames stacked newest first have the same signature,
+//! so nothing rejects them, but the predictions are wrong. To roll out, drop each key's first
+//! channel and append the prediction's (ginrs-train's `shift_window`).
 
 use rand::{RngCore, SeedableRng};
 
@@ -30,6 +39,10 @@ enum Step {
 }
 
 /// ginjax's `UNet`, `ResNet` or `DilResNet` for inference (see the module docs).
+///
+/// A model trained by `ginrs train` takes the past `p` frames stacked along each key's
+/// channels, oldest first; the newest frame is the last channel of each key (see the module
+/// docs).
 #[derive(Debug)]
 pub struct Model {
     plan: ModelPlan,
