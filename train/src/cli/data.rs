@@ -9,7 +9,7 @@
 //! two splits.
 
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
 use ginrs_runtime::{MultiImage, Signature};
@@ -94,6 +94,23 @@ pub fn model_io(past_steps: usize) -> ModelIo {
     }
 }
 
+/// `path` made absolute against the working directory (see [`absolute_path_in`]); unchanged
+/// when the working directory is unknown.
+pub fn absolute_path(path: &Path) -> PathBuf {
+    match std::env::current_dir() {
+        Ok(cwd) => absolute_path_in(path, &cwd),
+        Err(_) => path.to_owned(),
+    }
+}
+
+/// `path` as an absolute path, a relative one taken relative to `cwd`; a path that exists is
+/// canonicalised (symbolic links, `.` and `..` resolved). A run stores its dataset this way,
+/// so it can be evaluated or resumed from any directory.
+pub fn absolute_path_in(path: &Path, cwd: &Path) -> PathBuf {
+    let joined = cwd.join(path);
+    joined.canonicalize().unwrap_or(joined)
+}
+
 /// Splits `trajectories` by `fractions` (rounded to the nearest count); each split must get
 /// at least one trajectory.
 pub fn split(
@@ -147,7 +164,9 @@ fn check_frames(dataset: &Dataset, path: &Path, needed: usize, what: &str) -> Re
         return Err(CliError::DatasetMismatch {
             path: path.to_owned(),
             message: format!(
-                "{what} needs {needed} frames per trajectory, the dataset has {frames}"
+                "{what} needs {needed} frames per trajectory, the dataset has {frames}: \
+                 simulate longer trajectories (`ginrs simulate --frames {needed}`) or lower \
+                 --past-steps or --rollout-steps"
             ),
         });
     }
@@ -260,6 +279,24 @@ mod tests {
         assert_eq!(truth, [203.0, 204.0]);
         let err = rollouts(&data, Path::new("d"), 2..3, 2, 4).unwrap_err();
         assert!(err.to_string().contains("needs 6 frames"), "{err}");
+    }
+
+    #[test]
+    fn dataset_paths_become_absolute_against_the_given_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let cwd = dir.path().join("work");
+        std::fs::create_dir_all(cwd.join("data")).unwrap();
+        let canonical = cwd.canonicalize().unwrap();
+        // An existing directory is canonicalised, `.` and `..` included.
+        let found = absolute_path_in(Path::new("./data/../data"), &cwd);
+        assert_eq!(found, canonical.join("data"));
+        assert!(found.is_absolute());
+        // A missing one is joined to the directory, and an absolute path stays itself.
+        assert_eq!(absolute_path_in(Path::new("none"), &cwd), cwd.join("none"));
+        assert_eq!(
+            absolute_path_in(&canonical, Path::new("/elsewhere")),
+            canonical
+        );
     }
 
     #[test]

@@ -2,12 +2,12 @@
 //! missing or corrupt checkpoint, a dataset that does not fit the run, …) is one of these,
 //! with a message that says what to do.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
 use crate::error::TrainError;
-use crate::simulate::{DatasetError, SimError};
+use crate::simulate::{DatasetError, SimError, DESCRIPTION_FILE};
 
 /// Any error of the `ginrs` tool.
 #[derive(Debug, Error)]
@@ -21,14 +21,16 @@ pub enum CliError {
     /// The simulator failed or its configuration is invalid.
     #[error(transparent)]
     Simulation(#[from] SimError),
-    /// A dataset could not be read or written.
-    #[error(transparent)]
+    /// A dataset could not be read or written. The message ends with what to do: a missing
+    /// dataset names `ginrs simulate --out` and `--data`, a damaged one says to simulate it
+    /// again (see [`dataset_message`]).
+    #[error("{}", dataset_message(.0))]
     Dataset(#[from] DatasetError),
     /// A figure could not be drawn or written.
     #[error(transparent)]
     Picture(#[from] ginrs_generator::picture::PictureError),
     /// Reading or writing a file or directory failed.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {source}{}", path.display(), io_hint(source))]
     Io {
         /// The file or directory.
         path: PathBuf,
@@ -97,6 +99,64 @@ impl From<ginrs_runtime::ImageError> for CliError {
 impl From<ginrs_runtime::ops::action::ActionError> for CliError {
     fn from(error: ginrs_runtime::ops::action::ActionError) -> Self {
         Self::Runtime(error.into())
+    }
+}
+
+/// The message of a [`DatasetError`], ending with what to do: a directory without
+/// `dataset.json` is "no dataset at DIR: write one with `ginrs simulate --out DIR` or point
+/// --data at one"; an unreadable, damaged or incomplete dataset names the file and says to
+/// simulate it again or point --data at another one. Errors that are not about files on disk
+/// are shown as they are.
+pub fn dataset_message(error: &DatasetError) -> String {
+    let dir_of = |path: &Path| {
+        path.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .display()
+            .to_string()
+    };
+    let again = |path: &Path| {
+        let dir = dir_of(path);
+        format!(
+            "{error}: the dataset at {dir} is damaged or incomplete: simulate it again with \
+             `ginrs simulate --out {dir}` or point --data at another dataset"
+        )
+    };
+    match error {
+        DatasetError::Io { path, source }
+            if source.kind() == std::io::ErrorKind::NotFound
+                && path.file_name() == Some(std::ffi::OsStr::new(DESCRIPTION_FILE)) =>
+        {
+            let dir = dir_of(path);
+            format!(
+                "no dataset at {dir}: write one with `ginrs simulate --out {dir}` or point \
+                 --data at one"
+            )
+        }
+        DatasetError::Io { path, source } if source.kind() == std::io::ErrorKind::NotFound => {
+            again(path)
+        }
+        DatasetError::Io { path, .. } => format!(
+            "{error}: make the dataset at {} readable or point --data at another dataset",
+            dir_of(path)
+        ),
+        DatasetError::Json { path, .. }
+        | DatasetError::Description { path, .. }
+        | DatasetError::Config { path, .. }
+        | DatasetError::NpyHeader { path, .. }
+        | DatasetError::NpyLayout { path, .. }
+        | DatasetError::NpySize { path, .. } => again(path),
+        _ => error.to_string(),
+    }
+}
+
+/// What to do about an I/O error, by its kind (empty when there is nothing general to say).
+fn io_hint(error: &std::io::Error) -> &'static str {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => " (check the path)",
+        std::io::ErrorKind::PermissionDenied => " (check the file's permissions)",
+        std::io::ErrorKind::StorageFull => " (free some disk space)",
+        _ => "",
     }
 }
 

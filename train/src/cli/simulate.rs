@@ -7,7 +7,7 @@ use rayon::prelude::*;
 
 use super::error::CliError;
 use super::progress;
-use crate::simulate::{simulate_trajectory, Dataset, Field, SimConfig};
+use crate::simulate::{simulate_trajectory, Dataset, DatasetError, Field, SimConfig};
 
 /// Simulates every trajectory of `config` (in parallel), writes the dataset into `out` and
 /// returns it.
@@ -31,6 +31,11 @@ pub fn simulate(config: &SimConfig, out: &Path, show_progress: bool) -> Result<D
             .collect()
     });
     let dataset = Dataset::new(config.clone(), arrays)?;
-    dataset.write(out)?;
+    // A failed write is a plain I/O error: the dataset errors' advice (point --data at
+    // another dataset) is for reading one.
+    dataset.write(out).map_err(|e| match e {
+        DatasetError::Io { path, source } => CliError::Io { path, source },
+        other => other.into(),
+    })?;
     Ok(dataset)
 }

@@ -42,10 +42,13 @@ pub struct TrainOptions {
 
 /// Trains `config` (a new run, or the continuation of the run in `config.run_dir` when
 /// `options.resume`) and returns the final state, also saved in the run directory.
-pub fn train(config: TrainConfig, options: &TrainOptions) -> Result<RunState, CliError> {
+pub fn train(mut config: TrainConfig, options: &TrainOptions) -> Result<RunState, CliError> {
     let run_dir = config.run_dir.clone();
     let autodiff = options.device.clone().autodiff();
     let dataset = Dataset::read(&config.dataset)?;
+    // The run stores the dataset's absolute path, so `ginrs eval` and `--resume` find it from
+    // any working directory.
+    config.dataset = data::absolute_path(&config.dataset);
     let grid = dataset.config().n;
     config.model.check_grid(grid)?;
     config.model.config(&model_io(config.past_steps))?;
@@ -189,7 +192,9 @@ pub fn grid_mismatch(path: &Path, grid: usize, trained: usize) -> CliError {
     CliError::DatasetMismatch {
         path: path.to_owned(),
         message: format!(
-            "its frames are {grid} × {grid}, the run was trained on {trained} × {trained}"
+            "its frames are {grid} × {grid}, the run was trained on {trained} × {trained}: \
+             point --data at a dataset of {trained} × {trained} frames (`ginrs simulate --n \
+             {trained}`)"
         ),
     }
 }
