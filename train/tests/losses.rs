@@ -313,7 +313,7 @@ fn hand_computed_case() {
     // No masking, as in ginjax: a zero target with eps = 0 is inf (nonzero prediction) or NaN
     // (zero prediction too).
     let zero = item(vec![0.0, 0.0], vec![0.0; 4]);
-    let z = TensorImage::from_multi_images(&[zero.clone()], &device).unwrap();
+    let z = TensorImage::from_multi_images(std::slice::from_ref(&zero), &device).unwrap();
     let one =
         TensorImage::from_multi_images(&[item(vec![1.0, 0.0], vec![0.0, 0.0, 0.0, 1.0])], &device)
             .unwrap();
