@@ -55,6 +55,15 @@ pub enum Which {
 }
 
 impl Which {
+    /// The checkpoint's name as `--checkpoint` spells it: `best` or `last` (the last one's
+    /// directory is `checkpoint/`, see [`Which::dir_name`]).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Best => "best",
+            Self::Last => "last",
+        }
+    }
+
     /// The checkpoint's directory name.
     pub fn dir_name(self) -> &'static str {
         match self {
@@ -166,13 +175,13 @@ pub fn save(
     let state_json = serde_json::to_string_pretty(state).expect("the run state is plain data");
     let write = |name: &str, with_optimizer: bool| {
         replace_dir(&run_dir.join(name), |dir| {
-            record_error(
+            write_error(
                 dir.join(MODEL_FILE),
                 model.clone().into_record().save(dir.join(MODEL_FILE)),
             )?;
             if with_optimizer {
                 let path = dir.join(OPTIMIZER_FILE);
-                record_error(path.clone(), optimizer.save(&path))?;
+                write_error(path.clone(), optimizer.save(&path))?;
             }
             let path = dir.join(STATE_FILE);
             std::fs::write(&path, &state_json).map_err(CliError::io(path))
@@ -200,22 +209,75 @@ pub fn load_state(run_dir: &Path, which: Which) -> Result<(PathBuf, RunState), C
     let dir = checkpoint_dir(run_dir, which.dir_name()).ok_or_else(|| CliError::Checkpoint {
         path: run_dir.join(which.dir_name()),
         message: format!(
-            "missing: no {STATE_FILE} here (is --run-dir the directory `ginrs train` wrote?)"
+            "missing: no {STATE_FILE} here: {}",
+            missing_advice(run_dir, which)
         ),
     })?;
     let path = dir.join(STATE_FILE);
     let text = std::fs::read_to_string(&path).map_err(CliError::io(&path))?;
     let state: RunState = serde_json::from_str(&text).map_err(|e| CliError::Checkpoint {
         path: path.clone(),
-        message: format!("not a valid run state: {e}"),
+        message: format!("not a valid run state ({e}): {}", damaged_advice(&dir)),
     })?;
     if state.format != STATE_FORMAT {
         return Err(CliError::Checkpoint {
             path,
-            message: format!("format `{}`, expected `{STATE_FORMAT}`", state.format),
+            message: format!(
+                "format `{}`, expected `{STATE_FORMAT}`: the run was written by another \
+                 version of ginrs; retrain it with this one (or use that version)",
+                state.format
+            ),
         });
     }
     Ok((dir, state))
+}
+
+/// What to do when checkpoint `which` of `run_dir` is missing.
+fn missing_advice(run_dir: &Path, which: Which) -> String {
+    let other = match which {
+        Which::Best => Which::Last,
+        Which::Last => Which::Best,
+    };
+    if !run_dir.is_dir() {
+        "no such run directory: point --run-dir at a directory written by `ginrs train`".into()
+    } else if checkpoint_dir(run_dir, other.dir_name()).is_none() {
+        "the directory holds no checkpoint: point --run-dir at a directory written by \
+         `ginrs train` (a run interrupted before its first epoch ended has none: train it \
+         again)"
+            .into()
+    } else {
+        match which {
+            Which::Best => "the run has no best epoch (every validation loss was NaN?): use \
+                            `--checkpoint last`"
+                .into(),
+            Which::Last => format!(
+                "the run cannot be resumed; its best checkpoint ({}/) still works with \
+                 `--checkpoint best`, or retrain the run in a new --run-dir",
+                run_dir.join(BEST_DIR).display()
+            ),
+        }
+    }
+}
+
+/// What to do about a damaged file in checkpoint directory `dir` (`best/`, `checkpoint/` or
+/// their `.old/` fallbacks).
+fn damaged_advice(dir: &Path) -> String {
+    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let name = name.strip_suffix(".old").unwrap_or(name);
+    let run_dir = dir.parent().unwrap_or(Path::new("."));
+    let has = |which: Which| checkpoint_dir(run_dir, which.dir_name()).is_some();
+    match name {
+        BEST_DIR if has(Which::Last) => {
+            "use the last checkpoint instead (`--checkpoint last`), or retrain the run".into()
+        }
+        LAST_DIR if has(Which::Best) => format!(
+            "the run cannot be resumed from it: retrain the run in a new --run-dir; the best \
+             checkpoint ({}/) may still be intact for `ginrs eval` and `ginrs export` \
+             (`--checkpoint best`)",
+            run_dir.join(BEST_DIR).display()
+        ),
+        _ => "retrain the run in a new --run-dir".into(),
+    }
 }
 
 /// The model of checkpoint directory `dir` (whose state is `state`) on `device`.
@@ -233,15 +295,19 @@ pub fn load_model(dir: &Path, state: &RunState, device: &Device) -> Result<Model
         .try_load_record(record)
         .map_err(|e| CliError::Checkpoint {
             path: path.clone(),
-            message: format!("does not fit the model of the saved configuration: {e}"),
+            message: format!(
+                "does not fit the model of the saved configuration ({e}): {}",
+                damaged_advice(dir)
+            ),
         })?;
     if model.count_params() != state.params {
         return Err(CliError::Checkpoint {
             path,
             message: format!(
-                "the model has {} parameters, the state says {}",
+                "the model has {} parameters, the state says {}: {}",
                 model.count_params(),
-                state.params
+                state.params,
+                damaged_advice(dir)
             ),
         });
     }
@@ -261,15 +327,30 @@ fn record_error<T>(
     result: Result<T, burn::store::RecordError>,
 ) -> Result<T, CliError> {
     result.map_err(|e| {
+        let advice = damaged_advice(path.parent().unwrap_or(Path::new(".")));
         let missing = !path.exists();
         CliError::Checkpoint {
             message: if missing {
-                "missing".into()
+                format!("missing: {advice}")
             } else {
-                format!("unreadable or corrupt: {e}")
+                format!("unreadable or corrupt ({e}): {advice}")
             },
             path,
         }
+    })
+}
+
+/// Maps burn's record errors on writing to a checkpoint error naming the file.
+fn write_error<T>(
+    path: PathBuf,
+    result: Result<T, burn::store::RecordError>,
+) -> Result<T, CliError> {
+    result.map_err(|e| CliError::Checkpoint {
+        message: format!(
+            "could not be written ({e}): check the free disk space and the run directory's \
+             permissions, then continue with --resume"
+        ),
+        path,
     })
 }
 
