@@ -9,9 +9,9 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::checkpoint::Which;
-use super::config::{LossKind, OptimizerKind};
+use super::config::{LossKind, OptimizerKind, TrainConfig};
 use super::error::CliError;
-use super::model::Architecture;
+use super::model::{Architecture, ModelSpec};
 use super::schedule::ScheduleKind;
 use crate::simulate::SimConfig;
 
@@ -203,67 +203,197 @@ pub struct TrainArgs {
     #[arg(long)]
     pub resume: bool,
     /// Past frames p the model sees (config: past_steps).
-    #[arg(long)]
+    #[arg(
+        long,
+        help = with_default(
+            "Past frames p the model sees (config: past_steps).",
+            train().past_steps
+        )
+    )]
     pub past_steps: Option<usize>,
     /// ginjax's model to train (config: model.kind).
-    #[arg(long, value_enum)]
+    #[arg(
+        long,
+        value_enum,
+        help = with_default(
+            "ginjax's model to train (config: model.kind).",
+            name(spec().kind)
+        )
+    )]
     pub kind: Option<Architecture>,
     /// Equivariant layers, or (false) the non-equivariant baseline (config: model.equivariant).
-    #[arg(long, value_name = "BOOL")]
+    #[arg(
+        long,
+        value_name = "BOOL",
+        help = with_default(
+            "Equivariant layers, or (false) the non-equivariant baseline (config: model.equivariant).",
+            spec().equivariant
+        )
+    )]
     pub equivariant: Option<bool>,
     /// Channels per key of the middle layers, ginjax's `depth` (config: model.depth).
-    #[arg(long)]
+    #[arg(
+        long,
+        help = with_default(
+            "Channels per key of the middle layers, ginjax's `depth` (config: model.depth).",
+            spec().depth
+        )
+    )]
     pub depth: Option<usize>,
     /// Residual blocks of a ResNet or DilResNet (config: model.num_blocks).
-    #[arg(long)]
+    #[arg(
+        long,
+        help = with_default(
+            "Residual blocks of a ResNet or DilResNet (config: model.num_blocks).",
+            "8 for ResNet, 4 for DilResNet"
+        )
+    )]
     pub num_blocks: Option<usize>,
     /// Convolutions per UNet level or ResNet block (config: model.num_conv).
-    #[arg(long)]
+    #[arg(
+        long,
+        help = with_default(
+            "Convolutions per UNet level or ResNet block (config: model.num_conv).",
+            "2"
+        )
+    )]
     pub num_conv: Option<usize>,
     /// Pooled levels of a UNet (config: model.num_downsamples).
-    #[arg(long)]
+    #[arg(
+        long,
+        help = with_default(
+            "Pooled levels of a UNet (config: model.num_downsamples).",
+            "4"
+        )
+    )]
     pub num_downsamples: Option<usize>,
     /// Filter side, odd (config: model.kernel_size).
-    #[arg(long)]
+    #[arg(
+        long,
+        help = with_default(
+            "Filter side, odd (config: model.kernel_size).",
+            spec().kernel_size
+        )
+    )]
     pub kernel_size: Option<usize>,
     /// Largest tensor order of the equivariant filters (config: model.max_k).
-    #[arg(long)]
+    #[arg(
+        long,
+        help = with_default(
+            "Largest tensor order of the equivariant filters (config: model.max_k).",
+            spec().max_k
+        )
+    )]
     pub max_k: Option<usize>,
-    /// Normalise in the blocks (config: model.use_group_norm; default: ResNet only).
-    #[arg(long, value_name = "BOOL")]
+    /// Normalise in the blocks (config: model.use_group_norm).
+    #[arg(
+        long,
+        value_name = "BOOL",
+        help = with_default(
+            "Normalise in the blocks (config: model.use_group_norm).",
+            "true for ResNet, false otherwise"
+        )
+    )]
     pub use_group_norm: Option<bool>,
     /// Epochs (config: epochs).
-    #[arg(long)]
+    #[arg(
+        long,
+        help = with_default(
+            "Epochs (config: epochs).",
+            train().epochs
+        )
+    )]
     pub epochs: Option<usize>,
     /// Windows per step (config: batch_size).
-    #[arg(long)]
+    #[arg(
+        long,
+        help = with_default(
+            "Windows per step (config: batch_size).",
+            train().batch_size
+        )
+    )]
     pub batch_size: Option<usize>,
     /// Base learning rate (config: learning_rate).
-    #[arg(long = "lr", value_name = "RATE")]
+    #[arg(
+        long = "lr",
+        value_name = "RATE",
+        help = with_default("Base learning rate (config: learning_rate).", train().learning_rate)
+    )]
     pub learning_rate: Option<f64>,
     /// Learning-rate schedule (config: schedule.kind).
-    #[arg(long, value_enum)]
+    #[arg(
+        long,
+        value_enum,
+        help = with_default(
+            "Learning-rate schedule (config: schedule.kind).",
+            name(train().schedule.kind)
+        )
+    )]
     pub schedule: Option<ScheduleKind>,
     /// Optimiser (config: optimizer).
-    #[arg(long, value_enum)]
+    #[arg(
+        long,
+        value_enum,
+        help = with_default(
+            "Optimiser (config: optimizer).",
+            name(train().optimizer)
+        )
+    )]
     pub optimizer: Option<OptimizerKind>,
     /// AdamW's weight decay (config: weight_decay).
-    #[arg(long)]
+    #[arg(
+        long,
+        help = with_default(
+            "AdamW's weight decay (config: weight_decay).",
+            train().weight_decay
+        )
+    )]
     pub weight_decay: Option<f64>,
     /// Training loss (config: loss).
-    #[arg(long, value_enum)]
+    #[arg(
+        long,
+        value_enum,
+        help = with_default(
+            "Training loss (config: loss).",
+            name(train().loss)
+        )
+    )]
     pub loss: Option<LossKind>,
     /// Stop after this many epochs without a better validation loss (config: patience).
-    #[arg(long)]
+    #[arg(
+        long,
+        help = with_default(
+            "Stop after this many epochs without a better validation loss (config: patience).",
+            "none: train every epoch"
+        )
+    )]
     pub patience: Option<usize>,
     /// Fraction of the trajectories for training (config: split.train).
-    #[arg(long)]
+    #[arg(
+        long,
+        help = with_default(
+            "Fraction of the trajectories for training (config: split.train).",
+            train().split.train
+        )
+    )]
     pub train_fraction: Option<f64>,
     /// Fraction of the trajectories for validation (config: split.val).
-    #[arg(long)]
+    #[arg(
+        long,
+        help = with_default(
+            "Fraction of the trajectories for validation (config: split.val).",
+            train().split.val
+        )
+    )]
     pub val_fraction: Option<f64>,
     /// Seed of the initial weights and the shuffling (config: seed).
-    #[arg(long)]
+    #[arg(
+        long,
+        help = with_default(
+            "Seed of the initial weights and the shuffling (config: seed).",
+            train().seed
+        )
+    )]
     pub seed: Option<u64>,
     /// End after this epoch as an interruption would; --resume continues.
     #[arg(long, value_name = "EPOCH")]
@@ -302,6 +432,33 @@ impl TrainArgs {
         set(&mut v, "seed", &self.seed);
         v
     }
+}
+
+/// A training flag's help: `text` and the value the setting takes when neither the flag nor
+/// the configuration file gives it, shown as clap shows defaults. (The flags themselves have
+/// no clap default: absent, they leave the configuration file's value alone.)
+fn with_default(text: &str, value: impl std::fmt::Display) -> String {
+    // Without the final full stop, as clap shows the help of doc comments.
+    let text = text.strip_suffix('.').unwrap_or(text);
+    format!("{text} [default: {value}]")
+}
+
+/// The default configuration, whose values the training flags' help shows.
+fn train() -> TrainConfig {
+    TrainConfig::default()
+}
+
+/// The default model section.
+fn spec() -> ModelSpec {
+    ModelSpec::default()
+}
+
+/// A value's name as its flag spells it.
+fn name(value: impl ValueEnum) -> String {
+    value
+        .to_possible_value()
+        .map(|v| v.get_name().to_owned())
+        .unwrap_or_default()
 }
 
 /// Sets the dotted key `path` of the object `v` when `value` is given.
