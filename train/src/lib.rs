@@ -20,7 +20,8 @@
 //!   model plans), [`loss`], [`optim`],
 //!   [`step`], [`rollout`](mod@rollout), [`params`] (ginjax parameter names), [`weights`]
 //!   (runtime `LayerWeights` exchange), [`error`], [`simulate`] (the turbulence solver and
-//!   its datasets; no burn), [`cli`](mod@cli) (the `ginrs` command line tool, feature `cli`, on
+//!   its datasets; no burn), [`spectrum`] (ginjax's binned isotropic power and energy
+//!   spectra; no burn), [`cli`](mod@cli) (the `ginrs` command line tool, feature `cli`, on
 //!   by default).
 //! - **Typed errors** ([`TrainError`]): bad input is reported, never a panic.
 //!
@@ -61,6 +62,7 @@ pub mod optim;
 pub mod params;
 pub mod rollout;
 pub mod simulate;
+pub mod spectrum;
 pub mod step;
 pub mod weights;
 
