@@ -12,6 +12,9 @@ pub enum ModelError {
     /// The configuration does not form a model.
     #[error(transparent)]
     Config(#[from] ModelConfigError),
+    /// The seam (normalisation, residual learning) does not fit the model.
+    #[error(transparent)]
+    Seam(#[from] crate::models::seam::SeamError),
     /// A parameter the model needs is not given.
     #[error("missing parameter `{path}` (shape {expected:?})")]
     Missing {

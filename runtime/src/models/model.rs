@@ -26,6 +26,7 @@ use crate::models::build::{layer_leaves, BuiltLayer, LayerBuilder, ParamSet};
 use crate::models::config::ModelConfig;
 use crate::models::error::ModelError;
 use crate::models::plan::{ModelPlan, Node};
+use crate::models::seam::Seam;
 
 /// One step of a built model: a [`Node`] with its layer built.
 #[derive(Debug)]
@@ -47,6 +48,7 @@ enum Step {
 pub struct Model {
     plan: ModelPlan,
     steps: Vec<Step>,
+    seam: Seam,
 }
 
 impl Model {
@@ -73,9 +75,21 @@ impl Model {
         Ok(model)
     }
 
-    /// The model a [`ModelFile`] describes.
+    /// The model a [`ModelFile`] describes, with its [`Seam`] (normalisation, residual).
     pub fn from_file(file: &ModelFile) -> Result<Self, ModelError> {
-        Self::from_params(&file.config, &file.params)
+        Self::from_params(&file.config, &file.params)?.with_seam(file.seam.clone())
+    }
+
+    /// The model with `seam` around its network (checked against its signatures).
+    pub fn with_seam(mut self, seam: Seam) -> Result<Self, ModelError> {
+        seam.validate(self.config())?;
+        self.seam = seam;
+        Ok(self)
+    }
+
+    /// The normalisation and residual learning around the network.
+    pub fn seam(&self) -> &Seam {
+        &self.seam
     }
 
     fn build(
@@ -99,7 +113,11 @@ impl Model {
                 })
             })
             .collect::<Result<_, ModelError>>()?;
-        Ok(Self { plan, steps })
+        Ok(Self {
+            plan,
+            steps,
+            seam: Seam::default(),
+        })
     }
 
     /// The configuration.
@@ -133,6 +151,8 @@ impl Model {
         ModelFile {
             config: self.config().clone(),
             params: self.params(),
+            seam: self.seam.clone(),
+            origin: None,
         }
     }
 
@@ -150,11 +170,11 @@ impl Model {
         Ok(seen)
     }
 
-    /// Runs the program; with `seen`, records every layer's input.
+    /// Runs the seam and the program; with `seen`, records every layer's input.
     fn run(
         &self,
         input: &MultiImage,
-        mut seen: Option<&mut Vec<MultiImage>>,
+        seen: Option<&mut Vec<MultiImage>>,
     ) -> Result<MultiImage, ModelError> {
         let expected = &self.config().input_keys;
         if &input.signature() != expected {
@@ -163,6 +183,20 @@ impl Model {
                 got: input.signature().to_string(),
             });
         }
+        if self.seam.is_identity() {
+            return self.run_network(input, seen);
+        }
+        let normalised = self.seam.network_input(input);
+        let output = self.run_network(normalised.as_ref().unwrap_or(input), seen)?;
+        Ok(self.seam.prediction(input, output))
+    }
+
+    /// Runs the program on the network's input.
+    fn run_network(
+        &self,
+        input: &MultiImage,
+        mut seen: Option<&mut Vec<MultiImage>>,
+    ) -> Result<MultiImage, ModelError> {
         // The current image: the input, a layer's output, or (right after a Save) the saved
         // image on top of the stack, so that neither the input nor saved images are copied.
         let mut x = Current::Input(input);

@@ -3,7 +3,7 @@
 
 use burn::module::Module;
 use burn::tensor::Device;
-use ginrs_runtime::models::{layer_leaves, LayerBuilder, Node};
+use ginrs_runtime::models::{layer_leaves, LayerBuilder, Node, Seam};
 use ginrs_runtime::Model as RuntimeModel;
 use ginrs_runtime::{ModelConfig, ModelFile, ModelPlan, NamedParam};
 
@@ -23,6 +23,8 @@ struct ModelSpec {
     leaf_order: Vec<Vec<usize>>,
     /// The layers in ginjax's tree order.
     tree_order: Vec<usize>,
+    /// Normalisation and residual learning around the network.
+    seam: Seam,
 }
 
 /// ginjax's UNet, ResNet or DilResNet as a burn module (trainable on any burn device).
@@ -49,8 +51,8 @@ impl Model {
         Self::from_runtime(&runtime, device)
     }
 
-    /// The model of a model file (a ginjax export or a file written by [`Model::to_file`]).
-    /// Missing, extra or misshapen parameters are errors naming their path.
+    /// The model of a model file (a ginjax export or a file written by [`Model::to_file`]),
+    /// with its seam. Missing, extra or misshapen parameters are errors naming their path.
     pub fn from_file(file: &ModelFile, device: &Device) -> Result<Self, TrainError> {
         let runtime = RuntimeModel::from_file(file).map_err(ginrs_runtime::Error::from)?;
         Self::from_runtime(&runtime, device)
@@ -97,8 +99,23 @@ impl Model {
                 paths,
                 leaf_order,
                 tree_order,
+                seam: runtime.seam().clone(),
             },
         })
+    }
+
+    /// The model with `seam` (normalisation, residual learning) around its network, checked
+    /// against its signatures as the runtime checks it.
+    pub fn with_seam(mut self, seam: Seam) -> Result<Self, TrainError> {
+        seam.validate(self.config())
+            .map_err(|e| ginrs_runtime::Error::from(ginrs_runtime::ModelError::from(e)))?;
+        self.spec.seam = seam;
+        Ok(self)
+    }
+
+    /// The normalisation and residual learning around the network.
+    pub fn seam(&self) -> &Seam {
+        &self.spec.seam
     }
 
     /// Selects the [`Route`] of every equivariant convolution, norm, nonlinearity and pool
@@ -166,11 +183,14 @@ impl Model {
         Ok(ModelFile {
             config: self.config().clone(),
             params,
+            seam: self.spec.seam.clone(),
+            origin: None,
         })
     }
 
     /// Applies the model to a batch (each item independently, as ginjax's `vmap` of the model
     /// over the batch); the input must have the configuration's dimension and input signature.
+    /// The seam normalises the input and turns the network's output into the prediction.
     pub fn forward(&self, input: &TensorImage) -> Result<TensorImage, TrainError> {
         let config = self.config();
         if input.dim() != config.dim {
@@ -180,6 +200,15 @@ impl Model {
             });
         }
         input.expect_signature("model input", &config.input_keys)?;
+        if self.spec.seam.is_identity() {
+            return self.network(input);
+        }
+        let output = self.network(&super::seam::network_input(&self.spec.seam, input)?)?;
+        super::seam::prediction(&self.spec.seam, input, output)
+    }
+
+    /// The network alone (no seam) on its input.
+    fn network(&self, input: &TensorImage) -> Result<TensorImage, TrainError> {
         let mut x = input.clone();
         let mut saved: Vec<TensorImage> = Vec::new();
         let mut layers = self.layers.iter();
