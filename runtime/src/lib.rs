@@ -60,7 +60,7 @@ pub use kernels::stencil::KernelError;
 pub use layers::conv_contract::{
     BiasMode, ConvContract, ConvContractConfig, ConvContractError, DroppedPair, MissingFilterCause,
 };
-pub use layers::group_norm::{GroupNorm, NormError};
+pub use layers::group_norm::{GroupNorm, NormError, NormParity};
 pub use layers::max_norm_pool::MaxNormPool;
 pub use layers::nonlinear::{Activation, NonlinearError, VectorNeuronNonlinear};
 pub use layers::typed::{Chain, TypedLayer};

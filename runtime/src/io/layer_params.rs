@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::io::params::{
     from_json_text, ArrayJson, KeyJson, KeyedArrayJson, ParamsError, SignatureEntryJson,
 };
-use crate::layers::group_norm::GroupNorm;
+use crate::layers::group_norm::{GroupNorm, NormParity};
 use crate::layers::nonlinear::{Activation, VectorNeuronNonlinear};
 
 /// The equinox norm parameters of one k = 0 key: `{"key", "weight", "bias"}`.
@@ -18,13 +18,16 @@ pub struct VanillaNormJson {
     pub key: KeyJson,
     /// Per-channel multiplier, shape `(channels,)`.
     pub weight: ArrayJson,
-    /// Per-channel bias, shape `(channels,)`.
-    pub bias: ArrayJson,
+    /// Per-channel bias, shape `(channels,)`; absent for a pseudoscalar key of a norm in
+    /// [`NormParity::ParityCorrect`], which has no bias.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bias: Option<ArrayJson>,
 }
 
 /// JSON form of a [`GroupNorm`], named like ginjax's fields and the fixtures:
 /// `vanilla_norm` (one entry per k = 0 key), `vector_scale` and `vector_bias` (one entry per
-/// k = 1 key), plus `groups`, `eps` and the signature `input_keys`.
+/// k = 1 key), plus `groups`, `eps`, the signature `input_keys` and, only where it is not
+/// ginjax's, `"norm_parity": "parity_correct"` ([`NormParity`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GroupNormParams {
@@ -32,6 +35,10 @@ pub struct GroupNormParams {
     pub groups: usize,
     /// Added to variances and eigenvalues.
     pub eps: f32,
+    /// Whether pseudoscalar keys have a bias; absent means ginjax's mode (so ginjax's
+    /// fixtures and older files read unchanged), unknown names are errors.
+    #[serde(default, skip_serializing_if = "is_ginjax")]
+    pub norm_parity: NormParity,
     /// The signature, in order.
     pub input_keys: Vec<SignatureEntryJson>,
     /// The equinox GroupNorm parameters per k = 0 key.
@@ -40,6 +47,10 @@ pub struct GroupNormParams {
     pub vector_scale: Vec<KeyedArrayJson>,
     /// The vector mean-bias per k = 1 key, shape `(channels,)`.
     pub vector_bias: Vec<KeyedArrayJson>,
+}
+
+fn is_ginjax(parity: &NormParity) -> bool {
+    *parity == NormParity::Ginjax
 }
 
 /// JSON form of a [`VectorNeuronNonlinear`]: `eps`, the signature `input_keys`, and
@@ -117,6 +128,43 @@ mod group_norm_tests {
         assert_eq!(back.weight(&TensorKey::vector()), Some(&[-1.0, 0.25][..]));
         assert_eq!(back.input_keys(), layer.input_keys());
         assert_eq!(back.eps(), 1e-3);
+    }
+
+    #[test]
+    fn parity_correct_json_has_no_pseudoscalar_bias() {
+        use serde_json::json;
+        let layer = mixed().with_parity(NormParity::ParityCorrect);
+        let text = layer.to_json();
+        let back = GroupNorm::from_json(&text).unwrap();
+        assert_eq!(back, layer);
+        assert_eq!(back.parity(), NormParity::ParityCorrect);
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["norm_parity"], json!("parity_correct"));
+        assert!(value["vanilla_norm"][0].get("bias").is_none());
+        // ginjax's mode writes neither the mode nor anything else new.
+        let ginjax: serde_json::Value = serde_json::from_str(&mixed().to_json()).unwrap();
+        assert!(ginjax.get("norm_parity").is_none());
+        assert!(ginjax["vanilla_norm"][0].get("bias").is_some());
+        let parse = |v: &serde_json::Value| GroupNorm::from_json(&v.to_string());
+        // A bias in the parity-correct mode, none in ginjax's, an unknown mode: errors.
+        let mut with_bias = ginjax.clone();
+        with_bias["norm_parity"] = json!("parity_correct");
+        assert!(matches!(
+            parse(&with_bias),
+            Err(Error::Norm(NormError::NoBias { .. }))
+        ));
+        let mut without_mode = value.clone();
+        without_mode.as_object_mut().unwrap().remove("norm_parity");
+        assert!(matches!(
+            parse(&without_mode),
+            Err(Error::Norm(NormError::MissingBias { .. }))
+        ));
+        let mut unknown = value.clone();
+        unknown["norm_parity"] = json!("odd");
+        assert!(matches!(
+            parse(&unknown),
+            Err(Error::Params(ParamsError::Json { .. }))
+        ));
     }
 
     fn edited(edit: impl FnOnce(&mut serde_json::Value)) -> Result<GroupNorm, Error> {

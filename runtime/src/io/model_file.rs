@@ -23,9 +23,12 @@
 //! `upsample_filters` (the bank `get_invariant_filters([M], ks, [0, 1], D, …)` as
 //! `{"M", "ks"}`), `kernel_size`, `use_group_norm`, `preactivation_order`, `padding_mode`)
 //! plus `model` (`"UNet"`, `"ResNet"`, `"DilResNet"`); signatures are lists of
-//! `{"k", "parity", "covariant_axes", "channels"}`. Options left out take ginjax's default for
-//! the architecture; unknown fields are errors. `params` lists every array leaf of ginjax's
-//! model as `(jax.tree_util.keystr path, array)`, the layout of ginjax's tree (and of the
+//! `{"k", "parity", "covariant_axes", "channels"}`. One key is not ginjax's: `norm_parity`
+//! (`"ginjax"` or `"parity_correct"`, [`crate::layers::group_norm::NormParity`]), written only
+//! when it is `"parity_correct"` (no learned bias on pseudoscalar keys of the norms); absent,
+//! it is ginjax's mode, so ginjax exports and older files load unchanged. Options left out
+//! take ginjax's default for the architecture; unknown fields and unknown values are errors.
+//! `params` lists every array leaf of ginjax's model as `(jax.tree_util.keystr path, array)`, the layout of ginjax's tree (and of the
 //! training fixtures), so a ginjax export and a model trained by ginrs-train are the same kind
 //! of file. ginjax's `invariant_filters` leaves are constants, not parameters: a file may list
 //! them (ginjax's tree has them), and loading checks them against the bank the configuration
@@ -52,6 +55,7 @@ use crate::io::params::{
     ParamsError, SignatureEntryJson,
 };
 use crate::layers::conv_contract::BiasMode;
+use crate::layers::group_norm::NormParity;
 use crate::layers::nonlinear::Activation;
 use crate::models::config::{
     BaselinePadding, FilterSpec, ModelConfig, ModelConfigError, ModelKind,
@@ -307,6 +311,9 @@ struct ConfigJson {
     preactivation_order: Option<bool>,
     #[serde(default = "zeros_padding")]
     padding_mode: String,
+    /// Absent: ginjax's norms ([`NormParity::Ginjax`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    norm_parity: Option<String>,
 }
 
 fn auto_bias() -> Value {
@@ -378,6 +385,8 @@ impl ConfigJson {
             use_group_norm: c.use_group_norm,
             preactivation_order: c.preactivation_order,
             padding_mode: c.padding_mode.name().to_string(),
+            norm_parity: (c.norm_parity != NormParity::Ginjax)
+                .then(|| c.norm_parity.name().to_string()),
         }
     }
 
@@ -416,6 +425,15 @@ impl ConfigJson {
                 ),
             )
         })?;
+        let norm_parity = match &self.norm_parity {
+            None => NormParity::Ginjax,
+            Some(name) => NormParity::from_name(name).ok_or_else(|| {
+                config_error(
+                    "norm_parity",
+                    format!("unknown norm_parity `{name}`: expected ginjax or parity_correct"),
+                )
+            })?,
+        };
         let config = ModelConfig {
             kind,
             dim: self.dim,
@@ -440,6 +458,7 @@ impl ConfigJson {
             use_group_norm: self.use_group_norm,
             preactivation_order: self.preactivation_order,
             padding_mode,
+            norm_parity,
         };
         config.validate()?;
         Ok(config)

@@ -9,7 +9,7 @@
 //! |---|---|
 //! | `ConvContract` | `.weights[IN][OUT]` `(out_c, in_c, n_filters)`, `.bias[OUT]` `(out_c,)` |
 //! | baseline `nn.Conv` / `nn.ConvTranspose` | `.weight` `(out, in, K, …, K)`, `.bias` `(out, 1, …, 1)` |
-//! | `LayerNorm` | `.scale[KEY]`, `.bias[KEY]` (k = 1), `.vanilla_norm[KEY].weight/.bias` (k = 0), `(c,)` |
+//! | `LayerNorm` | `.scale[KEY]`, `.bias[KEY]` (k = 1), `.vanilla_norm[KEY].weight/.bias` (k = 0; no `.bias` for a pseudoscalar `KEY` in [`NormParity::ParityCorrect`](crate::layers::group_norm::NormParity::ParityCorrect)), `(c,)` |
 //! | baseline `nn.GroupNorm(1, c)` | `.weight`, `.bias` `(c,)` |
 //! | `VectorNeuronNonlinear` | `.weights[KEY]` `(c, c)` for every key but `((), 0)` |
 //!
@@ -360,8 +360,13 @@ impl LayerBuilder {
                     conv: layer,
                 }))
             }
-            LayerSpec::Norm { keys, equivariant } => {
-                let norm = GroupNorm::layer_norm(keys).map_err(|e| layer_error(e.into()))?;
+            LayerSpec::Norm {
+                keys,
+                equivariant,
+                parity,
+            } => {
+                let norm = GroupNorm::layer_norm_with_parity(keys, *parity)
+                    .map_err(|e| layer_error(e.into()))?;
                 if *equivariant {
                     BuiltLayer::LayerNorm(norm)
                 } else {
@@ -593,10 +598,12 @@ impl Leaves {
                 .vanilla_norm
                 .iter_mut()
                 .flat_map(|norm| {
-                    [
-                        slot(format!("{path}.weight"), &mut norm.weight),
-                        slot(format!("{path}.bias"), &mut norm.bias),
-                    ]
+                    let weight = slot(format!("{path}.weight"), &mut norm.weight);
+                    let bias = norm
+                        .bias
+                        .as_mut()
+                        .map(|bias| slot(format!("{path}.bias"), bias));
+                    std::iter::once(weight).chain(bias)
                 })
                 .collect(),
             Self::LayerNorm(params) => {
@@ -613,10 +620,13 @@ impl Leaves {
                     .map(|e| slot(format!("{path}.bias[{}]", key_of(&e.key)), &mut e.array));
                 let vanilla = params.vanilla_norm.iter_mut().flat_map(|e| {
                     let key = key_of(&e.key);
-                    [
-                        slot(format!("{path}.vanilla_norm[{key}].weight"), &mut e.weight),
-                        slot(format!("{path}.vanilla_norm[{key}].bias"), &mut e.bias),
-                    ]
+                    let weight = slot(format!("{path}.vanilla_norm[{key}].weight"), &mut e.weight);
+                    // No bias leaf for a pseudoscalar key of a parity-correct norm.
+                    let bias = e
+                        .bias
+                        .as_mut()
+                        .map(|b| slot(format!("{path}.vanilla_norm[{key}].bias"), b));
+                    std::iter::once(weight).chain(bias)
                 });
                 scale.chain(bias).chain(vanilla).collect()
             }
@@ -667,6 +677,7 @@ mod tests {
     use super::*;
     use crate::image::Geometry;
     use crate::layers::conv_contract::ConvContractConfig;
+    use crate::layers::group_norm::NormParity;
     use crate::test_support::scalars_and_vectors;
 
     #[test]
@@ -842,11 +853,68 @@ mod tests {
     }
 
     #[test]
+    fn parity_correct_norms_have_no_pseudoscalar_bias_leaf() {
+        let keys = Signature::new(vec![
+            (TensorKey::scalar(), 2),
+            (TensorKey::new(0, 1), 3),
+            (TensorKey::vector(), 2),
+        ])
+        .unwrap();
+        let spec = |parity| LayerSpec::Norm {
+            keys: keys.clone(),
+            equivariant: true,
+            parity,
+        };
+        let mut builder = LayerBuilder::new(2);
+        let ginjax = layer_leaves(
+            &builder.init(&spec(NormParity::Ginjax), ".g", 0).unwrap(),
+            ".g",
+        );
+        let correct_layer = builder
+            .init(&spec(NormParity::ParityCorrect), ".g", 0)
+            .unwrap();
+        let mut correct = layer_leaves(&correct_layer, ".g");
+        let pseudo_bias = ".g.vanilla_norm[((), 1)].bias";
+        // The same leaves as ginjax's, less the pseudoscalar's bias.
+        let want: Vec<&NamedParam> = ginjax.iter().filter(|l| l.path != pseudo_bias).collect();
+        assert_eq!(ginjax.len(), 6);
+        assert_eq!(correct.iter().collect::<Vec<_>>(), want);
+        // Loading: nonzero values come back; a ginjax leaf set has a leaf too many.
+        for (i, leaf) in correct.iter_mut().enumerate() {
+            leaf.data
+                .iter_mut()
+                .for_each(|v| *v = 0.25 * i as f32 + 0.5);
+        }
+        let mut set = ParamSet::new(&correct).unwrap();
+        let back = builder
+            .load(&spec(NormParity::ParityCorrect), ".g", &mut set)
+            .unwrap();
+        set.finish().unwrap();
+        assert_eq!(layer_leaves(&back, ".g"), correct);
+        let BuiltLayer::LayerNorm(norm) = &back else {
+            panic!("a layer norm")
+        };
+        assert_eq!(norm.parity(), NormParity::ParityCorrect);
+        assert_eq!(norm.bias(&TensorKey::new(0, 1)), None);
+        let mut set = ParamSet::new(&ginjax).unwrap();
+        builder
+            .load(&spec(NormParity::ParityCorrect), ".g", &mut set)
+            .unwrap();
+        assert!(set.finish().is_err());
+        let mut set = ParamSet::new(&correct).unwrap();
+        assert!(matches!(
+            builder.load(&spec(NormParity::Ginjax), ".g", &mut set),
+            Err(ModelError::Missing { path, .. }) if path == pseudo_bias
+        ));
+    }
+
+    #[test]
     fn norms_and_nonlinearities_use_ginjax_leaf_names() {
         let mut builder = LayerBuilder::new(2);
         let norm = LayerSpec::Norm {
             keys: scalars_and_vectors(2),
             equivariant: true,
+            parity: NormParity::Ginjax,
         };
         let layer = builder.init(&norm, ".g", 0).unwrap();
         let paths: Vec<String> = layer_leaves(&layer, ".g")
@@ -865,6 +933,7 @@ mod tests {
         let baseline = LayerSpec::Norm {
             keys: Signature::new(vec![(TensorKey::scalar(), 3)]).unwrap(),
             equivariant: false,
+            parity: NormParity::Ginjax,
         };
         let path = ".b.group_norm.modules[((), 0)]";
         let layer = builder.init(&baseline, path, 0).unwrap();

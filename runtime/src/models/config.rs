@@ -5,6 +5,7 @@ use thiserror::Error;
 
 use crate::image::Signature;
 use crate::layers::conv_contract::BiasMode;
+use crate::layers::group_norm::NormParity;
 use crate::layers::nonlinear::Activation;
 
 /// Which of ginjax's models.
@@ -180,6 +181,14 @@ pub struct ModelConfig {
     pub preactivation_order: Option<bool>,
     /// Padding mode of the baseline's convolutions.
     pub padding_mode: BaselinePadding,
+    /// Whether the equivariant norms (ginjax's `LayerNorm`) give pseudoscalar keys a learned
+    /// bias: [`NormParity::Ginjax`] (the default, ginjax's layer) or
+    /// [`NormParity::ParityCorrect`] (no bias on parity-1 scalar keys, so that the model is
+    /// equivariant under reflections when its data has pseudoscalars; see
+    /// [`crate::layers::group_norm`]). Every norm the model builds follows it; the baseline's
+    /// norm sees only parity-0 scalars, on which both modes agree. Not a ginjax option: a
+    /// model file stores it as `norm_parity` only when it is not ginjax's.
+    pub norm_parity: NormParity,
 }
 
 impl ModelConfig {
@@ -211,6 +220,7 @@ impl ModelConfig {
             use_group_norm: None,
             preactivation_order: None,
             padding_mode: BaselinePadding::Zeros,
+            norm_parity: NormParity::Ginjax,
         }
     }
 

@@ -12,6 +12,7 @@
 
 use crate::image::{Signature, TensorKey};
 use crate::layers::conv_contract::{BiasMode, ConvContractConfig};
+use crate::layers::group_norm::NormParity;
 use crate::layers::nonlinear::Activation;
 use crate::models::config::{
     BaselinePadding, FilterSpec, ModelConfig, ModelConfigError, ModelKind,
@@ -63,6 +64,11 @@ pub enum LayerSpec {
         keys: Signature,
         /// ginjax's `LayerNorm` (true) or equinox's `GroupNorm` (false).
         equivariant: bool,
+        /// Whether pseudoscalar keys have a bias: the configuration's
+        /// [`ModelConfig::norm_parity`] for the equivariant norm (no `.vanilla_norm[KEY].bias`
+        /// leaf for a pseudoscalar key in the parity-correct mode), ginjax's for the baseline's
+        /// (which normalises parity-0 scalars only).
+        parity: NormParity,
     },
     /// The activation: vector neurons (ginjax's `VectorNeuronNonlinear`, parameters
     /// `.weights[key]`) when `equivariant`, else elementwise on every key (no parameters).
@@ -272,6 +278,7 @@ impl Builder<'_> {
                     LayerSpec::Norm {
                         keys: keys.clone(),
                         equivariant: true,
+                        parity: c.norm_parity,
                     },
                 )
             } else {
@@ -280,6 +287,7 @@ impl Builder<'_> {
                     LayerSpec::Norm {
                         keys: keys.clone(),
                         equivariant: false,
+                        parity: NormParity::Ginjax,
                     },
                 )
             };

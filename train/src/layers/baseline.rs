@@ -256,6 +256,7 @@ impl GinjaxParams for BaselineNorm {
             .affine()
             .next()
             .expect("a baseline norm has exactly one key");
+        let bias = bias.expect("equinox's GroupNorm(1, c) on parity-0 scalars has a bias");
         vec![
             (".weight".to_string(), NamedTensor::from(weight)),
             (".bias".to_string(), NamedTensor::from(bias)),

@@ -9,6 +9,12 @@
 //!   `out_c = s_c·x'_c + b_c·m_c` with `m_c` the channel's mean vector of the *input*.
 //!   `W` is [`crate::eigen::spectral_map`] of `Σ` (burn has no differentiable `eigh`).
 //!
+//! A [`NormParity::ParityCorrect`] layer has no bias for pseudoscalar keys (k = 0, parity 1):
+//! a constant bias is not odd under reflections, which negate pseudoscalars (see the
+//! runtime's [`ginrs_runtime::layers::group_norm`]). Such a key has no bias parameter (no
+//! leaf, no gradient, nothing in the fused route's flat parameters); ginjax's mode, the
+//! default, keeps equinox's bias on every k = 0 key.
+//!
 //! The configuration and initial parameters come from the runtime's
 //! [`RuntimeGroupNorm`], which also validates it (k ≥ 2 and groups not dividing the channels
 //! are errors there).
@@ -16,7 +22,7 @@
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor, TensorData};
 use ginrs_runtime::GroupNorm as RuntimeGroupNorm;
-use ginrs_runtime::{Signature, TensorKey};
+use ginrs_runtime::{NormParity, Signature, TensorKey};
 
 use crate::eigen::spectral_map;
 #[cfg(not(feature = "flex"))]
@@ -34,6 +40,7 @@ struct NormSpec {
     input_keys: Signature,
     groups: usize,
     eps: f32,
+    parity: NormParity,
     route: Route,
     /// The runtime layer of the same configuration: the fused route runs it with the module's
     /// parameters.
@@ -46,18 +53,30 @@ struct NormSpec {
 pub struct GroupNorm {
     /// Per key in signature order: γ (k = 0) or the vector scale s (k = 1), `(channels,)`.
     weight: Vec<Param<Tensor<1>>>,
-    /// Per key in signature order: β (k = 0) or the vector mean-bias b (k = 1), `(channels,)`.
-    bias: Vec<Param<Tensor<1>>>,
+    /// Per key in signature order: β (k = 0) or the vector mean-bias b (k = 1), `(channels,)`;
+    /// `None` for a pseudoscalar key in [`NormParity::ParityCorrect`].
+    bias: Vec<Option<Param<Tensor<1>>>>,
     #[module(skip)]
     spec: NormSpec,
 }
 
 impl GroupNorm {
     /// A group norm over `input_keys` with `groups` groups, at ginjax's initial parameters
-    /// (weights 1, biases 0) and eps `1e-5`.
+    /// (weights 1, biases 0), eps `1e-5` and ginjax's [`NormParity::Ginjax`].
     pub fn new(input_keys: &Signature, groups: usize, device: &Device) -> Result<Self, TrainError> {
-        let runtime =
-            RuntimeGroupNorm::new(input_keys, groups).map_err(ginrs_runtime::Error::from)?;
+        Self::new_with_parity(input_keys, groups, NormParity::Ginjax, device)
+    }
+
+    /// [`GroupNorm::new`] in the given [`NormParity`] mode.
+    pub fn new_with_parity(
+        input_keys: &Signature,
+        groups: usize,
+        parity: NormParity,
+        device: &Device,
+    ) -> Result<Self, TrainError> {
+        let runtime = RuntimeGroupNorm::new(input_keys, groups)
+            .map_err(ginrs_runtime::Error::from)?
+            .with_parity(parity);
         Ok(Self::from_runtime(&runtime, device))
     }
 
@@ -66,20 +85,33 @@ impl GroupNorm {
         Self::new(input_keys, 1, device)
     }
 
-    /// A trainable copy of a runtime layer (configuration and current parameters).
+    /// A trainable copy of a runtime layer (configuration, [`NormParity`] and current
+    /// parameters).
     pub fn from_runtime(runtime: &RuntimeGroupNorm, device: &Device) -> Self {
-        let param = |values: Option<&[f32]>| {
-            let values = values.expect("the runtime layer has parameters for each of its keys");
+        let param = |values: &[f32]| {
             Param::from_data(TensorData::new(values.to_vec(), [values.len()]), device)
         };
         let keys = runtime.input_keys().entries();
         Self {
-            weight: keys.iter().map(|(k, _)| param(runtime.weight(k))).collect(),
-            bias: keys.iter().map(|(k, _)| param(runtime.bias(k))).collect(),
+            weight: keys
+                .iter()
+                .map(|(k, _)| {
+                    param(
+                        runtime
+                            .weight(k)
+                            .expect("the runtime layer has a weight for each of its keys"),
+                    )
+                })
+                .collect(),
+            bias: keys
+                .iter()
+                .map(|(k, _)| runtime.bias(k).map(param))
+                .collect(),
             spec: NormSpec {
                 input_keys: runtime.input_keys().clone(),
                 groups: runtime.groups(),
                 eps: runtime.eps(),
+                parity: runtime.parity(),
                 route: Route::default(),
                 #[cfg(feature = "flex")]
                 runtime: runtime.clone(),
@@ -99,11 +131,17 @@ impl GroupNorm {
         self.spec.route
     }
 
+    /// Whether pseudoscalar keys have a bias.
+    pub fn parity(&self) -> NormParity {
+        self.spec.parity
+    }
+
     /// A runtime layer with the current parameters; its forward pass reproduces this module's.
     pub fn to_runtime(&self) -> Result<RuntimeGroupNorm, TrainError> {
         let mut runtime = RuntimeGroupNorm::new(&self.spec.input_keys, self.spec.groups)
             .map_err(ginrs_runtime::Error::from)?
-            .with_eps(self.spec.eps);
+            .with_eps(self.spec.eps)
+            .with_parity(self.spec.parity);
         for (((key, _), w), b) in self
             .spec
             .input_keys
@@ -113,15 +151,23 @@ impl GroupNorm {
             .zip(&self.bias)
         {
             runtime
-                .set_affine(key, read_f32(&w.val())?, read_f32(&b.val())?)
+                .set_weight(key, read_f32(&w.val())?)
                 .map_err(ginrs_runtime::Error::from)?;
+            if let Some(b) = b {
+                runtime
+                    .set_bias(key, read_f32(&b.val())?)
+                    .map_err(ginrs_runtime::Error::from)?;
+            }
         }
         Ok(runtime)
     }
 
-    /// The `(weight, bias)` parameters of each key, in signature order.
-    pub(crate) fn affine(&self) -> impl Iterator<Item = (&Param<Tensor<1>>, &Param<Tensor<1>>)> {
-        self.weight.iter().zip(&self.bias)
+    /// The `(weight, bias)` parameters of each key, in signature order (no bias for a
+    /// pseudoscalar key in [`NormParity::ParityCorrect`]).
+    pub(crate) fn affine(
+        &self,
+    ) -> impl Iterator<Item = (&Param<Tensor<1>>, Option<&Param<Tensor<1>>>)> {
+        self.weight.iter().zip(self.bias.iter().map(Option::as_ref))
     }
 
     /// The input signature.
@@ -137,10 +183,11 @@ impl GroupNorm {
         }
         #[cfg(feature = "flex")]
         if let Some(out) = SameShape::forward(self.spec.route, &self.spec.runtime, input, || {
+            // The runtime layer's flat order: weight, then the bias where the key has one.
             self.weight
                 .iter()
                 .zip(&self.bias)
-                .flat_map(|(w, b)| [w.val(), b.val()])
+                .flat_map(|(w, b)| std::iter::once(w.val()).chain(b.as_ref().map(Param::val)))
                 .collect()
         })? {
             return Ok(out);
@@ -152,10 +199,12 @@ impl GroupNorm {
         let mut out = TensorImage::new(input.geometry().clone(), input.batch());
         for (key, x) in input.blocks() {
             let index = self.index_of(key, x.dims()[1])?;
-            let (w, b) = (self.weight[index].val(), self.bias[index].val());
+            let w = self.weight[index].val();
+            let b = self.bias[index].as_ref().map(Param::val);
             let y = if key.k() == 0 {
                 self.norm_scalars(x.clone(), w, b)
             } else {
+                let b = b.expect("k = 1 keys always have a bias");
                 self.whiten_vectors(x.clone(), w, b)?
             };
             out.push(key.clone(), y)?;
@@ -174,8 +223,9 @@ impl GroupNorm {
         }
     }
 
-    /// equinox's GroupNorm on `[batch, c, pixels, 1]`.
-    fn norm_scalars(&self, x: Tensor<4>, weight: Tensor<1>, bias: Tensor<1>) -> Tensor<4> {
+    /// equinox's GroupNorm on `[batch, c, pixels, 1]` (without the bias where `bias` is
+    /// `None`).
+    fn norm_scalars(&self, x: Tensor<4>, weight: Tensor<1>, bias: Option<Tensor<1>>) -> Tensor<4> {
         let [n, c, p, q] = x.dims();
         let g = self.spec.groups;
         let grouped: Tensor<3> = x.reshape([n, g, c / g * p * q]);
@@ -183,7 +233,11 @@ impl GroupNorm {
         let centred = grouped - mean;
         let var = centred.clone().powi_scalar(2).mean_dim(2);
         let normed = centred / (var + f64::from(self.spec.eps)).sqrt();
-        normed.reshape([n, c, p, q]) * weight.reshape([1, c, 1, 1]) + bias.reshape([1, c, 1, 1])
+        let scaled = normed.reshape([n, c, p, q]) * weight.reshape([1, c, 1, 1]);
+        match bias {
+            Some(bias) => scaled + bias.reshape([1, c, 1, 1]),
+            None => scaled,
+        }
     }
 
     /// Eigen-whitening of `[batch, c, pixels, d]`, then scale and mean-bias per channel.
@@ -228,7 +282,7 @@ impl GinjaxParams for GroupNorm {
             }
         }
         for ((key, _), b) in keys.iter().zip(&self.bias) {
-            if key.k() == 1 {
+            if let (1, Some(b)) = (key.k(), b) {
                 out.push((format!(".bias[{}]", key_repr(key)), NamedTensor::from(b)));
             }
         }
@@ -236,7 +290,10 @@ impl GinjaxParams for GroupNorm {
             if key.k() == 0 {
                 let name = format!(".vanilla_norm[{}]", key_repr(key));
                 out.push((format!("{name}.weight"), NamedTensor::from(w)));
-                out.push((format!("{name}.bias"), NamedTensor::from(b)));
+                // No bias leaf for a pseudoscalar key of a parity-correct norm.
+                if let Some(b) = b {
+                    out.push((format!("{name}.bias"), NamedTensor::from(b)));
+                }
             }
         }
         out

@@ -50,7 +50,8 @@ impl GroupNorm {
     /// Gradients of a scalar loss `L` through [`forward(input)`](crate::Layer::forward), given
     /// `grad_output = ∂L/∂output` (same signature and geometry as the output): returns
     /// `(∂L/∂input, ∂L/∂params)`, the parameter gradients flat in
-    /// [`Self::flat_params`]'s order (keys the input lacks get zeros). See the module docs.
+    /// [`Self::flat_params`]'s order (keys the input lacks get zeros; keys without bias,
+    /// see [`super::NormParity`], have no bias gradient). See the module docs.
     pub fn backward(
         &self,
         input: &MultiImage,
@@ -65,11 +66,18 @@ impl GroupNorm {
         }
         grad_output.expect_signature(&input.signature())?;
         let mut param_grads = vec![0f32; self.param_len()];
+        // The bias gradient of a key without bias is computed and dropped.
+        let mut unused_bias_grad = Vec::new();
         let mut blocks = Vec::with_capacity(input.blocks().len());
         for (x, g) in input.blocks().iter().zip(grad_output.blocks()) {
             let (params, offset) = self.checked_block(x)?;
             let (weight_grad, rest) = param_grads[offset..].split_at_mut(params.channels);
-            let bias_grad = &mut rest[..params.channels];
+            let bias_grad = if params.bias.is_some() {
+                &mut rest[..params.channels]
+            } else {
+                unused_bias_grad.resize(params.channels, 0.0);
+                &mut unused_bias_grad[..]
+            };
             let data = if x.key().k() == 0 {
                 self.scalars_backward(x, g, params, weight_grad, bias_grad)
             } else {
@@ -264,7 +272,7 @@ impl GroupNorm {
             for (i, (((channel, grad), out_channel), channel_grad)) in channels.enumerate() {
                 let c = first + i;
                 let scale = f64::from(params.weight[c]);
-                let bias = f64::from(params.bias[c]);
+                let bias = params.bias_at(c);
                 let mut grad_map = [[0f64; N]; N];
                 let mut shift = [0f64; N];
                 for r in 0..d {

@@ -10,16 +10,45 @@
 //!   the channel's own spatial mean vector.
 //! - k ≥ 2 is rejected (ginjax raises `NotImplementedError`).
 //!
+//! # Pseudoscalar biases: [`NormParity`]
+//!
+//! A reflection (an element `g` of B_d with det −1) acts on a pseudoscalar (k = 0, parity 1)
+//! image by moving its pixels *and negating every value*: `(g·x)(p) = −x(g⁻¹p)`. Through the
+//! k = 0 normalisation:
+//! - the group mean μ is an average over channels and pixels, so the pixel permutation leaves
+//!   it alone and the sign flips it: `μ(g·x) = −μ(x)` (odd), and the centred values
+//!   `x − μ` are odd too;
+//! - the biased variance σ² is a mean of squared centred values: `σ²(g·x) = σ²(x)` (even), so
+//!   `(x − μ)/√(σ² + eps)` is odd;
+//! - the per-channel weight multiplies an odd quantity by a constant (channels are not moved
+//!   by the group): still odd;
+//! - the per-channel bias β is a constant: `f(g·x) = −a·x̂(g⁻¹p) + β` but
+//!   `g·f(x) = −a·x̂(g⁻¹p) − β`. They differ by `2β`: **a learned bias on a pseudoscalar key
+//!   is not equivariant under reflections** (under rotations, det +1, it is).
+//!
+//! ginjax (equinox's `GroupNorm` on every k = 0 key) has that bias; [`NormParity::Ginjax`],
+//! the default, keeps it, so imported ginjax models compute exactly what ginjax computes.
+//! [`NormParity::ParityCorrect`] gives parity-1 scalar keys **no bias parameter at all** (no
+//! flat parameter, no `.vanilla_norm[KEY].bias` leaf, no gradient), and every other key the
+//! same parameters as ginjax. Nothing else in the layer breaks oddness: scalar keys of parity
+//! 0 are acted on by permutation only (a bias is fine there), and for k = 1 keys the whitening
+//! map of the moved image is `W(g·x) = G W(x) Gᵀ` (`G` the orthogonal matrix of `g`, `W` a
+//! spectral function of the covariance `G C Gᵀ`, which the parity sign leaves alone), the
+//! mean vectors μ and `m_c` transform like the vectors themselves (parity sign included), so
+//! `scale·W(x − μ) + bias·m_c` is equivariant for vectors and pseudovectors alike.
+//!
 //! Statistics are accumulated in f64; constant or zero inputs give finite output (the
 //! variance or eigenvalue is 0 and `eps` keeps the division finite).
 //!
 //! The gradients of the forward pass, for training, are [`GroupNorm::backward`]; the trainable
 //! parameters travel flat ([`GroupNorm::flat_params`]): per key in signature order, the
-//! key's weight (one value per channel), then its bias.
+//! key's weight (one value per channel), then its bias (where the key has one: see
+//! [`NormParity`]).
 
 mod backward;
 
 use ginrs_generator::group::MAX_DIM;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::error::Error;
@@ -34,6 +63,52 @@ use crate::ops::sym_eigen::spectral_map;
 use crate::ops::GINJAX_EPS;
 
 const LAYER: &str = "GroupNorm";
+
+/// Whether the k = 0 normalisation of a pseudoscalar key (k = 0, parity 1) has equinox's
+/// learned bias. See the module docs: a constant bias is not odd, so with it the layer is not
+/// equivariant under reflections when the data has pseudoscalars.
+///
+/// In JSON (a [`GroupNorm`]'s parameters, a model file's `config.norm_parity`) it is written
+/// `"ginjax"` or `"parity_correct"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NormParity {
+    /// ginjax's layer: every k = 0 key, pseudoscalars included, has a learned bias (the
+    /// default; what imported ginjax models use).
+    #[default]
+    Ginjax,
+    /// Parity-1 scalar keys have no bias (their learned weight stays); every other key is
+    /// ginjax's. Equivariant under all of B_d, reflections included.
+    ParityCorrect,
+}
+
+impl NormParity {
+    /// The JSON name: `"ginjax"` or `"parity_correct"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Ginjax => "ginjax",
+            Self::ParityCorrect => "parity_correct",
+        }
+    }
+
+    /// The mode called `name` ([`Self::name`]); `None` for any other text.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "ginjax" => Some(Self::Ginjax),
+            "parity_correct" => Some(Self::ParityCorrect),
+            _ => None,
+        }
+    }
+
+    /// Whether a norm in this mode has a bias for `key`: always in ginjax's mode; in the
+    /// parity-correct mode for every key but the pseudoscalars (k = 0, parity 1).
+    pub fn has_bias(self, key: &TensorKey) -> bool {
+        match self {
+            Self::Ginjax => true,
+            Self::ParityCorrect => !(key.k() == 0 && key.parity() % 2 == 1),
+        }
+    }
+}
 
 /// Errors from building or applying a [`GroupNorm`].
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -101,6 +176,23 @@ pub enum NormError {
         /// The gradient's geometry.
         got: String,
     },
+    /// A bias for a key that has none in the layer's [`NormParity`] (a pseudoscalar key in the
+    /// parity-correct mode).
+    #[error("GroupNorm: {key} has no bias in the {parity} mode (a constant bias on a pseudoscalar is not equivariant under reflections)")]
+    NoBias {
+        /// The key.
+        key: String,
+        /// The mode's name.
+        parity: &'static str,
+    },
+    /// No bias for a key that has one in the layer's [`NormParity`].
+    #[error("GroupNorm: {key} needs a bias in the {parity} mode")]
+    MissingBias {
+        /// The key.
+        key: String,
+        /// The mode's name.
+        parity: &'static str,
+    },
     /// An affine parameter vector of the wrong length.
     #[error("GroupNorm: {what} for {key} needs {expected} values (one per channel), got {got}")]
     ParamLength {
@@ -116,13 +208,26 @@ pub enum NormError {
 }
 
 /// Per-key trainable parameters: `weight`/`bias` of the equinox norm for k = 0, the vector
-/// `scale`/`bias` for k = 1.
+/// `scale`/`bias` for k = 1; no bias where the layer's [`NormParity`] gives the key none.
 #[derive(Debug, Clone, PartialEq)]
 struct NormBlock {
     key: TensorKey,
     channels: usize,
     weight: Vec<f32>,
-    bias: Vec<f32>,
+    bias: Option<Vec<f32>>,
+}
+
+impl NormBlock {
+    /// The bias of channel `c` (0 for a key without bias).
+    #[inline(always)]
+    fn bias_at(&self, c: usize) -> f64 {
+        self.bias.as_ref().map_or(0.0, |b| f64::from(b[c]))
+    }
+
+    /// The number of flat parameters of the key: the weight and, where it has one, the bias.
+    fn param_len(&self) -> usize {
+        self.channels * if self.bias.is_some() { 2 } else { 1 }
+    }
 }
 
 /// ginjax's `GroupNorm` (and `LayerNorm` = one group); see the module docs.
@@ -131,13 +236,14 @@ pub struct GroupNorm {
     input_keys: Signature,
     groups: usize,
     eps: f32,
+    parity: NormParity,
     blocks: Vec<NormBlock>,
 }
 
 impl GroupNorm {
     /// A group norm for `input_keys` with ginjax's initial parameters (weight/scale 1,
-    /// bias 0) and `eps = 1e-5`. Every channel count must be divisible by `groups` and every
-    /// key must have k ≤ 1.
+    /// bias 0), `eps = 1e-5` and ginjax's [`NormParity::Ginjax`] (see [`Self::with_parity`]).
+    /// Every channel count must be divisible by `groups` and every key must have k ≤ 1.
     pub fn new(input_keys: &Signature, groups: usize) -> Result<Self, NormError> {
         if groups == 0 {
             return Err(NormError::ZeroGroups);
@@ -163,7 +269,7 @@ impl GroupNorm {
                     key: key.clone(),
                     channels: *channels,
                     weight: vec![1.0; *channels],
-                    bias: vec![0.0; *channels],
+                    bias: Some(vec![0.0; *channels]),
                 })
             })
             .collect::<Result<_, _>>()?;
@@ -171,8 +277,37 @@ impl GroupNorm {
             input_keys: input_keys.clone(),
             groups,
             eps: GINJAX_EPS,
+            parity: NormParity::Ginjax,
             blocks,
         })
+    }
+
+    /// ginjax's `LayerNorm` in the given [`NormParity`] mode: one group.
+    pub fn layer_norm_with_parity(
+        input_keys: &Signature,
+        parity: NormParity,
+    ) -> Result<Self, NormError> {
+        Ok(Self::layer_norm(input_keys)?.with_parity(parity))
+    }
+
+    /// Switches the layer to `parity` (see [`NormParity`] and the module docs): keys that have
+    /// no bias in the new mode lose theirs, keys that gain one get ginjax's initial bias 0;
+    /// other parameters are kept.
+    pub fn with_parity(mut self, parity: NormParity) -> Self {
+        self.parity = parity;
+        for b in &mut self.blocks {
+            b.bias = match (parity.has_bias(&b.key), b.bias.take()) {
+                (true, Some(bias)) => Some(bias),
+                (true, None) => Some(vec![0.0; b.channels]),
+                (false, _) => None,
+            };
+        }
+        self
+    }
+
+    /// Whether pseudoscalar keys have a bias ([`NormParity`]).
+    pub fn parity(&self) -> NormParity {
+        self.parity
     }
 
     /// ginjax's `LayerNorm(input_keys, D)`: a group norm with one group.
@@ -206,58 +341,85 @@ impl GroupNorm {
         self.block(key).map(|b| b.weight.as_slice())
     }
 
-    /// The per-channel bias of `key` (added for k = 0, times the channel mean for k = 1).
+    /// The per-channel bias of `key` (added for k = 0, times the channel mean for k = 1);
+    /// `None` for a key the layer does not have or a key without bias (a pseudoscalar in
+    /// [`NormParity::ParityCorrect`]).
     pub fn bias(&self, key: &TensorKey) -> Option<&[f32]> {
-        self.block(key).map(|b| b.bias.as_slice())
+        self.block(key).and_then(|b| b.bias.as_deref())
     }
 
-    /// Sets the per-channel multiplier and bias of `key` (one value per channel each).
+    /// Sets the per-channel multiplier and bias of `key` (one value per channel each); an
+    /// error ([`NormError::NoBias`]) for a key without bias (use [`Self::set_weight`]).
     pub fn set_affine(
         &mut self,
         key: &TensorKey,
         weight: Vec<f32>,
         bias: Vec<f32>,
     ) -> Result<(), NormError> {
+        let block = self.block_mut(key)?;
+        check_len("weight", key, block.channels, &weight)?;
+        check_len("bias", key, block.channels, &bias)?;
+        self.set_bias(key, bias)?;
+        self.set_weight(key, weight)
+    }
+
+    /// Sets the per-channel multiplier of `key` (one value per channel).
+    pub fn set_weight(&mut self, key: &TensorKey, weight: Vec<f32>) -> Result<(), NormError> {
+        let block = self.block_mut(key)?;
+        check_len("weight", key, block.channels, &weight)?;
+        block.weight = weight;
+        Ok(())
+    }
+
+    /// Sets the per-channel bias of `key` (one value per channel); an error
+    /// ([`NormError::NoBias`]) for a key without bias in the layer's [`NormParity`].
+    pub fn set_bias(&mut self, key: &TensorKey, bias: Vec<f32>) -> Result<(), NormError> {
+        let parity = self.parity.name();
+        let block = self.block_mut(key)?;
+        check_len("bias", key, block.channels, &bias)?;
+        match &mut block.bias {
+            Some(values) => *values = bias,
+            None => {
+                return Err(NormError::NoBias {
+                    key: format!("{key:?}"),
+                    parity,
+                })
+            }
+        }
+        Ok(())
+    }
+
+    fn block_mut(&mut self, key: &TensorKey) -> Result<&mut NormBlock, NormError> {
         let signature = self.input_keys.to_string();
-        let block = self
-            .blocks
+        self.blocks
             .iter_mut()
             .find(|b| &b.key == key)
             .ok_or_else(|| NormError::UnknownKey {
                 key: format!("{key:?}"),
                 signature,
-            })?;
-        for (what, values) in [("weight", &weight), ("bias", &bias)] {
-            if values.len() != block.channels {
-                return Err(NormError::ParamLength {
-                    what,
-                    key: format!("{key:?}"),
-                    expected: block.channels,
-                    got: values.len(),
-                });
-            }
-        }
-        block.weight = weight;
-        block.bias = bias;
-        Ok(())
+            })
     }
 
     fn block(&self, key: &TensorKey) -> Option<&NormBlock> {
         self.blocks.iter().find(|b| &b.key == key)
     }
 
-    /// The number of flat parameter values: `Σ_keys 2 · channels` (see [`Self::flat_params`]).
+    /// The number of flat parameter values: `Σ_keys 2 · channels`, less the channels of keys
+    /// without bias (see [`Self::flat_params`]).
     pub fn param_len(&self) -> usize {
-        self.blocks.iter().map(|b| 2 * b.channels).sum()
+        self.blocks.iter().map(NormBlock::param_len).sum()
     }
 
     /// Every trainable value, flat: per key in signature order, the weight (one value per
-    /// channel), then the bias. The order of [`Self::backward`]'s parameter gradients.
+    /// channel), then the bias where the key has one ([`NormParity`]). The order of
+    /// [`Self::backward`]'s parameter gradients.
     pub fn flat_params(&self) -> Vec<f32> {
         let mut flat = Vec::with_capacity(self.param_len());
         for b in &self.blocks {
             flat.extend_from_slice(&b.weight);
-            flat.extend_from_slice(&b.bias);
+            if let Some(bias) = &b.bias {
+                flat.extend_from_slice(bias);
+            }
         }
         flat
     }
@@ -273,10 +435,13 @@ impl GroupNorm {
         }
         let mut rest = params;
         for b in &mut self.blocks {
-            let (weight, tail) = rest.split_at(b.channels);
-            let (bias, tail) = tail.split_at(b.channels);
+            let (weight, mut tail) = rest.split_at(b.channels);
             b.weight.copy_from_slice(weight);
-            b.bias.copy_from_slice(bias);
+            if let Some(bias) = &mut b.bias {
+                let (values, after) = tail.split_at(b.channels);
+                bias.copy_from_slice(values);
+                tail = after;
+            }
             rest = tail;
         }
         Ok(())
@@ -297,7 +462,7 @@ impl GroupNorm {
                 }
                 return Ok((params, offset));
             }
-            offset += 2 * params.channels;
+            offset += params.param_len();
         }
         Err(NormError::UnknownKey {
             key: format!("{:?}", block.key()),
@@ -305,7 +470,8 @@ impl GroupNorm {
         })
     }
 
-    /// The parameters in their JSON form.
+    /// The parameters in their JSON form (a key without bias has no `bias` entry, and the
+    /// parity-correct mode is recorded as `"norm_parity": "parity_correct"`).
     pub fn params(&self) -> GroupNormParams {
         let affine = |b: &NormBlock, values: &[f32]| KeyedArrayJson {
             key: KeyJson::from(&b.key),
@@ -316,20 +482,28 @@ impl GroupNorm {
         GroupNormParams {
             groups: self.groups,
             eps: self.eps,
+            norm_parity: self.parity,
             input_keys: signature_to_json(&self.input_keys),
             vanilla_norm: scalars
                 .map(|b| VanillaNormJson {
                     key: KeyJson::from(&b.key),
                     weight: ArrayJson::new(vec![b.channels], b.weight.clone()),
-                    bias: ArrayJson::new(vec![b.channels], b.bias.clone()),
+                    bias: b
+                        .bias
+                        .as_ref()
+                        .map(|bias| ArrayJson::new(vec![b.channels], bias.clone())),
                 })
                 .collect(),
             vector_scale: vectors.clone().map(|b| affine(b, &b.weight)).collect(),
-            vector_bias: vectors.map(|b| affine(b, &b.bias)).collect(),
+            vector_bias: vectors
+                .map(|b| affine(b, b.bias.as_deref().expect("k = 1 keys always have a bias")))
+                .collect(),
         }
     }
 
-    /// Builds the layer from its JSON form, checking groups, orders, keys and shapes.
+    /// Builds the layer from its JSON form, checking groups, orders, keys and shapes; a
+    /// scalar key has a `bias` exactly when the form's `norm_parity` gives it one
+    /// ([`NormError::MissingBias`], [`NormError::NoBias`]).
     pub fn from_params(params: &GroupNormParams) -> Result<Self, Error> {
         let signature = signature_from_json(LAYER, &params.input_keys)?;
         if !(params.eps.is_finite() && params.eps >= 0.0) {
@@ -359,25 +533,46 @@ impl GroupNorm {
         // Every array is checked against the signature before the layer allocates its
         // per-channel parameters, so a channel count the file does not back is an error.
         let mut affine = Vec::with_capacity(scalars.len() + vectors.len());
+        let parity = params.norm_parity;
         for (key, entry) in scalars.iter().zip(vanilla) {
             let shape = [signature.channels(key).unwrap_or(0)];
             let w = entry
                 .weight
                 .checked(LAYER, "vanilla_norm weight", key, &shape)?;
-            let b = entry
-                .bias
-                .checked(LAYER, "vanilla_norm bias", key, &shape)?;
+            let b = match (&entry.bias, parity.has_bias(key)) {
+                (Some(b), true) => Some(b.checked(LAYER, "vanilla_norm bias", key, &shape)?),
+                (None, false) => None,
+                (Some(_), false) => {
+                    return Err(NormError::NoBias {
+                        key: format!("{key:?}"),
+                        parity: parity.name(),
+                    }
+                    .into())
+                }
+                (None, true) => {
+                    return Err(NormError::MissingBias {
+                        key: format!("{key:?}"),
+                        parity: parity.name(),
+                    }
+                    .into())
+                }
+            };
             affine.push((key, w, b));
         }
         for ((key, s), b) in vectors.iter().zip(scale).zip(bias) {
             let shape = [signature.channels(key).unwrap_or(0)];
             let s = s.array.checked(LAYER, "vector_scale", key, &shape)?;
             let b = b.array.checked(LAYER, "vector_bias", key, &shape)?;
-            affine.push((key, s, b));
+            affine.push((key, s, Some(b)));
         }
-        let mut layer = Self::new(&signature, params.groups)?.with_eps(params.eps);
+        let mut layer = Self::new(&signature, params.groups)?
+            .with_eps(params.eps)
+            .with_parity(parity);
         for (key, w, b) in affine {
-            layer.set_affine(key, w, b)?;
+            layer.set_weight(key, w)?;
+            if let Some(b) = b {
+                layer.set_bias(key, b)?;
+            }
         }
         Ok(layer)
     }
@@ -432,7 +627,7 @@ impl GroupNorm {
             {
                 let c = g * per_group + i;
                 let a = inv * f64::from(params.weight[c]);
-                let b = f64::from(params.bias[c]);
+                let b = params.bias_at(c);
                 for (o, &x) in out_channel.iter_mut().zip(channel) {
                     *o = ((f64::from(x) - mean) * a + b) as f32;
                 }
@@ -486,7 +681,7 @@ impl GroupNorm {
             {
                 let c = g * per_group + i;
                 let scale = f64::from(params.weight[c]);
-                let bias = f64::from(params.bias[c]);
+                let bias = params.bias_at(c);
                 // out = scale · whiten · (x − mean) + bias · channel mean.
                 let mut map = [[0f64; N]; N];
                 let mut shift = [0f64; N];
@@ -513,6 +708,24 @@ impl GroupNorm {
         }
         out
     }
+}
+
+/// Checks that `values` has one value per channel.
+fn check_len(
+    what: &'static str,
+    key: &TensorKey,
+    channels: usize,
+    values: &[f32],
+) -> Result<(), NormError> {
+    if values.len() != channels {
+        return Err(NormError::ParamLength {
+            what,
+            key: format!("{key:?}"),
+            expected: channels,
+            got: values.len(),
+        });
+    }
+    Ok(())
 }
 
 /// The statistics of one group of a k = 1 block (pixels of `d` components, channels of
@@ -763,6 +976,131 @@ mod tests {
             GroupNorm::new(&matrix, 1),
             Err(NormError::UnsupportedOrder { k: 2, .. })
         ));
+    }
+
+    /// Pseudoscalars (3 channels), scalars (2) and vectors (2) on a 5×5 torus.
+    fn mixed_with_pseudoscalars() -> (Signature, MultiImage) {
+        let keys = crate::test_support::sig(&[(0, 1, 3), (0, 0, 2), (1, 0, 2)]);
+        let geometry = Geometry::square(2, 5, true).unwrap();
+        let mut x = crate::test_support::random_image(&geometry, &keys, 11);
+        // An offset, so that the pseudoscalar mean is far from 0 (centring matters).
+        for v in x.blocks_mut().next().unwrap().data_mut() {
+            *v += 0.75;
+        }
+        (keys, x)
+    }
+
+    /// Nonzero learned weights and biases for every parameter the layer has.
+    fn learned(mut layer: GroupNorm) -> GroupNorm {
+        let params: Vec<f32> = crate::test_support::noise(layer.param_len(), 5)
+            .into_iter()
+            .map(|v| v + 0.5 * v.signum())
+            .collect();
+        layer.set_flat_params(&params).unwrap();
+        layer
+    }
+
+    #[test]
+    fn parity_correct_norm_is_equivariant_under_reflections() {
+        use crate::check::equivariance::{check_layer, Elements};
+        let (keys, x) = mixed_with_pseudoscalars();
+        let pseudo = TensorKey::new(0, 1);
+
+        let correct =
+            learned(GroupNorm::layer_norm_with_parity(&keys, NormParity::ParityCorrect).unwrap());
+        // No bias for the pseudoscalar key: 3 values fewer than ginjax's layer.
+        assert_eq!(correct.param_len(), 2 * (3 + 2 + 2) - 3);
+        assert_eq!(correct.bias(&pseudo), None);
+        assert!(correct.bias(&TensorKey::scalar()).is_some());
+        assert!(correct.weight(&pseudo).unwrap().iter().all(|w| *w != 1.0));
+        let report = check_layer(&correct, &x, &Elements::All).unwrap();
+        assert_eq!(report.per_element.len(), 8);
+        assert!(
+            report.holds(1e-5),
+            "parity-correct: {}",
+            report.relative_error
+        );
+
+        // ginjax's layer with the same parameters and a nonzero pseudoscalar bias: reflections
+        // move the pseudoscalar output by twice the bias.
+        let mut ginjax = correct.clone().with_parity(NormParity::Ginjax);
+        ginjax.set_bias(&pseudo, vec![0.5, -0.75, 1.0]).unwrap();
+        let report = check_layer(&ginjax, &x, &Elements::All).unwrap();
+        assert!(
+            report.relative_error > 0.1,
+            "ginjax: {}",
+            report.relative_error
+        );
+        // ... but not rotations (det +1 elements act on pseudoscalars by permutation only).
+        let failing: Vec<_> = report
+            .per_element
+            .iter()
+            .filter(|e| e.max_abs_error > 1e-4 * report.output_scale)
+            .collect();
+        assert_eq!(failing.len(), 4, "exactly the 4 reflections of B_2 fail");
+
+        // The parity-correct layer is ginjax's with a zero pseudoscalar bias.
+        ginjax.set_bias(&pseudo, vec![0.0; 3]).unwrap();
+        assert_eq!(ginjax.forward(&x).unwrap(), correct.forward(&x).unwrap());
+    }
+
+    #[test]
+    fn parity_modes_switch_and_keep_ginjax_parameters() {
+        let (keys, x) = mixed_with_pseudoscalars();
+        let pseudo = TensorKey::new(0, 1);
+        let ginjax = learned(GroupNorm::layer_norm(&keys).unwrap());
+        assert_eq!(ginjax.parity(), NormParity::Ginjax);
+        let correct = ginjax.clone().with_parity(NormParity::ParityCorrect);
+        assert_eq!(correct.parity(), NormParity::ParityCorrect);
+        // Flat order: weight (and bias where present) per key in signature order.
+        let mut want = ginjax.flat_params();
+        want.drain(3..6);
+        assert_eq!(correct.flat_params(), want);
+        // Back to ginjax's mode: the pseudoscalar bias returns at ginjax's initial 0.
+        let back = correct.clone().with_parity(NormParity::Ginjax);
+        assert_eq!(back.bias(&pseudo), Some(&[0.0; 3][..]));
+        assert_eq!(back.forward(&x).unwrap(), correct.forward(&x).unwrap());
+        let mut correct = correct;
+        assert!(matches!(
+            correct.set_bias(&pseudo, vec![0.0; 3]),
+            Err(NormError::NoBias { .. })
+        ));
+        assert!(matches!(
+            correct.set_affine(&pseudo, vec![1.0; 3], vec![0.0; 3]),
+            Err(NormError::NoBias { .. })
+        ));
+        assert_eq!(correct.flat_params(), want, "a refused set changes nothing");
+        assert_eq!(
+            correct.set_flat_params(&ginjax.flat_params()),
+            Err(NormError::FlatParams {
+                expected: want.len(),
+                got: want.len() + 3
+            })
+        );
+        for name in ["ginjax", "parity_correct"] {
+            assert_eq!(NormParity::from_name(name).unwrap().name(), name);
+        }
+        assert_eq!(NormParity::from_name("odd"), None);
+        assert_eq!(NormParity::default(), NormParity::Ginjax);
+    }
+
+    #[test]
+    fn parity_correct_gradients_skip_the_missing_bias() {
+        // The backward pass of the parity-correct layer is ginjax's with the pseudoscalar
+        // bias gradient left out.
+        let (keys, x) = mixed_with_pseudoscalars();
+        let ginjax = learned(GroupNorm::layer_norm(&keys).unwrap());
+        let mut ginjax_zero = ginjax.clone();
+        ginjax_zero
+            .set_bias(&TensorKey::new(0, 1), vec![0.0; 3])
+            .unwrap();
+        let correct = ginjax.clone().with_parity(NormParity::ParityCorrect);
+        let cot = crate::test_support::random_image(x.geometry(), &keys, 3);
+        let (dx_correct, dp_correct) = correct.backward(&x, &cot).unwrap();
+        let (dx_ginjax, mut dp_ginjax) = ginjax_zero.backward(&x, &cot).unwrap();
+        dp_ginjax.drain(3..6);
+        assert_eq!(dx_correct, dx_ginjax);
+        assert_eq!(dp_correct, dp_ginjax);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //!
 //! Both layers map an image to one of the same signature and geometry, block by block in the
 //! input's order. The parameters are flat, in the runtime layer's order:
-//! [`RuntimeGroupNorm::set_flat_params`] (per key in signature order: weight, then bias) and
+//! [`RuntimeGroupNorm::set_flat_params`] (per key in signature order: weight, then bias
+//! where the key has one; see [`ginrs_runtime::NormParity`]) and
 //! [`RuntimeVectorNeuron::set_flat_weights`] (per non-scalar key in signature order: its
 //! `c × c` matrix, row-major).
 
