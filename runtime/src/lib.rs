@@ -53,7 +53,7 @@ pub use ginrs_macros::equivariant_layer;
 pub use image::typed::SignatureType;
 pub use image::{Geometry, ImageBlock, MultiImage, Signature, TensorKey};
 pub use io::ginjax_import::{GinjaxModel, ImportError};
-pub use io::model_file::{ModelFile, ModelFileError, NamedParam};
+pub use io::model_file::{ModelFile, ModelFileError, NamedParam, Origin};
 pub use io::params::ParamsError;
 pub use io::weights::{LayerWeights, WeightsError};
 pub use kernels::stencil::KernelError;

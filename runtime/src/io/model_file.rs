@@ -52,7 +52,7 @@ use thiserror::Error;
 use crate::io::ginjax_import::bias_mode_from_json;
 use crate::io::params::{
     element_count, from_json_text, path_message, signature_from_json, signature_to_json, ArrayJson,
-    ParamsError, SignatureEntryJson,
+    KeyJson, ParamsError, SignatureEntryJson,
 };
 use crate::layers::conv_contract::BiasMode;
 use crate::layers::group_norm::NormParity;
@@ -60,6 +60,7 @@ use crate::layers::nonlinear::Activation;
 use crate::models::config::{
     BaselinePadding, FilterSpec, ModelConfig, ModelConfigError, ModelKind,
 };
+use crate::models::seam::{KeyScaling, Normalization, Seam, SeamError};
 
 /// The `format` field of a model file.
 pub const FORMAT: &str = "ginrs-model";
@@ -123,6 +124,12 @@ pub enum ModelFileError {
         /// The repeated path.
         path: String,
     },
+    /// The seam (`residual`, `normalization`) does not fit the configuration.
+    #[error("model file: {0}")]
+    Seam(#[from] SeamError),
+    /// A key of `normalization` is malformed.
+    #[error("model file: normalization: {0}")]
+    NormalizationKey(String),
     /// A parameter holds NaN or an infinity, which JSON cannot represent.
     #[error("parameter `{path}` holds a non-finite value, which JSON cannot store")]
     NonFinite {
@@ -169,7 +176,8 @@ impl NamedParam {
     }
 }
 
-/// A model file: the configuration and the parameters (see the module docs).
+/// A model file: the configuration, the parameters, the seam and where the model came from
+/// (see the module docs).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelFile {
     /// The model's constructor options.
@@ -177,6 +185,24 @@ pub struct ModelFile {
     /// Every array leaf by tree path, in any order (ginjax's exports list them in tree order,
     /// [`crate::models::Model::to_file`] layer by layer in program order).
     pub params: Vec<NamedParam>,
+    /// Field normalisation and residual learning around the network (the file's
+    /// `residual` and `normalization`; absent: none, as in ginjax's exports).
+    pub seam: Seam,
+    /// The training run and checkpoint the model was exported from (`origin`), when known.
+    pub origin: Option<Origin>,
+}
+
+/// Where a trained model came from: the file's `origin`, which `ginrs eval --runtime`
+/// compares with the run it evaluates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Origin {
+    /// The training run's identity (written once, when the run starts).
+    pub run: String,
+    /// The checkpoint (`best` or `last`).
+    pub checkpoint: String,
+    /// The epoch of that checkpoint.
+    pub epoch: usize,
 }
 
 impl ModelFile {
@@ -192,6 +218,15 @@ impl ModelFile {
         };
         check_header(&file.format, &file.version)?;
         let config = file.config.to_config()?;
+        let seam = Seam {
+            residual: file.residual,
+            normalization: file
+                .normalization
+                .as_ref()
+                .map(NormalizationJson::to_normalization)
+                .transpose()?,
+        };
+        seam.validate(&config)?;
         let mut params = Vec::with_capacity(file.params.len());
         let mut seen = std::collections::HashSet::with_capacity(file.params.len());
         for entry in file.params {
@@ -202,13 +237,19 @@ impl ModelFile {
             }
             params.push(param);
         }
-        Ok(Self { config, params })
+        Ok(Self {
+            config,
+            params,
+            seam,
+            origin: file.origin,
+        })
     }
 
     /// The JSON text of the file. Values are written in their shortest form that reads back
     /// to the same f32.
     pub fn to_json(&self) -> Result<String, ModelFileError> {
         self.config.validate()?;
+        self.seam.validate(&self.config)?;
         let params = self
             .params
             .iter()
@@ -229,6 +270,13 @@ impl ModelFile {
             format: Value::from(FORMAT),
             version: Value::from(VERSION),
             config: ConfigJson::from_config(&self.config),
+            residual: self.seam.residual,
+            normalization: self
+                .seam
+                .normalization
+                .as_ref()
+                .map(NormalizationJson::from_normalization),
+            origin: self.origin.clone(),
             params,
         };
         Ok(serde_json::to_string(&file).expect("a model file serialises (plain data, finite)"))
@@ -242,7 +290,109 @@ struct FileJson {
     format: Value,
     version: Value,
     config: ConfigJson,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    residual: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    normalization: Option<NormalizationJson>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    origin: Option<Origin>,
     params: Vec<ParamJson>,
+}
+
+/// `normalization`: per side, one entry per key (also the serde form of [`Normalization`]).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NormalizationJson {
+    input: Vec<ScalingJson>,
+    output: Vec<ScalingJson>,
+}
+
+/// One key's scaling: the key's fields and per-channel `shift` and `scale`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScalingJson {
+    k: usize,
+    parity: u8,
+    covariant_axes: Vec<bool>,
+    shift: Vec<f32>,
+    scale: Vec<f32>,
+}
+
+impl From<Normalization> for NormalizationJson {
+    fn from(n: Normalization) -> Self {
+        Self::from_normalization(&n)
+    }
+}
+
+impl TryFrom<NormalizationJson> for Normalization {
+    type Error = ModelFileError;
+
+    fn try_from(json: NormalizationJson) -> Result<Self, ModelFileError> {
+        json.to_normalization()
+    }
+}
+
+impl NormalizationJson {
+    fn from_normalization(n: &Normalization) -> Self {
+        let side = |scalings: &[KeyScaling]| {
+            scalings
+                .iter()
+                .map(|s| {
+                    let key = KeyJson::from(&s.key);
+                    ScalingJson {
+                        k: key.k,
+                        parity: key.parity,
+                        covariant_axes: key.covariant_axes,
+                        shift: s.shift.clone(),
+                        scale: s.scale.clone(),
+                    }
+                })
+                .collect()
+        };
+        Self {
+            input: side(&n.input),
+            output: side(&n.output),
+        }
+    }
+
+    fn to_normalization(&self) -> Result<Normalization, ModelFileError> {
+        let side = |entries: &[ScalingJson]| {
+            entries
+                .iter()
+                .map(|e| {
+                    if e.parity > 1 {
+                        return Err(ModelFileError::NormalizationKey(format!(
+                            "parity {} is not 0 or 1",
+                            e.parity
+                        )));
+                    }
+                    let key = KeyJson {
+                        k: e.k,
+                        parity: e.parity,
+                        covariant_axes: e.covariant_axes.clone(),
+                    }
+                    .to_key()
+                    .map_err(|err| ModelFileError::NormalizationKey(err.to_string()))?;
+                    if e.shift.len() != e.scale.len() {
+                        return Err(ModelFileError::NormalizationKey(format!(
+                            "key {key}: {} shifts and {} scales",
+                            e.shift.len(),
+                            e.scale.len()
+                        )));
+                    }
+                    Ok(KeyScaling {
+                        key,
+                        shift: e.shift.clone(),
+                        scale: e.scale.clone(),
+                    })
+                })
+                .collect::<Result<Vec<_>, ModelFileError>>()
+        };
+        Ok(Normalization {
+            input: side(&self.input)?,
+            output: side(&self.output)?,
+        })
+    }
 }
 
 /// Just the header, read when the whole document does not parse, to tell "another format or
@@ -532,6 +682,7 @@ fn last_param_path(text: &str, error: &serde_json::Error) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::image::TensorKey;
     use crate::test_support::scalars_and_vectors;
 
     fn file() -> ModelFile {
@@ -555,7 +706,47 @@ mod tests {
                     vec![0.5, -3.25],
                 ),
             ],
+            seam: Seam::default(),
+            origin: None,
         }
+    }
+
+    #[test]
+    fn round_trips_the_seam_and_the_origin() {
+        let mut file = file();
+        let scaling = |key: &TensorKey, shift: f32| KeyScaling {
+            key: key.clone(),
+            shift: vec![shift],
+            scale: vec![0.25],
+        };
+        let (s, v) = (TensorKey::scalar(), TensorKey::vector());
+        file.seam = Seam {
+            residual: true,
+            normalization: Some(Normalization {
+                input: vec![scaling(&s, 1.5), scaling(&v, 0.0)],
+                output: vec![scaling(&s, -0.5), scaling(&v, 0.0)],
+            }),
+        };
+        file.origin = Some(Origin {
+            run: "abc".into(),
+            checkpoint: "best".into(),
+            epoch: 3,
+        });
+        let text = file.to_json().unwrap();
+        assert!(text.contains(r#""residual":true"#), "{text}");
+        assert_eq!(ModelFile::from_json(&text).unwrap(), file);
+        // A shifted vector breaks equivariance: refused on reading.
+        let bad = text.replacen(r#""shift":[0.0]"#, r#""shift":[0.5]"#, 1);
+        assert!(
+            matches!(
+                ModelFile::from_json(&bad),
+                Err(ModelFileError::Seam(SeamError::Shift { .. }))
+            ),
+            "{bad}"
+        );
+        // Files without the fields (ginjax exports, older files) have no seam.
+        let plain = ModelFile::from_json(&super::tests::file().to_json().unwrap()).unwrap();
+        assert!(plain.seam.is_identity() && plain.origin.is_none());
     }
 
     #[test]
