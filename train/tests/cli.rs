@@ -240,8 +240,50 @@ fn an_equivariant_run_trains_evaluates_and_exports() {
         )),
         "{text}"
     );
-    assert_eq!(text.lines().count(), 3);
-    for stem in ["loss_curves", "rollout"] {
+    // The run's row and the persistence row of its test set.
+    assert_eq!(text.lines().count(), 4, "{text}");
+    let persistence = text.lines().nth(3).unwrap();
+    assert!(persistence.starts_with("| persistence"), "{text}");
+    assert!(
+        persistence.contains(&format!(
+            "| {:.3} |",
+            report.persistence.one_step_l2_rel_error
+        )),
+        "{text}"
+    );
+    // Persistence's one-step error, computed here from the dataset: per window and field,
+    // ‖newest input frame − target‖ / ‖target‖ over the whole field, averaged over the
+    // fields (one channel each) and the windows.
+    let dataset = ginrs_train::simulate::Dataset::read(&data).unwrap();
+    let splits = ginrs_train::cli::data::split(&data, 6, state.config.split).unwrap();
+    let windows = ginrs_train::cli::data::windows(&dataset, &data, splits.test, 2).unwrap();
+    let mut total = 0.0;
+    for (input, target) in windows.inputs.iter().zip(&windows.targets) {
+        let mut per_field = 0.0;
+        for block in target.blocks() {
+            let newest = input.get(block.key()).unwrap().channel(1);
+            let (mut diff, mut norm) = (0.0f64, 0.0f64);
+            for (x, y) in newest.iter().zip(block.data()) {
+                diff += f64::from(x - y).powi(2);
+                norm += f64::from(*y).powi(2);
+            }
+            per_field += 100.0 * (diff / norm).sqrt();
+        }
+        total += per_field / target.blocks().len() as f64;
+    }
+    let expected = total / windows.len() as f64;
+    assert!(
+        (report.persistence.one_step_l2_rel_error - expected).abs() < 1e-4 * expected,
+        "{} vs {expected}",
+        report.persistence.one_step_l2_rel_error
+    );
+    assert_eq!(
+        report.persistence.one_step_l2_rel_error_per_field.len(),
+        3,
+        "velocity, vorticity, tracer"
+    );
+    assert_eq!(report.spectra.len(), 3, "rollout steps 1, 2 and 3");
+    for stem in ["loss_curves", "rollout", "rollout_error", "spectra"] {
         let svg = std::fs::read_to_string(out.join(format!("{stem}.svg"))).unwrap();
         assert!(svg.trim_end().ends_with("</svg>"));
         let png = std::fs::read(out.join(format!("{stem}.png"))).unwrap();
@@ -253,9 +295,13 @@ fn an_equivariant_run_trains_evaluates_and_exports() {
 fn the_baseline_is_not_equivariant_and_exports_to_the_runtime() {
     let (dir, data) = setup();
     let run_dir = dir.path().join("base");
-    let state = train(config(&data, &run_dir, false, 1), &options(false, None)).unwrap();
+    // Without residual learning, so that the errors are the network's own, not mostly the
+    // (invariant) persistence part.
+    let mut c = config(&data, &run_dir, false, 1);
+    c.residual = false;
+    let state = train(c, &options(false, None)).unwrap();
     let model_file = run_dir.join("model.json");
-    export(&run_dir, Which::Last, &model_file).unwrap();
+    export(&run_dir, Which::Best, &model_file).unwrap();
     let report = evaluate(&eval_options(&run_dir, Some(model_file))).unwrap();
     assert!(!report.equivariant);
     assert_eq!(report.params, state.params);
@@ -294,7 +340,19 @@ fn a_resumed_run_repeats_the_uninterrupted_one() {
     let (a, b) = (dir.path().join("a.json"), dir.path().join("b.json"));
     export(&whole, Which::Last, &a).unwrap();
     export(&parts, Which::Last, &b).unwrap();
-    assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
+    // The same model, seam and epoch; only the run identity in `origin` differs.
+    let read = |p: &Path| {
+        ginrs_runtime::ModelFile::from_json(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    let (a, b) = (read(&a), read(&b));
+    assert_eq!(
+        (&a.config, &a.params, &a.seam),
+        (&b.config, &b.params, &b.seam)
+    );
+    assert!(a.seam.residual && a.seam.normalization.is_some());
+    let (oa, ob) = (a.origin.unwrap(), b.origin.unwrap());
+    assert_eq!((oa.epoch, &oa.checkpoint), (ob.epoch, &ob.checkpoint));
+    assert_ne!(oa.run, ob.run);
     // A finished run resumes to nothing; a new run may not overwrite it.
     let again = train(config(&data, &parts, true, 3), &options(true, None)).unwrap();
     assert_eq!(again.history, state.history);
@@ -359,7 +417,23 @@ fn bad_checkpoints_and_datasets_are_clear_errors() {
     export(&p3, Which::Last, &p3_model).unwrap();
     let err = evaluate(&eval_options(&run_dir, Some(p3_model))).unwrap_err();
     assert!(matches!(err, CliError::ModelFile { .. }), "{err}");
-    assert!(err.to_string().contains("the run's model is"), "{err}");
+    assert!(err.to_string().contains("was exported from run"), "{err}");
+    // This run's own export, but of another checkpoint than the one evaluated.
+    let own_last = dir.path().join("own-last.json");
+    export(&run_dir, Which::Last, &own_last).unwrap();
+    let (_, best) = checkpoint::load_state(&run_dir, Which::Best).unwrap();
+    let (_, last) = checkpoint::load_state(&run_dir, Which::Last).unwrap();
+    if best.epochs_done != last.epochs_done {
+        let err = evaluate(&eval_options(&run_dir, Some(own_last.clone()))).unwrap_err();
+        assert!(err.to_string().contains("checkpoint of epoch"), "{err}");
+    }
+    // A file without an origin (a ginjax export, or written by hand) is refused too.
+    let mut file =
+        ginrs_runtime::ModelFile::from_json(&std::fs::read_to_string(&own_last).unwrap()).unwrap();
+    file.origin = None;
+    std::fs::write(&own_last, file.to_json().unwrap()).unwrap();
+    let err = evaluate(&eval_options(&run_dir, Some(own_last))).unwrap_err();
+    assert!(err.to_string().contains("no `origin`"), "{err}");
     let garbage = dir.path().join("garbage.json");
     std::fs::write(&garbage, r#"{"format": "ginrs-cli-network/1"}"#).unwrap();
     let err = evaluate(&eval_options(&run_dir, Some(garbage.clone()))).unwrap_err();

@@ -76,6 +76,26 @@ pub enum Command {
     /// set and on the test set transformed by B_2 (the mean over its 8 elements). Printed as
     /// a Markdown table.
     Compare(CompareArgs),
+    /// Train and evaluate several model configurations × several seeds on one dataset.
+    ///
+    /// The sweep file (TOML or JSON) names the dataset, the output directory, the seeds, the
+    /// rollout length, training settings shared by every model (`[common]`) and the models
+    /// (`[[models]]`, each a `name` and settings that override `common`). Runs go to
+    /// OUT/NAME/seed-S; finished runs and evaluations are reused, interrupted runs resumed.
+    /// Prints, and writes to OUT/summary.md and summary.json, one table of the mean ±
+    /// standard deviation over the seeds per metric, with the persistence baseline's row.
+    Sweep(SweepArgs),
+}
+
+/// Flags of `ginrs sweep`.
+#[derive(Debug, Clone, Args)]
+pub struct SweepArgs {
+    /// The sweep file (TOML or JSON; see `ginrs sweep --help`).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Device and output.
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// Flags of `ginrs simulate` (defaults: a small CPU experiment).
@@ -395,6 +415,41 @@ pub struct TrainArgs {
         )
     )]
     pub seed: Option<u64>,
+    /// Residual learning: the network predicts the change from the newest input frame
+    /// (config: residual).
+    #[arg(
+        long,
+        value_name = "BOOL",
+        help = with_default(
+            "Residual learning: the network predicts the change from the newest input frame \
+             (config: residual).",
+            train().residual
+        )
+    )]
+    pub residual: Option<bool>,
+    /// Normalise each field by the training split's statistics (config: normalize).
+    #[arg(
+        long,
+        value_name = "BOOL",
+        help = with_default(
+            "Normalise each field by the training split's statistics: scalars shifted and \
+             scaled, pseudoscalars and vectors only scaled, so equivariance holds (config: \
+             normalize).",
+            train().normalize
+        )
+    )]
+    pub normalize: Option<bool>,
+    /// Epochs of linear learning-rate warmup (config: schedule.warmup_epochs).
+    #[arg(
+        long,
+        value_name = "EPOCHS",
+        help = with_default(
+            "Epochs of linear learning-rate warmup before the schedule (config: \
+             schedule.warmup_epochs).",
+            train().schedule.warmup_epochs
+        )
+    )]
+    pub warmup_epochs: Option<f64>,
     /// End after this epoch as an interruption would; --resume continues.
     #[arg(long, value_name = "EPOCH")]
     pub stop_after: Option<usize>,
@@ -430,6 +485,9 @@ impl TrainArgs {
         set(&mut v, "split.train", &self.train_fraction);
         set(&mut v, "split.val", &self.val_fraction);
         set(&mut v, "seed", &self.seed);
+        set(&mut v, "residual", &self.residual);
+        set(&mut v, "normalize", &self.normalize);
+        set(&mut v, "schedule.warmup_epochs", &self.warmup_epochs);
         v
     }
 }

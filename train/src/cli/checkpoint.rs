@@ -28,6 +28,7 @@ use super::data::model_io;
 use super::error::CliError;
 use super::model::build_model;
 use crate::models::Model;
+use ginrs_runtime::models::{Normalization, Seam};
 
 /// The `format` of `state.json`.
 pub const STATE_FORMAT: &str = "ginrs-run/1";
@@ -125,6 +126,13 @@ pub struct RunState {
     pub stopped_early: bool,
     /// The metrics of every finished epoch.
     pub history: Vec<EpochMetrics>,
+    /// The run's identity, drawn when it starts; exported model files carry it
+    /// ([`ginrs_runtime::Origin`]).
+    #[serde(default)]
+    pub run_id: String,
+    /// The field normalisation fitted on the training split (with `config.normalize`).
+    #[serde(default)]
+    pub normalization: Option<Normalization>,
 }
 
 impl RunState {
@@ -141,6 +149,16 @@ impl RunState {
             epochs_since_best: 0,
             stopped_early: false,
             history: Vec::new(),
+            run_id: new_run_id(),
+            normalization: None,
+        }
+    }
+
+    /// The seam of the run's model: residual learning and the fitted normalisation.
+    pub fn seam(&self) -> Seam {
+        Seam {
+            residual: self.config.residual,
+            normalization: self.normalization.clone(),
         }
     }
 
@@ -148,6 +166,18 @@ impl RunState {
     pub fn finished(&self) -> bool {
         self.stopped_early || self.epochs_done >= self.config.epochs
     }
+}
+
+/// A fresh run identity: 16 hex digits from the clock and the process id.
+fn new_run_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    hasher.write_u128(now);
+    hasher.write_u32(std::process::id());
+    format!("{:016x}", hasher.finish())
 }
 
 /// The directory of checkpoint `name` in `run_dir`: `name/`, or `name.old/` when an
@@ -311,7 +341,7 @@ pub fn load_model(dir: &Path, state: &RunState, device: &Device) -> Result<Model
             ),
         });
     }
-    Ok(model)
+    Ok(model.with_seam(state.seam())?)
 }
 
 /// The optimiser state of checkpoint directory `dir`, loaded into `optimizer`.

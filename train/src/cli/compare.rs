@@ -1,15 +1,17 @@
 //! `ginrs compare`: evaluated runs side by side, as one Markdown table.
 //!
 //! Each row is one run's `metrics.json` ([`EvalReport`], written by `ginrs eval`); the
-//! columns are the model, its trainable values, the evaluated epoch and ginjax's relative L2
-//! error (percent) one step ahead and averaged along the rollouts, on the test split and on
-//! the test split transformed by B_2 (the mean over its elements), plus the one-step `smse`.
+//! columns are the model, its trainable values, the evaluated epoch and ginjax's
+//! `l2_rel_error` (whole-field, percent) one step ahead — also per field — and averaged along
+//! the rollouts, on the test split and on the test split transformed by B_2 (the mean over
+//! its elements), the first rollout step worse than persistence, and the one-step `smse`.
+//! The persistence baseline of each test set follows as its own row.
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use super::error::CliError;
-use super::evaluate::{EvalReport, METRICS_FILE};
+use super::evaluate::{model_name, Errors, EvalReport, METRICS_FILE};
 
 /// The evaluation directory `ginrs eval` writes inside a run directory by default.
 const EVAL_DIR: &str = "eval";
@@ -38,7 +40,7 @@ pub fn read_rows(runs: &[PathBuf]) -> Result<Vec<Row>, CliError> {
 }
 
 /// The evaluation of one directory (see [`read_rows`]).
-fn read_report(run: &Path) -> Result<EvalReport, CliError> {
+pub fn read_report(run: &Path) -> Result<EvalReport, CliError> {
     let path = [
         run.join(EVAL_DIR).join(METRICS_FILE),
         run.join(METRICS_FILE),
@@ -60,35 +62,87 @@ fn read_report(run: &Path) -> Result<EvalReport, CliError> {
     })
 }
 
-/// The rows as a Markdown table (header, alignment row, one line per run).
+/// The rows as a Markdown table (header, alignment row, one line per run, then one
+/// persistence line per distinct test set). Errors are ginjax's `l2_rel_error` in percent
+/// (whole-field), one step ahead and averaged over the rollout steps; "under B_2" is the mean
+/// over the 8 transformed test sets; "worse at" is the first rollout step whose error exceeds
+/// persistence's ("—": never).
 pub fn table(rows: &[Row]) -> String {
-    let mut out = String::from(
-        "| run | model | params | epoch | one-step L2 rel % | one-step L2 rel % under B_2 \
-         | rollout L2 rel % | rollout L2 rel % under B_2 | one-step smse | one-step smse under B_2 |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    let fields = field_names(rows.iter().map(|r| &r.report));
+    let mut out = format!(
+        "| run | model | params | epoch | one-step L2 rel % | under B_2 |{} rollout L2 rel % \
+         | under B_2 | worse than persistence at step | one-step smse |\n|---|---|---:|---:|---:|---:|{}---:|---:|---:|---:|\n",
+        fields
+            .iter()
+            .map(|f| format!(" {f} % |"))
+            .collect::<String>(),
+        "---:|".repeat(fields.len()),
     );
+    let per_field = |e: &Errors| -> String {
+        fields
+            .iter()
+            .map(|f| match e.one_step_l2_rel_error_per_field.get(f) {
+                Some(v) => format!(" {v:.3} |"),
+                None => " — |".into(),
+            })
+            .collect()
+    };
     for Row { run, report } in rows {
         let (plain, moved) = (&report.plain, &report.transformed_mean);
-        let kind = if report.equivariant {
-            "equivariant"
-        } else {
-            "baseline"
-        };
         writeln!(
             out,
-            "| {} | {kind} {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3e} | {:.3e} |",
+            "| {} | {} | {} | {} | {:.3} | {:.3} |{} {:.3} | {:.3} | {} | {:.3e} |",
             run.display(),
-            report.model,
+            model_name(report),
             report.params,
             report.epoch,
             plain.one_step_l2_rel_error,
             moved.one_step_l2_rel_error,
+            per_field(plain),
             plain.rollout_l2_rel_error_mean,
             moved.rollout_l2_rel_error_mean,
+            report
+                .first_step_worse_than_persistence
+                .map_or("—".to_string(), |s| s.to_string()),
             plain.one_step_smse,
-            moved.one_step_smse,
+        )
+        .expect("writing to a String cannot fail");
+    }
+    let mut seen: Vec<(&Path, [usize; 2])> = Vec::new();
+    for Row { report, .. } in rows {
+        let test_set = (report.dataset.as_path(), report.test_trajectories);
+        if seen.contains(&test_set) {
+            continue;
+        }
+        seen.push(test_set);
+        let e = &report.persistence;
+        writeln!(
+            out,
+            "| persistence ({}, trajectories {}..{}) | nothing changes | 0 | — | {:.3} | {:.3} |{} {:.3} | {:.3} | — | {:.3e} |",
+            report.dataset.display(),
+            report.test_trajectories[0],
+            report.test_trajectories[1],
+            e.one_step_l2_rel_error,
+            report.persistence_transformed_mean.one_step_l2_rel_error,
+            per_field(e),
+            e.rollout_l2_rel_error_mean,
+            report.persistence_transformed_mean.rollout_l2_rel_error_mean,
+            e.one_step_smse,
         )
         .expect("writing to a String cannot fail");
     }
     out
+}
+
+/// The field names of the reports' per-field errors, in first-seen order.
+pub fn field_names<'a>(reports: impl Iterator<Item = &'a EvalReport>) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for report in reports {
+        for name in report.plain.one_step_l2_rel_error_per_field.keys() {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+    }
+    names
 }

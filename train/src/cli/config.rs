@@ -121,6 +121,13 @@ pub struct TrainConfig {
     pub patience: Option<usize>,
     /// Seed of the initial weights and of the shuffling.
     pub seed: u64,
+    /// Residual learning (ginjax's `Mapper(residual=True)`): the network predicts the change
+    /// from the newest input frame, and the prediction is that frame plus the change.
+    pub residual: bool,
+    /// Field normalisation: per key and channel, statistics of the training split scale the
+    /// network's inputs and outputs (parity-0 scalars are also shifted by their mean; every
+    /// other key only scaled, which keeps equivariance: see `ginrs_runtime::models::seam`).
+    pub normalize: bool,
 }
 
 impl Default for TrainConfig {
@@ -140,6 +147,8 @@ impl Default for TrainConfig {
             loss: LossKind::default(),
             patience: None,
             seed: 0,
+            residual: true,
+            normalize: true,
         }
     }
 }

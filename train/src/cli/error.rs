@@ -29,6 +29,9 @@ pub enum CliError {
     /// A figure could not be drawn or written.
     #[error(transparent)]
     Picture(#[from] ginrs_generator::picture::PictureError),
+    /// An energy spectrum could not be computed.
+    #[error(transparent)]
+    Spectrum(#[from] crate::spectrum::SpectrumError),
     /// Reading or writing a file or directory failed.
     #[error("{}: {source}{}", path.display(), io_hint(source))]
     Io {

@@ -1,20 +1,33 @@
 //! Evaluation of a trained run on its test split: one-step errors, autoregressive rollout
 //! errors over `N` steps, the same on the test split transformed by every element of B_2,
-//! figures, and optionally the rollout on the runtime's inference path, timed against burn.
+//! the persistence baseline on the same windows and rollouts, energy spectra, figures, and
+//! optionally the rollout on the runtime's inference path, timed against burn and checked
+//! against burn's independent dense route.
 //!
-//! The errors are ginjax's losses (`ginjax/ml/losses.py`): `smse` (the training loss) and
-//! `l2_rel_error` (the relative L2 error in percent), each the mean over the windows (one
-//! step) or over the rollouts (per rollout step). A rollout feeds each prediction back as the
-//! newest input frame ([`shift_window`]).
+//! The errors are ginjax's losses (`ginjax/ml/losses.py`, see [`crate::loss`]), each the mean
+//! over the windows (one step) or over the rollouts (per rollout step):
+//!
+//! - `l2_rel_error` (percent): per channel the whole-field `‖x − y‖ / ‖y‖`, averaged over
+//!   the channels — the standard metric, and the one every table leads with; also per field
+//!   (per output key: velocity, vorticity, tracer);
+//! - `l2_per_pixel_rel_error` (percent): the mean over pixels of `‖x − y‖ / ‖y‖` per pixel;
+//!   near-zero pixels dominate it;
+//! - `smse`: the training loss.
+//!
+//! **Persistence** predicts that nothing changes: every step's prediction is the newest input
+//! frame. Its errors are measured on exactly the model's windows and rollouts, so a model's
+//! error is never reported without the "do nothing" error beside it. A rollout feeds each
+//! prediction back as the newest input frame ([`shift_window`]).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::tensor::Device;
-use ginrs_runtime::{ImageBlock, MultiImage};
+use ginrs_runtime::{ImageBlock, ModelFile, MultiImage, TensorKey};
 use serde::{Deserialize, Serialize};
 
-use super::checkpoint::{self, Which};
+use super::checkpoint::{self, RunState, Which};
 use super::data::{self, Rollout, Windows};
 use super::error::CliError;
 use super::figures;
@@ -22,15 +35,13 @@ use super::model::RuntimeModel;
 use super::progress;
 use super::train::grid_mismatch;
 use super::transform;
-use crate::image::TensorImage;
-use crate::layers::ImageModule;
-use crate::loss::{Loss, Reduce};
+use crate::image::{read_f64, TensorImage};
+use crate::layers::{ImageModule, Route};
+use crate::loss::{l2_rel_error_per_key, Loss, Reduce};
 use crate::models::Model;
 use crate::rollout::{rollout, shift_window};
-use crate::simulate::Dataset;
-
-/// The losses reported, in the order of [`Errors`]' fields.
-const LOSSES: [Loss; 2] = [Loss::Smse, Loss::L2RelError(0.0)];
+use crate::simulate::{Dataset, Field};
+use crate::spectrum::{energy_spectrum_blocks, Spectrum};
 
 /// The evaluation's file name in the output directory.
 pub const METRICS_FILE: &str = "metrics.json";
@@ -56,12 +67,12 @@ pub struct EvalOptions {
     pub progress: bool,
 }
 
-/// The errors of one test set.
+/// The errors of one predictor on one test set. Relative errors are percentages.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Errors {
     /// Mean one-step `smse`.
     pub one_step_smse: f64,
-    /// Mean one-step `l2_rel_error` (percent).
+    /// Mean one-step `l2_rel_error` (ginjax's whole-field form, percent).
     pub one_step_l2_rel_error: f64,
     /// Mean `smse` of rollout step 1, 2, …, N.
     pub rollout_smse: Vec<f64>,
@@ -71,23 +82,114 @@ pub struct Errors {
     pub rollout_smse_mean: f64,
     /// The mean of `rollout_l2_rel_error` over the steps.
     pub rollout_l2_rel_error_mean: f64,
+    /// Mean one-step `l2_per_pixel_rel_error` (percent).
+    #[serde(default)]
+    pub one_step_l2_per_pixel_rel_error: f64,
+    /// Mean `l2_per_pixel_rel_error` of rollout step 1, 2, …, N.
+    #[serde(default)]
+    pub rollout_l2_per_pixel_rel_error: Vec<f64>,
+    /// The mean of `rollout_l2_per_pixel_rel_error` over the steps.
+    #[serde(default)]
+    pub rollout_l2_per_pixel_rel_error_mean: f64,
+    /// Per field (output key): mean one-step `l2_rel_error`.
+    #[serde(default)]
+    pub one_step_l2_rel_error_per_field: BTreeMap<String, f64>,
+    /// Per field: mean `l2_rel_error` of rollout step 1, 2, …, N.
+    #[serde(default)]
+    pub rollout_l2_rel_error_per_field: BTreeMap<String, Vec<f64>>,
+    /// Per field: the mean over the rollout steps.
+    #[serde(default)]
+    pub rollout_l2_rel_error_mean_per_field: BTreeMap<String, f64>,
+}
+
+/// Sums of the measures over items (one step, or one rollout step).
+#[derive(Debug, Clone, Default)]
+struct Sums {
+    smse: f64,
+    l2: f64,
+    l2_pixel: f64,
+    fields: BTreeMap<String, f64>,
+    items: usize,
+}
+
+impl Sums {
+    /// Adds the measures of a batch of predictions against the truth.
+    fn add(&mut self, prediction: &TensorImage, truth: &TensorImage) -> Result<(), CliError> {
+        let total = |loss: Loss| -> Result<f64, CliError> {
+            let per_item = loss.compute(prediction, truth, Reduce::PerItem)?;
+            Ok(read_f64(&per_item)?.iter().sum())
+        };
+        self.smse += total(Loss::Smse)?;
+        self.l2 += total(Loss::L2RelError(0.0))?;
+        self.l2_pixel += total(Loss::L2PerPixelRelError(0.0))?;
+        for (key, per_item) in l2_rel_error_per_key(prediction, truth, 0.0)? {
+            *self.fields.entry(field_name(&key)).or_default() +=
+                read_f64(&per_item)?.iter().sum::<f64>();
+        }
+        self.items += prediction.batch();
+        Ok(())
+    }
+
+    /// The means.
+    fn means(&self) -> (f64, f64, f64, BTreeMap<String, f64>) {
+        let n = self.items.max(1) as f64;
+        (
+            self.smse / n,
+            self.l2 / n,
+            self.l2_pixel / n,
+            self.fields
+                .iter()
+                .map(|(k, v)| (k.clone(), v / n))
+                .collect(),
+        )
+    }
+}
+
+/// The field a key holds: the turbulence dataset's name, or the key itself.
+fn field_name(key: &TensorKey) -> String {
+    Field::ALL
+        .iter()
+        .find(|f| &f.key() == key)
+        .map_or_else(|| key.to_string(), |f| f.name().to_string())
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len().max(1) as f64
 }
 
 impl Errors {
-    fn new(one_step: &[f64], rollout: Vec<Vec<f64>>) -> Self {
-        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-        let mut per_loss = rollout.into_iter();
-        let (smse, rel) = (
-            per_loss.next().unwrap_or_default(),
-            per_loss.next().unwrap_or_default(),
-        );
+    fn new(one_step: &Sums, per_step: &[Sums]) -> Self {
+        let (smse, l2, l2_pixel, fields) = one_step.means();
+        let steps: Vec<_> = per_step.iter().map(Sums::means).collect();
+        let rollout_smse: Vec<f64> = steps.iter().map(|s| s.0).collect();
+        let rollout_l2: Vec<f64> = steps.iter().map(|s| s.1).collect();
+        let rollout_pixel: Vec<f64> = steps.iter().map(|s| s.2).collect();
+        let rollout_fields: BTreeMap<String, Vec<f64>> = fields
+            .keys()
+            .map(|name| {
+                let per_step = steps
+                    .iter()
+                    .map(|s| s.3.get(name).copied().unwrap_or(f64::NAN))
+                    .collect();
+                (name.clone(), per_step)
+            })
+            .collect();
         Self {
-            one_step_smse: one_step[0],
-            one_step_l2_rel_error: one_step[1],
-            rollout_smse_mean: mean(&smse),
-            rollout_l2_rel_error_mean: mean(&rel),
-            rollout_smse: smse,
-            rollout_l2_rel_error: rel,
+            one_step_smse: smse,
+            one_step_l2_rel_error: l2,
+            rollout_smse_mean: mean(&rollout_smse),
+            rollout_l2_rel_error_mean: mean(&rollout_l2),
+            rollout_smse,
+            rollout_l2_rel_error: rollout_l2,
+            one_step_l2_per_pixel_rel_error: l2_pixel,
+            rollout_l2_per_pixel_rel_error_mean: mean(&rollout_pixel),
+            rollout_l2_per_pixel_rel_error: rollout_pixel,
+            one_step_l2_rel_error_per_field: fields,
+            rollout_l2_rel_error_mean_per_field: rollout_fields
+                .iter()
+                .map(|(k, v)| (k.clone(), mean(v)))
+                .collect(),
+            rollout_l2_rel_error_per_field: rollout_fields,
         }
     }
 
@@ -95,10 +197,25 @@ impl Errors {
     fn mean(all: &[Errors]) -> Self {
         let n = all.len().max(1) as f64;
         let avg = |f: &dyn Fn(&Errors) -> f64| all.iter().map(f).sum::<f64>() / n;
-        let avg_vec = |f: &dyn Fn(&Errors) -> &Vec<f64>| {
+        let avg_vec = |f: &dyn Fn(&Errors) -> &Vec<f64>| -> Vec<f64> {
             let len = all.first().map_or(0, |e| f(e).len());
             (0..len)
                 .map(|i| all.iter().map(|e| f(e)[i]).sum::<f64>() / n)
+                .collect()
+        };
+        let first = all.first();
+        let names: Vec<String> = first
+            .map(|e| e.one_step_l2_rel_error_per_field.keys().cloned().collect())
+            .unwrap_or_default();
+        let avg_map = |f: &dyn Fn(&Errors) -> &BTreeMap<String, f64>| {
+            names
+                .iter()
+                .map(|k| {
+                    (
+                        k.clone(),
+                        avg(&|e| f(e).get(k).copied().unwrap_or(f64::NAN)),
+                    )
+                })
                 .collect()
         };
         Self {
@@ -108,7 +225,41 @@ impl Errors {
             rollout_l2_rel_error: avg_vec(&|e| &e.rollout_l2_rel_error),
             rollout_smse_mean: avg(&|e| e.rollout_smse_mean),
             rollout_l2_rel_error_mean: avg(&|e| e.rollout_l2_rel_error_mean),
+            one_step_l2_per_pixel_rel_error: avg(&|e| e.one_step_l2_per_pixel_rel_error),
+            rollout_l2_per_pixel_rel_error: avg_vec(&|e| &e.rollout_l2_per_pixel_rel_error),
+            rollout_l2_per_pixel_rel_error_mean: avg(&|e| e.rollout_l2_per_pixel_rel_error_mean),
+            one_step_l2_rel_error_per_field: avg_map(&|e| &e.one_step_l2_rel_error_per_field),
+            rollout_l2_rel_error_per_field: names
+                .iter()
+                .map(|k| {
+                    let len = first
+                        .and_then(|e| e.rollout_l2_rel_error_per_field.get(k))
+                        .map_or(0, Vec::len);
+                    let per_step = (0..len)
+                        .map(|i| {
+                            all.iter()
+                                .map(|e| e.rollout_l2_rel_error_per_field[k][i])
+                                .sum::<f64>()
+                                / n
+                        })
+                        .collect();
+                    (k.clone(), per_step)
+                })
+                .collect(),
+            rollout_l2_rel_error_mean_per_field: avg_map(&|e| {
+                &e.rollout_l2_rel_error_mean_per_field
+            }),
         }
+    }
+
+    /// The first rollout step (from 1) whose `l2_rel_error` exceeds `baseline`'s at the same
+    /// step; `None` when the model stays at or below it on every step.
+    pub fn first_step_worse_than(&self, baseline: &Errors) -> Option<usize> {
+        self.rollout_l2_rel_error
+            .iter()
+            .zip(&baseline.rollout_l2_rel_error)
+            .position(|(model, base)| !(model <= base))
+            .map(|i| i + 1)
     }
 }
 
@@ -140,12 +291,34 @@ pub struct RuntimeTiming {
     pub max_abs_difference: f64,
     /// The largest |burn| over the last step's predictions (the scale of the difference).
     pub max_abs_value: f64,
+    /// One step ahead from the rollouts' inputs: the largest |runtime − burn's dense route|
+    /// divided by the largest |burn's dense route| (an independent executor: the default CPU
+    /// route calls the runtime's kernels).
+    #[serde(default)]
+    pub dense_one_step_relative_difference: f64,
+}
+
+/// The isotropic kinetic-energy spectra `E(k)` of the velocity at one rollout step, summed
+/// over the test rollouts' first items as ginjax's `utils.power` averages a batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpectraAt {
+    /// The rollout step, from 1.
+    pub step: usize,
+    /// The wavenumber of each bin (mean `|k|`).
+    pub k: Vec<f64>,
+    /// `E(k)` of the true frames.
+    pub truth: Vec<f64>,
+    /// `E(k)` of the model's predictions.
+    pub model: Vec<f64>,
+    /// `E(k)` of persistence's predictions (the newest input frame).
+    pub persistence: Vec<f64>,
 }
 
 /// `metrics.json` of an evaluation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalReport {
-    /// The checkpoint evaluated (`best` or `last`).
+    /// The checkpoint evaluated (`best` or `last`; evaluations before this field was renamed
+    /// wrote `checkpoint` for the last one).
     pub checkpoint: String,
     /// Its epoch.
     pub epoch: usize,
@@ -157,8 +330,12 @@ pub struct EvalReport {
     pub params: usize,
     /// The dataset.
     pub dataset: PathBuf,
-    /// The test trajectories, `[first, end)`.
+    /// The test trajectories as a half-open range `[first, end)` (`[7, 8]` is trajectory 7
+    /// alone); `test_trajectory_list` lists them.
     pub test_trajectories: [usize; 2],
+    /// The test trajectories, one by one.
+    #[serde(default)]
+    pub test_trajectory_list: Vec<usize>,
     /// One-step test windows.
     pub windows: usize,
     /// Rollouts.
@@ -171,12 +348,47 @@ pub struct EvalReport {
     pub transformed: Vec<ElementErrors>,
     /// The mean of `transformed` over the group.
     pub transformed_mean: Errors,
+    /// Persistence (every prediction is the newest input frame) on the same windows and
+    /// rollouts.
+    #[serde(default = "Errors::empty")]
+    pub persistence: Errors,
+    /// Persistence on the transformed test sets, the mean over B_2 (equal to `persistence` up
+    /// to rounding: doing nothing commutes with every element).
+    #[serde(default = "Errors::empty")]
+    pub persistence_transformed_mean: Errors,
+    /// The first rollout step whose `l2_rel_error` exceeds persistence's (`None`: never
+    /// within the rollout).
+    #[serde(default)]
+    pub first_step_worse_than_persistence: Option<usize>,
+    /// The same on the B_2-transformed test sets (their mean errors).
+    #[serde(default)]
+    pub first_step_worse_than_persistence_under_b2: Option<usize>,
+    /// Energy spectra of the velocity at a few rollout steps.
+    #[serde(default)]
+    pub spectra: Vec<SpectraAt>,
     /// The runtime rollout, when `--runtime` was given.
     pub runtime: Option<RuntimeTiming>,
 }
 
-/// Evaluates (see the module docs), writes `metrics.json`, `loss_curves.{svg,png}` and
-/// `rollout.{svg,png}` into the output directory, and returns the report.
+impl Errors {
+    /// Errors with no values (for evaluations written before a field existed).
+    fn empty() -> Self {
+        Self::new(&Sums::default(), &[])
+    }
+}
+
+/// The rollout steps whose energy spectra are recorded: 1, the middle one and the last.
+fn spectrum_steps(steps: usize) -> Vec<usize> {
+    let mut chosen = vec![1, steps.div_ceil(2), steps];
+    chosen.retain(|&s| s >= 1);
+    chosen.dedup();
+    chosen
+}
+
+/// Evaluates (see the module docs), writes `metrics.json`, `loss_curves.{svg,png}`,
+/// `rollout.{svg,png}`, `rollout_error.{svg,png}` (error against rollout step, the model
+/// beside persistence) and `spectra.{svg,png}` into the output directory, and returns the
+/// report.
 pub fn evaluate(options: &EvalOptions) -> Result<EvalReport, CliError> {
     let (dir, state) = checkpoint::load_state(&options.run_dir, options.which)?;
     let config = &state.config;
@@ -200,36 +412,30 @@ pub fn evaluate(options: &EvalOptions) -> Result<EvalReport, CliError> {
         config.past_steps,
         options.rollout_steps,
     )?;
+    let steps = options.rollout_steps;
     let batch = config.batch_size;
+    let device = &options.device;
     let elements = transform::b2();
     let bar = progress::bar(elements.len() + 1, "eval", options.progress);
-    let one_step = mean_losses(&model, &test, &LOSSES, batch, &options.device)?;
-    let RolloutLosses { per_step, first } = rollout_losses(
-        &model,
-        &rollouts,
-        options.rollout_steps,
-        batch,
-        &options.device,
-    )?;
-    let plain = Errors::new(&one_step, per_step);
+    let forward = |x: &TensorImage| model.forward(x);
+    let measured = measure(&forward, &test, &rollouts, steps, batch, device, true)?;
+    let still = measure(&persistence, &test, &rollouts, steps, batch, device, false)?;
+    let plain = measured.errors();
+    let persistence_plain = still.errors();
     bar.inc(1);
     let mut transformed = Vec::with_capacity(elements.len());
+    let mut persistence_transformed = Vec::with_capacity(elements.len());
     for g in &elements {
         let windows = transform::windows(&test, g)?;
         let moved = transform::rollouts(&rollouts, g)?;
-        let one_step = mean_losses(&model, &windows, &LOSSES, batch, &options.device)?;
-        let rollout = rollout_losses(
-            &model,
-            &moved,
-            options.rollout_steps,
-            batch,
-            &options.device,
-        )?;
+        let errors = measure(&forward, &windows, &moved, steps, batch, device, false)?.errors();
         transformed.push(ElementErrors {
             element: g.matrix(),
             det: g.det(),
-            errors: Errors::new(&one_step, rollout.per_step),
+            errors,
         });
+        persistence_transformed
+            .push(measure(&persistence, &windows, &moved, steps, batch, device, false)?.errors());
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -239,10 +445,12 @@ pub fn evaluate(options: &EvalOptions) -> Result<EvalReport, CliError> {
         .map(|path| {
             time_runtime(
                 &model,
+                &state,
+                options.which,
                 path,
                 &rollouts,
-                options.rollout_steps,
-                &options.device,
+                steps,
+                device,
             )
         })
         .transpose()?;
@@ -252,20 +460,29 @@ pub fn evaluate(options: &EvalOptions) -> Result<EvalReport, CliError> {
             .map(|e| e.errors.clone())
             .collect::<Vec<_>>(),
     );
+    let persistence_transformed_mean = Errors::mean(&persistence_transformed);
+    let spectra = spectra(&rollouts, &measured.predictions, steps)?;
     let report = EvalReport {
-        checkpoint: options.which.dir_name().into(),
+        checkpoint: options.which.name().into(),
         epoch: state.epochs_done,
         model: config.model.kind.kind().name().into(),
         equivariant: config.model.equivariant,
         params: state.params,
         dataset: dataset_path,
         test_trajectories: [splits.test.start, splits.test.end],
+        test_trajectory_list: splits.test.clone().collect(),
         windows: test.len(),
         rollouts: rollouts.len(),
-        rollout_steps: options.rollout_steps,
+        rollout_steps: steps,
+        first_step_worse_than_persistence: plain.first_step_worse_than(&persistence_plain),
+        first_step_worse_than_persistence_under_b2: transformed_mean
+            .first_step_worse_than(&persistence_transformed_mean),
         plain,
         transformed,
         transformed_mean,
+        persistence: persistence_plain,
+        persistence_transformed_mean,
+        spectra,
         runtime,
     };
     let out = options
@@ -276,26 +493,167 @@ pub fn evaluate(options: &EvalOptions) -> Result<EvalReport, CliError> {
     let path = out.join(METRICS_FILE);
     let json = serde_json::to_string_pretty(&report).expect("the report is plain data");
     std::fs::write(&path, json + "\n").map_err(CliError::io(&path))?;
+    write_figures(
+        &out,
+        options,
+        &report,
+        &rollouts,
+        &measured.predictions,
+        &dataset,
+    )?;
+    Ok(report)
+}
+
+/// Writes the evaluation's figures into `out`.
+fn write_figures(
+    out: &Path,
+    options: &EvalOptions,
+    report: &EvalReport,
+    rollouts: &[Rollout],
+    predictions: &[Vec<MultiImage>],
+    dataset: &Dataset,
+) -> Result<(), CliError> {
     // The history of every epoch lives in the last checkpoint (the best one stops at its
     // epoch).
     let (_, last) = checkpoint::load_state(&options.run_dir, Which::Last)?;
     let rasterizer = figures::rasterizer();
     figures::write(
-        &out,
+        out,
         "loss_curves",
         &figures::loss_curves(&last.history),
         &rasterizer,
     )?;
-    if let (Some(r), Some(predictions)) = (rollouts.first(), first) {
+    if let (Some(r), Some(first)) = (rollouts.first(), predictions.first()) {
         let svg = figures::rollout(
             &r.truth,
-            &predictions,
+            first,
             dataset.config().frame_interval(),
             r.trajectory,
         )?;
-        figures::write(&out, "rollout", &svg, &rasterizer)?;
+        figures::write(out, "rollout", &svg, &rasterizer)?;
     }
-    Ok(report)
+    let name = model_name(report);
+    let svg = figures::error_curves(
+        &format!("{name}: error along the rollouts (test set)"),
+        "l2_rel_error %",
+        &[
+            (name.clone(), report.plain.rollout_l2_rel_error.clone()),
+            (
+                format!("{name} under B_2"),
+                report.transformed_mean.rollout_l2_rel_error.clone(),
+            ),
+            (
+                "persistence".to_string(),
+                report.persistence.rollout_l2_rel_error.clone(),
+            ),
+        ],
+    );
+    figures::write(out, "rollout_error", &svg, &rasterizer)?;
+    if !report.spectra.is_empty() {
+        let mut series = Vec::new();
+        for s in &report.spectra {
+            series.push((
+                format!("truth, step {}", s.step),
+                s.k.clone(),
+                s.truth.clone(),
+            ));
+            series.push((
+                format!("{name}, step {}", s.step),
+                s.k.clone(),
+                s.model.clone(),
+            ));
+        }
+        if let Some(s) = report.spectra.first() {
+            series.push(("persistence".into(), s.k.clone(), s.persistence.clone()));
+        }
+        let svg = figures::spectra("kinetic-energy spectrum E(k) of the velocity", &series);
+        figures::write(out, "spectra", &svg, &rasterizer)?;
+    }
+    Ok(())
+}
+
+/// "equivariant ResNet" or "baseline UNet".
+pub fn model_name(report: &EvalReport) -> String {
+    format!(
+        "{} {}",
+        if report.equivariant {
+            "equivariant"
+        } else {
+            "baseline"
+        },
+        report.model
+    )
+}
+
+/// The energy spectra of the velocity at [`spectrum_steps`] over all rollouts: the truth,
+/// the model's predictions and persistence's (the newest input frame).
+fn spectra(
+    rollouts: &[Rollout],
+    predictions: &[Vec<MultiImage>],
+    steps: usize,
+) -> Result<Vec<SpectraAt>, CliError> {
+    let Some(first) = rollouts.first() else {
+        return Ok(Vec::new());
+    };
+    let Some(key) = first
+        .truth
+        .first()
+        .and_then(|f| f.blocks().iter().find(|b| b.key().k() == 1))
+        .map(|b| b.key().clone())
+    else {
+        return Ok(Vec::new());
+    };
+    let spectrum = |blocks: Vec<&ImageBlock>| -> Result<Spectrum, CliError> {
+        Ok(energy_spectrum_blocks(&blocks)?)
+    };
+    let newest: Vec<ImageBlock> = rollouts
+        .iter()
+        .map(|r| newest_block(&r.input, &key))
+        .collect::<Result<_, _>>()?;
+    let persistence = spectrum(newest.iter().collect())?;
+    let mut out = Vec::new();
+    for step in spectrum_steps(steps) {
+        fn pick<'a>(
+            frames: &'a [MultiImage],
+            step: usize,
+            key: &TensorKey,
+        ) -> Option<&'a ImageBlock> {
+            frames.get(step - 1).and_then(|f| f.get(key))
+        }
+        let truth: Option<Vec<&ImageBlock>> = rollouts
+            .iter()
+            .map(|r| pick(&r.truth, step, &key))
+            .collect();
+        let model: Option<Vec<&ImageBlock>> =
+            predictions.iter().map(|p| pick(p, step, &key)).collect();
+        let (Some(truth), Some(model)) = (truth, model) else {
+            continue;
+        };
+        let truth = spectrum(truth)?;
+        let model = spectrum(model)?;
+        out.push(SpectraAt {
+            step,
+            k: truth.k.clone(),
+            truth: truth.power,
+            model: model.power,
+            persistence: persistence.power.clone(),
+        });
+    }
+    Ok(out)
+}
+
+/// The newest frame's channels of `key` in a stacked input (its last channel).
+fn newest_block(input: &MultiImage, key: &TensorKey) -> Result<ImageBlock, CliError> {
+    let block = input.get(key).ok_or_else(|| {
+        crate::TrainError::Unsupported(format!("the input has no block of key {key}"))
+    })?;
+    let len = block.channel_len();
+    Ok(ImageBlock::new(
+        block.geometry().clone(),
+        key.clone(),
+        1,
+        block.data()[block.data().len() - len..].to_vec(),
+    )?)
 }
 
 /// The mean of each loss over `windows`, one step from the true inputs.
@@ -313,7 +671,7 @@ pub fn mean_losses<M: ImageModule>(
         let prediction = model.forward_image(&input)?;
         for (sum, loss) in sums.iter_mut().zip(losses) {
             let per_item = loss.compute(&prediction, &target, Reduce::PerItem)?;
-            *sum += crate::image::read_f64(&per_item)?.iter().sum::<f64>();
+            *sum += read_f64(&per_item)?.iter().sum::<f64>();
         }
     }
     Ok(sums
@@ -322,88 +680,140 @@ pub fn mean_losses<M: ImageModule>(
         .collect())
 }
 
-/// What [`rollout_losses`] measures.
-struct RolloutLosses {
-    /// Per loss of [`LOSSES`], the mean over the rollouts of each step's loss.
-    per_step: Vec<Vec<f64>>,
-    /// The predictions of the first rollout.
-    first: Option<Vec<MultiImage>>,
+/// The persistence predictor: the next frame is the newest input frame (per key, the last
+/// channel of that key in the input).
+pub fn persistence(input: &TensorImage) -> Result<TensorImage, crate::TrainError> {
+    let mut out = TensorImage::new(input.geometry().clone(), input.batch());
+    for (key, block) in input.blocks() {
+        let channels = block.dims()[1];
+        out.push(key.clone(), block.clone().narrow(1, channels - 1, 1))?;
+    }
+    Ok(out)
 }
 
-/// Rolls out every rollout (in batches) and measures each step.
-fn rollout_losses<M: ImageModule>(
-    model: &M,
+/// What [`measure`] found.
+struct Measured {
+    one_step: Sums,
+    per_step: Vec<Sums>,
+    /// With `keep`: every rollout's predictions, step by step.
+    predictions: Vec<Vec<MultiImage>>,
+}
+
+impl Measured {
+    fn errors(&self) -> Errors {
+        Errors::new(&self.one_step, &self.per_step)
+    }
+}
+
+/// One-step errors over `windows` and per-step errors over `rollouts` (in batches) of
+/// the predictor `predict`; with `keep`, also the rollouts' predictions.
+fn measure(
+    predict: &dyn Fn(&TensorImage) -> Result<TensorImage, crate::TrainError>,
+    windows: &Windows,
     rollouts: &[Rollout],
     steps: usize,
     batch_size: usize,
     device: &Device,
-) -> Result<RolloutLosses, CliError> {
-    let mut sums = vec![vec![0.0; steps]; LOSSES.len()];
-    let mut first = None;
+    keep: bool,
+) -> Result<Measured, CliError> {
+    let mut one_step = Sums::default();
+    let indices: Vec<usize> = (0..windows.len()).collect();
+    for batch in indices.chunks(batch_size.max(1)) {
+        let (input, target) = windows.batch(batch, device)?;
+        one_step.add(&predict(&input)?, &target)?;
+    }
+    let mut per_step = vec![Sums::default(); steps];
+    let mut predictions = Vec::new();
     for chunk in rollouts.chunks(batch_size.max(1)) {
         let inputs: Vec<MultiImage> = chunk.iter().map(|r| r.input.clone()).collect();
-        let initial = TensorImage::from_multi_images(&inputs, device)?;
-        let predictions = rollout(model, &initial, steps, shift_window)?;
-        for (step, prediction) in predictions.iter().enumerate() {
+        let mut input = TensorImage::from_multi_images(&inputs, device)?;
+        let mut rolled = Vec::with_capacity(steps);
+        for step in 0..steps {
+            let prediction = predict(&input)?;
+            if step + 1 < steps {
+                input = shift_window(&input, &prediction)?;
+            }
+            rolled.push(prediction);
+        }
+        let mut kept: Vec<Vec<MultiImage>> = vec![Vec::with_capacity(steps); chunk.len()];
+        for (step, prediction) in rolled.iter().enumerate() {
             let truth: Vec<MultiImage> = chunk.iter().map(|r| r.truth[step].clone()).collect();
             let truth = TensorImage::from_multi_images(&truth, device)?;
-            for (sums, loss) in sums.iter_mut().zip(LOSSES) {
-                let per_item = loss.compute(prediction, &truth, Reduce::PerItem)?;
-                sums[step] += crate::image::read_f64(&per_item)?.iter().sum::<f64>();
+            per_step[step].add(prediction, &truth)?;
+            if keep {
+                for (item, image) in kept.iter_mut().zip(prediction.to_multi_images()?) {
+                    item.push(image);
+                }
             }
         }
-        if first.is_none() {
-            first = Some(
-                predictions
-                    .iter()
-                    .map(|p| Ok(p.narrow_batch(0, 1).to_multi_images()?.remove(0)))
-                    .collect::<Result<Vec<_>, CliError>>()?,
-            );
+        if keep {
+            predictions.extend(kept);
         }
     }
-    let n = rollouts.len().max(1) as f64;
-    let per_step = sums
-        .into_iter()
-        .map(|per_step| per_step.into_iter().map(|s| s / n).collect())
-        .collect();
-    Ok(RolloutLosses { per_step, first })
+    Ok(Measured {
+        one_step,
+        per_step,
+        predictions,
+    })
 }
 
-/// Runs every rollout at once with burn and on the runtime (the exported file at `path`),
-/// timing both.
+/// Checks that the model file at `path` was exported from checkpoint `which` of the run
+/// `state` describes (its `origin`).
+fn check_origin(
+    file: &ModelFile,
+    path: &Path,
+    state: &RunState,
+    which: Which,
+) -> Result<(), CliError> {
+    let refuse = |why: String| CliError::ModelFile {
+        path: path.to_owned(),
+        message: format!(
+            "{why}: export this run's model with `ginrs export --run-dir <run> --checkpoint {} \
+             --out FILE` and pass that file",
+            which.name()
+        ),
+    };
+    let Some(origin) = &file.origin else {
+        return Err(refuse(
+            "the file does not say which run it came from (no `origin`; written by another \
+             tool or an older ginrs)"
+                .into(),
+        ));
+    };
+    if origin.run != state.run_id {
+        return Err(refuse(format!(
+            "the file was exported from run {}, this run is {}",
+            origin.run, state.run_id
+        )));
+    }
+    if origin.checkpoint != which.name() || origin.epoch != state.epochs_done {
+        return Err(refuse(format!(
+            "the file holds the {} checkpoint of epoch {}, the evaluation uses the {} \
+             checkpoint of epoch {}",
+            origin.checkpoint,
+            origin.epoch,
+            which.name(),
+            state.epochs_done
+        )));
+    }
+    Ok(())
+}
+
+/// Runs every rollout at once with burn and on the runtime (the exported file at `path`,
+/// which must come from this run's checkpoint), timing both, and compares the runtime with
+/// burn's dense route one step ahead.
 fn time_runtime(
     model: &Model,
+    state: &RunState,
+    which: Which,
     path: &Path,
     rollouts: &[Rollout],
     steps: usize,
     device: &Device,
 ) -> Result<RuntimeTiming, CliError> {
-    let file_error = |message: String| CliError::ModelFile {
-        path: path.to_owned(),
-        message,
-    };
-    let runtime = RuntimeModel::read(path)?;
-    if runtime.config() != model.config() {
-        let describe = |c: &ginrs_runtime::ModelConfig| {
-            format!(
-                "{} {} ({} → {}, depth {})",
-                if c.equivariant {
-                    "equivariant"
-                } else {
-                    "baseline"
-                },
-                c.kind.name(),
-                c.input_keys,
-                c.output_keys,
-                c.depth
-            )
-        };
-        return Err(file_error(format!(
-            "it holds a {} model, the run's model is a {} one (or their options differ)",
-            describe(runtime.config()),
-            describe(model.config()),
-        )));
-    }
+    let file = RuntimeModel::read_file(path)?;
+    check_origin(&file, path, state, which)?;
+    let runtime = RuntimeModel::from_file(path, &file)?;
     let inputs: Vec<MultiImage> = rollouts.iter().map(|r| r.input.clone()).collect();
     let started = Instant::now();
     let initial = TensorImage::from_multi_images(&inputs, device)?;
@@ -414,7 +824,7 @@ fn time_runtime(
         .unwrap_or_default();
     let burn_seconds = started.elapsed().as_secs_f64();
     let started = Instant::now();
-    let mut current = inputs;
+    let mut current = inputs.clone();
     let mut runtime_last = Vec::new();
     for step in 0..steps {
         let predictions = runtime.forward_batch(&current)?;
@@ -428,15 +838,11 @@ fn time_runtime(
         runtime_last = predictions;
     }
     let runtime_seconds = started.elapsed().as_secs_f64();
-    let (mut diff, mut scale) = (0.0f64, 0.0f64);
-    for (a, b) in burn_last.iter().zip(&runtime_last) {
-        for (x, y) in a.blocks().iter().zip(b.blocks()) {
-            for (u, v) in x.data().iter().zip(y.data()) {
-                diff = diff.max(f64::from((u - v).abs()));
-                scale = scale.max(f64::from(u.abs()));
-            }
-        }
-    }
+    let (diff, scale) = max_difference(&burn_last, &runtime_last);
+    let dense = model.clone().with_route(Route::Dense);
+    let dense_next = dense.forward(&initial)?.to_multi_images()?;
+    let runtime_next = runtime.forward_batch(&inputs)?;
+    let (dense_diff, dense_scale) = max_difference(&dense_next, &runtime_next);
     let per_step = |seconds: f64| seconds / steps.max(1) as f64;
     Ok(RuntimeTiming {
         model_file: path.to_owned(),
@@ -446,7 +852,22 @@ fn time_runtime(
         runtime_seconds_per_step: per_step(runtime_seconds),
         max_abs_difference: diff,
         max_abs_value: scale,
+        dense_one_step_relative_difference: dense_diff / dense_scale.max(f64::MIN_POSITIVE),
     })
+}
+
+/// The largest |a − b| over two batches of images, and the largest |a|.
+fn max_difference(a: &[MultiImage], b: &[MultiImage]) -> (f64, f64) {
+    let (mut diff, mut scale) = (0.0f64, 0.0f64);
+    for (a, b) in a.iter().zip(b) {
+        for (x, y) in a.blocks().iter().zip(b.blocks()) {
+            for (u, v) in x.data().iter().zip(y.data()) {
+                diff = diff.max(f64::from((u - v).abs()));
+                scale = scale.max(f64::from(u.abs()));
+            }
+        }
+    }
+    (diff, scale)
 }
 
 /// [`shift_window`] on runtime images: per key, drop the prediction's channel count of the

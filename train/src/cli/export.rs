@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use burn::tensor::Device;
+use ginrs_runtime::Origin;
 
 use super::checkpoint::{self, Which};
 use super::error::CliError;
@@ -13,7 +14,12 @@ use super::model::{self, RuntimeModel};
 pub fn export(run_dir: &Path, which: Which, out: &Path) -> Result<usize, CliError> {
     let (dir, state) = checkpoint::load_state(run_dir, which)?;
     let model = checkpoint::load_model(&dir, &state, &Device::default())?;
-    let json = model::export_json(&model)?;
+    let origin = Origin {
+        run: state.run_id.clone(),
+        checkpoint: which.name().into(),
+        epoch: state.epochs_done,
+    };
+    let json = model::export_json(&model, Some(origin))?;
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(CliError::io(parent))?;
     }

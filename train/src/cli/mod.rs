@@ -18,7 +18,7 @@
 //! split by trajectory), [`model`] (**the seam**: the only module that knows which network is
 //! trained), [`checkpoint`] (the run directory, atomic checkpoints, resume), [`train`] (the
 //! loop), [`transform`] (the test set under B_2), [`evaluate`], [`figures`], [`export`], [`compare`],
-//! [`simulate`], [`progress`], [`error`].
+//! [`sweep`] (models × seeds, mean ± std), [`simulate`], [`progress`], [`error`].
 
 pub mod args;
 pub mod checkpoint;
@@ -33,6 +33,7 @@ pub mod model;
 pub mod progress;
 pub mod schedule;
 pub mod simulate;
+pub mod sweep;
 pub mod train;
 pub mod transform;
 
@@ -119,6 +120,17 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             let report = evaluate::evaluate(&options)?;
             print_report(&report);
         }
+        Command::Sweep(args) => {
+            let sweep = sweep::read(&args.config)?;
+            let options = train::TrainOptions {
+                device: args.run.device.device()?,
+                resume: false,
+                stop_after: None,
+                progress: !args.run.quiet,
+            };
+            let summary = sweep::sweep(&sweep, &options)?;
+            print!("{}", summary.table);
+        }
         Command::Compare(args) => {
             let rows = compare::read_rows(&args.runs)?;
             print!("{}", compare::table(&rows));
@@ -127,7 +139,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             let epoch = export::export(&args.run_dir, args.checkpoint, &args.out)?;
             println!(
                 "wrote the {} checkpoint (epoch {epoch}) to {}",
-                args.checkpoint.dir_name(),
+                args.checkpoint.name(),
                 args.out.display()
             );
         }
@@ -165,42 +177,78 @@ pub fn train_config(args: &args::TrainArgs) -> Result<TrainConfig, CliError> {
 }
 
 fn print_report(report: &evaluate::EvalReport) {
-    let e = &report.plain;
-    let t = &report.transformed_mean;
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let which = &report.checkpoint;
+    let [first, end] = report.test_trajectories;
     println!(
-        "{} checkpoint, epoch {}, {} {}, {} parameters; {} test windows, {} rollouts of {} steps",
-        report.checkpoint,
+        "{which} checkpoint (epoch {}), {}, {} parameters; test trajectories {first}..{end} \
+         ({}): {}, {} of {}",
         report.epoch,
-        if report.equivariant {
-            "equivariant"
-        } else {
-            "non-equivariant"
-        },
-        report.model,
+        evaluate::model_name(report),
         report.params,
-        report.windows,
-        report.rollouts,
-        report.rollout_steps
+        plural(end - first, "trajectory", "trajectories"),
+        plural(report.windows, "one-step window", "one-step windows"),
+        plural(report.rollouts, "rollout", "rollouts"),
+        plural(report.rollout_steps, "step", "steps"),
     );
-    println!("                    one-step smse   l2 rel %   rollout smse   l2 rel %");
-    for (name, e) in [("test", e), ("test under B_2", t)] {
+    println!(
+        "errors: l2_rel_error % (ginjax's whole-field relative error, the standard metric), \
+         its per-pixel form, and smse"
+    );
+    println!(
+        "                      one-step l2 rel %  per-pixel %     smse   rollout l2 rel %   \
+         per-pixel %     smse"
+    );
+    let name = evaluate::model_name(report);
+    for (label, e) in [
+        (name.clone(), &report.plain),
+        (format!("{name} under B_2"), &report.transformed_mean),
+        ("persistence".to_string(), &report.persistence),
+    ] {
         println!(
-            "{name:<18}  {:>13.4e}  {:>8.3}  {:>13.4e}  {:>8.3}",
-            e.one_step_smse,
+            "{label:<24}  {:>14.3}  {:>11.3}  {:>10.3e}  {:>15.3}  {:>11.3}  {:>10.3e}",
             e.one_step_l2_rel_error,
+            e.one_step_l2_per_pixel_rel_error,
+            e.one_step_smse,
+            e.rollout_l2_rel_error_mean,
+            e.rollout_l2_per_pixel_rel_error_mean,
             e.rollout_smse_mean,
-            e.rollout_l2_rel_error_mean
         );
+    }
+    let fields = |e: &evaluate::Errors| {
+        e.one_step_l2_rel_error_per_field
+            .iter()
+            .map(|(k, v)| format!("{k} {v:.3}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!(
+        "one-step l2 rel % per field: {name}: {}; persistence: {}",
+        fields(&report.plain),
+        fields(&report.persistence)
+    );
+    match report.first_step_worse_than_persistence {
+        Some(step) => println!(
+            "the rollout error first exceeds persistence's at step {step} of {}",
+            report.rollout_steps
+        ),
+        None => println!(
+            "the rollout error stays at or below persistence's for all {}",
+            plural(report.rollout_steps, "step", "steps")
+        ),
     }
     if let Some(r) = &report.runtime {
         println!(
-            "rollout of {} × {} steps: burn {:.3} ms/step, runtime {:.3} ms/step; max |difference| {:.2e} (values up to {:.2e})",
+            "rollout of {} × {}: burn {:.3} ms/step, runtime {:.3} ms/step; max |difference| {:.2e} \
+             (values up to {:.2e}); one step ahead, runtime against burn's dense route: {:.2e} relative",
             r.batch,
-            r.steps,
+            plural(r.steps, "step", "steps"),
             1e3 * r.burn_seconds_per_step,
             1e3 * r.runtime_seconds_per_step,
             r.max_abs_difference,
-            r.max_abs_value
+            r.max_abs_value,
+            r.dense_one_step_relative_difference,
         );
     }
 }

@@ -19,7 +19,7 @@ use std::path::Path;
 
 use burn::tensor::Device;
 use ginrs_runtime::models::{BaselinePadding, FilterSpec, ModelKind};
-use ginrs_runtime::{Layer, ModelConfig, ModelFile, MultiImage, Signature};
+use ginrs_runtime::{Layer, ModelConfig, ModelFile, MultiImage, Origin, Signature};
 use serde::{Deserialize, Serialize};
 
 use super::error::CliError;
@@ -193,12 +193,11 @@ pub fn build_model(
     Ok(Model::new(&spec.config(io)?, device, seed)?)
 }
 
-/// A model as the runtime's model file (JSON text).
-pub fn export_json(model: &Model) -> Result<String, CliError> {
-    Ok(model
-        .to_file()?
-        .to_json()
-        .map_err(ginrs_runtime::Error::from)?)
+/// A model as the runtime's model file (JSON text), with its seam and its `origin`.
+pub fn export_json(model: &Model, origin: Option<Origin>) -> Result<String, CliError> {
+    let mut file = model.to_file()?;
+    file.origin = origin;
+    Ok(file.to_json().map_err(ginrs_runtime::Error::from)?)
 }
 
 /// A model file on the runtime's inference path.
@@ -210,14 +209,24 @@ impl RuntimeModel {
     /// Reads a model file (written by `ginrs export`, or a ginjax export of a model of the
     /// same signatures).
     pub fn read(path: &Path) -> Result<Self, CliError> {
-        let file_error = |message: String| CliError::ModelFile {
-            path: path.to_owned(),
-            message,
-        };
+        Self::from_file(path, &Self::read_file(path)?)
+    }
+
+    /// Reads and checks the model file at `path` without building the model.
+    pub fn read_file(path: &Path) -> Result<ModelFile, CliError> {
         let text = std::fs::read_to_string(path).map_err(CliError::io(path))?;
-        let file = ModelFile::from_json(&text).map_err(|e| file_error(e.to_string()))?;
-        let model =
-            ginrs_runtime::Model::from_file(&file).map_err(|e| file_error(e.to_string()))?;
+        ModelFile::from_json(&text).map_err(|e| CliError::ModelFile {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    /// The runtime model of `file` (read from `path`, which errors name).
+    pub fn from_file(path: &Path, file: &ModelFile) -> Result<Self, CliError> {
+        let model = ginrs_runtime::Model::from_file(file).map_err(|e| CliError::ModelFile {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
         Ok(Self { model })
     }
 

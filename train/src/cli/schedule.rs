@@ -32,6 +32,9 @@ pub struct Schedule {
     pub every_epochs: usize,
     /// Step: the factor of each decay, in `(0, 1]`.
     pub factor: f64,
+    /// Every kind: epochs (may be fractional) over which the rate rises linearly from
+    /// `base / warmup steps` to the schedule's rate, ≥ 0.
+    pub warmup_epochs: f64,
 }
 
 impl Default for Schedule {
@@ -41,6 +44,7 @@ impl Default for Schedule {
             final_fraction: 0.01,
             every_epochs: 10,
             factor: 0.5,
+            warmup_epochs: 0.0,
         }
     }
 }
@@ -53,6 +57,13 @@ impl Schedule {
             value,
             requirement: requirement.into(),
         };
+        if !(self.warmup_epochs.is_finite() && self.warmup_epochs >= 0.0) {
+            return Err(bad(
+                "schedule.warmup_epochs",
+                self.warmup_epochs.to_string(),
+                "must be finite and ≥ 0",
+            ));
+        }
         match self.kind {
             ScheduleKind::Constant => {}
             ScheduleKind::Cosine => {
@@ -87,6 +98,17 @@ impl Schedule {
     /// The rate of global step `step` (0-based) for a base rate `base`, with
     /// `steps_per_epoch` steps in each of `epochs` epochs.
     pub fn rate(&self, base: f64, step: usize, steps_per_epoch: usize, epochs: usize) -> f64 {
+        let warmup = (self.warmup_epochs * steps_per_epoch as f64).round();
+        let factor = if (step as f64) < warmup {
+            (step + 1) as f64 / warmup
+        } else {
+            1.0
+        };
+        factor * self.decayed(base, step, steps_per_epoch, epochs)
+    }
+
+    /// The rate of the schedule's kind, before warmup.
+    fn decayed(&self, base: f64, step: usize, steps_per_epoch: usize, epochs: usize) -> f64 {
         match self.kind {
             ScheduleKind::Constant => base,
             ScheduleKind::Cosine => {
@@ -116,6 +138,23 @@ mod tests {
         assert!((s.rate(1e-3, 25, 10, 5) - 1e-3 * 0.505).abs() < 1e-15);
         assert!((s.rate(1e-3, 50, 10, 5) - 1e-5).abs() < 1e-15);
         assert!((s.rate(1e-3, 70, 10, 5) - 1e-5).abs() < 1e-15);
+    }
+
+    #[test]
+    fn warmup_rises_linearly_then_follows_the_schedule() {
+        let s = Schedule {
+            kind: ScheduleKind::Constant,
+            warmup_epochs: 0.5,
+            ..Schedule::default()
+        };
+        // 10 steps per epoch: 5 warmup steps at 1/5, 2/5, … of the base.
+        let rates: Vec<f64> = (0..7).map(|step| s.rate(2.0, step, 10, 3)).collect();
+        assert_eq!(rates, [0.4, 0.8, 1.2, 1.6, 2.0, 2.0, 2.0]);
+        let bad = Schedule {
+            warmup_epochs: -1.0,
+            ..Schedule::default()
+        };
+        assert!(bad.validate().unwrap_err().to_string().contains("warmup"));
     }
 
     #[test]

@@ -22,10 +22,11 @@ use super::config::{check_resume, TrainConfig};
 use super::data::{self, model_io};
 use super::error::CliError;
 use super::evaluate::mean_losses;
-use super::model::build_model;
+use super::model::{build_model, ModelIo};
 use super::progress;
 use crate::simulate::Dataset;
 use crate::step::Trainer;
+use ginrs_runtime::models::{Normalization, NormalizationFit, SeamError};
 
 /// How to run (not part of the configuration: a resumed run may change them).
 #[derive(Debug, Clone)]
@@ -77,8 +78,15 @@ pub fn train(mut config: TrainConfig, options: &TrainOptions) -> Result<RunState
         }
         std::fs::create_dir_all(&run_dir).map_err(CliError::io(&run_dir))?;
         let io = model_io(config.past_steps);
-        let model = build_model(&config.model, &io, &autodiff, config.seed)?;
-        let state = RunState::new(config.clone(), grid, model.count_params());
+        let mut state = RunState::new(config.clone(), grid, 0);
+        if config.normalize {
+            let splits = data::split(&config.dataset, dataset.config().trajectories, config.split)?;
+            let train = data::windows(&dataset, &config.dataset, splits.train, config.past_steps)?;
+            state.normalization = Some(fit_normalization(&train, &io, config.residual)?);
+        }
+        let model =
+            build_model(&config.model, &io, &autodiff, config.seed)?.with_seam(state.seam())?;
+        state.params = model.count_params();
         (state, model, config.optimizer().init())
     };
     let config = state.config.clone();
@@ -167,6 +175,27 @@ pub fn train(mut config: TrainConfig, options: &TrainOptions) -> Result<RunState
         }
     }
     Ok(state)
+}
+
+/// The field normalisation of the training windows `train` (see
+/// [`ginrs_runtime::models::seam`]): per key and channel, the inputs' statistics and those of
+/// the targets (or, with `residual`, of the change from the newest input frame).
+pub fn fit_normalization(
+    train: &data::Windows,
+    io: &ModelIo,
+    residual: bool,
+) -> Result<Normalization, CliError> {
+    let mut fit = NormalizationFit::new(&io.input, &io.output, residual);
+    for (input, target) in train.inputs.iter().zip(&train.targets) {
+        fit.add(input, target).map_err(runtime_error)?;
+    }
+    fit.finish().map_err(runtime_error)
+}
+
+fn runtime_error(e: SeamError) -> CliError {
+    CliError::Runtime(ginrs_runtime::Error::from(ginrs_runtime::ModelError::from(
+        e,
+    )))
 }
 
 /// Records epoch `epoch`'s validation loss in `state`: the best epoch, the epochs since it and
