@@ -1,40 +1,87 @@
 #!/usr/bin/env bash
-# The README's small experiment: simulate 2-D decaying turbulence, train an equivariant ResNet
-# and ginjax's non-equivariant baseline on the same data with the same budget, evaluate both
-# on the test set and on the test set rotated/reflected by every element of B_2, export the
-# equivariant model to the runtime, and print the comparison table.
+# The README's small experiment: simulate 2-D decaying turbulence, then `ginrs sweep` trains an
+# equivariant ResNet and ginjax's non-equivariant baseline ResNet with three seeds each on the
+# same data and budget (scripts/small_experiment.toml), evaluates every run on the test set,
+# on the test set rotated/reflected by every element of B_2, and beside the persistence
+# baseline, and prints the table of means ± standard deviations over the seeds. One run is
+# exported and its rollout repeated on the runtime's inference path (timed, and checked
+# against burn's dense route).
 #
-# Usage: scripts/small_experiment.sh [OUT_DIR]   (default: experiment/)
-# Extra `ginrs train` flags for both runs can be given in TRAIN_FLAGS, e.g.
-# TRAIN_FLAGS="--device wgpu" after building with `--features wgpu`; GINRS names an already
-# built binary (default: build target/release/ginrs).
+# Usage: scripts/small_experiment.sh [OUT_DIR] [--readme]   (default OUT_DIR: experiment/)
+# With --readme, the README's block between the `small-experiment` markers is replaced by
+# this run's results: the table in the README is this script's output, never edited by hand.
+# GINRS names an already built binary (default: build target/release/ginrs); TRAIN_DEVICE
+# a burn device (`--device` of a GPU build).
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
-out="${1:-experiment}"
+out=experiment
+readme=false
+for arg in "$@"; do
+    case "$arg" in
+        --readme) readme=true ;;
+        *) out="$arg" ;;
+    esac
+done
 ginrs="${GINRS:-target/release/ginrs}"
 [ -n "${GINRS:-}" ] || cargo build --release -p ginrs-train --bin ginrs
-# The shared training budget (same data, epochs, batches, optimiser and schedule).
-# ResNet without its layer norms: ginjax's LayerNorm adds a learned bias to pseudoscalar
-# channels (the vorticity), which is not odd under reflections.
-common=(--past-steps 2 --epochs 8 --batch-size 8 --lr 3e-3 --kind resnet --num-blocks 2
-        --use-group-norm false --seed 0)
-# Channels per key: the baseline's scalars-only layers get twice the equivariant model's
-# depth, which brings its parameter count near the equivariant model's.
-depth_equivariant=8
-depth_baseline=16
+mkdir -p "$out"
+log="$out/experiment.log"
+: >"$log"
 
-time_of() { local start=$SECONDS; "$@"; echo "  ($((SECONDS - start)) s)"; }
+step() { # name, command...: runs it, logs its wall time
+    local name=$1 start=$SECONDS
+    shift
+    "$@"
+    echo "$name: $((SECONDS - start)) s" | tee -a "$log"
+}
 
-time_of "$ginrs" simulate --out "$out/data" --n 48 --trajectories 16 --frames 40 --quiet
-for run in equivariant baseline; do
-    equivariant=true depth=$depth_equivariant
-    [ "$run" = baseline ] && equivariant=false depth=$depth_baseline
-    # shellcheck disable=SC2086 # TRAIN_FLAGS is a list of flags.
-    time_of "$ginrs" train --data "$out/data" --run-dir "$out/runs/$run" --quiet \
-        --equivariant "$equivariant" --depth "$depth" "${common[@]}" ${TRAIN_FLAGS:-}
-    "$ginrs" export --run-dir "$out/runs/$run" --out "$out/runs/$run/model.json"
-    time_of "$ginrs" eval --run-dir "$out/runs/$run" --rollout-steps 10 --quiet \
-        --runtime "$out/runs/$run/model.json"
-done
-"$ginrs" compare "$out/runs/equivariant" "$out/runs/baseline" | tee "$out/results.md"
-echo "total: $SECONDS s"
+start=$SECONDS
+step simulate "$ginrs" simulate --out "$out/data" --n 48 --trajectories 16 --frames 40 --seed 0 --quiet
+sweep="$out/sweep.toml"
+{
+    echo "dataset = \"$out/data\""
+    echo "out = \"$out/runs\""
+    cat scripts/small_experiment.toml
+} >"$sweep"
+step "sweep (train + eval, 2 models × 3 seeds)" \
+    "$ginrs" sweep --config "$sweep" --quiet ${TRAIN_DEVICE:+--device "$TRAIN_DEVICE"} >/dev/null
+one="$out/runs/equivariant/seed-0"
+"$ginrs" export --run-dir "$one" --out "$one/model.json" >/dev/null
+step "eval with the runtime rollout (equivariant, seed 0)" \
+    "$ginrs" eval --run-dir "$one" --rollout-steps 10 --quiet --runtime "$one/model.json" \
+    >"$out/runtime.txt"
+total=$((SECONDS - start))
+
+results="$out/results.md"
+{
+    echo "Measured $(date -u +%Y-%m-%d) by \`scripts/small_experiment.sh\` on $(nproc) cores" \
+        "($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'))," \
+        "in $total s (simulate, 6 trainings and evaluations, the runtime check):"
+    echo
+    cat "$out/runs/summary.md"
+    echo
+    echo "Wall time of each step:"
+    echo
+    sed 's/^/- /' "$log"
+    echo
+    echo "The equivariant model of seed 0 on the runtime's inference path (\`ginrs eval --runtime\`):"
+    echo
+    echo '```text'
+    grep -E '^rollout of' "$out/runtime.txt"
+    echo '```'
+} >"$results"
+cat "$results"
+
+if $readme; then
+    python3 - "$results" <<'PY'
+import sys
+results = open(sys.argv[1]).read()
+begin, end = "<!-- small-experiment:begin -->", "<!-- small-experiment:end -->"
+text = open("README.md").read()
+head, rest = text.split(begin)
+_, tail = rest.split(end)
+open("README.md", "w").write(head + begin + "\n" + results + end + tail)
+PY
+    echo "README.md updated"
+fi

@@ -99,6 +99,7 @@ fn spread(report: &EvalReport) -> f64 {
     let series = [
         values(|r, i| r.transformed[i].errors.one_step_smse),
         values(|r, i| r.transformed[i].errors.one_step_l2_rel_error),
+        values(|r, i| r.transformed[i].errors.one_step_l2_per_pixel_rel_error),
         values(|r, i| r.transformed[i].errors.rollout_smse_mean),
     ];
     series
@@ -295,8 +296,8 @@ fn an_equivariant_run_trains_evaluates_and_exports() {
 fn the_baseline_is_not_equivariant_and_exports_to_the_runtime() {
     let (dir, data) = setup();
     let run_dir = dir.path().join("base");
-    // Without residual learning, so that the errors are the network's own, not mostly the
-    // (invariant) persistence part.
+    // Without residual learning, so that after one epoch the errors are the network's own,
+    // not mostly the (invariant) persistence part.
     let mut c = config(&data, &run_dir, false, 1);
     c.residual = false;
     let state = train(c, &options(false, None)).unwrap();

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::checkpoint::Which;
 use super::config::{LossKind, OptimizerKind, TrainConfig};
 use super::error::CliError;
-use super::model::{Architecture, ModelSpec};
+use super::model::{Architecture, ModelSpec, NormMode};
 use super::schedule::ScheduleKind;
 use crate::simulate::SimConfig;
 
@@ -315,6 +315,17 @@ pub struct TrainArgs {
         )
     )]
     pub use_group_norm: Option<bool>,
+    /// The norms' bias on pseudoscalar keys (config: model.norm_parity).
+    #[arg(
+        long,
+        value_enum,
+        help = with_default(
+            "The norms' bias on pseudoscalar keys: ginjax's (not odd under reflections) or \
+             none (parity-correct, equivariant) (config: model.norm_parity).",
+            "parity-correct"
+        )
+    )]
+    pub norm_parity: Option<NormMode>,
     /// Epochs (config: epochs).
     #[arg(
         long,
@@ -474,6 +485,7 @@ impl TrainArgs {
         set(&mut v, "model.kernel_size", &self.kernel_size);
         set(&mut v, "model.max_k", &self.max_k);
         set(&mut v, "model.use_group_norm", &self.use_group_norm);
+        set(&mut v, "model.norm_parity", &self.norm_parity);
         set(&mut v, "epochs", &self.epochs);
         set(&mut v, "batch_size", &self.batch_size);
         set(&mut v, "learning_rate", &self.learning_rate);

@@ -36,7 +36,7 @@ use super::progress;
 use super::train::grid_mismatch;
 use super::transform;
 use crate::image::{read_f64, TensorImage};
-use crate::layers::{ImageModule, Route};
+use crate::layers::Route;
 use crate::loss::{l2_rel_error_per_key, Loss, Reduce};
 use crate::models::Model;
 use crate::rollout::{rollout, shift_window};
@@ -654,30 +654,6 @@ fn newest_block(input: &MultiImage, key: &TensorKey) -> Result<ImageBlock, CliEr
         1,
         block.data()[block.data().len() - len..].to_vec(),
     )?)
-}
-
-/// The mean of each loss over `windows`, one step from the true inputs.
-pub fn mean_losses<M: ImageModule>(
-    model: &M,
-    windows: &Windows,
-    losses: &[Loss],
-    batch_size: usize,
-    device: &Device,
-) -> Result<Vec<f64>, CliError> {
-    let mut sums = vec![0.0; losses.len()];
-    let indices: Vec<usize> = (0..windows.len()).collect();
-    for batch in indices.chunks(batch_size.max(1)) {
-        let (input, target) = windows.batch(batch, device)?;
-        let prediction = model.forward_image(&input)?;
-        for (sum, loss) in sums.iter_mut().zip(losses) {
-            let per_item = loss.compute(&prediction, &target, Reduce::PerItem)?;
-            *sum += read_f64(&per_item)?.iter().sum::<f64>();
-        }
-    }
-    Ok(sums
-        .into_iter()
-        .map(|s| s / windows.len().max(1) as f64)
-        .collect())
 }
 
 /// The persistence predictor: the next frame is the newest input frame (per key, the last

@@ -19,7 +19,7 @@ use std::path::Path;
 
 use burn::tensor::Device;
 use ginrs_runtime::models::{BaselinePadding, FilterSpec, ModelKind};
-use ginrs_runtime::{Layer, ModelConfig, ModelFile, MultiImage, Origin, Signature};
+use ginrs_runtime::{Layer, ModelConfig, ModelFile, MultiImage, NormParity, Origin, Signature};
 use serde::{Deserialize, Serialize};
 
 use super::error::CliError;
@@ -54,7 +54,33 @@ impl Architecture {
     }
 }
 
-/// The `model` section of a run configuration; the options default to ginjax's.
+/// Which bias the norms give pseudoscalar keys (the runtime's [`NormParity`]).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum NormMode {
+    /// ginjax's `LayerNorm`: a learned bias on every scalar-order key, pseudoscalars
+    /// included, which is not odd under reflections.
+    Ginjax,
+    /// No bias on pseudoscalar keys: equivariant under all of B_2 (the default for models
+    /// trained by ginrs).
+    #[default]
+    ParityCorrect,
+}
+
+impl NormMode {
+    /// The runtime's mode.
+    pub fn parity(self) -> NormParity {
+        match self {
+            Self::Ginjax => NormParity::Ginjax,
+            Self::ParityCorrect => NormParity::ParityCorrect,
+        }
+    }
+}
+
+/// The `model` section of a run configuration; the options default to ginjax's, but for the
+/// norms' parity mode.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelSpec {
@@ -79,8 +105,10 @@ pub struct ModelSpec {
     /// Normalise in the blocks (absent: ginjax's default, on for ResNet only). ginjax's
     /// `LayerNorm` gives scalar-order keys equinox's `GroupNorm`, whose learned bias is not
     /// odd under reflections: on pseudoscalar fields (the vorticity) a normalised model is
-    /// equivariant to rotations only.
+    /// equivariant to rotations only, unless `norm_parity` is `parity_correct` (the default).
     pub use_group_norm: Option<bool>,
+    /// The norms' treatment of pseudoscalar keys (with `use_group_norm`).
+    pub norm_parity: NormMode,
 }
 
 impl Default for ModelSpec {
@@ -95,6 +123,7 @@ impl Default for ModelSpec {
             kernel_size: 3,
             max_k: 2,
             use_group_norm: None,
+            norm_parity: NormMode::default(),
         }
     }
 }
@@ -157,6 +186,7 @@ impl ModelSpec {
         config.num_conv = self.num_conv;
         config.num_downsamples = self.num_downsamples;
         config.use_group_norm = self.use_group_norm;
+        config.norm_parity = self.norm_parity.parity();
         if self.equivariant {
             config.conv_filters = Some(FilterSpec::up_to(self.kernel_size, self.max_k));
             config.upsample_filters =

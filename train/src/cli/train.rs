@@ -1,6 +1,8 @@
 //! The training loop: epochs of shuffled mini-batches with burn's Adam (or AdamW) on the
 //! learning-rate schedule, validation after each epoch, early stopping, a checkpoint after
-//! each epoch, and `--resume`.
+//! each epoch, and `--resume`. With field normalisation, the losses (training and validation)
+//! are measured in the network's output units (each field divided by its output scale), so
+//! every field counts by its own typical size or change, not by its units.
 //!
 //! Every source of randomness is a function of the configuration and the epoch (the initial
 //! weights of `seed`, the shuffling of epoch `e` from ChaCha8 stream `e` of `seed`), the rate
@@ -21,9 +23,11 @@ use super::checkpoint::{self, Best, EpochMetrics, RunState, Which};
 use super::config::{check_resume, TrainConfig};
 use super::data::{self, model_io};
 use super::error::CliError;
-use super::evaluate::mean_losses;
 use super::model::{build_model, ModelIo};
 use super::progress;
+use crate::loss::{Loss, Reduce};
+use crate::models::seam::in_output_units;
+use crate::models::Model;
 use crate::simulate::Dataset;
 use crate::step::Trainer;
 use ginrs_runtime::models::{Normalization, NormalizationFit, SeamError};
@@ -96,6 +100,7 @@ pub fn train(mut config: TrainConfig, options: &TrainOptions) -> Result<RunState
     let mut trainer = Trainer::resume(model, optimizer, config.learning_rate, state.steps);
     let steps_per_epoch = train.len().div_ceil(config.batch_size);
     let loss = config.loss.loss();
+    let seam = state.seam();
     let first = state.epochs_done + 1;
     for epoch in first..=config.epochs {
         if state.stopped_early {
@@ -121,7 +126,12 @@ pub fn train(mut config: TrainConfig, options: &TrainOptions) -> Result<RunState
             );
             trainer.set_learning_rate(rate);
             let (input, target) = train.batch(batch, &autodiff)?;
-            loss_sum += trainer.fit_batch(&input, &target, loss)? * batch.len() as f64;
+            let target = in_output_units(&seam, &target)?;
+            let value = trainer.step(|model| {
+                let prediction = in_output_units(&seam, &model.forward(&input)?)?;
+                loss.compute(&prediction, &target, Reduce::Mean)
+            })?;
+            loss_sum += value * batch.len() as f64;
             seen += batch.len();
             bar.inc(1);
             bar.set_message(format!(
@@ -133,7 +143,7 @@ pub fn train(mut config: TrainConfig, options: &TrainOptions) -> Result<RunState
         bar.finish_and_clear();
         let train_seconds = started.elapsed().as_secs_f64();
         let valid = trainer.module().valid();
-        let val_loss = mean_losses(&valid, &val, &[loss], config.batch_size, &options.device)?[0];
+        let val_loss = validation_loss(&valid, &val, loss, config.batch_size, &options.device)?;
         let metrics = EpochMetrics {
             epoch,
             train_loss: loss_sum / seen as f64,
@@ -175,6 +185,30 @@ pub fn train(mut config: TrainConfig, options: &TrainOptions) -> Result<RunState
         }
     }
     Ok(state)
+}
+
+/// The mean loss of `model` over `windows` in the network's output units
+/// ([`in_output_units`]), as training measures it.
+pub fn validation_loss(
+    model: &Model,
+    windows: &data::Windows,
+    loss: Loss,
+    batch_size: usize,
+    device: &Device,
+) -> Result<f64, CliError> {
+    let seam = model.seam();
+    let (mut sum, indices) = (0.0, (0..windows.len()).collect::<Vec<_>>());
+    for batch in indices.chunks(batch_size.max(1)) {
+        let (input, target) = windows.batch(batch, device)?;
+        let prediction = in_output_units(seam, &model.forward(&input)?)?;
+        let per_item = loss.compute(
+            &prediction,
+            &in_output_units(seam, &target)?,
+            Reduce::PerItem,
+        )?;
+        sum += crate::image::read_f64(&per_item)?.iter().sum::<f64>();
+    }
+    Ok(sum / windows.len().max(1) as f64)
 }
 
 /// The field normalisation of the training windows `train` (see

@@ -83,3 +83,18 @@ pub fn prediction(seam: &Seam, x: &TensorImage, y: TensorImage) -> Result<Tensor
     }
     Ok(out)
 }
+
+/// `image` (a prediction or a target) in the network's output units: every output key's
+/// channels divided by their output scale, so that a loss weighs every field by its own
+/// typical size (or typical change, with residual learning) rather than by its units.
+/// Without normalisation, `image` itself. Differences are what losses measure, so the shift
+/// is left out.
+pub fn in_output_units(seam: &Seam, image: &TensorImage) -> Result<TensorImage, TrainError> {
+    let Some(n) = &seam.normalization else {
+        return Ok(image.clone());
+    };
+    map_blocks(image, &n.output, |block, s| {
+        let inverse: Vec<f32> = s.scale.iter().map(|v| 1.0 / v).collect();
+        block.clone() * per_channel(&inverse, &block)
+    })
+}
