@@ -138,7 +138,11 @@ fn a_run_stores_the_absolute_dataset_path() {
     assert!(given.is_relative());
     let run_dir = dir.path().join("run");
     let state = train(tiny_config(&given, &run_dir), &options()).unwrap();
-    assert!(state.config.dataset.is_absolute(), "{:?}", state.config.dataset);
+    assert!(
+        state.config.dataset.is_absolute(),
+        "{:?}",
+        state.config.dataset
+    );
     assert_eq!(state.config.dataset, data.canonicalize().unwrap());
     let (_, saved) = checkpoint::load_state(&run_dir, Which::Best).unwrap();
     assert_eq!(saved.config.dataset, state.config.dataset);
@@ -167,7 +171,9 @@ fn a_missing_dataset_says_how_to_make_one() {
     let err = train(tiny_config(&data, &dir.path().join("run")), &options()).unwrap_err();
     let text = err.to_string();
     assert!(
-        text.contains("vorticity.npy") && text.contains("ginrs simulate") && text.contains("--data"),
+        text.contains("vorticity.npy")
+            && text.contains("ginrs simulate")
+            && text.contains("--data"),
         "{text}"
     );
 }
@@ -202,7 +208,9 @@ fn damaged_checkpoints_say_what_to_use_instead() {
     load(Which::Last).unwrap();
     // A truncated last model: the run cannot be resumed; the best checkpoint may still serve.
     std::fs::write(
-        run_dir.join(Which::Best.dir_name()).join(checkpoint::MODEL_FILE),
+        run_dir
+            .join(Which::Best.dir_name())
+            .join(checkpoint::MODEL_FILE),
         best,
     )
     .unwrap();
@@ -219,7 +227,10 @@ fn damaged_checkpoints_say_what_to_use_instead() {
     let text = checkpoint::load_state(&dir.path().join("nothing"), Which::Best)
         .unwrap_err()
         .to_string();
-    assert!(text.contains("missing") && text.contains("--run-dir"), "{text}");
+    assert!(
+        text.contains("missing") && text.contains("--run-dir"),
+        "{text}"
+    );
     // A run without a best checkpoint: use the last one.
     std::fs::remove_dir_all(run_dir.join(Which::Best.dir_name())).unwrap();
     let text = checkpoint::load_state(&run_dir, Which::Best)

@@ -126,7 +126,7 @@ pub enum ModelFileError {
     },
     /// The seam (`residual`, `normalization`) does not fit the configuration.
     #[error("model file: {0}")]
-    Seam(#[from] SeamError),
+    Seam(Box<SeamError>),
     /// A key of `normalization` is malformed.
     #[error("model file: normalization: {0}")]
     NormalizationKey(String),
@@ -136,6 +136,12 @@ pub enum ModelFileError {
         /// The parameter's path.
         path: String,
     },
+}
+
+impl From<SeamError> for ModelFileError {
+    fn from(error: SeamError) -> Self {
+        Self::Seam(Box::new(error))
+    }
 }
 
 /// One array leaf of a model: its ginjax tree path (`jax.tree_util.keystr`), shape and
@@ -740,7 +746,7 @@ mod tests {
         assert!(
             matches!(
                 ModelFile::from_json(&bad),
-                Err(ModelFileError::Seam(SeamError::Shift { .. }))
+                Err(ModelFileError::Seam(e)) if matches!(*e, SeamError::Shift { .. })
             ),
             "{bad}"
         );

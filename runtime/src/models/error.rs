@@ -12,9 +12,10 @@ pub enum ModelError {
     /// The configuration does not form a model.
     #[error(transparent)]
     Config(#[from] ModelConfigError),
-    /// The seam (normalisation, residual learning) does not fit the model.
+    /// The seam (normalisation, residual learning) does not fit the model (boxed: it is
+    /// larger than the other variants).
     #[error(transparent)]
-    Seam(#[from] crate::models::seam::SeamError),
+    Seam(Box<crate::models::seam::SeamError>),
     /// A parameter the model needs is not given.
     #[error("missing parameter `{path}` (shape {expected:?})")]
     Missing {
@@ -110,5 +111,11 @@ impl ModelError {
             path: path.to_string(),
             source: Box::new(source.into()),
         }
+    }
+}
+
+impl From<crate::models::seam::SeamError> for ModelError {
+    fn from(error: crate::models::seam::SeamError) -> Self {
+        Self::Seam(Box::new(error))
     }
 }

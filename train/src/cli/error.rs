@@ -12,12 +12,13 @@ use crate::simulate::{DatasetError, SimError, DESCRIPTION_FILE};
 /// Any error of the `ginrs` tool.
 #[derive(Debug, Error)]
 pub enum CliError {
-    /// A training, layer or loss error.
+    /// A training, layer or loss error (boxed, as the runtime's errors: they are the large
+    /// variants).
     #[error(transparent)]
-    Train(#[from] TrainError),
+    Train(Box<TrainError>),
     /// The runtime rejected an image, layer or model file.
     #[error(transparent)]
-    Runtime(#[from] ginrs_runtime::Error),
+    Runtime(Box<ginrs_runtime::Error>),
     /// The simulator failed or its configuration is invalid.
     #[error(transparent)]
     Simulation(#[from] SimError),
@@ -93,15 +94,27 @@ pub enum CliError {
     },
 }
 
+impl From<TrainError> for CliError {
+    fn from(error: TrainError) -> Self {
+        Self::Train(Box::new(error))
+    }
+}
+
+impl From<ginrs_runtime::Error> for CliError {
+    fn from(error: ginrs_runtime::Error) -> Self {
+        Self::Runtime(Box::new(error))
+    }
+}
+
 impl From<ginrs_runtime::ImageError> for CliError {
     fn from(error: ginrs_runtime::ImageError) -> Self {
-        Self::Runtime(error.into())
+        Self::Runtime(Box::new(error.into()))
     }
 }
 
 impl From<ginrs_runtime::ops::action::ActionError> for CliError {
     fn from(error: ginrs_runtime::ops::action::ActionError) -> Self {
-        Self::Runtime(error.into())
+        Self::Runtime(Box::new(error.into()))
     }
 }
 

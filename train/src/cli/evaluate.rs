@@ -258,7 +258,8 @@ impl Errors {
         self.rollout_l2_rel_error
             .iter()
             .zip(&baseline.rollout_l2_rel_error)
-            .position(|(model, base)| !(model <= base))
+            // NaN counts as worse.
+            .position(|(model, base)| model.partial_cmp(base).is_none_or(|o| o.is_gt()))
             .map(|i| i + 1)
     }
 }
@@ -855,13 +856,10 @@ fn shift_images(input: &MultiImage, prediction: &MultiImage) -> Result<MultiImag
             .get(block.key())
             .filter(|new| new.channels() <= block.channels())
             .ok_or_else(|| {
-                CliError::Runtime(
-                    ginrs_runtime::ImageError::SignatureMismatch {
-                        expected: input.signature().to_string(),
-                        got: prediction.signature().to_string(),
-                    }
-                    .into(),
-                )
+                CliError::from(ginrs_runtime::ImageError::SignatureMismatch {
+                    expected: input.signature().to_string(),
+                    got: prediction.signature().to_string(),
+                })
             })?;
         let kept = &block.data()[new.channels() * block.channel_len()..];
         let mut data = Vec::with_capacity(block.data().len());

@@ -227,7 +227,7 @@ pub fn fit_normalization(
 }
 
 fn runtime_error(e: SeamError) -> CliError {
-    CliError::Runtime(ginrs_runtime::Error::from(ginrs_runtime::ModelError::from(
+    CliError::from(ginrs_runtime::Error::from(ginrs_runtime::ModelError::from(
         e,
     )))
 }
