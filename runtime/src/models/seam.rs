@@ -22,7 +22,7 @@
 //! constant `s` does not, unless `g·s = s` for every g: true for scalars of parity 0 only.
 //! For a pseudoscalar (`g·s = −s` under reflections) or any k ≥ 1 key (`g·s ≠ s` for a
 //! non-zero vector s) a shift breaks equivariance, so [`Seam::validate`] refuses it and
-//! [`Normalization::fit`] scales those keys by the RMS of the per-pixel norm instead.
+//! [`NormalizationFit`] scales those keys by the RMS of the per-pixel norm instead.
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;

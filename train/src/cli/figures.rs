@@ -14,7 +14,7 @@
 //!   decades;
 //! - [`spectra`]: energy spectra `E(k)` against `k`, log–log, one line per series.
 //!
-//! Every figure is a plain SVG string; [`write`] stores it and its PNG rasterisation.
+//! Every figure is a plain SVG string; [`write()`] stores it and its PNG rasterisation.
 
 use std::path::Path;
 
