@@ -557,3 +557,85 @@ fn configuration_files_and_flags_reach_the_run() {
         "{err}"
     );
 }
+
+#[test]
+fn a_sweep_tabulates_seeds_and_reuses_finished_runs() {
+    use ginrs_train::cli::sweep::{mean_std, read, sweep};
+    let (dir, data) = setup();
+    let out = dir.path().join("sweep");
+    let file = dir.path().join("sweep.toml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"dataset = "{}"
+out = "{}"
+seeds = [0, 1]
+rollout_steps = 2
+
+[common]
+epochs = 1
+batch_size = 8
+learning_rate = 3e-3
+
+[[models]]
+name = "eqv"
+model = {{ kind = "resnet", depth = 2, num_blocks = 1, use_group_norm = false }}
+
+[[models]]
+name = "base"
+model = {{ kind = "resnet", depth = 2, num_blocks = 1, equivariant = false }}
+"#,
+            data.display(),
+            out.display()
+        ),
+    )
+    .unwrap();
+    let config = read(&file).unwrap();
+    let summary = sweep(&config, &options(false, None)).unwrap();
+    assert_eq!(summary.models.len(), 2);
+    assert!(summary.models.iter().all(|m| m.runs.len() == 2));
+    let eqv = &summary.models[0];
+    assert_eq!(eqv.runs[1].run_dir, out.join("eqv").join("seed-1"));
+    // The two seeds train different models; the table holds their mean ± sample std.
+    let errors: Vec<f64> = eqv
+        .runs
+        .iter()
+        .map(|r| r.report.plain.one_step_l2_rel_error)
+        .collect();
+    assert_ne!(errors[0], errors[1]);
+    let (mean, std) = mean_std(&errors);
+    assert!((std - (errors[0] - errors[1]).abs() / 2f64.sqrt()).abs() < 1e-12);
+    let row = summary.table.lines().nth(2).unwrap();
+    assert!(
+        row.starts_with("| eqv (equivariant ResNet) |"),
+        "{}",
+        summary.table
+    );
+    assert!(
+        row.contains(&format!("| {mean:.2} ± {std:.2} |")),
+        "{}",
+        summary.table
+    );
+    let last = summary.table.lines().last().unwrap();
+    assert!(last.starts_with("| persistence"), "{}", summary.table);
+    assert_eq!(
+        std::fs::read_to_string(out.join("summary.md")).unwrap(),
+        summary.table
+    );
+    // A second sweep trains and evaluates nothing again: same runs, same files.
+    let metrics = out.join("eqv/seed-0/eval/metrics.json");
+    let before = std::fs::metadata(&metrics).unwrap().modified().unwrap();
+    let again = sweep(&config, &options(false, None)).unwrap();
+    assert_eq!(again.table, summary.table);
+    assert_eq!(
+        std::fs::metadata(&metrics).unwrap().modified().unwrap(),
+        before
+    );
+    // Names must be unique.
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("name = \"base\"", "name = \"eqv\"");
+    std::fs::write(&file, text).unwrap();
+    let err = read(&file).unwrap_err();
+    assert!(err.to_string().contains("unique"), "{err}");
+}
