@@ -17,7 +17,7 @@
 mod common;
 
 use burn::tensor::{DType, Device};
-use common::{dot_loss, random_image, signature};
+use common::{dot_loss, random_image, relative_error, signature};
 use ginrs_runtime::VectorNeuronNonlinear as RuntimeVectorNeuron;
 use ginrs_runtime::{
     BiasMode, ConvContractConfig, ConvContractError, ConvOptions, Geometry, Padding,
@@ -34,21 +34,6 @@ const TOLERANCE: f64 = 1e-5;
 
 fn device() -> Device {
     Device::flex().autodiff()
-}
-
-/// `max |a − b| / max |b|` (absolute when `b` is all zeros).
-fn relative_error(a: &[f64], b: &[f64]) -> f64 {
-    assert_eq!(a.len(), b.len());
-    let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    let diff = a
-        .iter()
-        .zip(b)
-        .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
-    if scale > 0.0 {
-        diff / scale
-    } else {
-        diff
-    }
 }
 
 /// Everything one route computes: the output blocks, the input gradient blocks and the

@@ -14,7 +14,7 @@
 mod common;
 
 use burn::tensor::{DType, Device};
-use common::{dot_loss, max_abs_diff, random_image, signature, train_a_little};
+use common::{dot_loss, max_abs_diff, random_image, relative_error, signature, train_a_little};
 use ginrs_runtime::{
     check_fn, Elements, Geometry, GroupNorm as RuntimeGroupNorm, Layer, ModelConfig, ModelFile,
     ModelKind, MultiImage, NormParity, TensorKey,
@@ -24,17 +24,6 @@ use ginrs_train::{GinjaxParams, GroupNorm, ImageModule, Model, Route, TensorImag
 
 fn device() -> Device {
     Device::flex().autodiff()
-}
-
-/// `max |a − b| / max |b|`.
-fn relative(a: &[f64], b: &[f64]) -> f64 {
-    assert_eq!(a.len(), b.len());
-    let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    let diff = a
-        .iter()
-        .zip(b)
-        .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
-    diff / scale.max(f64::MIN_POSITIVE)
 }
 
 fn outputs(layer: &impl ImageModule, input: &TensorImage) -> Vec<MultiImage> {
@@ -129,7 +118,7 @@ fn parity_correct_layer_matches_the_runtime_and_trains() {
     }
     for (dense, fused) in grads_of[0].iter().zip(&grads_of[1]) {
         assert_eq!(dense.path, fused.path);
-        let e = relative(&fused.values, &dense.values);
+        let e = relative_error(&fused.values, &dense.values);
         assert!(
             e <= 1e-4,
             "gradient of {}: routes differ by {e:.2e}",

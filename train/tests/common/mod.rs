@@ -112,3 +112,18 @@ pub fn max_abs_diff(a: &[MultiImage], b: &[MultiImage]) -> (f32, f32) {
     }
     (diff, scale)
 }
+
+/// `max |a − b| / max |b|` (absolute when `b` is all zeros).
+pub fn relative_error(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let diff = a
+        .iter()
+        .zip(b)
+        .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()));
+    if scale > 0.0 {
+        diff / scale
+    } else {
+        diff
+    }
+}
