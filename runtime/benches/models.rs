@@ -5,11 +5,14 @@
 //! side): input and output one scalar and one vector channel, torus images, side-3 filters of
 //! orders 0..=2 (side 2 for UNet's upsampling), ginjax's defaults otherwise, random weights
 //! (the runtime's initialisation) and random inputs. Prints one line per case:
-//! `case=<name> path=runtime median_ms=<x> cpu_ms=<c> params=<n> peak_rss_mb=<y>`, where
+//! `case=<name> path=runtime median_ms=<x> cpu_ms=<c> params=<n> gflop=<f> gflops=<r>
+//! peak_rss_mb=<y>`, where
 //! `median_ms` is the median wall time of `forward_batch` on the whole batch, `cpu_ms` the mean
 //! CPU time (all threads) of one such call — the work done, which the load of other processes
 //! on a shared machine changes far less than the wall time — `params` ginjax's `count_params`
-//! and `peak_rss_mb` the process's peak resident memory while the case was built and timed
+//! and `gflop` the useful work of one forward pass of the whole batch
+//! ([`Model::useful_flops`]: every convolution's stencil flops plus 2 × its mix's
+//! multiply-adds), `gflops` that work per second of `median_ms`, and `peak_rss_mb` the process's peak resident memory while the case was built and timed
 //! (Linux `VmHWM`, reset per case through `/proc/self/clear_refs` after the runtime's buffer
 //! pool is emptied).
 //!
@@ -144,8 +147,16 @@ fn main() {
         });
         let peak = peak_rss_mb().map_or("n/a".to_string(), |mb| format!("{mb:.1}"));
         let cpu = cpu.map_or("n/a".to_string(), |s| format!("{:.3}", s * 1e3));
+        let flops = model
+            .useful_flops(&inputs[0])
+            .expect("forward succeeds")
+            .map(|f| f * inputs.len() as f64);
+        let (gflop, gflops) = flops.map_or(("n/a".into(), "n/a".into()), |f| {
+            (format!("{:.3}", f / 1e9), format!("{:.1}", f / wall / 1e9))
+        });
         println!(
-            "case={} path=runtime median_ms={:.3} cpu_ms={cpu} params={} peak_rss_mb={peak}",
+            "case={} path=runtime median_ms={:.3} cpu_ms={cpu} params={} gflop={gflop} \
+             gflops={gflops} peak_rss_mb={peak}",
             case.name,
             wall * 1e3,
             model.count_params()

@@ -4,9 +4,13 @@
 //! line per case and [`Route`] (`dense`: burn's ops, differentiated by burn; `fused`: the
 //! runtime's kernels for every ConvContract, norm and nonlinearity, with their own backward
 //! passes):
-//! `case=<name> path=<dense|fused> median_ms=<x> peak_mib=<y>`: `median_ms` is the median wall
-//! time of one training step ([`Trainer::fit_batch`]: forward pass, SMSE loss, backward pass,
-//! Adam update), `peak_mib` the peak resident memory (Linux `VmHWM` from `/proc/self/status`)
+//! `case=<name> path=<dense|fused> median_ms=<x> gflop=<f> gflops=<r> peak_mib=<y>`:
+//! `median_ms` is the median wall time of one training step ([`Trainer::fit_batch`]: forward
+//! pass, SMSE loss, backward pass, Adam update), `gflop` the useful work of the measured phase
+//! on the whole batch — a forward pass counted as the runtime's `Model::useful_flops` (every
+//! convolution's stencil flops plus 2 × its mix's multiply-adds), a backward pass as twice
+//! that (the input and the weight gradients), so a step or the backward phase as 3 forward
+//! passes — and `gflops` that work per second of `median_ms`; `peak_mib` the peak resident memory (Linux `VmHWM` from `/proc/self/status`)
 //! of a process that built that one case and ran its steps: every (case, route) runs in a
 //! child process of its own (this binary, re-run with `GINRS_TRAIN_BENCH_CHILD=<case>:<route>`),
 //! so one measurement's allocations do not raise another's peak.
@@ -34,7 +38,10 @@ use std::time::{Duration, Instant};
 
 use burn::module::Module;
 use burn::tensor::Device;
-use ginrs_runtime::{ConvContractConfig, Geometry, ImageBlock, MultiImage, Signature, TensorKey};
+use ginrs_runtime::{
+    ConvContract as RuntimeConvContract, ConvContractConfig, DenseBank, Geometry, ImageBlock,
+    Model as RuntimeModel, MultiImage, Signature, TensorKey,
+};
 use ginrs_train::{
     ConvContract, ImageModule, Loss, Model, Optimizer, Reduce, Route, TensorImage, TrainError,
     Trainer,
@@ -195,6 +202,31 @@ fn build(name: &str, route: Route, phase: Phase, device: &Device) -> Result<Run,
     case.build(route, phase, device)
 }
 
+/// The useful flops of one forward pass of case `name` over its whole batch, counted by the
+/// runtime (`None` where a kernel does not report them).
+fn forward_flops(name: &str) -> Option<f64> {
+    if name == STACK {
+        let signature =
+            Signature::new(vec![(TensorKey::new(0, 0), 8), (TensorKey::new(1, 0), 8)]).ok()?;
+        let bank = DenseBank::for_signatures(2, 3, &signature, &signature).ok()?;
+        let layer = RuntimeConvContract::from_bank(
+            ConvContractConfig::new(signature.clone(), signature),
+            &bank,
+            0,
+        )
+        .ok()?;
+        let count = layer.flops_per_output_pixel();
+        let per_pixel = (count.stencil_flops? + 2 * count.gemm_muladds) as f64;
+        return Some(3.0 * per_pixel * (64.0 * 64.0) * 8.0);
+    }
+    let case = MODELS.iter().find(|c| c.name == name)?;
+    let model = RuntimeModel::new(&case.config(), 1).ok()?;
+    // The work does not depend on the values.
+    let geometry = Geometry::square(case.dim, case.side, true).ok()?;
+    let image = MultiImage::zeros(geometry, &scalar_and_vector());
+    Some(model.useful_flops(&image).ok()?? * case.batch as f64)
+}
+
 /// Median wall time of `run` (after two warm-up calls): at least 5 and at most 21 runs, about
 /// 10 s per measurement.
 fn median_secs(mut run: impl FnMut()) -> f64 {
@@ -248,13 +280,24 @@ fn child(spec: &str) {
     };
     let mut run = build(name, route, phase, &device).expect("the case builds");
     let median = median_secs(|| run().expect("the training step succeeds"));
+    let passes = match phase {
+        Phase::Forward => 1.0,
+        Phase::Backward | Phase::Step => 3.0,
+    };
+    let (gflop, gflops) = forward_flops(name).map_or(("n/a".into(), "n/a".into()), |f| {
+        let f = f * passes;
+        (
+            format!("{:.3}", f / 1e9),
+            format!("{:.1}", f / median / 1e9),
+        )
+    });
     let peak = peak_mib().map_or_else(|| "n/a".to_string(), |p| format!("{p:.1}"));
     let phase = match phase {
         Phase::Step => String::new(),
         other => format!(" phase={}", other.name()),
     };
     println!(
-        "case={name} path={path} median_ms={:.3} peak_mib={peak}{phase}",
+        "case={name} path={path} median_ms={:.3} gflop={gflop} gflops={gflops} peak_mib={peak}{phase}",
         median * 1e3
     );
 }

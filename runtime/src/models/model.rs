@@ -162,6 +162,29 @@ impl Model {
         self.params().iter().map(|p| p.data.len()).sum()
     }
 
+    /// The useful flops of one forward pass of `input`, in the units of
+    /// [`crate::FlopCount`]: per convolution (equivariant or baseline), its stencil flops plus
+    /// 2 × the multiply-adds of its channel mix, times its output pixels. Norms,
+    /// nonlinearities and pools are not counted. `None` when a kernel does not report its
+    /// stencil flops. Runs one forward pass (to learn every layer's input and output size).
+    pub fn useful_flops(&self, input: &MultiImage) -> Result<Option<f64>, Error> {
+        let mut total = 0.0;
+        for ((_, layer), x) in self.layers().zip(self.layer_inputs(input)?) {
+            let conv = match layer {
+                BuiltLayer::ConvContract(conv) => conv.as_ref(),
+                BuiltLayer::BaselineConv(baseline) => baseline.conv(),
+                _ => continue,
+            };
+            let count = conv.flops_per_output_pixel();
+            let Some(stencil) = count.stencil_flops else {
+                return Ok(None);
+            };
+            let pixels = layer.forward(&x)?.geometry().pixels();
+            total += (stencil + 2 * count.gemm_muladds) as f64 * pixels as f64;
+        }
+        Ok(Some(total))
+    }
+
     /// The image each layer receives in a forward pass of `input`, in program order (to
     /// inspect or time layers one by one).
     pub fn layer_inputs(&self, input: &MultiImage) -> Result<Vec<MultiImage>, Error> {
