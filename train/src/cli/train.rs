@@ -57,6 +57,10 @@ pub fn train(mut config: TrainConfig, options: &TrainOptions) -> Result<RunState
     let grid = dataset.config().n;
     config.model.check_grid(grid)?;
     config.model.config(&model_io(config.past_steps))?;
+    // The split and p are fixed for a run (a resume may not change them).
+    let splits = data::split(&config.dataset, dataset.config().trajectories, config.split)?;
+    let train = data::windows(&dataset, &config.dataset, splits.train, config.past_steps)?;
+    let val = data::windows(&dataset, &config.dataset, splits.val, config.past_steps)?;
     let (mut state, model, optimizer) = if options.resume {
         let (dir, mut state) = checkpoint::load_state(&run_dir, Which::Last)?;
         check_resume(&state.config, &config)?;
@@ -84,8 +88,6 @@ pub fn train(mut config: TrainConfig, options: &TrainOptions) -> Result<RunState
         let io = model_io(config.past_steps);
         let mut state = RunState::new(config.clone(), grid, 0);
         if config.normalize {
-            let splits = data::split(&config.dataset, dataset.config().trajectories, config.split)?;
-            let train = data::windows(&dataset, &config.dataset, splits.train, config.past_steps)?;
             state.normalization = Some(fit_normalization(&train, &io, config.residual)?);
         }
         let model =
@@ -94,9 +96,6 @@ pub fn train(mut config: TrainConfig, options: &TrainOptions) -> Result<RunState
         (state, model, config.optimizer().init())
     };
     let config = state.config.clone();
-    let splits = data::split(&config.dataset, dataset.config().trajectories, config.split)?;
-    let train = data::windows(&dataset, &config.dataset, splits.train, config.past_steps)?;
-    let val = data::windows(&dataset, &config.dataset, splits.val, config.past_steps)?;
     let mut trainer = Trainer::resume(model, optimizer, config.learning_rate, state.steps);
     let steps_per_epoch = train.len().div_ceil(config.batch_size);
     let loss = config.loss.loss();
