@@ -260,11 +260,6 @@ impl RuntimeModel {
         Ok(Self { model })
     }
 
-    /// The model's configuration.
-    pub fn config(&self) -> &ModelConfig {
-        self.model.config()
-    }
-
     /// Applies the model to each image of a batch (in parallel, on the runtime's layers).
     pub fn forward_batch(&self, inputs: &[MultiImage]) -> Result<Vec<MultiImage>, CliError> {
         Ok(self.model.forward_batch(inputs)?)
