@@ -2,8 +2,18 @@
 //!
 //! Trainable versions of the ginrs equivariant layers (ginjax 0.1.8's seed layers) as
 //! burn 0.22 modules, ginjax's losses, Adam/AdamW, a training step, an
-//! autoregressive rollout helper, weight exchange with `ginrs-runtime`, and [`simulate`]:
-//! datasets of 2-D decaying turbulence trajectories stored as geometric images.
+//! autoregressive rollout helper, weight exchange with `ginrs-runtime`, [`data`]: datasets of
+//! trajectories of geometric images in the community's formats (The Well, PDEBench, and
+//! [`simulate`]'s 2-D decaying turbulence), and the `ginrs` command line tool.
+//!
+//! ## Three parts, each readable alone
+//!
+//! - **The library** (everything but `data`, `simulate` and `cli`): layers, models, losses,
+//!   optimisers, training step, rollout, weights. It knows nothing of files of trajectories.
+//! - **The datasets** ([`data`], with [`simulate`] writing one format): schemas, readers,
+//!   splits, windows and symmetry subgroups, on the runtime's images only — no burn type.
+//! - **The binary** ([`cli`](mod@cli), feature `cli`): the `ginrs` tool, the only module
+//!   that uses both; nothing else depends on it.
 //!
 //! ## Crate rules
 //!
@@ -13,7 +23,8 @@
 //!   layer, which validates the configuration, fixes the pair order and ginjax's initial
 //!   weights, and is what a trained layer exports to.
 //! - **No unsafe code** (`#![forbid(unsafe_code)]`).
-//! - **One concept per module**: [`image`] (batches of multi-images as tensors), [`layers`]
+//! - **One concept per module**: [`data`] (datasets; see above), [`image`] (batches of
+//!   multi-images as tensors), [`layers`]
 //!   (one file per layer, plus the padding of the convolution input, the [`Route`]s and the
 //!   burn operations of the fused route), [`eigen`] (the differentiable spectral function behind the
 //!   norm's whitening), [`models`] (ginjax's UNet, ResNet and DilResNet executing the runtime's
@@ -52,6 +63,7 @@
 
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod data;
 pub mod eigen;
 pub mod error;
 pub mod image;

@@ -155,7 +155,7 @@ fn a_missing_dataset_says_how_to_make_one() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("turb");
     let err = train(tiny_config(&missing, &dir.path().join("run")), &options()).unwrap_err();
-    assert!(matches!(err, CliError::Dataset(_)), "{err}");
+    assert!(matches!(err, CliError::Data(_)), "{err}");
     let text = err.to_string();
     assert!(
         text.contains(&format!("no dataset at {}", missing.display()))

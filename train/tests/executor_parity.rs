@@ -42,8 +42,12 @@ use ginrs_runtime::{
     Layer, Model as RuntimeModel, ModelFile, MultiImage,
     VectorNeuronNonlinear as RuntimeVectorNeuron,
 };
-use ginrs_train::cli::data::{model_io, windows, Windows};
+use std::sync::Arc;
+
+use ginrs_train::cli::data::{batch, model_io};
 use ginrs_train::cli::model::{Architecture, ModelSpec};
+use ginrs_train::data::turbulence::TurbulenceDir;
+use ginrs_train::data::{Part, Schema, Split, Windows};
 use ginrs_train::simulate::{simulate, SimConfig};
 use ginrs_train::{
     GinjaxParams, ImageModule, Loss, Model, ModelLayer, Optimizer, Route, TensorImage, Trainer,
@@ -65,7 +69,19 @@ fn data() -> Windows {
     };
     assert_eq!(config.n, 48);
     let dataset = simulate(&config).expect("simulation");
-    windows(&dataset, Path::new("simulated"), 0..1, 2).expect("windows")
+    let source = Arc::new(TurbulenceDir::new(Path::new("simulated"), dataset));
+    let split = Split {
+        parts: vec![Part {
+            source,
+            trajectories: 0..1,
+        }],
+    };
+    Windows::new(&split, 2).expect("windows")
+}
+
+/// The turbulence data's schema (the 48 × 48 grid of [`data`]).
+fn schema() -> Schema {
+    ginrs_train::data::turbulence::schema(&SimConfig::default())
 }
 
 /// How far `a` is from `b` over every value of two batches.
@@ -152,10 +168,10 @@ fn outputs(model: &Model, input: &TensorImage) -> Vec<MultiImage> {
 /// executors on windows 1 and 2; returns the runtime's and the fused route's relative errors.
 fn check(name: &str, spec: ModelSpec, steps: usize, data: &Windows) -> (Gap, Gap, Gap) {
     let device = device();
-    let io = model_io(2);
+    let io = model_io(&schema(), 2);
     let config = spec.config(&io).expect("a valid model");
     let fresh = Model::new(&config, &device, 0).expect("model");
-    let (input, target) = data.batch(&[0, 1], &device).unwrap();
+    let (input, target) = batch(data, &[0, 1], &device).unwrap();
     let mut trainer = Trainer::new(fresh.clone(), Optimizer::adam(), 1e-2);
     let losses: Vec<f64> = (0..steps)
         .map(|_| trainer.fit_batch(&input, &target, Loss::Smse).unwrap())
@@ -164,7 +180,7 @@ fn check(name: &str, spec: ModelSpec, steps: usize, data: &Windows) -> (Gap, Gap
     let change = largest_change(&fresh, &model);
     assert!(change > 1e-3, "{name}: the weights moved by {change:.1e}");
 
-    let (input, _) = data.batch(&[1, 2], &device).unwrap();
+    let (input, _) = batch(data, &[1, 2], &device).unwrap();
     let images = input.to_multi_images().unwrap();
     let dense_model = model.clone().with_route(Route::Dense);
     let dense = outputs(&dense_model, &input);

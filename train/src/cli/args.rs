@@ -13,6 +13,7 @@ use super::config::{LossKind, OptimizerKind, TrainConfig};
 use super::error::CliError;
 use super::model::{Architecture, ModelSpec, NormMode};
 use super::schedule::ScheduleKind;
+use crate::data::{Boundary, Format, ParityOverride, Symmetry};
 use crate::simulate::SimConfig;
 
 /// Learn a physical system end to end: simulate 2-D decaying turbulence, train equivariant and
@@ -213,9 +214,31 @@ pub struct TrainArgs {
     /// A TOML or JSON file of settings (keys: see the flags' parentheses).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// The dataset directory written by `ginrs simulate` (config: dataset).
-    #[arg(long, value_name = "DIR")]
+    /// The dataset: a `ginrs simulate` directory, an HDF5 file of The Well or PDEBench, or a
+    /// directory of them (config: dataset).
+    #[arg(long, value_name = "PATH")]
     pub data: Option<PathBuf>,
+    /// The dataset's format; detected when absent (config: data.format).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// A field's parity, FIELD=0 or FIELD=1 (1: it changes sign under reflections, like the
+    /// vorticity); repeatable. HDF5 files cannot record parity: unnamed fields get 0 (config:
+    /// data.parity, a table of field = parity).
+    #[arg(long, value_name = "FIELD=P")]
+    pub parity: Vec<ParityOverride>,
+    /// PDEBench: the domain's boundary, where the file name does not say it (config:
+    /// data.boundary).
+    #[arg(long, value_enum)]
+    pub boundary: Option<Boundary>,
+    /// Megabytes of frames each HDF5 reader keeps in memory at most (config:
+    /// data.cache_bytes, in bytes).
+    #[arg(long, value_name = "MB")]
+    pub cache_mb: Option<usize>,
+    /// The subgroup of B_d the data respects: full, rotations, flips, flips-x, flips-y,
+    /// flips-z or none; evaluation transforms the test split by its elements only (config:
+    /// symmetry).
+    #[arg(long, value_name = "GROUP")]
+    pub symmetry: Option<Symmetry>,
     /// The run directory for checkpoints and metrics (config: run_dir).
     #[arg(long, value_name = "DIR")]
     pub run_dir: Option<PathBuf>,
@@ -474,6 +497,17 @@ impl TrainArgs {
     pub fn overrides(&self) -> Value {
         let mut v = json!({});
         set(&mut v, "dataset", &self.data);
+        set(&mut v, "data.format", &self.format);
+        for p in &self.parity {
+            v["data"]["parity"][p.field.as_str()] = json!(p.parity);
+        }
+        set(&mut v, "data.boundary", &self.boundary);
+        set(
+            &mut v,
+            "data.cache_bytes",
+            &self.cache_mb.map(|mb| mb.saturating_mul(1 << 20)),
+        );
+        set(&mut v, "symmetry", &self.symmetry);
         set(&mut v, "run_dir", &self.run_dir);
         set(&mut v, "past_steps", &self.past_steps);
         set(&mut v, "model.kind", &self.kind);
@@ -547,8 +581,9 @@ pub struct EvalArgs {
     /// The run directory written by `ginrs train`.
     #[arg(long, value_name = "DIR")]
     pub run_dir: PathBuf,
-    /// The dataset (default: the run's); it must have the run's grid.
-    #[arg(long, value_name = "DIR")]
+    /// The dataset (default: the run's, read with the run's `[data]` options); it must have
+    /// the run's grid and fields.
+    #[arg(long, value_name = "PATH")]
     pub data: Option<PathBuf>,
     /// Which checkpoint to evaluate.
     #[arg(long, value_enum, default_value_t = Which::Best)]

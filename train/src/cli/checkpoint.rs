@@ -27,11 +27,12 @@ use super::config::TrainConfig;
 use super::data::model_io;
 use super::error::CliError;
 use super::model::build_model;
+use crate::data::Schema;
 use crate::models::Model;
 use ginrs_runtime::models::{Normalization, Seam};
 
 /// The `format` of `state.json`.
-pub const STATE_FORMAT: &str = "ginrs-run/1";
+pub const STATE_FORMAT: &str = "ginrs-run/2";
 /// The last epoch's checkpoint directory.
 pub const LAST_DIR: &str = "checkpoint";
 /// The best epoch's checkpoint directory.
@@ -110,8 +111,8 @@ pub struct RunState {
     pub format: String,
     /// The run's configuration.
     pub config: TrainConfig,
-    /// The grid side of the training data.
-    pub grid: usize,
+    /// The training data's grid, boundary and fields.
+    pub schema: Schema,
     /// The model's trainable values.
     pub params: usize,
     /// Finished epochs.
@@ -137,11 +138,11 @@ pub struct RunState {
 
 impl RunState {
     /// The state of a run before its first epoch.
-    pub fn new(config: TrainConfig, grid: usize, params: usize) -> Self {
+    pub fn new(config: TrainConfig, schema: Schema, params: usize) -> Self {
         Self {
             format: STATE_FORMAT.into(),
             config,
-            grid,
+            schema,
             params,
             epochs_done: 0,
             steps: 0,
@@ -315,7 +316,7 @@ pub fn load_model(dir: &Path, state: &RunState, device: &Device) -> Result<Model
     let config = &state.config;
     let fresh = build_model(
         &config.model,
-        &model_io(config.past_steps),
+        &model_io(&state.schema, config.past_steps),
         device,
         config.seed,
     )?;

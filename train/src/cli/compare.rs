@@ -11,7 +11,7 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use super::error::CliError;
-use super::evaluate::{model_name, Errors, EvalReport, METRICS_FILE};
+use super::evaluate::{self, model_name, Errors, EvalReport, METRICS_FILE};
 
 /// The evaluation directory `ginrs eval` writes inside a run directory by default.
 const EVAL_DIR: &str = "eval";
@@ -62,16 +62,28 @@ pub fn read_report(run: &Path) -> Result<EvalReport, CliError> {
     })
 }
 
+/// The symmetry group every report was transformed by ([`evaluate::group_name`]), or "its
+/// group" when they differ.
+pub fn shared_group<'a>(reports: impl Iterator<Item = &'a EvalReport>) -> String {
+    let names: std::collections::BTreeSet<String> = reports.map(evaluate::group_name).collect();
+    match names.len() {
+        1 => names.into_iter().next().unwrap_or_default(),
+        _ => "its group".into(),
+    }
+}
+
 /// The rows as a Markdown table (header, alignment row, one line per run, then one
 /// persistence line per distinct test set). Errors are ginjax's `l2_rel_error` in percent
-/// (whole-field), one step ahead and averaged over the rollout steps; "under B_2" is the mean
-/// over the 8 transformed test sets; "worse at" is the first rollout step whose error exceeds
+/// (whole-field), one step ahead and averaged over the rollout steps; "under G" is the mean
+/// over the test sets transformed by the runs' symmetry group G (`B_2` for the turbulence
+/// data; "its group" where the runs' groups differ); "worse at" is the first rollout step whose error exceeds
 /// persistence's ("—": never).
 pub fn table(rows: &[Row]) -> String {
     let fields = field_names(rows.iter().map(|r| &r.report));
+    let group = shared_group(rows.iter().map(|r| &r.report));
     let mut out = format!(
-        "| run | model | params | epoch | one-step L2 rel % | under B_2 |{} rollout L2 rel % \
-         | under B_2 | worse than persistence at step | one-step smse |\n|---|---|---:|---:|---:|---:|{}---:|---:|---:|---:|\n",
+        "| run | model | params | epoch | one-step L2 rel % | under {group} |{} rollout L2 rel % \
+         | under {group} | worse than persistence at step | one-step smse |\n|---|---|---:|---:|---:|---:|{}---:|---:|---:|---:|\n",
         fields
             .iter()
             .map(|f| format!(" {f} % |"))

@@ -34,6 +34,8 @@ use serde_json::Value;
 use super::error::CliError;
 use super::model::ModelSpec;
 use super::schedule::Schedule;
+pub use crate::data::SplitFractions;
+use crate::data::{DataOptions, Symmetry};
 use crate::loss::Loss;
 use crate::optim::Optimizer;
 
@@ -69,31 +71,18 @@ impl LossKind {
     }
 }
 
-/// How the trajectories are split; the test split is what remains.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SplitFractions {
-    /// Fraction of the trajectories for training.
-    pub train: f64,
-    /// Fraction of the trajectories for validation.
-    pub val: f64,
-}
-
-impl Default for SplitFractions {
-    fn default() -> Self {
-        Self {
-            train: 0.7,
-            val: 0.15,
-        }
-    }
-}
-
 /// Everything a training run needs (see the module docs).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrainConfig {
-    /// The dataset directory (written by `ginrs simulate`). Required.
+    /// The dataset: a `ginrs simulate` directory, an HDF5 file of The Well or PDEBench, or a
+    /// directory of them (The Well's `train/`, `valid/`, `test/` layout included). Required.
     pub dataset: PathBuf,
+    /// How to read it (`[data]`: `format`, `parity`, `boundary`, `cache_bytes`).
+    pub data: DataOptions,
+    /// The subgroup of B_d the data respects (`full`, `rotations`, `flips`, `flips-x`, …):
+    /// evaluation transforms the test split by its elements only.
+    pub symmetry: Symmetry,
     /// The run directory: checkpoints, metrics and evaluations go here. Required.
     pub run_dir: PathBuf,
     /// Past frames `p` the model sees; it predicts the next one. ≥ 1.
@@ -134,6 +123,8 @@ impl Default for TrainConfig {
     fn default() -> Self {
         Self {
             dataset: PathBuf::new(),
+            data: DataOptions::default(),
+            symmetry: Symmetry::default(),
             run_dir: PathBuf::new(),
             past_steps: 2,
             split: SplitFractions::default(),

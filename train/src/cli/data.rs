@@ -1,97 +1,57 @@
-//! The learning problem made from a dataset: windows of `p` past frames → the next frame,
-//! split by trajectory, and the rollouts of the test split.
-//!
-//! A window's input stacks frames `s, …, s + p − 1` of one trajectory along the channel axis
-//! of each field (oldest first, ginjax's time-series layout, which
-//! [`shift_window`](crate::shift_window) continues); its target is frame `s + p`. The
-//! trajectories are split in order: the first `⌊train · T⌉` for training, the next
-//! `⌊val · T⌉` for validation, the rest for testing, so no window of one trajectory is in
-//! two splits.
+//! The command line tool's side of the data: the dataset a configuration names
+//! ([`open_dataset`]), the model signatures it fixes ([`model_io`]), batches as tensors
+//! ([`batch`]) and paths stored in runs. Windows, splits and rollouts are
+//! [`crate::data`]'s.
 
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
-use ginrs_runtime::{MultiImage, Signature};
+use ginrs_runtime::MultiImage;
 
-use super::config::SplitFractions;
+use super::config::TrainConfig;
 use super::error::CliError;
 use super::model::ModelIo;
+use crate::data::{self, Dataset, Schema, Windows};
 use crate::image::TensorImage;
-use crate::simulate::{Dataset, Field};
 
-/// Inputs and targets, index by index.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Windows {
-    /// The stacked past frames.
-    pub inputs: Vec<MultiImage>,
-    /// The next frames.
-    pub targets: Vec<MultiImage>,
+/// The dataset of `config` (`dataset`, the `[data]` options and the split), opened.
+pub fn open_dataset(config: &TrainConfig) -> Result<Dataset, CliError> {
+    Ok(data::open(&config.dataset, &config.data, config.split)?)
 }
 
-impl Windows {
-    /// The number of windows.
-    pub fn len(&self) -> usize {
-        self.inputs.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.inputs.is_empty()
-    }
-
-    /// Windows `indices` as one input and one target batch on `device`.
-    pub fn batch(
-        &self,
-        indices: &[usize],
-        device: &Device,
-    ) -> Result<(TensorImage, TensorImage), CliError> {
-        let pick = |images: &[MultiImage]| -> Vec<MultiImage> {
-            indices.iter().map(|&i| images[i].clone()).collect()
-        };
-        Ok((
-            TensorImage::from_multi_images(&pick(&self.inputs), device)?,
-            TensorImage::from_multi_images(&pick(&self.targets), device)?,
-        ))
-    }
-}
-
-/// One autoregressive test case: the first window of a stretch of a trajectory and the
-/// frames that follow it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Rollout {
-    /// The trajectory.
-    pub trajectory: usize,
-    /// The first input frame.
-    pub start: usize,
-    /// The first input (frames `start .. start + p`).
-    pub input: MultiImage,
-    /// The true next frames, `start + p ..` (one per rollout step).
-    pub truth: Vec<MultiImage>,
-}
-
-/// The trajectory ranges of the three splits.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Splits {
-    /// Training trajectories.
-    pub train: Range<usize>,
-    /// Validation trajectories.
-    pub val: Range<usize>,
-    /// Test trajectories.
-    pub test: Range<usize>,
-}
-
-/// The input and output signatures for `p` past frames: each field's key with `p` channels
-/// in, one channel out, in the dataset's field order.
-pub fn model_io(past_steps: usize) -> ModelIo {
-    let signature = |channels| {
-        Signature::new(Field::ALL.iter().map(|f| (f.key(), channels)).collect())
-            .expect("the fields have distinct keys")
-    };
+/// The model signatures for `past_steps` frames of `schema`'s fields (see
+/// [`Schema::input_signature`]), its dimension and whether it is periodic.
+pub fn model_io(schema: &Schema, past_steps: usize) -> ModelIo {
     ModelIo {
-        input: signature(past_steps),
-        output: signature(1),
+        input: schema.input_signature(past_steps),
+        output: schema.output_signature(),
+        dim: schema.dim(),
+        periodic: schema.torus.iter().all(|&t| t),
     }
+}
+
+/// Windows `indices` of `windows`, read from the dataset, as one input and one target batch
+/// on `device`.
+pub fn batch(
+    windows: &Windows,
+    indices: &[usize],
+    device: &Device,
+) -> Result<(TensorImage, TensorImage), CliError> {
+    let loaded = windows.load(indices.iter().copied())?;
+    Ok((
+        TensorImage::from_multi_images(&loaded.inputs, device)?,
+        TensorImage::from_multi_images(&loaded.targets, device)?,
+    ))
+}
+
+/// Images `indices` of `images` as one batch on `device`.
+pub fn pick_batch(
+    images: &[MultiImage],
+    indices: &[usize],
+    device: &Device,
+) -> Result<TensorImage, CliError> {
+    let picked: Vec<MultiImage> = indices.iter().map(|&i| images[i].clone()).collect();
+    Ok(TensorImage::from_multi_images(&picked, device)?)
 }
 
 /// `path` made absolute against the working directory (see [`absolute_path_in`]); unchanged
@@ -111,124 +71,17 @@ pub fn absolute_path_in(path: &Path, cwd: &Path) -> PathBuf {
     joined.canonicalize().unwrap_or(joined)
 }
 
-/// Splits `trajectories` by `fractions` (rounded to the nearest count); each split must get
-/// at least one trajectory.
-pub fn split(
-    dataset: &Path,
-    trajectories: usize,
-    fractions: SplitFractions,
-) -> Result<Splits, CliError> {
-    let count = |fraction: f64| (fraction * trajectories as f64).round() as usize;
-    let train = count(fractions.train);
-    let val = count(fractions.val);
-    if train == 0 || val == 0 || train + val >= trajectories {
-        return Err(CliError::DatasetMismatch {
-            path: dataset.to_owned(),
-            message: format!(
-                "{trajectories} trajectories cannot be split into train {} / val {} / test \
-                 with at least one trajectory each (train {train}, val {val}); simulate more \
-                 trajectories or change `split`",
-                fractions.train, fractions.val
-            ),
-        });
-    }
-    Ok(Splits {
-        train: 0..train,
-        val: train..train + val,
-        test: train + val..trajectories,
-    })
-}
-
-/// Every frame of `trajectory` as a multi-image.
-fn frames(dataset: &Dataset, trajectory: usize) -> Result<Vec<MultiImage>, CliError> {
-    (0..dataset.config().frames)
-        .map(|f| Ok(dataset.multi_image(trajectory, f)?))
-        .collect()
-}
-
-/// Frames `frames[start..start + p]` stacked along the channels.
-fn stack(frames: &[MultiImage]) -> Result<MultiImage, CliError> {
-    let mut stacked = frames[0].clone();
-    for frame in &frames[1..] {
-        for block in frame.blocks() {
-            stacked.append(block.clone())?;
-        }
-    }
-    Ok(stacked)
-}
-
-/// Checks that trajectories have more than `needed` frames.
-fn check_frames(dataset: &Dataset, path: &Path, needed: usize, what: &str) -> Result<(), CliError> {
-    let frames = dataset.config().frames;
-    if frames < needed {
-        return Err(CliError::DatasetMismatch {
-            path: path.to_owned(),
-            message: format!(
-                "{what} needs {needed} frames per trajectory, the dataset has {frames}: \
-                 simulate longer trajectories (`ginrs simulate --frames {needed}`) or lower \
-                 --past-steps or --rollout-steps"
-            ),
-        });
-    }
-    Ok(())
-}
-
-/// All windows of the trajectories `range`, trajectory by trajectory, start by start.
-pub fn windows(
-    dataset: &Dataset,
-    path: &Path,
-    range: Range<usize>,
-    past_steps: usize,
-) -> Result<Windows, CliError> {
-    check_frames(dataset, path, past_steps + 1, &format!("p = {past_steps}"))?;
-    let mut out = Windows::default();
-    for t in range {
-        let frames = frames(dataset, t)?;
-        for end in past_steps..frames.len() {
-            out.inputs.push(stack(&frames[end - past_steps..end])?);
-            out.targets.push(frames[end].clone());
-        }
-    }
-    Ok(out)
-}
-
-/// The rollouts of `steps` steps of the trajectories `range`: starts `0, steps, 2·steps, …`
-/// as long as the truth lies inside the trajectory.
-pub fn rollouts(
-    dataset: &Dataset,
-    path: &Path,
-    range: Range<usize>,
-    past_steps: usize,
-    steps: usize,
-) -> Result<Vec<Rollout>, CliError> {
-    let needed = past_steps + steps;
-    check_frames(
-        dataset,
-        path,
-        needed,
-        &format!("a rollout of {steps} steps after p = {past_steps} frames"),
-    )?;
-    let mut out = Vec::new();
-    for trajectory in range {
-        let frames = frames(dataset, trajectory)?;
-        for start in (0..=frames.len() - needed).step_by(steps.max(1)) {
-            out.push(Rollout {
-                trajectory,
-                start,
-                input: stack(&frames[start..start + past_steps])?,
-                truth: frames[start + past_steps..start + needed].to_vec(),
-            });
-        }
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::simulate::SimConfig;
+    use std::sync::Arc;
 
-    fn dataset() -> Dataset {
+    use super::*;
+    use crate::data::turbulence::TurbulenceDir;
+    use crate::data::windows::rollouts;
+    use crate::data::{split_by_fractions, SplitFractions, TrajectorySource};
+    use crate::simulate::{Dataset as Simulated, Field, SimConfig};
+
+    fn source() -> Arc<dyn TrajectorySource> {
         // Frame f of trajectory t holds the value 100·t + f everywhere (vorticity), so windows
         // can be read back by value.
         let config = SimConfig {
@@ -242,7 +95,17 @@ mod tests {
         let value = |i: usize| (100 * (i / (5 * per_frame)) + (i / per_frame) % 5) as f32;
         let scalar: Vec<f32> = (0..3 * 5 * per_frame).map(value).collect();
         let velocity: Vec<f32> = (0..3 * 5 * per_frame * 2).map(|i| value(i / 2)).collect();
-        Dataset::new(config, [velocity, scalar.clone(), scalar]).unwrap()
+        let data = Simulated::new(config, [velocity, scalar.clone(), scalar]).unwrap();
+        Arc::new(TurbulenceDir::new(Path::new("d"), data))
+    }
+
+    fn split(trajectories: std::ops::Range<usize>) -> data::Split {
+        data::Split {
+            parts: vec![data::Part {
+                source: source(),
+                trajectories,
+            }],
+        }
     }
 
     fn first_value(image: &MultiImage, channel: usize) -> f32 {
@@ -251,16 +114,17 @@ mod tests {
 
     #[test]
     fn windows_stack_past_frames_oldest_first() {
-        let data = dataset();
-        let w = windows(&data, Path::new("d"), 1..3, 2).unwrap();
+        let w = Windows::new(&split(1..3), 2).unwrap();
         assert_eq!(w.len(), 2 * 3);
-        assert_eq!(w.inputs[0].signature(), model_io(2).input);
-        assert_eq!(w.targets[0].signature(), model_io(2).output);
+        let schema = source().schema().clone();
+        let loaded = w.load_all().unwrap();
+        assert_eq!(loaded.inputs[0].signature(), model_io(&schema, 2).input);
+        assert_eq!(loaded.targets[0].signature(), model_io(&schema, 2).output);
         let read = |i: usize| {
             (
-                first_value(&w.inputs[i], 0),
-                first_value(&w.inputs[i], 1),
-                first_value(&w.targets[i], 0),
+                first_value(&loaded.inputs[i], 0),
+                first_value(&loaded.inputs[i], 1),
+                first_value(&loaded.targets[i], 0),
             )
         };
         assert_eq!(read(0), (100.0, 101.0, 102.0));
@@ -270,14 +134,13 @@ mod tests {
 
     #[test]
     fn rollouts_start_every_few_frames_inside_the_trajectory() {
-        let data = dataset();
-        let r = rollouts(&data, Path::new("d"), 2..3, 1, 2).unwrap();
+        let r = rollouts(&split(2..3), 1, 2).unwrap();
         let starts: Vec<usize> = r.iter().map(|r| r.start).collect();
         assert_eq!(starts, [0, 2]);
         assert_eq!(first_value(&r[1].input, 0), 202.0);
         let truth: Vec<f32> = r[1].truth.iter().map(|f| first_value(f, 0)).collect();
         assert_eq!(truth, [203.0, 204.0]);
-        let err = rollouts(&data, Path::new("d"), 2..3, 2, 4).unwrap_err();
+        let err = rollouts(&split(2..3), 2, 4).unwrap_err();
         assert!(err.to_string().contains("needs 6 frames"), "{err}");
     }
 
@@ -300,10 +163,19 @@ mod tests {
     }
 
     #[test]
-    fn splits_are_by_trajectory_and_never_empty() {
-        let s = split(Path::new("d"), 10, SplitFractions::default()).unwrap();
-        assert_eq!((s.train, s.val, s.test), (0..7, 7..9, 9..10));
-        let err = split(Path::new("d"), 3, SplitFractions::default()).unwrap_err();
+    fn splits_are_by_trajectory_across_sources_and_never_empty() {
+        let two = [source(), source()];
+        let [train, val, test] =
+            split_by_fractions(Path::new("d"), &two, SplitFractions::default()).unwrap();
+        // 6 trajectories: 4 / 1 / 1, the training split spanning both sources.
+        let ranges = |s: &data::Split| -> Vec<std::ops::Range<usize>> {
+            s.parts.iter().map(|p| p.trajectories.clone()).collect()
+        };
+        assert_eq!(ranges(&train), [0..3, 0..1]);
+        assert_eq!(ranges(&val), [1..2]);
+        assert_eq!(ranges(&test), [2..3]);
+        let err =
+            split_by_fractions(Path::new("d"), &[source()], SplitFractions::default()).unwrap_err();
         assert!(err.to_string().contains("cannot be split"), "{err}");
     }
 }

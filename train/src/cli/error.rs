@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
+use crate::data::DataError;
 use crate::error::TrainError;
 use crate::simulate::{DatasetError, SimError, DESCRIPTION_FILE};
 
@@ -27,6 +28,9 @@ pub enum CliError {
     /// again (see [`dataset_message`]).
     #[error("{}", dataset_message(.0))]
     Dataset(#[from] DatasetError),
+    /// A dataset (of any format) could not be opened or read, or does not fit the options.
+    #[error("{}", data_message(.0))]
+    Data(Box<DataError>),
     /// A figure could not be drawn or written.
     #[error(transparent)]
     Picture(#[from] ginrs_generator::picture::PictureError),
@@ -100,6 +104,15 @@ impl From<TrainError> for CliError {
     }
 }
 
+impl From<DataError> for CliError {
+    fn from(error: DataError) -> Self {
+        match error {
+            DataError::Turbulence(e) => Self::Dataset(e),
+            other => Self::Data(Box::new(other)),
+        }
+    }
+}
+
 impl From<ginrs_runtime::Error> for CliError {
     fn from(error: ginrs_runtime::Error) -> Self {
         Self::Runtime(Box::new(error))
@@ -163,6 +176,22 @@ pub fn dataset_message(error: &DatasetError) -> String {
         | DatasetError::NpyLayout { path, .. }
         | DatasetError::NpySize { path, .. } => again(path),
         _ => error.to_string(),
+    }
+}
+
+/// The message of a [`DataError`]: a path that does not exist says how to make or find a
+/// dataset; the others are shown as they are (they name the file and the object in it).
+pub fn data_message(error: &DataError) -> String {
+    match error {
+        DataError::Io { path, source } if source.kind() == std::io::ErrorKind::NotFound => {
+            format!(
+                "no dataset at {}: write one with `ginrs simulate --out {}`, or point --data \
+                 at a directory or HDF5 file of The Well or PDEBench",
+                path.display(),
+                path.display()
+            )
+        }
+        other => other.to_string(),
     }
 }
 

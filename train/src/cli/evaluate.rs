@@ -1,5 +1,7 @@
 //! Evaluation of a trained run on its test split: one-step errors, autoregressive rollout
-//! errors over `N` steps, the same on the test split transformed by every element of B_2,
+//! errors over `N` steps, the same on the test split transformed by every element of the
+//! run's symmetry group (all of B_d unless the run names a subgroup, see
+//! [`Symmetry`](crate::data::Symmetry)),
 //! the persistence baseline on the same windows and rollouts, energy spectra, figures, and
 //! optionally the rollout on the runtime's inference path, timed against burn and checked
 //! against burn's independent dense route.
@@ -8,8 +10,8 @@
 //! over the windows (one step) or over the rollouts (per rollout step):
 //!
 //! - `l2_rel_error` (percent): per channel the whole-field `‖x − y‖ / ‖y‖`, averaged over
-//!   the channels — the standard metric, and the one every table leads with; also per field
-//!   (per output key: velocity, vorticity, tracer);
+//!   the channels — the standard metric, and the one every table leads with; also per output
+//!   key, named by the fields it holds (`velocity`, `density+pressure`);
 //! - `l2_per_pixel_rel_error` (percent): the mean over pixels of `‖x − y‖ / ‖y‖` per pixel;
 //!   near-zero pixels dominate it;
 //! - `smse`: the training loss.
@@ -17,30 +19,33 @@
 //! **Persistence** predicts that nothing changes: every step's prediction is the newest input
 //! frame. Its errors are measured on exactly the model's windows and rollouts, so a model's
 //! error is never reported without the "do nothing" error beside it. A rollout feeds each
-//! prediction back as the newest input frame ([`shift_window`]).
+//! prediction back as the newest input frame, keeping the constant fields
+//! ([`shift_window_after`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::tensor::Device;
-use ginrs_runtime::{ImageBlock, ModelFile, MultiImage, TensorKey};
+use ginrs_runtime::{ImageBlock, ModelFile, MultiImage, Signature, TensorKey};
 use serde::{Deserialize, Serialize};
 
 use super::checkpoint::{self, RunState, Which};
-use super::data::{self, Rollout, Windows};
+use super::data;
 use super::error::CliError;
 use super::figures;
 use super::model::RuntimeModel;
 use super::progress;
-use super::train::grid_mismatch;
+use super::train::schema_mismatch;
 use super::transform;
+use crate::data::{
+    rollouts as data_rollouts, Dataset, Format, LoadedWindows, Rollout, Schema, Windows,
+};
 use crate::image::{read_f64, TensorImage};
 use crate::layers::Route;
 use crate::loss::{l2_rel_error_per_key, Loss, Reduce};
 use crate::models::Model;
-use crate::rollout::{rollout, shift_window};
-use crate::simulate::{Dataset, Field};
+use crate::rollout::{rollout, shift_window_after};
 use crate::spectrum::{energy_spectrum_blocks, Spectrum};
 
 /// The evaluation's file name in the output directory.
@@ -114,7 +119,12 @@ struct Sums {
 
 impl Sums {
     /// Adds the measures of a batch of predictions against the truth.
-    fn add(&mut self, prediction: &TensorImage, truth: &TensorImage) -> Result<(), CliError> {
+    fn add(
+        &mut self,
+        schema: &Schema,
+        prediction: &TensorImage,
+        truth: &TensorImage,
+    ) -> Result<(), CliError> {
         let total = |loss: Loss| -> Result<f64, CliError> {
             let per_item = loss.compute(prediction, truth, Reduce::PerItem)?;
             Ok(read_f64(&per_item)?.iter().sum())
@@ -123,7 +133,7 @@ impl Sums {
         self.l2 += total(Loss::L2RelError(0.0))?;
         self.l2_pixel += total(Loss::L2PerPixelRelError(0.0))?;
         for (key, per_item) in l2_rel_error_per_key(prediction, truth, 0.0)? {
-            *self.fields.entry(field_name(&key)).or_default() +=
+            *self.fields.entry(field_name(schema, &key)).or_default() +=
                 read_f64(&per_item)?.iter().sum::<f64>();
         }
         self.items += prediction.batch();
@@ -145,12 +155,20 @@ impl Sums {
     }
 }
 
-/// The field a key holds: the turbulence dataset's name, or the key itself.
-fn field_name(key: &TensorKey) -> String {
-    Field::ALL
+/// The name of an output key: its fields' names joined by `+` (`velocity`,
+/// `density+pressure`), or the key itself.
+fn field_name(schema: &Schema, key: &TensorKey) -> String {
+    let names: Vec<&str> = schema
+        .fields
         .iter()
-        .find(|f| &f.key() == key)
-        .map_or_else(|| key.to_string(), |f| f.name().to_string())
+        .filter(|f| &f.key() == key)
+        .map(|f| f.name.as_str())
+        .collect();
+    if names.is_empty() {
+        key.to_string()
+    } else {
+        names.join("+")
+    }
 }
 
 fn mean(v: &[f64]) -> f64 {
@@ -331,12 +349,22 @@ pub struct EvalReport {
     pub params: usize,
     /// The dataset.
     pub dataset: PathBuf,
-    /// The test trajectories as a half-open range `[first, end)` (`[7, 8]` is trajectory 7
-    /// alone); `test_trajectory_list` lists them.
+    /// The test trajectories of the first test file as a half-open range `[first, end)`
+    /// (`[7, 8]` is trajectory 7 alone); `test_parts` lists every file's.
     pub test_trajectories: [usize; 2],
-    /// The test trajectories, one by one.
+    /// The test trajectories, one by one (of the first test file).
     #[serde(default)]
     pub test_trajectory_list: Vec<usize>,
+    /// Every test file and its trajectories `[first, end)`.
+    #[serde(default)]
+    pub test_parts: Vec<TestPart>,
+    /// The subgroup of B_d the errors under transformation were measured over
+    /// (`full`, `rotations`, `flips`, `flips-x`, …; see [`crate::data::Symmetry`]).
+    #[serde(default = "full_symmetry")]
+    pub symmetry: String,
+    /// The number of its elements used (those that map the grid onto itself).
+    #[serde(default)]
+    pub group_order: usize,
     /// One-step test windows.
     pub windows: usize,
     /// Rollouts.
@@ -345,7 +373,8 @@ pub struct EvalReport {
     pub rollout_steps: usize,
     /// The errors on the test split.
     pub plain: Errors,
-    /// The errors on the test split transformed by each element of B_2 (identity first).
+    /// The errors on the test split transformed by each element of the symmetry group
+    /// (identity first).
     pub transformed: Vec<ElementErrors>,
     /// The mean of `transformed` over the group.
     pub transformed_mean: Errors,
@@ -353,15 +382,15 @@ pub struct EvalReport {
     /// rollouts.
     #[serde(default = "Errors::empty")]
     pub persistence: Errors,
-    /// Persistence on the transformed test sets, the mean over B_2 (equal to `persistence` up
-    /// to rounding: doing nothing commutes with every element).
+    /// Persistence on the transformed test sets, the mean over the group (equal to
+    /// `persistence` up to rounding: doing nothing commutes with every element).
     #[serde(default = "Errors::empty")]
     pub persistence_transformed_mean: Errors,
     /// The first rollout step whose `l2_rel_error` exceeds persistence's (`None`: never
     /// within the rollout).
     #[serde(default)]
     pub first_step_worse_than_persistence: Option<usize>,
-    /// The same on the B_2-transformed test sets (their mean errors).
+    /// The same on the transformed test sets (their mean errors).
     #[serde(default)]
     pub first_step_worse_than_persistence_under_b2: Option<usize>,
     /// Energy spectra of the velocity at a few rollout steps.
@@ -369,6 +398,19 @@ pub struct EvalReport {
     pub spectra: Vec<SpectraAt>,
     /// The runtime rollout, when `--runtime` was given.
     pub runtime: Option<RuntimeTiming>,
+}
+
+/// One test file's trajectories.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestPart {
+    /// The file (or directory).
+    pub file: PathBuf,
+    /// Its test trajectories `[first, end)`.
+    pub trajectories: [usize; 2],
+}
+
+fn full_symmetry() -> String {
+    "full".into()
 }
 
 impl Errors {
@@ -394,33 +436,36 @@ pub fn evaluate(options: &EvalOptions) -> Result<EvalReport, CliError> {
     let (dir, state) = checkpoint::load_state(&options.run_dir, options.which)?;
     let config = &state.config;
     let dataset_path = options.dataset.clone().unwrap_or(config.dataset.clone());
-    let dataset = Dataset::read(&dataset_path)?;
-    if dataset.config().n != state.grid {
-        return Err(grid_mismatch(&dataset_path, dataset.config().n, state.grid));
+    let dataset = crate::data::open(&dataset_path, &config.data, config.split)?;
+    if dataset.schema != state.schema {
+        return Err(schema_mismatch(
+            &dataset_path,
+            &dataset.schema,
+            &state.schema,
+        ));
     }
     let model = checkpoint::load_model(&dir, &state, &options.device)?;
-    let splits = data::split(&dataset_path, dataset.config().trajectories, config.split)?;
-    let test = data::windows(
-        &dataset,
-        &dataset_path,
-        splits.test.clone(),
-        config.past_steps,
-    )?;
-    let rollouts = data::rollouts(
-        &dataset,
-        &dataset_path,
-        splits.test.clone(),
-        config.past_steps,
-        options.rollout_steps,
-    )?;
+    let schema = &dataset.schema;
+    let test = Windows::new(&dataset.test, config.past_steps)?.load_all()?;
+    let rollouts = data_rollouts(&dataset.test, config.past_steps, options.rollout_steps)?;
     let steps = options.rollout_steps;
     let batch = config.batch_size;
     let device = &options.device;
-    let elements = transform::b2();
+    let elements = transform::elements(config.symmetry, schema)?;
     let bar = progress::bar(elements.len() + 1, "eval", options.progress);
     let forward = |x: &TensorImage| model.forward(x);
-    let measured = measure(&forward, &test, &rollouts, steps, batch, device, true)?;
-    let still = measure(&persistence, &test, &rollouts, steps, batch, device, false)?;
+    let output = schema.output_signature();
+    let still_predict = |x: &TensorImage| persistence(x, &output);
+    let measure = |predict: &dyn Fn(&TensorImage) -> Result<TensorImage, crate::TrainError>,
+                   windows: &LoadedWindows,
+                   rollouts: &[Rollout],
+                   keep: bool| {
+        measure(
+            schema, predict, windows, rollouts, steps, batch, device, keep,
+        )
+    };
+    let measured = measure(&forward, &test, &rollouts, true)?;
+    let still = measure(&still_predict, &test, &rollouts, false)?;
     let plain = measured.errors();
     let persistence_plain = still.errors();
     bar.inc(1);
@@ -429,14 +474,13 @@ pub fn evaluate(options: &EvalOptions) -> Result<EvalReport, CliError> {
     for g in &elements {
         let windows = transform::windows(&test, g)?;
         let moved = transform::rollouts(&rollouts, g)?;
-        let errors = measure(&forward, &windows, &moved, steps, batch, device, false)?.errors();
+        let errors = measure(&forward, &windows, &moved, false)?.errors();
         transformed.push(ElementErrors {
             element: g.matrix(),
             det: g.det(),
             errors,
         });
-        persistence_transformed
-            .push(measure(&persistence, &windows, &moved, steps, batch, device, false)?.errors());
+        persistence_transformed.push(measure(&still_predict, &windows, &moved, false)?.errors());
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -462,7 +506,25 @@ pub fn evaluate(options: &EvalOptions) -> Result<EvalReport, CliError> {
             .collect::<Vec<_>>(),
     );
     let persistence_transformed_mean = Errors::mean(&persistence_transformed);
-    let spectra = spectra(&rollouts, &measured.predictions, steps)?;
+    let spectra = if has_spectra(schema) {
+        spectra(&rollouts, &measured.predictions, steps)?
+    } else {
+        Vec::new()
+    };
+    let test_parts: Vec<TestPart> = dataset
+        .test
+        .parts
+        .iter()
+        .map(|p| TestPart {
+            file: p.source.path().to_owned(),
+            trajectories: [p.trajectories.start, p.trajectories.end],
+        })
+        .collect();
+    let first_range = dataset
+        .test
+        .parts
+        .first()
+        .map_or(0..0, |p| p.trajectories.clone());
     let report = EvalReport {
         checkpoint: options.which.name().into(),
         epoch: state.epochs_done,
@@ -470,8 +532,11 @@ pub fn evaluate(options: &EvalOptions) -> Result<EvalReport, CliError> {
         equivariant: config.model.equivariant,
         params: state.params,
         dataset: dataset_path,
-        test_trajectories: [splits.test.start, splits.test.end],
-        test_trajectory_list: splits.test.clone().collect(),
+        test_trajectories: [first_range.start, first_range.end],
+        test_trajectory_list: first_range.collect(),
+        test_parts,
+        symmetry: config.symmetry.to_string(),
+        group_order: elements.len(),
         windows: test.len(),
         rollouts: rollouts.len(),
         rollout_steps: steps,
@@ -524,14 +589,13 @@ fn write_figures(
         &figures::loss_curves(&last.history),
         &rasterizer,
     )?;
-    if let (Some(r), Some(first)) = (rollouts.first(), predictions.first()) {
-        let svg = figures::rollout(
-            &r.truth,
-            first,
-            dataset.config().frame_interval(),
-            r.trajectory,
-        )?;
-        figures::write(out, "rollout", &svg, &rasterizer)?;
+    // The field pictures draw the turbulence fields (vorticity, tracer, velocity).
+    if dataset.format == Format::Turbulence {
+        if let (Some(r), Some(first)) = (rollouts.first(), predictions.first()) {
+            let svg =
+                figures::rollout(&r.truth, first, dataset.schema.frame_interval, r.trajectory)?;
+            figures::write(out, "rollout", &svg, &rasterizer)?;
+        }
     }
     let name = model_name(report);
     let svg = figures::error_curves(
@@ -540,7 +604,7 @@ fn write_figures(
         &[
             (name.clone(), report.plain.rollout_l2_rel_error.clone()),
             (
-                format!("{name} under B_2"),
+                format!("{name} under {}", group_name(report)),
                 report.transformed_mean.rollout_l2_rel_error.clone(),
             ),
             (
@@ -571,6 +635,25 @@ fn write_figures(
         figures::write(out, "spectra", &svg, &rasterizer)?;
     }
     Ok(())
+}
+
+/// The group the transformed errors were measured over, as tables print it: `B_2`, `B_3`,
+/// or the subgroup's name and order (`flips-x (2)`).
+pub fn group_name(report: &EvalReport) -> String {
+    match (report.symmetry.as_str(), report.group_order) {
+        // Evaluations written before `group_order` existed were of 2-D runs under all of B_2.
+        ("full", 0 | 8) => "B_2".into(),
+        ("full", 48) => "B_3".into(),
+        (name, order) => format!("{name} ({order})"),
+    }
+}
+
+/// Whether the energy spectra apply: a 2-D periodic square grid with a vector field.
+fn has_spectra(schema: &Schema) -> bool {
+    schema.dim() == 2
+        && schema.is_cubic()
+        && schema.torus.iter().all(|&t| t)
+        && schema.fields.iter().any(|f| f.k == 1)
 }
 
 /// "equivariant ResNet" or "baseline UNet".
@@ -657,13 +740,26 @@ fn newest_block(input: &MultiImage, key: &TensorKey) -> Result<ImageBlock, CliEr
     )?)
 }
 
-/// The persistence predictor: the next frame is the newest input frame (per key, the last
-/// channel of that key in the input).
-pub fn persistence(input: &TensorImage) -> Result<TensorImage, crate::TrainError> {
+/// The persistence predictor: the next frame is the newest input frame (per key of `output`
+/// with `c` channels, the last `c` channels of that key in the input).
+pub fn persistence(
+    input: &TensorImage,
+    output: &Signature,
+) -> Result<TensorImage, crate::TrainError> {
     let mut out = TensorImage::new(input.geometry().clone(), input.batch());
-    for (key, block) in input.blocks() {
+    for (key, c) in output.entries() {
+        let block = input
+            .blocks()
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, b)| b)
+            .ok_or_else(|| crate::TrainError::SignatureMismatch {
+                what: "persistence input (must hold every output key)",
+                expected: output.clone(),
+                got: input.signature(),
+            })?;
         let channels = block.dims()[1];
-        out.push(key.clone(), block.clone().narrow(1, channels - 1, 1))?;
+        out.push(key.clone(), block.clone().narrow(1, channels - c, *c))?;
     }
     Ok(out)
 }
@@ -684,9 +780,11 @@ impl Measured {
 
 /// One-step errors over `windows` and per-step errors over `rollouts` (in batches) of
 /// the predictor `predict`; with `keep`, also the rollouts' predictions.
+#[allow(clippy::too_many_arguments)]
 fn measure(
+    schema: &Schema,
     predict: &dyn Fn(&TensorImage) -> Result<TensorImage, crate::TrainError>,
-    windows: &Windows,
+    windows: &LoadedWindows,
     rollouts: &[Rollout],
     steps: usize,
     batch_size: usize,
@@ -696,11 +794,13 @@ fn measure(
     let mut one_step = Sums::default();
     let indices: Vec<usize> = (0..windows.len()).collect();
     for batch in indices.chunks(batch_size.max(1)) {
-        let (input, target) = windows.batch(batch, device)?;
-        one_step.add(&predict(&input)?, &target)?;
+        let input = data::pick_batch(&windows.inputs, batch, device)?;
+        let target = data::pick_batch(&windows.targets, batch, device)?;
+        one_step.add(schema, &predict(&input)?, &target)?;
     }
     let mut per_step = vec![Sums::default(); steps];
     let mut predictions = Vec::new();
+    let constants = schema.constant_signature();
     for chunk in rollouts.chunks(batch_size.max(1)) {
         let inputs: Vec<MultiImage> = chunk.iter().map(|r| r.input.clone()).collect();
         let mut input = TensorImage::from_multi_images(&inputs, device)?;
@@ -708,7 +808,7 @@ fn measure(
         for step in 0..steps {
             let prediction = predict(&input)?;
             if step + 1 < steps {
-                input = shift_window(&input, &prediction)?;
+                input = shift_window_after(&input, &prediction, &constants)?;
             }
             rolled.push(prediction);
         }
@@ -716,7 +816,7 @@ fn measure(
         for (step, prediction) in rolled.iter().enumerate() {
             let truth: Vec<MultiImage> = chunk.iter().map(|r| r.truth[step].clone()).collect();
             let truth = TensorImage::from_multi_images(&truth, device)?;
-            per_step[step].add(prediction, &truth)?;
+            per_step[step].add(schema, prediction, &truth)?;
             if keep {
                 for (item, image) in kept.iter_mut().zip(prediction.to_multi_images()?) {
                     item.push(image);
@@ -794,11 +894,14 @@ fn time_runtime(
     let inputs: Vec<MultiImage> = rollouts.iter().map(|r| r.input.clone()).collect();
     let started = Instant::now();
     let initial = TensorImage::from_multi_images(&inputs, device)?;
-    let burn_last = rollout(model, &initial, steps, shift_window)?
-        .pop()
-        .map(|p| p.to_multi_images())
-        .transpose()?
-        .unwrap_or_default();
+    let constants = state.schema.constant_signature();
+    let burn_last = rollout(model, &initial, steps, |x, y| {
+        shift_window_after(x, y, &constants)
+    })?
+    .pop()
+    .map(|p| p.to_multi_images())
+    .transpose()?
+    .unwrap_or_default();
     let burn_seconds = started.elapsed().as_secs_f64();
     let started = Instant::now();
     let mut current = inputs.clone();
@@ -809,7 +912,7 @@ fn time_runtime(
             current = current
                 .iter()
                 .zip(&predictions)
-                .map(|(x, y)| shift_images(x, y))
+                .map(|(x, y)| shift_images(x, y, &constants))
                 .collect::<Result<_, _>>()?;
         }
         runtime_last = predictions;
@@ -847,23 +950,33 @@ fn max_difference(a: &[MultiImage], b: &[MultiImage]) -> (f64, f64) {
     (diff, scale)
 }
 
-/// [`shift_window`] on runtime images: per key, drop the prediction's channel count of the
-/// oldest channels and append the prediction.
-fn shift_images(input: &MultiImage, prediction: &MultiImage) -> Result<MultiImage, CliError> {
+/// [`shift_window_after`] on runtime images: per key, keep the constant fields' channels,
+/// drop the prediction's channel count of the oldest frame channels and append the
+/// prediction; keys the prediction lacks are kept.
+fn shift_images(
+    input: &MultiImage,
+    prediction: &MultiImage,
+    constants: &Signature,
+) -> Result<MultiImage, CliError> {
     let mut next = MultiImage::new(input.geometry().clone());
     for block in input.blocks() {
-        let new = prediction
-            .get(block.key())
-            .filter(|new| new.channels() <= block.channels())
-            .ok_or_else(|| {
-                CliError::from(ginrs_runtime::ImageError::SignatureMismatch {
+        let fixed = constants.channels(block.key()).unwrap_or(0);
+        let Some(new) = prediction.get(block.key()) else {
+            next.insert(block.clone())?;
+            continue;
+        };
+        if fixed + new.channels() > block.channels() {
+            return Err(CliError::from(
+                ginrs_runtime::ImageError::SignatureMismatch {
                     expected: input.signature().to_string(),
                     got: prediction.signature().to_string(),
-                })
-            })?;
-        let kept = &block.data()[new.channels() * block.channel_len()..];
+                },
+            ));
+        }
+        let len = block.channel_len();
         let mut data = Vec::with_capacity(block.data().len());
-        data.extend_from_slice(kept);
+        data.extend_from_slice(&block.data()[..fixed * len]);
+        data.extend_from_slice(&block.data()[(fixed + new.channels()) * len..]);
         data.extend_from_slice(new.data());
         next.insert(ImageBlock::new(
             input.geometry().clone(),

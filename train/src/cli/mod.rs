@@ -203,7 +203,10 @@ fn print_report(report: &evaluate::EvalReport) {
     let name = evaluate::model_name(report);
     for (label, e) in [
         (name.clone(), &report.plain),
-        (format!("{name} under B_2"), &report.transformed_mean),
+        (
+            format!("{name} under {}", evaluate::group_name(report)),
+            &report.transformed_mean,
+        ),
         ("persistence".to_string(), &report.persistence),
     ] {
         println!(

@@ -5,15 +5,16 @@
 //! - [`ModelSpec`]: the `model` section of a run configuration (serde, unknown keys
 //!   rejected): which of ginjax's models ([`Architecture`]), equivariant or the baseline, and
 //!   the constructor options, named as in ginjax's `models.py`;
-//! - [`ModelIo`]: the input and output signatures the data fixes (the past `p` frames
-//!   stacked along the channels → the next frame);
+//! - [`ModelIo`]: the input and output signatures and the dimension the data fixes (the
+//!   constant fields and the past `p` frames stacked along the channels → the next frame);
 //! - [`build_model`]: the trainable burn [`Model`] of a spec for those signatures
 //!   ([`ModelSpec::config`] is its [`ModelConfig`]); checkpoints are burn records of it;
 //! - [`export_json`] and [`RuntimeModel`]: a trained model as the runtime's model file
 //!   ([`ginrs_runtime::ModelFile`]) and back on the runtime's inference path.
 //!
-//! The data lives on a periodic grid, so the baseline's convolutions pad circularly
-//! (equinox's `padding_mode="CIRCULAR"`), as the equivariant convolutions' torus padding does.
+//! On a periodic grid the baseline's convolutions pad circularly (equinox's
+//! `padding_mode="CIRCULAR"`), as the equivariant convolutions' torus padding does; on any
+//! other they pad with zeros, as ginjax pads the equivariant convolutions off the torus.
 
 use std::path::Path;
 
@@ -157,31 +158,39 @@ impl ModelSpec {
 
     /// Checks that the model can run on a `grid × grid` image: a UNet halves the side
     /// `num_downsamples` times.
-    pub fn check_grid(&self, grid: usize) -> Result<(), CliError> {
+    pub fn check_grid(&self, spatial: &[usize]) -> Result<(), CliError> {
         if self.kind != Architecture::Unet {
             return Ok(());
         }
         let levels = self.num_downsamples.unwrap_or(4);
         let factor = 1usize.checked_shl(levels as u32).unwrap_or(usize::MAX);
-        if !grid.is_multiple_of(factor) {
+        if let Some(side) = spatial.iter().find(|s| !s.is_multiple_of(factor)) {
+            let grid: Vec<String> = spatial.iter().map(usize::to_string).collect();
             return Err(CliError::Invalid {
                 field: "model.num_downsamples",
                 value: levels.to_string(),
                 requirement: format!(
-                    "a UNet pools the {grid} × {grid} grid {levels} times: its side must be \
-                     divisible by 2^{levels} = {factor}"
+                    "a UNet pools the {} grid {levels} times: every side must be divisible by \
+                     2^{levels} = {factor}, and {side} is not",
+                    grid.join(" × ")
                 ),
             });
         }
         Ok(())
     }
 
-    /// The model configuration of this spec for the signatures `io` (D = 2), validated as
+    /// The model configuration of this spec for the signatures and dimension of `io`, validated as
     /// ginjax's constructors validate their arguments.
     pub fn config(&self, io: &ModelIo) -> Result<ModelConfig, CliError> {
         self.validate()?;
         let kind = self.kind.kind();
-        let mut config = ModelConfig::new(kind, 2, io.input.clone(), io.output.clone(), self.depth);
+        let mut config = ModelConfig::new(
+            kind,
+            io.dim,
+            io.input.clone(),
+            io.output.clone(),
+            self.depth,
+        );
         config.num_blocks = self.num_blocks;
         config.num_conv = self.num_conv;
         config.num_downsamples = self.num_downsamples;
@@ -196,20 +205,31 @@ impl ModelSpec {
             config.conv_filters = None;
             config.upsample_filters = None;
             config.kernel_size = Some(self.kernel_size);
-            config.padding_mode = BaselinePadding::Circular;
+            // equinox's convolutions have one padding mode for all axes: circular where every
+            // axis is periodic, zeros (ginjax's default) otherwise.
+            config.padding_mode = if io.periodic {
+                BaselinePadding::Circular
+            } else {
+                BaselinePadding::Zeros
+            };
         }
         config.validate().map_err(ginrs_runtime::Error::from)?;
         Ok(config)
     }
 }
 
-/// The signatures a network maps between.
+/// The signatures a network maps between, and the grid's dimension and boundary.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelIo {
-    /// The input signature (the past frames stacked along the channels).
+    /// The input signature (the constant fields and the past frames stacked along the
+    /// channels).
     pub input: Signature,
     /// The output signature (one frame).
     pub output: Signature,
+    /// The spatial dimension d.
+    pub dim: usize,
+    /// Whether every axis is periodic (the baseline then pads circularly).
+    pub periodic: bool,
 }
 
 /// The trainable model of `spec` mapping `io.input` to `io.output` on `device`, initialised

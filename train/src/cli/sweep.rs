@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::checkpoint::{self, Which};
-use super::compare::{field_names, read_report};
+use super::compare::{field_names, read_report, shared_group};
 use super::config::{self, TrainConfig};
 use super::error::CliError;
 use super::evaluate::{self, Errors, EvalOptions, EvalReport};
@@ -253,8 +253,8 @@ fn cell(values: &[f64], digits: usize) -> String {
 
 /// The sweep's Markdown table: one row per model (mean ± standard deviation over the seeds)
 /// and the persistence row. Errors are ginjax's `l2_rel_error` in percent (whole-field); the
-/// rollout column is the mean over the rollout steps; "under B_2" the mean over the 8
-/// transformed test sets; "≤ persistence for" counts the leading rollout steps whose error is
+/// rollout column is the mean over the rollout steps; "under G" the mean over the test sets
+/// transformed by the runs' symmetry group G ([`shared_group`]); "≤ persistence for" counts the leading rollout steps whose error is
 /// at most persistence's.
 pub fn table(models: &[ModelSummary]) -> String {
     let reports: Vec<&EvalReport> = models
@@ -263,8 +263,9 @@ pub fn table(models: &[ModelSummary]) -> String {
         .collect();
     let fields = field_names(reports.iter().copied());
     let steps = reports.first().map_or(0, |r| r.rollout_steps);
+    let group = shared_group(reports.iter().copied());
     let mut out = format!(
-        "| model | params | seeds | one-step L2 rel % | under B_2 |{} rollout L2 rel % ({steps} steps) | under B_2 | ≤ persistence for (steps) | train s |\n|---|---:|---:|---:|---:|{}---:|---:|---:|---:|\n",
+        "| model | params | seeds | one-step L2 rel % | under {group} |{} rollout L2 rel % ({steps} steps) | under {group} | ≤ persistence for (steps) | train s |\n|---|---:|---:|---:|---:|{}---:|---:|---:|---:|\n",
         fields
             .iter()
             .map(|f| format!(" {f} % |"))

@@ -25,10 +25,10 @@ use super::data::{self, model_io};
 use super::error::CliError;
 use super::model::{build_model, ModelIo};
 use super::progress;
+use crate::data::{Schema, Windows};
 use crate::loss::{Loss, Reduce};
 use crate::models::seam::in_output_units;
 use crate::models::Model;
-use crate::simulate::Dataset;
 use crate::step::Trainer;
 use ginrs_runtime::models::{Normalization, NormalizationFit, SeamError};
 
@@ -50,22 +50,22 @@ pub struct TrainOptions {
 pub fn train(mut config: TrainConfig, options: &TrainOptions) -> Result<RunState, CliError> {
     let run_dir = config.run_dir.clone();
     let autodiff = options.device.clone().autodiff();
-    let dataset = Dataset::read(&config.dataset)?;
+    let dataset = data::open_dataset(&config)?;
     // The run stores the dataset's absolute path, so `ginrs eval` and `--resume` find it from
     // any working directory.
     config.dataset = data::absolute_path(&config.dataset);
-    let grid = dataset.config().n;
-    config.model.check_grid(grid)?;
-    config.model.config(&model_io(config.past_steps))?;
+    let schema = dataset.schema.clone();
+    let io = model_io(&schema, config.past_steps);
+    config.model.check_grid(&schema.spatial)?;
+    config.model.config(&io)?;
     // The split and p are fixed for a run (a resume may not change them).
-    let splits = data::split(&config.dataset, dataset.config().trajectories, config.split)?;
-    let train = data::windows(&dataset, &config.dataset, splits.train, config.past_steps)?;
-    let val = data::windows(&dataset, &config.dataset, splits.val, config.past_steps)?;
+    let train = Windows::new(&dataset.train, config.past_steps)?;
+    let val = Windows::new(&dataset.val, config.past_steps)?;
     let (mut state, model, optimizer) = if options.resume {
         let (dir, mut state) = checkpoint::load_state(&run_dir, Which::Last)?;
         check_resume(&state.config, &config)?;
-        if state.grid != grid {
-            return Err(grid_mismatch(&config.dataset, grid, state.grid));
+        if state.schema != schema {
+            return Err(schema_mismatch(&config.dataset, &schema, &state.schema));
         }
         let model = checkpoint::load_model(&dir, &state, &autodiff)?;
         let optimizer = checkpoint::load_optimizer(&dir, config.optimizer().init())?;
@@ -85,8 +85,7 @@ pub fn train(mut config: TrainConfig, options: &TrainOptions) -> Result<RunState
             });
         }
         std::fs::create_dir_all(&run_dir).map_err(CliError::io(&run_dir))?;
-        let io = model_io(config.past_steps);
-        let mut state = RunState::new(config.clone(), grid, 0);
+        let mut state = RunState::new(config.clone(), schema, 0);
         if config.normalize {
             state.normalization = Some(fit_normalization(&train, &io, config.residual)?);
         }
@@ -124,7 +123,7 @@ pub fn train(mut config: TrainConfig, options: &TrainOptions) -> Result<RunState
                 config.epochs,
             );
             trainer.set_learning_rate(rate);
-            let (input, target) = train.batch(batch, &autodiff)?;
+            let (input, target) = data::batch(&train, batch, &autodiff)?;
             let target = in_output_units(&seam, &target)?;
             let value = trainer.step(|model| {
                 let prediction = in_output_units(&seam, &model.forward(&input)?)?;
@@ -190,7 +189,7 @@ pub fn train(mut config: TrainConfig, options: &TrainOptions) -> Result<RunState
 /// ([`in_output_units`]), as training measures it.
 pub fn validation_loss(
     model: &Model,
-    windows: &data::Windows,
+    windows: &Windows,
     loss: Loss,
     batch_size: usize,
     device: &Device,
@@ -198,7 +197,7 @@ pub fn validation_loss(
     let seam = model.seam();
     let (mut sum, indices) = (0.0, (0..windows.len()).collect::<Vec<_>>());
     for batch in indices.chunks(batch_size.max(1)) {
-        let (input, target) = windows.batch(batch, device)?;
+        let (input, target) = data::batch(windows, batch, device)?;
         let prediction = in_output_units(seam, &model.forward(&input)?)?;
         let per_item = loss.compute(
             &prediction,
@@ -214,13 +213,14 @@ pub fn validation_loss(
 /// [`ginrs_runtime::models::seam`]): per key and channel, the inputs' statistics and those of
 /// the targets (or, with `residual`, of the change from the newest input frame).
 pub fn fit_normalization(
-    train: &data::Windows,
+    train: &Windows,
     io: &ModelIo,
     residual: bool,
 ) -> Result<Normalization, CliError> {
     let mut fit = NormalizationFit::new(&io.input, &io.output, residual);
-    for (input, target) in train.inputs.iter().zip(&train.targets) {
-        fit.add(input, target).map_err(runtime_error)?;
+    for i in 0..train.len() {
+        let (input, target) = train.get(i)?;
+        fit.add(&input, &target).map_err(runtime_error)?;
     }
     fit.finish().map_err(runtime_error)
 }
@@ -249,14 +249,13 @@ pub fn record_validation(state: &mut RunState, epoch: usize, val_loss: f64) -> b
     improved
 }
 
-/// The error for a dataset of another grid than the run's.
-pub fn grid_mismatch(path: &Path, grid: usize, trained: usize) -> CliError {
+/// The error for a dataset of another grid or other fields than the run's.
+pub fn schema_mismatch(path: &Path, found: &Schema, trained: &Schema) -> CliError {
     CliError::DatasetMismatch {
         path: path.to_owned(),
         message: format!(
-            "its frames are {grid} × {grid}, the run was trained on {trained} × {trained}: \
-             point --data at a dataset of {trained} × {trained} frames (`ginrs simulate --n \
-             {trained}`)"
+            "it holds a {found}, the run was trained on a {trained}: point --data at a dataset \
+             of the run's grid and fields"
         ),
     }
 }
@@ -264,6 +263,17 @@ pub fn grid_mismatch(path: &Path, grid: usize, trained: usize) -> CliError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::FieldSpec;
+
+    fn schema() -> Schema {
+        Schema {
+            spatial: vec![16, 16],
+            torus: vec![true, true],
+            frame_interval: 1.0,
+            fields: vec![FieldSpec::new("u", 0, 0)],
+            constants: Vec::new(),
+        }
+    }
 
     #[test]
     fn early_stopping_counts_epochs_without_a_better_validation_loss() {
@@ -271,7 +281,7 @@ mod tests {
             patience: Some(2),
             ..TrainConfig::default()
         };
-        let mut state = RunState::new(config, 16, 10);
+        let mut state = RunState::new(config, schema(), 10);
         let losses = [1.0, 0.5, 0.7, 0.4, 0.6, 0.5, 0.3];
         let mut seen = Vec::new();
         for (i, &loss) in losses.iter().enumerate() {
@@ -299,7 +309,7 @@ mod tests {
                 val_loss: 0.4
             })
         );
-        let mut no_patience = RunState::new(TrainConfig::default(), 16, 10);
+        let mut no_patience = RunState::new(TrainConfig::default(), schema(), 10);
         record_validation(&mut no_patience, 1, 1.0);
         assert!(!record_validation(&mut no_patience, 2, f64::NAN));
         for epoch in 3..20 {

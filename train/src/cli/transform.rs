@@ -1,27 +1,31 @@
-//! The test split seen through an element of B_2: every frame rotated or reflected by the
-//! runtime's group action ([`times_group_element`], ginjax's): pixels move to
-//! `g·x`, velocities become `g·v`, the vorticity (a pseudoscalar) is multiplied by `det g`, the
-//! tracer is carried along unchanged. An equivariant model has the same errors on every such
-//! copy; a baseline need not.
+//! The test split seen through an element of B_d: every frame rotated or reflected by the
+//! runtime's group action ([`times_group_element`], ginjax's): pixels move to `g·x`, a
+//! tensor of order k is acted on in each index (`g·v` for a vector), and a field of parity 1
+//! is multiplied by `det g` (the vorticity, a pseudoscalar). An equivariant model has the same
+//! errors on every such copy; a baseline need not. Which elements are used is the run's
+//! [`Symmetry`](crate::data::Symmetry).
 
-use ginrs_runtime::group::{Group, SignedPermutation};
+use ginrs_runtime::group::SignedPermutation;
 use ginrs_runtime::ops::action::times_group_element;
 use ginrs_runtime::MultiImage;
 
-use super::data::{Rollout, Windows};
 use super::error::CliError;
+use crate::data::{LoadedWindows, Rollout, Schema, Symmetry};
 
-/// The eight elements of B_2 (the identity first), in the generator's order.
-pub fn b2() -> Vec<SignedPermutation> {
-    Group::hyperoctahedral(2)
-        .expect("B_2 exists")
-        .elements()
-        .to_vec()
+/// The elements of `symmetry` that map `schema`'s grid onto itself, the identity first.
+pub fn elements(symmetry: Symmetry, schema: &Schema) -> Result<Vec<SignedPermutation>, CliError> {
+    symmetry
+        .elements(schema)
+        .map_err(|message| CliError::Invalid {
+            field: "symmetry",
+            value: symmetry.to_string(),
+            requirement: message,
+        })
 }
 
 /// Every input and target transformed by `g`.
-pub fn windows(windows: &Windows, g: &SignedPermutation) -> Result<Windows, CliError> {
-    Ok(Windows {
+pub fn windows(windows: &LoadedWindows, g: &SignedPermutation) -> Result<LoadedWindows, CliError> {
+    Ok(LoadedWindows {
         inputs: all(&windows.inputs, g)?,
         targets: all(&windows.targets, g)?,
     })
@@ -33,6 +37,7 @@ pub fn rollouts(rollouts: &[Rollout], g: &SignedPermutation) -> Result<Vec<Rollo
         .iter()
         .map(|r| {
             Ok(Rollout {
+                part: r.part,
                 trajectory: r.trajectory,
                 start: r.start,
                 input: times_group_element(&r.input, g)?,
@@ -69,12 +74,16 @@ mod tests {
         frame.vorticity[pixel] = 2.0;
         frame.tracer[pixel] = 3.0;
         let image = frame_to_multi_image(&frame).unwrap();
-        let elements = b2();
+        let schema = crate::data::turbulence::schema(&crate::simulate::SimConfig {
+            n,
+            ..Default::default()
+        });
+        let elements = elements(Symmetry::Full, &schema).unwrap();
         assert_eq!(elements.len(), 8);
         assert!(elements[0].is_identity());
         for g in &elements {
             let w = windows(
-                &Windows {
+                &LoadedWindows {
                     inputs: vec![image.clone()],
                     targets: vec![image.clone()],
                 },
