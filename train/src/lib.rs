@@ -88,5 +88,5 @@ pub use loss::{Loss, Reduce};
 pub use models::{Model, ModelLayer};
 pub use optim::Optimizer;
 pub use params::{GinjaxParams, NamedArray};
-pub use rollout::{rollout, shift_window};
+pub use rollout::{rollout, shift_window, shift_window_after};
 pub use step::Trainer;

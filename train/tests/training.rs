@@ -224,6 +224,52 @@ fn rollout_feeds_predictions_back() {
 }
 
 #[test]
+fn the_shift_keeps_constant_channels_and_constant_only_keys() {
+    let device = device();
+    let geometry = Geometry::square(2, 3, true).unwrap();
+    // Scalars: 1 constant then 2 frames of 1 field; a constant-only vector key.
+    let input_sig = signature(&[(0, 0, 3), (1, 0, 1)]);
+    let constants = signature(&[(0, 0, 1), (1, 0, 1)]);
+    let input = random_image(&input_sig, &geometry, 2, 5, &device, DType::F32);
+    let prediction = random_image(
+        &signature(&[(0, 0, 1)]),
+        &geometry,
+        2,
+        6,
+        &device,
+        DType::F32,
+    );
+    let next = ginrs_train::shift_window_after(&input, &prediction, &constants).unwrap();
+    assert_eq!(next.signature(), input_sig);
+    let values = |t: &TensorImage, i: usize| read_f64(&t.blocks()[i].1).unwrap();
+    let (x, y, z) = (values(&input, 0), values(&prediction, 0), values(&next, 0));
+    // Per item (batch 2) the scalar block holds 3 channels of 9 pixels.
+    for item in 0..2 {
+        let at = |v: &[f64], c: usize, channels: usize| {
+            v[(item * channels + c) * 9..(item * channels + c + 1) * 9].to_vec()
+        };
+        assert_eq!(at(&z, 0, 3), at(&x, 0, 3), "the constant stays first");
+        assert_eq!(at(&z, 1, 3), at(&x, 2, 3), "the newest frame moves back");
+        assert_eq!(at(&z, 2, 3), at(&y, 0, 1), "the prediction comes last");
+    }
+    assert_eq!(
+        values(&next, 1),
+        values(&input, 1),
+        "the vector key is kept"
+    );
+    // A prediction with a key the input lacks is refused.
+    let foreign = random_image(
+        &signature(&[(2, 0, 1)]),
+        &geometry,
+        2,
+        7,
+        &device,
+        DType::F32,
+    );
+    assert!(ginrs_train::shift_window_after(&input, &foreign, &constants).is_err());
+}
+
+#[test]
 fn bad_input_gets_typed_errors() {
     let device = device();
     let geometry = Geometry::square(2, 4, true).unwrap();

@@ -16,9 +16,10 @@ use super::schedule::ScheduleKind;
 use crate::data::{Boundary, Format, ParityOverride, Symmetry};
 use crate::simulate::SimConfig;
 
-/// Learn a physical system end to end: simulate 2-D decaying turbulence, train equivariant and
-/// non-equivariant models to predict its next step, evaluate them (also on the rotated and
-/// reflected test set), and export them to the ginrs runtime.
+/// Learn a physical system end to end: simulate 2-D decaying turbulence (or bring The Well's
+/// or PDEBench's HDF5 files, 2-D or 3-D), train equivariant and non-equivariant models to
+/// predict its next step, evaluate them (also on the rotated and reflected test set), and
+/// export them to the ginrs runtime.
 ///
 /// A small experiment:
 ///
@@ -56,7 +57,7 @@ pub enum Command {
     /// --patience and --data may change then.
     Train(Box<TrainArgs>),
     /// Evaluate a run on its test split and on that split rotated/reflected by every element
-    /// of B_2.
+    /// of its symmetry group (B_d, or the subgroup `--symmetry` named).
     ///
     /// Reports ginjax's smse and l2_rel_error one step ahead and along autoregressive
     /// rollouts of --rollout-steps steps, writes metrics.json, loss_curves.{svg,png} and

@@ -168,12 +168,15 @@ mod tests {
         let [train, val, test] =
             split_by_fractions(Path::new("d"), &two, SplitFractions::default()).unwrap();
         // 6 trajectories: 4 / 1 / 1, the training split spanning both sources.
-        let ranges = |s: &data::Split| -> Vec<std::ops::Range<usize>> {
-            s.parts.iter().map(|p| p.trajectories.clone()).collect()
+        let ranges = |s: &data::Split| -> Vec<(usize, usize)> {
+            s.parts
+                .iter()
+                .map(|p| (p.trajectories.start, p.trajectories.end))
+                .collect()
         };
-        assert_eq!(ranges(&train), [0..3, 0..1]);
-        assert_eq!(ranges(&val), [1..2]);
-        assert_eq!(ranges(&test), [2..3]);
+        assert_eq!(ranges(&train), [(0, 3), (0, 1)]);
+        assert_eq!(ranges(&val), [(1, 2)]);
+        assert_eq!(ranges(&test), [(2, 3)]);
         let err =
             split_by_fractions(Path::new("d"), &[source()], SplitFractions::default()).unwrap_err();
         assert!(err.to_string().contains("cannot be split"), "{err}");

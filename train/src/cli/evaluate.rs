@@ -72,39 +72,88 @@ pub struct EvalOptions {
     pub progress: bool,
 }
 
-/// The errors of one predictor on one test set. Relative errors are percentages.
+/// The errors of one predictor on one test set. Relative errors are percentages. A value
+/// that is not finite (the per-pixel error where a target pixel is zero, as in ginjax) is
+/// written as JSON's `null` and read back as NaN.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Errors {
     /// Mean one-step `smse`.
+    #[serde(deserialize_with = "nullable::number")]
     pub one_step_smse: f64,
     /// Mean one-step `l2_rel_error` (ginjax's whole-field form, percent).
+    #[serde(deserialize_with = "nullable::number")]
     pub one_step_l2_rel_error: f64,
     /// Mean `smse` of rollout step 1, 2, …, N.
+    #[serde(deserialize_with = "nullable::numbers")]
     pub rollout_smse: Vec<f64>,
     /// Mean `l2_rel_error` of rollout step 1, 2, …, N.
+    #[serde(deserialize_with = "nullable::numbers")]
     pub rollout_l2_rel_error: Vec<f64>,
     /// The mean of `rollout_smse` over the steps.
+    #[serde(deserialize_with = "nullable::number")]
     pub rollout_smse_mean: f64,
     /// The mean of `rollout_l2_rel_error` over the steps.
+    #[serde(deserialize_with = "nullable::number")]
     pub rollout_l2_rel_error_mean: f64,
     /// Mean one-step `l2_per_pixel_rel_error` (percent).
     #[serde(default)]
+    #[serde(deserialize_with = "nullable::number")]
     pub one_step_l2_per_pixel_rel_error: f64,
     /// Mean `l2_per_pixel_rel_error` of rollout step 1, 2, …, N.
     #[serde(default)]
+    #[serde(deserialize_with = "nullable::numbers")]
     pub rollout_l2_per_pixel_rel_error: Vec<f64>,
     /// The mean of `rollout_l2_per_pixel_rel_error` over the steps.
     #[serde(default)]
+    #[serde(deserialize_with = "nullable::number")]
     pub rollout_l2_per_pixel_rel_error_mean: f64,
     /// Per field (output key): mean one-step `l2_rel_error`.
     #[serde(default)]
+    #[serde(deserialize_with = "nullable::by_name")]
     pub one_step_l2_rel_error_per_field: BTreeMap<String, f64>,
     /// Per field: mean `l2_rel_error` of rollout step 1, 2, …, N.
     #[serde(default)]
+    #[serde(deserialize_with = "nullable::numbers_by_name")]
     pub rollout_l2_rel_error_per_field: BTreeMap<String, Vec<f64>>,
     /// Per field: the mean over the rollout steps.
     #[serde(default)]
+    #[serde(deserialize_with = "nullable::by_name")]
     pub rollout_l2_rel_error_mean_per_field: BTreeMap<String, f64>,
+}
+
+/// Readers of numbers that `metrics.json` writes as `null` when they are not finite (JSON
+/// has no NaN or infinity): `null` reads back as NaN.
+mod nullable {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer};
+
+    fn or_nan(v: Option<f64>) -> f64 {
+        v.unwrap_or(f64::NAN)
+    }
+
+    pub fn number<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(or_nan(Option::deserialize(d)?))
+    }
+
+    pub fn numbers<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+        let v: Vec<Option<f64>> = Deserialize::deserialize(d)?;
+        Ok(v.into_iter().map(or_nan).collect())
+    }
+
+    pub fn by_name<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, f64>, D::Error> {
+        let v: BTreeMap<String, Option<f64>> = Deserialize::deserialize(d)?;
+        Ok(v.into_iter().map(|(k, x)| (k, or_nan(x))).collect())
+    }
+
+    pub fn numbers_by_name<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<String, Vec<f64>>, D::Error> {
+        let v: BTreeMap<String, Vec<Option<f64>>> = Deserialize::deserialize(d)?;
+        Ok(v.into_iter()
+            .map(|(k, x)| (k, x.into_iter().map(or_nan).collect()))
+            .collect())
+    }
 }
 
 /// Sums of the measures over items (one step, or one rollout step).
@@ -986,4 +1035,50 @@ fn shift_images(
         )?)?;
     }
     Ok(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_that_are_not_finite_survive_metrics_json_as_nan() {
+        let mut errors = Errors::empty();
+        errors.one_step_l2_per_pixel_rel_error = f64::INFINITY;
+        errors.rollout_l2_per_pixel_rel_error = vec![1.5, f64::NAN];
+        errors
+            .one_step_l2_rel_error_per_field
+            .insert("velocity".into(), f64::INFINITY);
+        errors
+            .rollout_l2_rel_error_per_field
+            .insert("velocity".into(), vec![f64::NAN, 2.0]);
+        let json = serde_json::to_string(&errors).unwrap();
+        assert!(json.contains("null"), "{json}");
+        let back: Errors = serde_json::from_str(&json).unwrap();
+        assert!(back.one_step_l2_per_pixel_rel_error.is_nan());
+        assert_eq!(back.rollout_l2_per_pixel_rel_error[0], 1.5);
+        assert!(back.rollout_l2_per_pixel_rel_error[1].is_nan());
+        assert!(back.one_step_l2_rel_error_per_field["velocity"].is_nan());
+        assert_eq!(back.rollout_l2_rel_error_per_field["velocity"][1], 2.0);
+    }
+
+    #[test]
+    fn shifting_runtime_images_keeps_the_constant_channels() {
+        use ginrs_runtime::Geometry;
+        let geometry = Geometry::square(2, 2, true).unwrap();
+        let block = |channels: usize, values: &[f32]| {
+            let data: Vec<f32> = values.iter().flat_map(|&v| [v; 4]).collect();
+            ImageBlock::new(geometry.clone(), TensorKey::scalar(), channels, data).unwrap()
+        };
+        // Input: constant c, then frames 1 and 2 (one field); prediction: frame 3.
+        let input =
+            MultiImage::from_blocks(geometry.clone(), vec![block(3, &[9.0, 1.0, 2.0])]).unwrap();
+        let prediction = MultiImage::from_blocks(geometry.clone(), vec![block(1, &[3.0])]).unwrap();
+        let constants = Signature::new(vec![(TensorKey::scalar(), 1)]).unwrap();
+        let next = shift_images(&input, &prediction, &constants).unwrap();
+        let firsts: Vec<f32> = (0..3)
+            .map(|c| next.get(&TensorKey::scalar()).unwrap().channel(c)[0])
+            .collect();
+        assert_eq!(firsts, [9.0, 2.0, 3.0]);
+    }
 }

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::error::DataError;
+use super::hdf5::{self, PdebenchFile, WellFile};
 use super::options::{DataOptions, Format};
 use super::schema::Schema;
 use super::source::TrajectorySource;
@@ -112,7 +113,7 @@ pub fn open(
             let mut splits: [Vec<Arc<dyn TrajectorySource>>; 3] = Default::default();
             for (split, files) in splits.iter_mut().zip(files) {
                 for file in files {
-                    split.push(open_well(&file, options)?);
+                    split.push(Arc::new(WellFile::open(&file, options)?));
                 }
             }
             let [train, val, test] = splits.map(|sources| Split {
@@ -176,7 +177,7 @@ pub fn detect(path: &Path) -> Result<Format, DataError> {
             source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory"),
         });
     }
-    sniff(path)
+    hdf5::sniff(path)
 }
 
 /// The HDF5 files of The Well's `train/`, `valid/` and `test/` directories under `dir` (or
@@ -252,8 +253,8 @@ fn open_sources(
         .map(|file| -> Result<Arc<dyn TrajectorySource>, DataError> {
             Ok(match format {
                 Format::Turbulence => Arc::new(TurbulenceDir::open(file)?),
-                Format::Well => open_well(file, options)?,
-                Format::Pdebench => open_pdebench(file, options)?,
+                Format::Well => Arc::new(WellFile::open(file, options)?),
+                Format::Pdebench => Arc::new(PdebenchFile::open(file, options)?),
             })
         })
         .collect()
@@ -322,24 +323,4 @@ fn shared_schema(path: &Path, splits: [&Split; 3]) -> Result<Schema, DataError> 
         }
     }
     Ok(first.schema().clone())
-}
-
-// TEMPORARY until the hdf5 readers land.
-fn open_well(file: &Path, _o: &DataOptions) -> Result<Arc<dyn TrajectorySource>, DataError> {
-    Err(DataError::Options {
-        path: file.to_owned(),
-        message: "todo".into(),
-    })
-}
-fn open_pdebench(file: &Path, _o: &DataOptions) -> Result<Arc<dyn TrajectorySource>, DataError> {
-    Err(DataError::Options {
-        path: file.to_owned(),
-        message: "todo".into(),
-    })
-}
-fn sniff(file: &Path) -> Result<Format, DataError> {
-    Err(DataError::Options {
-        path: file.to_owned(),
-        message: "todo".into(),
-    })
 }
