@@ -1,0 +1,356 @@
+//! Fuzz-style tests of the HDF5 readers (`ginrs_train::data::hdf5`): damaged copies of the
+//! valid fixture files (random bytes flipped, runs of random bytes written, the file cut at a
+//! random length) must open into a typed error or a reader whose frames and constants read
+//! into values or errors, without a panic and without an allocation beyond
+//! [`ALLOCATION_LIMIT`].
+//!
+//! `cargo test` runs [`FEW`] cases per file; `cargo test -- --ignored` runs [`MANY`]. A failing
+//! case prints its file and seed; [`damage`] with that seed rebuilds the bytes.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::io::Write;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use ginrs_train::data::hdf5::{sniff, PdebenchFile, WellFile};
+use ginrs_train::data::{DataError, DataOptions, TrajectorySource};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Cases per file in the default test run.
+const FEW: u64 = 400;
+/// Cases per file in the ignored long run.
+const MANY: u64 = 5_000;
+/// The largest single allocation a case may make: far above what the fixtures need (their
+/// frames are kilobytes, their files under 150 KB), far below what a size claimed by a damaged
+/// header would ask for.
+const ALLOCATION_LIMIT: usize = 256 << 20;
+/// Frames (and constants) read per opened case at most: a damaged shape can claim billions.
+const MAX_READS: usize = 64;
+
+/// The seed of the case being run, for the allocator's report.
+static CURRENT_CASE: AtomicU64 = AtomicU64::new(u64::MAX);
+/// The index in [`FILES`] of the file being damaged, for the allocator's report.
+static CURRENT_FILE: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// The system allocator, refusing (and reporting) any allocation above [`ALLOCATION_LIMIT`].
+struct Guard;
+
+// SAFETY: every call is forwarded unchanged to `System`, except oversize requests, which return
+// null as the `GlobalAlloc` contract allows for a failed allocation.
+unsafe impl GlobalAlloc for Guard {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if layout.size() > ALLOCATION_LIMIT {
+            report_oversize(layout.size());
+            return std::ptr::null_mut();
+        }
+        // SAFETY: same layout contract as our caller's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if layout.size() > ALLOCATION_LIMIT {
+            report_oversize(layout.size());
+            return std::ptr::null_mut();
+        }
+        // SAFETY: same layout contract as our caller's.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if new_size > ALLOCATION_LIMIT {
+            report_oversize(new_size);
+            return std::ptr::null_mut();
+        }
+        // SAFETY: `ptr` came from `System` with `layout`; same contract as our caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Guard = Guard;
+
+/// Names the case before the process aborts on the refused allocation (formatting integers
+/// into unbuffered stderr does not allocate).
+fn report_oversize(size: usize) {
+    let case = CURRENT_CASE.load(Ordering::Relaxed);
+    let file = CURRENT_FILE.load(Ordering::Relaxed);
+    let _ = writeln!(
+        std::io::stderr(),
+        "fuzz case seed {case} of file {file}: refused an allocation of {size} bytes"
+    );
+}
+
+/// How a file is opened.
+#[derive(Debug, Clone, Copy)]
+enum Reader {
+    Well,
+    Pdebench,
+}
+
+/// The valid files damaged, relative to tests/fixtures/data, and their readers: both HDF5
+/// layouts h5py writes (`earliest`: symbol tables, version-1 B-trees; `latest`: link messages,
+/// fixed arrays), both dimensions, order-2 tensors and constants.
+const FILES: [(&str, Reader); 5] = [
+    ("well_2d/data/train/a.hdf5", Reader::Well),
+    ("well_2d_walls.hdf5", Reader::Well),
+    ("well_3d_k2.hdf5", Reader::Well),
+    (
+        "2D_CFD_Rand_M0.1_Eta0.01_Zeta0.01_periodic_16_Train.hdf5",
+        Reader::Pdebench,
+    ),
+    (
+        "3D_CFD_Rand_M1.0_Eta1e-08_Zeta1e-08_periodic_8_Train.hdf5",
+        Reader::Pdebench,
+    ),
+];
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/data")
+        .join(name)
+}
+
+/// A damaged copy of `bytes`: one to eight random bytes changed, a run of up to 64 random
+/// bytes written, or the file cut at a random length. Half the positions fall in the first
+/// 8 KiB, where the superblock and the first object headers lie.
+fn damage(bytes: &[u8], seed: u64) -> Vec<u8> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut out = bytes.to_vec();
+    let len = out.len();
+    let position = |rng: &mut ChaCha8Rng| {
+        if rng.random_bool(0.5) {
+            rng.random_range(0..len.min(8192))
+        } else {
+            rng.random_range(0..len)
+        }
+    };
+    match rng.random_range(0..4) {
+        0 => out.truncate(rng.random_range(0..len)),
+        1 => {
+            let at = position(&mut rng);
+            let run = rng.random_range(1..=64).min(len - at);
+            for b in &mut out[at..at + run] {
+                *b = rng.random();
+            }
+        }
+        _ => {
+            for _ in 0..rng.random_range(1..=8) {
+                let at = position(&mut rng);
+                out[at] = rng.random();
+            }
+        }
+    }
+    out
+}
+
+/// What one file's damaged copies did.
+#[derive(Debug, Default)]
+struct Outcome {
+    /// Copies that opened (their reads may still have failed).
+    opened: usize,
+    /// Copies refused when opened.
+    refused: usize,
+    /// Frames and constants read without error.
+    reads: usize,
+    /// Reads that failed with an error.
+    failed_reads: usize,
+    /// Errors reporting a panic of the HDF5 parser, caught by the reader.
+    caught_panics: usize,
+    /// Seeds and messages of the cases that panicked out of the reader.
+    panicked: Vec<(u64, String)>,
+}
+
+impl Outcome {
+    fn note(&mut self, error: &DataError) {
+        if matches!(error, DataError::Hdf5 { message, .. } if message.contains("(panic:")) {
+            self.caught_panics += 1;
+        }
+    }
+}
+
+/// Opens `path` with `reader` and reads up to [`MAX_READS`] frames and constants.
+fn exercise(path: &Path, reader: Reader, outcome: &mut Outcome) {
+    let _ = sniff(path);
+    let options = DataOptions::default();
+    let source: Box<dyn TrajectorySource> = match reader {
+        Reader::Well => match WellFile::open(path, &options) {
+            Ok(file) => Box::new(file),
+            Err(error) => {
+                outcome.note(&error);
+                outcome.refused += 1;
+                return;
+            }
+        },
+        Reader::Pdebench => match PdebenchFile::open(path, &options) {
+            Ok(file) => Box::new(file),
+            Err(error) => {
+                outcome.note(&error);
+                outcome.refused += 1;
+                return;
+            }
+        },
+    };
+    outcome.opened += 1;
+    let mut budget = MAX_READS;
+    'all: for t in 0..source.trajectories() {
+        let mut results = vec![source.constants(t).map(drop)];
+        for f in 0..source.frames() {
+            if budget == 0 {
+                break;
+            }
+            budget -= 1;
+            results.push(source.frame(t, f).map(drop));
+        }
+        for result in results {
+            match result {
+                Ok(()) => outcome.reads += 1,
+                Err(error) => {
+                    outcome.note(&error);
+                    outcome.failed_reads += 1;
+                }
+            }
+        }
+        if budget == 0 {
+            break 'all;
+        }
+    }
+}
+
+/// Runs the damaged copies `cases` of file `index` of [`FILES`].
+fn fuzz(index: usize, cases: std::ops::Range<u64>) -> Outcome {
+    let (name, reader) = FILES[index];
+    let bytes = std::fs::read(fixture(name)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // The copy keeps the file name: PDEBench's boundary comes from it.
+    let path = dir.path().join(Path::new(name).file_name().unwrap());
+    let mut outcome = Outcome::default();
+    CURRENT_FILE.store(index as u64, Ordering::Relaxed);
+    for seed in cases {
+        CURRENT_CASE.store(seed, Ordering::Relaxed);
+        std::fs::write(&path, damage(&bytes, seed)).unwrap();
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            let mut local = Outcome::default();
+            exercise(&path, reader, &mut local);
+            local
+        }));
+        match result {
+            Ok(local) => {
+                outcome.opened += local.opened;
+                outcome.refused += local.refused;
+                outcome.reads += local.reads;
+                outcome.failed_reads += local.failed_reads;
+                outcome.caught_panics += local.caught_panics;
+            }
+            Err(payload) => {
+                let message = payload
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                outcome.panicked.push((seed, message));
+            }
+        }
+    }
+    CURRENT_CASE.store(u64::MAX, Ordering::Relaxed);
+    outcome
+}
+
+thread_local! {
+    /// Whether panics on this thread are being collected (not printed): the parser's panics
+    /// that the readers catch, and any that escape them, which [`fuzz`] reports with seeds.
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn quiet_panics_on_this_thread() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.get() {
+                default(info);
+            }
+        }));
+    });
+    QUIET.set(true);
+}
+
+/// Every file, with the counts printed (`--nocapture` shows them).
+fn all(cases: std::ops::Range<u64>) {
+    quiet_panics_on_this_thread();
+    let mut failures = Vec::new();
+    for (index, (name, _)) in FILES.iter().enumerate() {
+        let outcome = fuzz(index, cases.clone());
+        println!(
+            "{name}: {} damaged copies opened ({} reads, {} failed), {} refused, {} parser \
+             panics caught, {} escaped",
+            outcome.opened,
+            outcome.reads,
+            outcome.failed_reads,
+            outcome.refused,
+            outcome.caught_panics,
+            outcome.panicked.len()
+        );
+        assert!(outcome.refused > 0, "{name}: no damaged copy was refused");
+        if !outcome.panicked.is_empty() {
+            failures.push(format!("{name}: {:?}", outcome.panicked));
+        }
+    }
+    QUIET.set(false);
+    assert!(
+        failures.is_empty(),
+        "panicking cases (file: [(seed, message)]): {failures:#?}"
+    );
+}
+
+#[test]
+fn damaged_files_open_or_fail_cleanly() {
+    all(0..FEW);
+}
+
+#[test]
+#[ignore = "long: MANY cases per file"]
+fn damaged_files_open_or_fail_cleanly_many() {
+    all(FEW..FEW + MANY);
+}
+
+#[test]
+fn the_undamaged_files_read_whole() {
+    // The fuzzed files themselves open and read every frame: the damage is what fails.
+    for (name, reader) in FILES {
+        let mut outcome = Outcome::default();
+        exercise(&fixture(name), reader, &mut outcome);
+        assert_eq!(
+            (outcome.opened, outcome.failed_reads),
+            (1, 0),
+            "{name}: {outcome:?}"
+        );
+    }
+}
+
+/// Replays one case with its panic printed: `HDF5_FUZZ_FILE=<index in FILES>
+/// HDF5_FUZZ_SEED=<seed> cargo test -p ginrs-train --test hdf5_fuzz replay -- --ignored`.
+#[test]
+#[ignore = "replays the case named by HDF5_FUZZ_FILE and HDF5_FUZZ_SEED"]
+fn replay() {
+    let var = |name: &str| std::env::var(name).ok()?.parse::<u64>().ok();
+    let (Some(index), Some(seed)) = (var("HDF5_FUZZ_FILE"), var("HDF5_FUZZ_SEED")) else {
+        println!("set HDF5_FUZZ_FILE and HDF5_FUZZ_SEED to replay a case");
+        return;
+    };
+    let index = index as usize;
+    let (name, reader) = FILES[index];
+    let bytes = std::fs::read(fixture(name)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(Path::new(name).file_name().unwrap());
+    std::fs::write(&path, damage(&bytes, seed)).unwrap();
+    let mut outcome = Outcome::default();
+    exercise(&path, reader, &mut outcome);
+    println!("{outcome:?}");
+}
