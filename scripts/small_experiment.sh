@@ -74,14 +74,5 @@ results="$out/results.md"
 cat "$results"
 
 if $readme; then
-    python3 - "$results" <<'PY'
-import sys
-results = open(sys.argv[1]).read()
-begin, end = "<!-- small-experiment:begin -->", "<!-- small-experiment:end -->"
-text = open("README.md").read()
-head, rest = text.split(begin)
-_, tail = rest.split(end)
-open("README.md", "w").write(head + begin + "\n" + results + end + tail)
-PY
-    echo "README.md updated"
+    python3 scripts/readme_block.py small-experiment "$results"
 fi

@@ -162,7 +162,14 @@ fn a_3d_rank_2_field_gives_errors_unchanged_under_all_of_b3() {
     let (run_dir, report) = train_and_eval(
         dir.path(),
         &fixture("well_3d_k2.hdf5"),
-        &["--train-fraction", "0.5", "--val-fraction", "0.25"],
+        &[
+            "--train-fraction",
+            "0.5",
+            "--val-fraction",
+            "0.25",
+            "--use-group-norm",
+            "false",
+        ],
     );
     let (_, state) = checkpoint::load_state(&run_dir, Which::Last).unwrap();
     assert!(
@@ -227,28 +234,39 @@ fn a_wall_leaves_only_the_elements_that_keep_the_grid() {
 fn dataset_options_that_do_not_fit_are_refused_with_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let run_dir = dir.path().join("run");
-    let data = fixture("well_2d");
-    let base = [
-        "train",
-        "--data",
-        data.to_str().unwrap(),
-        "--run-dir",
-        run_dir.to_str().unwrap(),
-        "--epochs",
-        "1",
-        "--quiet",
-    ];
-    let with = |extra: &[&str]| {
-        let mut flags = base.to_vec();
+    let with = |data: &str, extra: &[&str]| {
+        let data = fixture(data);
+        let mut flags = vec![
+            "train",
+            "--data",
+            data.to_str().unwrap(),
+            "--run-dir",
+            run_dir.to_str().unwrap(),
+            "--epochs",
+            "1",
+            "--quiet",
+        ];
         flags.extend_from_slice(extra);
         run(cli(&flags)).unwrap_err().to_string()
     };
-    let unknown = with(&["--parity", "vorticity=1"]);
+    let unknown = with("well_2d", &["--parity", "vorticity=1"]);
     assert!(
         unknown.contains("`vorticity`") && unknown.contains("buoyancy"),
         "{unknown}"
     );
-    let pdebench_as_well = with(&["--format", "pdebench"]);
+    let norm = with(
+        "well_3d_k2.hdf5",
+        &[
+            "--kind",
+            "resnet",
+            "--train-fraction",
+            "0.5",
+            "--val-fraction",
+            "0.25",
+        ],
+    );
+    assert!(norm.contains("use_group_norm = false"), "{norm}");
+    let pdebench_as_well = with("well_2d", &["--format", "pdebench"]);
     assert!(pdebench_as_well.contains("well_2d"), "{pdebench_as_well}");
     assert!(Cli::try_parse_from(["ginrs", "train", "--parity", "u=2"]).is_err());
     assert!(Cli::try_parse_from(["ginrs", "train", "--symmetry", "mirror"]).is_err());

@@ -183,6 +183,27 @@ impl ModelSpec {
     /// ginjax's constructors validate their arguments.
     pub fn config(&self, io: &ModelIo) -> Result<ModelConfig, CliError> {
         self.validate()?;
+        let normalised = self
+            .use_group_norm
+            .unwrap_or(self.kind == Architecture::Resnet);
+        let high_order = io
+            .input
+            .entries()
+            .iter()
+            .chain(io.output.entries())
+            .map(|(key, _)| key.k())
+            .max()
+            .filter(|&k| k >= 2);
+        if let (true, true, Some(k)) = (normalised, self.equivariant, high_order) {
+            return Err(CliError::Invalid {
+                field: "model.use_group_norm",
+                value: "true".into(),
+                requirement: format!(
+                    "ginjax's LayerNorm normalises keys of order k ≤ 1, and the data has a \
+                     field of order {k}: set use_group_norm = false (--use-group-norm false)"
+                ),
+            });
+        }
         let kind = self.kind.kind();
         let mut config = ModelConfig::new(
             kind,
