@@ -36,7 +36,7 @@ total=$((SECONDS - start))
 results="$out/results.md"
 {
     echo "Measured $(date -u +%Y-%m-%d) by \`scripts/own_data.sh\` on $(nproc) cores" \
-        "with \`$ginrs\`, in $total s (6 trainings of 8 epochs and their evaluations):"
+        "with \`$ginrs\`, in $total s (6 trainings of 20 epochs and their evaluations):"
     echo
     cat "$out/runs/summary.md"
 } >"$results"
