@@ -8,7 +8,8 @@
 //! - [`Convention::Ginjax`]: exactly the list `ginjax.geometric.get_unique_invariant_filters`
 //!   returns (order, signs, values including its 5-decimal rounding; see [`ginjax`]).
 //!
-//! The count of either equals the character formula [`invariant_count`].
+//! The count of either equals the character formula [`invariant_count`]. Filters from elsewhere
+//! (a bank ginjax recorded) are measured against the exact space by [`recorded`].
 
 pub mod character;
 pub mod coords;
@@ -16,6 +17,7 @@ pub mod exact;
 pub mod ginjax;
 pub mod orbits;
 pub mod pysort;
+pub mod recorded;
 
 use std::fmt;
 use std::str::FromStr;
