@@ -28,11 +28,12 @@ use rust_hdf5::format::fractal_heap::{self, BlockReader, FractalHeapHeader};
 use rust_hdf5::format::global_heap::GlobalHeapCollection;
 use rust_hdf5::format::local_heap::{local_heap_get_string, LocalHeapHeader};
 use rust_hdf5::format::messages::attribute::AttributeMessage;
+use rust_hdf5::format::messages::filter::FilterPipeline;
 use rust_hdf5::format::messages::link::{LinkMessage, LinkTarget};
 use rust_hdf5::format::messages::link_info::LinkInfoMessage;
 use rust_hdf5::format::messages::{
-    MSG_ATTRIBUTE, MSG_ATTR_INFO, MSG_LINK, MSG_LINK_INFO, MSG_OBJ_HEADER_CONTINUATION,
-    MSG_SYMBOL_TABLE,
+    MSG_ATTRIBUTE, MSG_ATTR_INFO, MSG_FILTER_PIPELINE, MSG_LINK, MSG_LINK_INFO,
+    MSG_OBJ_HEADER_CONTINUATION, MSG_SYMBOL_TABLE,
 };
 use rust_hdf5::format::object_header::{ObjectHeader, ObjectHeaderMessage, OHDR_SIGNATURE};
 use rust_hdf5::format::superblock::{detect_superblock_version, SuperblockV0V1, SuperblockV2V3};
@@ -391,6 +392,21 @@ impl Meta {
             );
         }
         Ok(out)
+    }
+
+    /// The filter identifiers of the dataset at `path`'s filter pipeline (none when its chunks
+    /// are stored raw).
+    pub(super) fn filters(&mut self, path: &str) -> MetaResult<Vec<u16>> {
+        let header = self.locate(path)?;
+        let mut ids = Vec::new();
+        for m in &header.messages {
+            if m.msg_type == MSG_FILTER_PIPELINE {
+                let (pipeline, _) = FilterPipeline::decode(&m.data)
+                    .map_err(|e| format_error("filter pipeline message", e))?;
+                ids.extend(pipeline.filters.iter().map(|f| f.id));
+            }
+        }
+        Ok(ids)
     }
 
     /// Object `index` of the global heap collection at `addr` (a variable-length value).

@@ -277,6 +277,7 @@ impl H5 {
                 })
             }
         };
+        self.check_filters(location)?;
         let element = float.size();
         if checked_product(&shape)
             .and_then(|n| n.checked_mul(element))
@@ -316,6 +317,40 @@ impl H5 {
             shape,
             float,
         })
+    }
+
+    /// Refuses a dataset compressed by another filter than deflate (gzip), shuffle or
+    /// fletcher32.
+    ///
+    /// rust-hdf5 0.2.28's decoders of the other filters it knows size their output from the
+    /// chunk's own bytes or from the pipeline's parameters, not from the chunk's shape: its SZIP
+    /// decoder reserves the length a chunk's 4-byte header claims (times the scanline padding),
+    /// its n-bit decoder `element count × element size` from the pipeline message
+    /// (`format/szip.rs`, `format/nbit_scaleoffset.rs`), so one damaged byte can ask for
+    /// gigabytes. Neither The Well nor PDEBench uses them.
+    fn check_filters(&self, location: &str) -> Result<(), DataError> {
+        // HDF5's filter identifiers: 1 deflate, 2 shuffle, 3 fletcher32 (H5Zpublic.h).
+        const BOUNDED: [u16; 3] = [1, 2, 3];
+        let ids = guarded(&self.path, location, || {
+            Meta::open(&self.path)?.filters(location)
+        })?;
+        if let Some(id) = ids.iter().find(|id| !BOUNDED.contains(id)) {
+            let name = match id {
+                4 => "SZIP".to_string(),
+                5 => "n-bit".to_string(),
+                6 => "scale-offset".to_string(),
+                other => format!("filter {other}"),
+            };
+            return Err(self.format(
+                location,
+                format!(
+                    "compressed with {name} (filter id {id}); ginrs reads datasets stored raw or \
+                     with deflate (gzip), shuffle and fletcher32, whose decoders bound their \
+                     buffers; repack the file, e.g. `h5repack -f GZIP=4 in.hdf5 out.hdf5`"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Refuses `array` when a selection of `counts` holds more than the frame limit.
