@@ -117,9 +117,26 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// Integers a damaged size, count or address field may hold: limits of each width, powers of
+/// two that overflow products, and the undefined address.
+const EXTREMES: [u64; 10] = [
+    0,
+    1,
+    0x7f,
+    0xff,
+    0xffff,
+    0x8000_0000,
+    0xffff_ffff,
+    1 << 40,
+    1 << 62,
+    u64::MAX,
+];
+
 /// A damaged copy of `bytes`: one to eight random bytes changed, a run of up to 64 random
-/// bytes written, or the file cut at a random length. Half the positions fall in the first
-/// 8 KiB, where the superblock and the first object headers lie.
+/// bytes written, an extreme integer of 1, 2, 4 or 8 bytes written (where size and address
+/// fields live, a header's claim of a huge array), or the file cut at a random length. Half
+/// the positions fall in the first 8 KiB, where the superblock and the first object headers
+/// lie.
 fn damage(bytes: &[u8], seed: u64) -> Vec<u8> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut out = bytes.to_vec();
@@ -131,9 +148,15 @@ fn damage(bytes: &[u8], seed: u64) -> Vec<u8> {
             rng.random_range(0..len)
         }
     };
-    match rng.random_range(0..4) {
+    match rng.random_range(0..5) {
         0 => out.truncate(rng.random_range(0..len)),
         1 => {
+            let width = [1, 2, 4, 8][rng.random_range(0..4)];
+            let value = EXTREMES[rng.random_range(0..EXTREMES.len())].to_le_bytes();
+            let at = position(&mut rng).min(len - width);
+            out[at..at + width].copy_from_slice(&value[..width]);
+        }
+        2 => {
             let at = position(&mut rng);
             let run = rng.random_range(1..=64).min(len - at);
             for b in &mut out[at..at + run] {
@@ -161,8 +184,8 @@ struct Outcome {
     reads: usize,
     /// Reads that failed with an error.
     failed_reads: usize,
-    /// Errors reporting a panic of the HDF5 parser, caught by the reader.
-    caught_panics: usize,
+    /// Errors reporting a panic of the HDF5 parser, caught by the reader: seed and message.
+    caught_panics: Vec<(u64, String)>,
     /// Seeds and messages of the cases that panicked out of the reader.
     panicked: Vec<(u64, String)>,
 }
@@ -170,7 +193,7 @@ struct Outcome {
 impl Outcome {
     fn note(&mut self, error: &DataError) {
         if matches!(error, DataError::Hdf5 { message, .. } if message.contains("(panic:")) {
-            self.caught_panics += 1;
+            self.caught_panics.push((u64::MAX, error.to_string()));
         }
     }
 }
@@ -246,7 +269,12 @@ fn fuzz(index: usize, cases: std::ops::Range<u64>) -> Outcome {
                 outcome.refused += local.refused;
                 outcome.reads += local.reads;
                 outcome.failed_reads += local.failed_reads;
-                outcome.caught_panics += local.caught_panics;
+                outcome.caught_panics.extend(
+                    local
+                        .caught_panics
+                        .into_iter()
+                        .map(|(_, message)| (seed, message)),
+                );
             }
             Err(payload) => {
                 let message = payload
@@ -294,9 +322,12 @@ fn all(cases: std::ops::Range<u64>) {
             outcome.reads,
             outcome.failed_reads,
             outcome.refused,
-            outcome.caught_panics,
+            outcome.caught_panics.len(),
             outcome.panicked.len()
         );
+        for (seed, message) in outcome.caught_panics.iter().take(3) {
+            println!("  caught, seed {seed}: {message}");
+        }
         assert!(outcome.refused > 0, "{name}: no damaged copy was refused");
         if !outcome.panicked.is_empty() {
             failures.push(format!("{name}: {:?}", outcome.panicked));

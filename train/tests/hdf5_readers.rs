@@ -825,3 +825,40 @@ fn frames_and_chunks_beyond_the_limit_are_refused_before_reading() {
     );
     assert!(error.to_string().contains("chunks"), "{error}");
 }
+
+#[test]
+fn filters_whose_decoders_trust_the_chunk_bytes_are_refused() {
+    use rust_hdf5::format::messages::datatype::DatatypeMessage;
+    use rust_hdf5::{FilterPipeline, H5File};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nbit_periodic.hdf5");
+    {
+        let file = H5File::create(&path).unwrap();
+        let values = vec![1.0f32; 2 * 2 * 8 * 8];
+        for field in ["density", "pressure", "Vx", "Vy"] {
+            let builder = file
+                .new_dataset::<f32>()
+                .shape([2, 2, 8, 8])
+                .chunk(&[1, 1, 8, 8]);
+            let builder = if field == "pressure" {
+                builder.filter_pipeline(FilterPipeline::nbit(&DatatypeMessage::f32_type(), 64))
+            } else {
+                builder.deflate(1)
+            };
+            builder.create(field).unwrap().write_raw(&values).unwrap();
+        }
+        file.new_dataset::<f32>()
+            .shape([3])
+            .create("t-coordinate")
+            .unwrap()
+            .write_raw(&[0.0f32, 1.0, 2.0])
+            .unwrap();
+        file.close().unwrap();
+    }
+    let error = PdebenchFile::open(&path, &DataOptions::default()).unwrap_err();
+    assert!(
+        matches!(&error, DataError::Format { location, .. } if location == "/pressure"),
+        "{error:?}"
+    );
+    assert_names(&error, &path, "n-bit (filter id 5)");
+}
