@@ -13,7 +13,14 @@
 //! the object. Before anything is read, a frame larger than
 //! `max(cache_bytes, 64 MiB)` ([`MIN_FRAME_LIMIT`]), a chunk larger than that, or a dataset
 //! whose element count overflows is refused with [`DataError::Shape`], so a damaged size
-//! field cannot ask for a huge buffer.
+//! field cannot ask for a huge buffer; so is a dataset compressed with a filter other than
+//! deflate (gzip), shuffle or fletcher32, whose rust-hdf5 decoders trust sizes stored in the
+//! damaged bytes ([`DataError::Format`]). Not bounded: a deflate stream's output (rust-hdf5
+//! inflates a chunk to its end: up to 1032 times its stored size, deflate's limit per the
+//! zlib FAQ).
+//!
+//! Files are opened read-only with HDF5's file locking as `HDF5_USE_FILE_LOCKING` sets it
+//! (rust-hdf5 follows libhdf5's variable; `FALSE` on file systems without locks).
 //!
 //! Attributes: rust-hdf5 0.2.28 returns a group's attribute only as one string (the first
 //! element of a string array), so attributes are read by a small walker of the file's
