@@ -6,74 +6,22 @@
 //! `cargo test` runs a bounded number of cases per loader; `cargo test -- --ignored` runs
 //! [`MANY`] per loader. A failing case prints its seed; replay it with `mutate(text, seed)`.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use ginrs_runtime::io::ginjax_import::ImportedLayer;
 use ginrs_runtime::{
     Activation, ConvContract, GinjaxModel, GroupNorm, Layer, LayerWeights, MultiImage,
     VectorNeuronNonlinear,
 };
+use ginrs_tests::alloc_guard::{clear_case, set_case, set_subject, Guard};
 use ginrs_tests::{fixtures, mutate::mutate};
 
 /// Cases per loader in the default test run.
 const FEW: u64 = 400;
 /// Cases per loader in the ignored long run.
 const MANY: u64 = 20_000;
-/// The largest single allocation a case may make: far above what the fixtures' layers need
-/// (kilobytes), far below what a size claimed by a mutated number would ask for.
-const ALLOCATION_LIMIT: usize = 256 << 20;
-
-/// The seed of the case being run, for the allocator's report.
-static CURRENT_CASE: AtomicU64 = AtomicU64::new(u64::MAX);
-/// The index in [`LOADERS`] of the loader being fuzzed, for the allocator's report.
-static CURRENT_LOADER: AtomicU64 = AtomicU64::new(u64::MAX);
-
-/// The system allocator, refusing (and reporting) any allocation above [`ALLOCATION_LIMIT`].
-struct Guard;
-
-// SAFETY: every call is forwarded unchanged to `System`, except oversize requests, which return
-// null as the `GlobalAlloc` contract allows for a failed allocation.
-unsafe impl GlobalAlloc for Guard {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if layout.size() > ALLOCATION_LIMIT {
-            report_oversize(layout.size());
-            return std::ptr::null_mut();
-        }
-        // SAFETY: same layout contract as our caller's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System.alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if new_size > ALLOCATION_LIMIT {
-            report_oversize(new_size);
-            return std::ptr::null_mut();
-        }
-        // SAFETY: `ptr` came from `System` with `layout`; same contract as our caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
 static GLOBAL: Guard = Guard;
-
-/// Names the case before the process aborts on the refused allocation (formatting integers
-/// into unbuffered stderr does not allocate).
-fn report_oversize(size: usize) {
-    let case = CURRENT_CASE.load(Ordering::Relaxed);
-    let loader = CURRENT_LOADER.load(Ordering::Relaxed);
-    let _ = writeln!(
-        std::io::stderr(),
-        "fuzz case seed {case} of loader {loader}: refused an allocation of {size} bytes"
-    );
-}
 
 /// Runs `load` then, when it succeeds, `run`, on `cases` mutations of `text`. Returns the
 /// (loaded, rejected) counts and the seeds of the cases that panicked.
@@ -85,7 +33,7 @@ fn fuzz<T>(
 ) -> Outcome {
     let mut outcome = Outcome::default();
     for seed in cases {
-        CURRENT_CASE.store(seed, Ordering::Relaxed);
+        set_case(seed);
         let doc = mutate(text, seed);
         let result = catch_unwind(AssertUnwindSafe(|| match load(&doc) {
             Some(value) => {
@@ -107,7 +55,7 @@ fn fuzz<T>(
             }
         }
     }
-    CURRENT_CASE.store(u64::MAX, Ordering::Relaxed);
+    clear_case();
     outcome
 }
 
@@ -237,7 +185,7 @@ fn all(cases: std::ops::Range<u64>) {
     quiet_panics_on_this_thread();
     let mut failures = Vec::new();
     for (index, (name, run)) in LOADERS.iter().enumerate() {
-        CURRENT_LOADER.store(index as u64, Ordering::Relaxed);
+        set_subject(index);
         let outcome = run(cases.clone());
         println!(
             "{name}: {} mutated documents loaded and ran, {} rejected, {} panicked",

@@ -54,7 +54,7 @@ pub enum Command {
     /// flags, which override the file. The run directory gets a checkpoint after every epoch
     /// (checkpoint/, and best/ for the lowest validation loss) and metrics.jsonl (one line
     /// per epoch). --resume continues a run from its last checkpoint; only --epochs,
-    /// --patience and --data may change then.
+    /// --patience, --data and --cache-mb may change then.
     Train(Box<TrainArgs>),
     /// Evaluate a run on its test split and on that split rotated/reflected by every element
     /// of its symmetry group (B_d, or the subgroup `--symmetry` named).

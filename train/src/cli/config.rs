@@ -266,6 +266,10 @@ pub fn check_resume(saved: &TrainConfig, given: &TrainConfig) -> Result<(), CliE
             for free in ["epochs", "patience", "dataset", "run_dir"] {
                 object.remove(free);
             }
+            // The readers' cache only bounds memory: any budget reads the same frames.
+            if let Some(data) = object.get_mut("data").and_then(|d| d.as_object_mut()) {
+                data.remove("cache_bytes");
+            }
         }
         value
     };
@@ -278,7 +282,7 @@ pub fn check_resume(saved: &TrainConfig, given: &TrainConfig) -> Result<(), CliE
         origin: "for --resume".into(),
         message: format!(
             "the saved run has other settings for {}; a resumed run may only change \
-             `epochs`, `patience` and `dataset`",
+             `epochs`, `patience`, `dataset` and `data.cache_bytes`",
             changed.join(", ")
         ),
     })

@@ -1,18 +1,16 @@
 //! Fuzz-style tests of the HDF5 readers (`ginrs_train::data::hdf5`): damaged copies of the
-//! valid fixture files (random bytes flipped, runs of random bytes written, the file cut at a
-//! random length) must open into a typed error or a reader whose frames and constants read
+//! valid fixture files in `train/tests/fixtures/data/` (random bytes flipped, runs of random
+//! bytes written, the file cut at a random length) must open into a typed error or a reader whose frames and constants read
 //! into values or errors, without a panic and without an allocation beyond
-//! [`ALLOCATION_LIMIT`].
+//! [`ALLOCATION_LIMIT`](ginrs_tests::alloc_guard::ALLOCATION_LIMIT).
 //!
 //! `cargo test` runs [`FEW`] cases per file; `cargo test -- --ignored` runs [`MANY`]. A failing
 //! case prints its file and seed; [`damage`] with that seed rebuilds the bytes.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
+use ginrs_tests::alloc_guard::{clear_case, set_case, set_subject, Guard};
 use ginrs_train::data::hdf5::{sniff, PdebenchFile, WellFile};
 use ginrs_train::data::{DataError, DataOptions, TrajectorySource};
 use rand::{Rng, SeedableRng};
@@ -22,70 +20,11 @@ use rand_chacha::ChaCha8Rng;
 const FEW: u64 = 400;
 /// Cases per file in the ignored long run.
 const MANY: u64 = 5_000;
-/// The largest single allocation a case may make: far above what the fixtures need (their
-/// frames are kilobytes, their files under 150 KB), far below what a size claimed by a damaged
-/// header would ask for.
-const ALLOCATION_LIMIT: usize = 256 << 20;
 /// Frames (and constants) read per opened case at most: a damaged shape can claim billions.
 const MAX_READS: usize = 64;
 
-/// The seed of the case being run, for the allocator's report.
-static CURRENT_CASE: AtomicU64 = AtomicU64::new(u64::MAX);
-/// The index in [`FILES`] of the file being damaged, for the allocator's report.
-static CURRENT_FILE: AtomicU64 = AtomicU64::new(u64::MAX);
-
-/// The system allocator, refusing (and reporting) any allocation above [`ALLOCATION_LIMIT`].
-struct Guard;
-
-// SAFETY: every call is forwarded unchanged to `System`, except oversize requests, which return
-// null as the `GlobalAlloc` contract allows for a failed allocation.
-unsafe impl GlobalAlloc for Guard {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if layout.size() > ALLOCATION_LIMIT {
-            report_oversize(layout.size());
-            return std::ptr::null_mut();
-        }
-        // SAFETY: same layout contract as our caller's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if layout.size() > ALLOCATION_LIMIT {
-            report_oversize(layout.size());
-            return std::ptr::null_mut();
-        }
-        // SAFETY: same layout contract as our caller's.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if new_size > ALLOCATION_LIMIT {
-            report_oversize(new_size);
-            return std::ptr::null_mut();
-        }
-        // SAFETY: `ptr` came from `System` with `layout`; same contract as our caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
 static GLOBAL: Guard = Guard;
-
-/// Names the case before the process aborts on the refused allocation (formatting integers
-/// into unbuffered stderr does not allocate).
-fn report_oversize(size: usize) {
-    let case = CURRENT_CASE.load(Ordering::Relaxed);
-    let file = CURRENT_FILE.load(Ordering::Relaxed);
-    let _ = writeln!(
-        std::io::stderr(),
-        "fuzz case seed {case} of file {file}: refused an allocation of {size} bytes"
-    );
-}
 
 /// How a file is opened.
 #[derive(Debug, Clone, Copy)]
@@ -94,7 +33,7 @@ enum Reader {
     Pdebench,
 }
 
-/// The valid files damaged, relative to tests/fixtures/data, and their readers: both HDF5
+/// The valid files damaged, relative to train/tests/fixtures/data, and their readers: both HDF5
 /// layouts h5py writes (`earliest`: symbol tables, version-1 B-trees; `latest`: link messages,
 /// fixed arrays), both dimensions, order-2 tensors and constants.
 const FILES: [(&str, Reader); 5] = [
@@ -113,7 +52,7 @@ const FILES: [(&str, Reader); 5] = [
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/data")
+        .join("../train/tests/fixtures/data")
         .join(name)
 }
 
@@ -254,9 +193,9 @@ fn fuzz(index: usize, cases: std::ops::Range<u64>) -> Outcome {
     // The copy keeps the file name: PDEBench's boundary comes from it.
     let path = dir.path().join(Path::new(name).file_name().unwrap());
     let mut outcome = Outcome::default();
-    CURRENT_FILE.store(index as u64, Ordering::Relaxed);
+    set_subject(index);
     for seed in cases {
-        CURRENT_CASE.store(seed, Ordering::Relaxed);
+        set_case(seed);
         std::fs::write(&path, damage(&bytes, seed)).unwrap();
         let result = catch_unwind(AssertUnwindSafe(|| {
             let mut local = Outcome::default();
@@ -286,7 +225,7 @@ fn fuzz(index: usize, cases: std::ops::Range<u64>) -> Outcome {
             }
         }
     }
-    CURRENT_CASE.store(u64::MAX, Ordering::Relaxed);
+    clear_case();
     outcome
 }
 
