@@ -31,8 +31,10 @@
 //! `params` lists every array leaf of ginjax's model as `(jax.tree_util.keystr path, array)`, the layout of ginjax's tree (and of the
 //! training fixtures), so a ginjax export and a model trained by ginrs-train are the same kind
 //! of file. ginjax's `invariant_filters` leaves are constants, not parameters: a file may list
-//! them (ginjax's tree has them), and loading checks them against the bank the configuration
-//! rebuilds.
+//! them (ginjax's tree has them); loading checks that they are a basis of the invariant filters
+//! of the bank the configuration names (ginjax's D = 3 banks list them in another order and
+//! with other signs than ginrs rebuilds) and uses them, and a file written from such a model
+//! lists them again ([`crate::models::filters`]).
 //!
 //! The file does not record what the input channels mean. A model trained by `ginrs train`
 //! takes the past `p` frames stacked along each key's channels, oldest first; the newest
@@ -158,7 +160,7 @@ pub struct NamedParam {
 
 impl NamedParam {
     /// A leaf (the caller keeps `data.len()` equal to the product of `shape`; files and
-    /// [`crate::models::build::ParamSet`] check it).
+    /// [`crate::models::ParamSet`] check it).
     pub fn new(path: impl Into<String>, shape: Vec<usize>, data: Vec<f32>) -> Self {
         Self {
             path: path.into(),

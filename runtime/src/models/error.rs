@@ -3,7 +3,9 @@
 use thiserror::Error;
 
 use crate::error::Error;
+use crate::image::TensorKey;
 use crate::models::config::ModelConfigError;
+use crate::models::filters::RecordedFilterError;
 
 /// Errors from building a model's layers from named parameters, or from running the model.
 /// Parameter errors name the parameter's ginjax tree path.
@@ -58,13 +60,20 @@ pub enum ModelError {
         /// Their paths, in the order given.
         paths: Vec<String>,
     },
-    /// Recorded invariant filters differ from the bank the configuration builds.
-    #[error("`{path}`: the recorded invariant filters differ from the bank the configuration builds: {detail}")]
+    /// A model file records invariant filters for a convolution that are not a basis of the
+    /// invariant filters its configuration names (see [`crate::models::filters`]).
+    #[error(
+        "`{path}`: the recorded invariant filters (k = {}, parity = {}) are refused: {source}",
+        .key.k(),
+        .key.parity()
+    )]
     Filters {
-        /// The filters' path.
+        /// The filters' leaf path, `….invariant_filters[<flat index 0>][KEY]`.
         path: String,
-        /// How they differ.
-        detail: String,
+        /// The key `((False,)*k, parity)` of the refused block.
+        key: TensorKey,
+        /// Why they are refused.
+        source: RecordedFilterError,
     },
     /// Building the layer at `path` from its parameters failed.
     #[error("layer `{path}`: {source}")]

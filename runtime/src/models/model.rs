@@ -22,9 +22,12 @@ use crate::error::Error;
 use crate::image::{buffers, ImageBlock, MultiImage, Signature, TensorKey};
 use crate::io::model_file::{ModelFile, NamedParam};
 use crate::layers::layer::Layer;
-use crate::models::build::{layer_leaves, BuiltLayer, LayerBuilder, ParamSet};
+use crate::models::build::LayerBuilder;
+use crate::models::built::BuiltLayer;
 use crate::models::config::ModelConfig;
 use crate::models::error::ModelError;
+use crate::models::leaves::{filter_leaves, layer_leaves};
+use crate::models::param_set::ParamSet;
 use crate::models::plan::{ModelPlan, Node};
 use crate::models::seam::Seam;
 
@@ -65,7 +68,8 @@ impl Model {
 
     /// A model of `config` with every leaf taken from `params` (ginjax tree paths). Missing
     /// leaves, leaves of the wrong shape, and leaves the model does not have are errors naming
-    /// their paths; recorded invariant filters are checked against the configuration's banks.
+    /// their paths. Recorded invariant filters are checked to be a basis of the invariant
+    /// filters of the configuration's banks, and then used ([`crate::models::filters`]).
     pub fn from_params(config: &ModelConfig, params: &[NamedParam]) -> Result<Self, ModelError> {
         let plan = ModelPlan::new(config)?;
         let mut builder = LayerBuilder::new(config.dim);
@@ -146,11 +150,21 @@ impl Model {
             .collect()
     }
 
-    /// The model as a file.
+    /// The model as a file: every parameter ([`Model::params`]), each layer's leaves followed
+    /// by the invariant filters it took from the file it was loaded from, if any (where ginjax's
+    /// tree has them), so that the file rebuilds the same layers.
     pub fn to_file(&self) -> ModelFile {
+        let params = self
+            .layers()
+            .flat_map(|(path, layer)| {
+                let mut leaves = layer_leaves(layer, path);
+                leaves.extend(filter_leaves(layer, path));
+                leaves
+            })
+            .collect();
         ModelFile {
             config: self.config().clone(),
-            params: self.params(),
+            params,
             seam: self.seam.clone(),
             origin: None,
         }
@@ -171,7 +185,7 @@ impl Model {
         let mut total = 0.0;
         for ((_, layer), x) in self.layers().zip(self.layer_inputs(input)?) {
             let conv = match layer {
-                BuiltLayer::ConvContract(conv) => conv.as_ref(),
+                BuiltLayer::ConvContract(conv) => conv.conv(),
                 BuiltLayer::BaselineConv(baseline) => baseline.conv(),
                 _ => continue,
             };
