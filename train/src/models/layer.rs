@@ -1,9 +1,10 @@
 //! [`ModelLayer`]: the burn module of one layer of a model, made from the runtime layer that
-//! the runtime's [`LayerBuilder`] builds for the layer's [`LayerSpec`].
+//! the runtime's [`LayerBuilder`](ginrs_runtime::models::LayerBuilder) builds for the layer's
+//! [`LayerSpec`](ginrs_runtime::models::LayerSpec).
 
 use burn::module::Module;
 use burn::tensor::Device;
-use ginrs_runtime::models::{layer_leaves, BuiltLayer, LayerBuilder, LayerSpec};
+use ginrs_runtime::models::{layer_leaves, BuiltLayer};
 use ginrs_runtime::TensorKey;
 
 use crate::error::TrainError;
@@ -34,22 +35,16 @@ pub enum ModelLayer {
 }
 
 impl ModelLayer {
-    /// A trainable copy of `built`, the runtime layer of `spec` (`builder` supplies the
-    /// filter bank of a `ConvContract`).
-    pub fn from_built(
-        built: &BuiltLayer,
-        spec: &LayerSpec,
-        builder: &mut LayerBuilder,
-        device: &Device,
-    ) -> Result<Self, TrainError> {
+    /// A trainable copy of `built`, a runtime layer of a model of dimension `dim` (a
+    /// `ConvContract` multiplies the filter bank the runtime layer was built from: the
+    /// configuration's, or the one its model file recorded).
+    pub fn from_built(built: &BuiltLayer, dim: usize, device: &Device) -> Result<Self, TrainError> {
         Ok(match built {
-            BuiltLayer::ConvContract(conv) => {
-                let LayerSpec::ConvContract { filters, .. } = spec else {
-                    unreachable!("the runtime builds a ConvContract only for a ConvContract spec")
-                };
-                let bank = builder.bank(filters)?;
-                Self::ConvContract(ConvContract::from_runtime(conv, bank, device)?)
-            }
+            BuiltLayer::ConvContract(conv) => Self::ConvContract(ConvContract::from_runtime(
+                conv.conv(),
+                conv.bank(),
+                device,
+            )?),
             BuiltLayer::BaselineConv(conv) => {
                 let leaves = layer_leaves(built, "");
                 let take = |name: &str| {
@@ -61,7 +56,7 @@ impl ModelLayer {
                 let weight = take(".weight").expect("a baseline convolution has a .weight leaf");
                 Self::BaselineConv(BaselineConv::new(
                     conv.spec(),
-                    builder.dim(),
+                    dim,
                     weight,
                     take(".bias"),
                     device,
@@ -112,7 +107,7 @@ impl GinjaxParams for ModelLayer {
 }
 
 /// A model convolution's output with its blocks in the target signature's order (the
-/// runtime's [`ginrs_runtime::models::build::in_target_order`]: a convolution that skips pairs
+/// runtime's [`ginrs_runtime::models::built::in_target_order`]: a convolution that skips pairs
 /// without an invariant filter emits keys in first-reach order).
 fn in_target_order(
     image: TensorImage,

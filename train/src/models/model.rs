@@ -3,7 +3,7 @@
 
 use burn::module::Module;
 use burn::tensor::Device;
-use ginrs_runtime::models::{layer_leaves, LayerBuilder, Node, Seam};
+use ginrs_runtime::models::{filter_leaves, layer_leaves, Node, Seam};
 use ginrs_runtime::Model as RuntimeModel;
 use ginrs_runtime::{ModelConfig, ModelFile, ModelPlan, NamedParam};
 
@@ -21,6 +21,9 @@ struct ModelSpec {
     paths: Vec<String>,
     /// Per layer in program order: the indices of its burn parameters in ginjax's leaf order.
     leaf_order: Vec<Vec<usize>>,
+    /// Per layer in program order: the invariant filters it took from its model file
+    /// (constants, written back by [`Model::to_file`]).
+    filters: Vec<Vec<NamedParam>>,
     /// The layers in ginjax's tree order.
     tree_order: Vec<usize>,
     /// Normalisation and residual learning around the network.
@@ -60,12 +63,13 @@ impl Model {
 
     /// A trainable copy of a runtime model (its configuration and current parameters).
     pub fn from_runtime(runtime: &RuntimeModel, device: &Device) -> Result<Self, TrainError> {
-        let mut builder = LayerBuilder::new(runtime.config().dim);
+        let dim = runtime.config().dim;
         let mut layers = Vec::new();
         let mut paths = Vec::new();
         let mut leaf_order = Vec::new();
-        for ((path, spec), (_, built)) in runtime.plan().layers().zip(runtime.layers()) {
-            let layer = ModelLayer::from_built(built, spec, &mut builder, device)?;
+        let mut filters = Vec::new();
+        for (path, built) in runtime.layers() {
+            let layer = ModelLayer::from_built(built, dim, device)?;
             let ours: Vec<String> = layer
                 .named_tensors()
                 .into_iter()
@@ -88,6 +92,7 @@ impl Model {
                     )))
                 }
             }
+            filters.push(filter_leaves(built, path));
             layers.push(layer);
             paths.push(path.to_string());
         }
@@ -98,6 +103,7 @@ impl Model {
                 plan: runtime.plan().clone(),
                 paths,
                 leaf_order,
+                filters,
                 tree_order,
                 seam: runtime.seam().clone(),
             },
@@ -167,22 +173,24 @@ impl Model {
     }
 
     /// The model file of the current parameters (ginjax's tree paths and order, f32), which
-    /// the runtime runs and [`Model::from_file`] reads back.
+    /// the runtime runs and [`Model::from_file`] reads back. A convolution's invariant filters
+    /// taken from the file the model came from follow its parameters, as in ginjax's tree.
     pub fn to_file(&self) -> Result<ModelFile, TrainError> {
-        let params = self
-            .params()?
-            .into_iter()
-            .map(|p| {
-                NamedParam::new(
-                    p.path,
-                    p.shape,
-                    p.values.iter().map(|&v| v as f32).collect(),
-                )
-            })
-            .collect();
+        let mut params = self.params()?.into_iter().map(|p| {
+            NamedParam::new(
+                p.path,
+                p.shape,
+                p.values.iter().map(|&v| v as f32).collect(),
+            )
+        });
+        let mut leaves = Vec::new();
+        for &i in &self.spec.tree_order {
+            leaves.extend(params.by_ref().take(self.spec.leaf_order[i].len()));
+            leaves.extend(self.spec.filters[i].iter().cloned());
+        }
         Ok(ModelFile {
             config: self.config().clone(),
-            params,
+            params: leaves,
             seam: self.spec.seam.clone(),
             origin: None,
         })
