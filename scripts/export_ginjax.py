@@ -2,6 +2,7 @@
 
 usage: python scripts/export_ginjax.py [--out tests/fixtures/ginjax_export.json] [--seed 0]
        python scripts/export_ginjax.py --models tests/fixtures/model_export.json [--seed 0]
+       python scripts/export_ginjax.py --models tests/fixtures/model_export_d3.json --cases d3 --seed 3
 
 `export_layer(layer, D)` turns a ginjax/equinox layer into a JSON object that ginrs loads with
 `ginrs_runtime::ginjax_import` (schema "ginrs-ginjax-export/1", documented there):
@@ -29,6 +30,13 @@ baseline) with a random batch of inputs, ginjax's outputs and `count_params`, pl
 `count_params` of the `models` cases of tests/fixtures/training.json:
 
     python scripts/export_ginjax.py --models tests/fixtures/model_export.json
+
+`--cases` picks the models: `d2` (the default, `MODEL_CASES`: six D = 2 models) or `d3`
+(`MODEL_CASES_D3`: an equivariant D = 3 UNet, whose recorded invariant filters differ in order
+and sign from the bank ginrs rebuilds, since ginjax's D = 3 order and signs rest on rounding
+noise; the fixture `tests/fixtures/model_export_d3.json` is made with seed 3):
+
+    python scripts/export_ginjax.py --models tests/fixtures/model_export_d3.json --cases d3 --seed 3
 """
 
 from __future__ import annotations
@@ -297,6 +305,16 @@ MODEL_CASES = [
 ]
 
 
+# The D = 3 models, on 8x8x8 images, batch 2, one scalar and one vector in and out.
+MODEL_CASES_D3 = [
+    ("unet_equivariant_d3", True, dict(model="UNet", D=3, input_keys=_S1V1, output_keys=_S1V1, depth=2,
+                                       num_downsamples=1, num_conv=1, activation="relu",
+                                       use_group_norm=True, conv_filters=_M3, upsample_filters=_M2)),
+]
+
+CASE_SETS = {"d2": MODEL_CASES, "d3": MODEL_CASES_D3}
+
+
 def _training_config(config: dict) -> dict:
     """A training-fixture model config (banks named like "D2_M3_k012") as a model-file config."""
     out = {k: v for k, v in config.items() if k != "is_torus"}
@@ -307,7 +325,7 @@ def _training_config(config: dict) -> dict:
     return out
 
 
-def _models(seed: int, training_fixture: str) -> dict:
+def _models(seed: int, case_set: str, training_fixture: str) -> dict:
     import jax
     import jax.numpy as jnp
     import ginjax.geometric as geom
@@ -317,7 +335,7 @@ def _models(seed: int, training_fixture: str) -> dict:
     key = jax.random.PRNGKey(seed)
     N, batch = 8, 2
     cases = []
-    for name, is_torus, config in MODEL_CASES:
+    for name, is_torus, config in CASE_SETS[case_set]:
         key, subkey = jax.random.split(key)
         model = build_model(config, subkey)
         D = config["D"]
@@ -341,6 +359,8 @@ def _models(seed: int, training_fixture: str) -> dict:
             "output": _batch_image(y),
         })
         print(f"{name}: {cases[-1]['count_params']} parameters, {len(cases[-1]['model']['params'])} leaves")
+    if case_set != "d2":
+        return {"cases": cases}
     with open(training_fixture) as f:
         training = json.load(f)
     counts = {}
@@ -354,8 +374,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="tests/fixtures/ginjax_export.json")
     ap.add_argument("--models", help="write the whole-model fixture to this file instead")
+    ap.add_argument("--cases", choices=sorted(CASE_SETS), default="d2",
+                    help="with --models: which models to export (d2: six D = 2 models, d3: a D = 3 UNet)")
     ap.add_argument("--training", default="tests/fixtures/training.json",
-                    help="training fixture whose `models` configurations get ginjax's count_params")
+                    help="with --cases d2: training fixture whose `models` configurations get ginjax's "
+                         "count_params")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     doc = {
@@ -365,7 +388,7 @@ def main() -> None:
         "seed": args.seed,
     }
     if args.models:
-        doc.update(_models(args.seed, args.training))
+        doc.update(_models(args.seed, args.cases, args.training))
         with open(args.models, "w") as f:
             json.dump(doc, f)
         print(f"wrote {args.models}: {len(doc['cases'])} models")

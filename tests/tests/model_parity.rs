@@ -10,11 +10,18 @@
 //! - Every case of `model_export.json` (models exported whole by the script, equivariant and
 //!   baseline): the exported file loads and reproduces ginjax; equivariant models commute with
 //!   all of B_2 and the baseline models do not.
+//! - `model_export_d3.json` (a D = 3 UNet exported by the script): ginjax recorded its
+//!   invariant filters in another order and with other signs than ginrs rebuilds them; the file
+//!   loads, the recorded filters are used (the rebuilt bank with the recorded weights misses
+//!   ginjax's output by far), the model reproduces ginjax, commutes with all of B_3 and
+//!   survives a file round trip bit for bit; a recorded filter that is not invariant, or a bank
+//!   that spans less than the invariant filters, is refused naming the leaf and its key.
 //! - Damaged files are errors that name the parameter.
 
-use ginrs_runtime::models::{FilterSpec, LayerBuilder};
+use ginrs_runtime::models::{FilterSpec, LayerBuilder, RecordedFilterError};
 use ginrs_runtime::{
     check_layer, Elements, Layer, Model, ModelError, ModelFile, ModelFileError, MultiImage,
+    TensorKey,
 };
 use ginrs_tests::fixtures::{assert_multi_image_close, load, multi_image, multi_image_batch};
 use serde_json::{json, Value};
@@ -186,6 +193,148 @@ fn exported_ginjax_models_load_and_reproduce_ginjax() {
     }
     // Each architecture, equivariant and baseline.
     assert_eq!(kinds.len(), 6, "{kinds:?}");
+}
+
+/// The largest `max |got − want| / max |want|` over the blocks of a batch.
+fn batch_error(got: &[MultiImage], want: &[MultiImage]) -> f32 {
+    let mut worst = 0f32;
+    for (g, w) in got.iter().zip(want) {
+        for (gb, wb) in g.blocks().iter().zip(w.blocks()) {
+            let scale = wb.data().iter().fold(0f32, |m, v| m.max(v.abs()));
+            let diff = gb
+                .data()
+                .iter()
+                .zip(wb.data())
+                .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+            worst = worst.max(diff / scale);
+        }
+    }
+    worst
+}
+
+#[test]
+fn exported_ginjax_3d_unet_loads_with_its_recorded_filters() {
+    let exported = load("model_export_d3.json");
+    let cases = exported["cases"].as_array().expect("a cases list");
+    assert!(!cases.is_empty());
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let file = ModelFile::from_json(&case["model"].to_string()).unwrap();
+        assert_eq!(file.config.dim, 3, "{name}");
+        let model = Model::from_file(&file).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let outputs = assert_batch_close(&model, case, name);
+        let want = multi_image_batch(&case["output"], 2);
+        println!(
+            "model_export_d3 {name}: output {:.2e} of each block's largest value",
+            batch_error(&outputs, &want)
+        );
+        assert_eq!(
+            model.count_params() as u64,
+            case["count_params"].as_u64().unwrap(),
+            "{name}"
+        );
+
+        // The recorded filters are not the rebuilt bank's, and they are the ones used: the
+        // rebuilt bank under the recorded weights misses ginjax's output by far.
+        let filters = |p: &&ginrs_runtime::NamedParam| p.path.contains(".invariant_filters");
+        let mut builder = LayerBuilder::new(3);
+        let rebuilt = builder.bank(&FilterSpec::up_to(3, 2)).unwrap().clone();
+        let mut differs = false;
+        for param in file.params.iter().filter(filters) {
+            let key = param.path.rsplit('[').next().unwrap();
+            let k = key.matches("False").count();
+            let parity = u8::from(key.ends_with("1)]"));
+            if param.shape[1] != 3 {
+                continue; // the upsampling bank, M = 2
+            }
+            let block = rebuilt.get(k, parity).unwrap();
+            let worst = param
+                .data
+                .iter()
+                .zip(block.data())
+                .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+            differs |= worst > 0.1;
+        }
+        assert!(
+            differs,
+            "{name}: every recorded M = 3 block equals the rebuilt one"
+        );
+        let mut without = file.clone();
+        without.params.retain(|p| !filters(&p));
+        let inputs = multi_image_batch(&case["input"], 2);
+        let rebuilt_outputs = Model::from_file(&without)
+            .unwrap()
+            .forward_batch(&inputs)
+            .unwrap();
+        let miss = batch_error(&rebuilt_outputs, &want);
+        println!("model_export_d3 {name}: with the rebuilt banks instead: output {miss:.2e}");
+        assert!(miss > 0.1, "{name}: {miss}");
+
+        // Equivariant under all of B_3 (48 elements).
+        let report = check_layer(&model, &inputs[0], &Elements::All).unwrap();
+        assert_eq!(report.per_element.len(), 48);
+        assert!(
+            report.holds(1e-4),
+            "{name}: equivariance error {}",
+            report.relative_error
+        );
+
+        // The file round trip keeps the recorded filters and every bit of the output.
+        let written = model.to_file();
+        let mut recorded: Vec<_> = file.params.iter().filter(filters).collect();
+        let mut again: Vec<_> = written.params.iter().filter(filters).collect();
+        recorded.sort_by(|a, b| a.path.cmp(&b.path));
+        again.sort_by(|a, b| a.path.cmp(&b.path));
+        assert_eq!(again, recorded, "{name}");
+        let text = written.to_json().unwrap();
+        let back = Model::from_file(&ModelFile::from_json(&text).unwrap()).unwrap();
+        assert_eq!(back.forward_batch(&inputs).unwrap(), outputs, "{name}");
+    }
+}
+
+#[test]
+fn wrong_recorded_filters_are_refused_naming_the_key() {
+    let exported = load("model_export_d3.json");
+    let file = ModelFile::from_json(&exported["cases"][0]["model"].to_string()).unwrap();
+    let at = file
+        .params
+        .iter()
+        .position(|p| {
+            p.path
+                .ends_with(".invariant_filters[<flat index 0>][((False, False), 0)]")
+        })
+        .unwrap();
+    let path = file.params[at].path.clone();
+    let len = file.params[at].data.len() / file.params[at].shape[0];
+
+    // One value of filter 2 changed: no longer invariant.
+    let mut moved = file.clone();
+    moved.params[at].data[2 * len + 1] += 0.2;
+    let err = Model::from_file(&moved).unwrap_err();
+    assert!(
+        matches!(&err, ModelError::Filters { path: p, key, source: RecordedFilterError::NotInvariant { filter: 2, .. } }
+            if *p == path && *key == TensorKey::new(2, 0)),
+        "{err}"
+    );
+    assert!(err.to_string().contains(&path), "{err}");
+
+    // Filter 2 replaced by filter 0: invariant, but the bank spans one dimension less.
+    let mut duplicate = file.clone();
+    let first = duplicate.params[at].data[..len].to_vec();
+    duplicate.params[at].data[2 * len..3 * len].copy_from_slice(&first);
+    let err = Model::from_file(&duplicate).unwrap_err();
+    let dimension = file.params[at].shape[0];
+    assert_eq!(
+        err,
+        ModelError::Filters {
+            path: path.clone(),
+            key: TensorKey::new(2, 0),
+            source: RecordedFilterError::Span {
+                rank: dimension - 1,
+                dimension
+            }
+        }
+    );
 }
 
 #[test]

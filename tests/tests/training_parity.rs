@@ -18,10 +18,12 @@
 //!   own largest magnitude. Against the float32 fixture itself (the record of what ginjax
 //!   computes) outputs and loss must match to 1e-4 and each gradient array to the fixture's own
 //!   accuracy, [`MODEL_ARRAY_GRAD_TOLERANCE`].
-//! - `tests/fixtures/model_export.json` (whole ginjax models exported as model files, the
-//!   non-equivariant baselines with equinox's convolutions and group norm among them): each
-//!   model, built in burn from its file, reproduces ginjax's output on the recorded batch to
-//!   1e-4 and `count_params` equals ginjax's.
+//! - `tests/fixtures/model_export.json` and `model_export_d3.json` (whole ginjax models
+//!   exported as model files, the non-equivariant baselines with equinox's convolutions and
+//!   group norm among them, and a D = 3 UNet whose recorded invariant filters differ in order
+//!   and sign from the rebuilt banks): each model, built in burn from its file, reproduces
+//!   ginjax's output on the recorded batch to 1e-4 and `count_params` equals ginjax's; the file
+//!   burn writes carries the recorded filters and reproduces ginjax in the runtime.
 //! - `adam` cases: the model is rebuilt from `params` and trained with ginrs-train's
 //!   [`Trainer`] and Adam with the fixture's hyper-parameters on `input`/`target` with
 //!   ginjax's `smse_loss`; the loss before each step must match `losses` and the parameters
@@ -37,6 +39,7 @@ use ginrs_runtime::io::ginjax_import::{
 };
 use ginrs_runtime::io::model_file::{FORMAT, VERSION};
 use ginrs_runtime::GroupNorm as RuntimeGroupNorm;
+use ginrs_runtime::Layer as _;
 use ginrs_runtime::VectorNeuronNonlinear as RuntimeVectorNeuron;
 use ginrs_runtime::{
     Activation, BiasMode, ConvContractConfig, ConvOptions, DenseBank, LayerWeights, ModelFile,
@@ -757,29 +760,59 @@ fn adam_trajectories_match_optax() {
 
 #[test]
 fn exported_ginjax_models_run_in_burn() {
-    let file = load("model_export.json");
-    let cases = file["cases"].as_array().expect("a cases list");
-    assert!(!cases.is_empty(), "no exported models");
     let mut failures = Vec::new();
-    for case in cases {
-        let name = case["name"].as_str().unwrap();
-        let device = Device::flex().autodiff();
-        let model_file = ModelFile::from_json(&case["model"].to_string()).expect("a model file");
-        let model = Model::from_file(&model_file, &device).expect("the exported model");
-        assert_eq!(
-            model.count_params() as u64,
-            case["count_params"].as_u64().unwrap(),
-            "{name}: count_params"
-        );
-        let input = batch(&case["input"], 2, &device);
-        let output = model.forward(&input).expect("forward pass");
-        let error = image_error(&output, &case["output"], 2, name);
-        println!(
-            "model_export {name} (equivariant: {}): output {error:.2e}",
-            model.config().equivariant
-        );
-        if error > MODEL_OUTPUT_TOLERANCE {
-            failures.push(format!("{name}: output {error:.2e}"));
+    for fixture in ["model_export.json", "model_export_d3.json"] {
+        let file = load(fixture);
+        let cases = file["cases"].as_array().expect("a cases list");
+        assert!(!cases.is_empty(), "{fixture}: no exported models");
+        for case in cases {
+            let name = case["name"].as_str().unwrap();
+            let device = Device::flex().autodiff();
+            let model_file =
+                ModelFile::from_json(&case["model"].to_string()).expect("a model file");
+            let model = Model::from_file(&model_file, &device).expect("the exported model");
+            assert_eq!(
+                model.count_params() as u64,
+                case["count_params"].as_u64().unwrap(),
+                "{name}: count_params"
+            );
+            let input = batch(&case["input"], 2, &device);
+            let output = model.forward(&input).expect("forward pass");
+            let error = image_error(&output, &case["output"], 2, name);
+            // The file burn writes carries the invariant filters it was loaded with (ginjax's
+            // D = 3 banks differ in order and sign from the rebuilt ones), so the runtime runs it
+            // as ginjax does.
+            let written = model.to_file().expect("a model file");
+            let recorded = |file: &ModelFile| -> Vec<String> {
+                let mut paths: Vec<String> = file
+                    .params
+                    .iter()
+                    .filter(|p| p.path.contains(".invariant_filters"))
+                    .map(|p| p.path.clone())
+                    .collect();
+                paths.sort();
+                paths
+            };
+            assert_eq!(recorded(&written), recorded(&model_file), "{name}");
+            let runtime = ginrs_runtime::Model::from_file(&written).expect("the written file");
+            let inputs = multi_image_batch(&case["input"], 2);
+            let runtime_output = TensorImage::from_multi_images(
+                &runtime.forward_batch(&inputs).expect("runtime forward"),
+                &device,
+            )
+            .expect("runtime output");
+            let runtime_error = image_error(&runtime_output, &case["output"], 2, name);
+            println!(
+                "{fixture} {name} (D = {}, equivariant: {}): output {error:.2e}, its file in the \
+                 runtime {runtime_error:.2e}",
+                model.config().dim,
+                model.config().equivariant
+            );
+            if error.max(runtime_error) > MODEL_OUTPUT_TOLERANCE {
+                failures.push(format!(
+                    "{name}: output {error:.2e}, runtime {runtime_error:.2e}"
+                ));
+            }
         }
     }
     assert!(failures.is_empty(), "models beyond tolerance: {failures:?}");
