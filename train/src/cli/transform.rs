@@ -3,7 +3,7 @@
 //! tensor of order k is acted on in each index (`g·v` for a vector), and a field of parity 1
 //! is multiplied by `det g` (the vorticity, a pseudoscalar). An equivariant model has the same
 //! errors on every such copy; a baseline need not. Which elements are used is the run's
-//! [`Symmetry`](crate::data::Symmetry).
+//! [`Symmetry`].
 
 use ginrs_runtime::group::SignedPermutation;
 use ginrs_runtime::ops::action::times_group_element;
