@@ -2,10 +2,10 @@
 //! `tests/fixtures/` (format described in `tests/fixtures/README.md`) and comparing results.
 //!
 //! These helpers panic with a descriptive message on malformed fixtures: they serve tests only.
-//! `unsafe` code lives only in [`alloc_guard`] (the fuzz tests' allocator).
+//! `unsafe` code lives only in [`fuzz`] (the fuzz tests' allocator).
 #![warn(missing_docs)]
 
-pub mod alloc_guard;
 pub mod data;
 pub mod fixtures;
+pub mod fuzz;
 pub mod mutate;

@@ -2,7 +2,7 @@
 //! valid fixture files in `train/tests/fixtures/data/` (random bytes flipped, runs of random
 //! bytes written, the file cut at a random length) must open into a typed error or a reader whose frames and constants read
 //! into values or errors, without a panic and without an allocation beyond
-//! [`ALLOCATION_LIMIT`](ginrs_tests::alloc_guard::ALLOCATION_LIMIT).
+//! [`ALLOCATION_LIMIT`](ginrs_tests::fuzz::ALLOCATION_LIMIT).
 //!
 //! `cargo test` runs [`FEW`] cases per file; `cargo test -- --ignored` runs [`MANY`]. A failing
 //! case prints its file and seed; [`damage`] with that seed rebuilds the bytes.
@@ -10,7 +10,10 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
-use ginrs_tests::alloc_guard::{clear_case, set_case, set_subject, Guard};
+use ginrs_tests::fuzz::{
+    clear_case, print_panics_on_this_thread, quiet_panics_on_this_thread, set_case, set_subject,
+    Guard,
+};
 use ginrs_train::data::hdf5::{sniff, PdebenchFile, WellFile};
 use ginrs_train::data::{DataError, DataOptions, TrajectorySource};
 use rand::{Rng, SeedableRng};
@@ -229,25 +232,6 @@ fn fuzz(index: usize, cases: std::ops::Range<u64>) -> Outcome {
     outcome
 }
 
-thread_local! {
-    /// Whether panics on this thread are being collected (not printed): the parser's panics
-    /// that the readers catch, and any that escape them, which [`fuzz`] reports with seeds.
-    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-fn quiet_panics_on_this_thread() {
-    static INSTALL: std::sync::Once = std::sync::Once::new();
-    INSTALL.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if !QUIET.get() {
-                default(info);
-            }
-        }));
-    });
-    QUIET.set(true);
-}
-
 /// Every file, with the counts printed (`--nocapture` shows them).
 fn all(cases: std::ops::Range<u64>) {
     quiet_panics_on_this_thread();
@@ -272,7 +256,7 @@ fn all(cases: std::ops::Range<u64>) {
             failures.push(format!("{name}: {:?}", outcome.panicked));
         }
     }
-    QUIET.set(false);
+    print_panics_on_this_thread();
     assert!(
         failures.is_empty(),
         "panicking cases (file: [(seed, message)]): {failures:#?}"

@@ -13,7 +13,10 @@ use ginrs_runtime::{
     Activation, ConvContract, GinjaxModel, GroupNorm, Layer, LayerWeights, MultiImage,
     VectorNeuronNonlinear,
 };
-use ginrs_tests::alloc_guard::{clear_case, set_case, set_subject, Guard};
+use ginrs_tests::fuzz::{
+    clear_case, print_panics_on_this_thread, quiet_panics_on_this_thread, set_case, set_subject,
+    Guard,
+};
 use ginrs_tests::{fixtures, mutate::mutate};
 
 /// Cases per loader in the default test run.
@@ -149,26 +152,6 @@ fn nonlinear_params(cases: std::ops::Range<u64>) -> Outcome {
     )
 }
 
-thread_local! {
-    /// Whether panics on this thread are being collected by [`fuzz`] (not printed).
-    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// The fuzzed panics are collected and reported with their seeds, not printed one by one;
-/// other threads (tests running in parallel) keep the default report.
-fn quiet_panics_on_this_thread() {
-    static INSTALL: std::sync::Once = std::sync::Once::new();
-    INSTALL.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if !QUIET.get() {
-                default(info);
-            }
-        }));
-    });
-    QUIET.set(true);
-}
-
 /// A loader run over a range of mutation seeds.
 type Loader = fn(std::ops::Range<u64>) -> Outcome;
 
@@ -198,7 +181,7 @@ fn all(cases: std::ops::Range<u64>) {
             failures.push(format!("{name}: {:?}", outcome.panicked));
         }
     }
-    QUIET.set(false);
+    print_panics_on_this_thread();
     assert!(failures.is_empty(), "panicking cases: {failures:#?}");
 }
 

@@ -1,8 +1,11 @@
-//! [`Guard`]: a global allocator for fuzz tests that refuses (and reports) any single
-//! allocation above [`ALLOCATION_LIMIT`], so a size claimed by a damaged input cannot make a
+//! What the fuzz tests share. [`Guard`]: a global allocator that refuses (and reports) any
+//! single allocation above [`ALLOCATION_LIMIT`], so a size claimed by a damaged input cannot make a
 //! loader ask for gigabytes. A test binary installs it with
 //! `#[global_allocator] static GLOBAL: Guard = Guard;` and names what it runs with
 //! [`set_subject`] and [`set_case`]; a refused allocation prints them and the process aborts.
+//!
+//! [`quiet_panics_on_this_thread`]: the panics of fuzzed cases are collected and reported
+//! with their seeds, not printed one by one.
 //!
 //! This module holds the crate's only `unsafe` code: the `GlobalAlloc` implementation.
 
@@ -83,4 +86,30 @@ fn report_oversize(size: usize) {
         std::io::stderr(),
         "fuzz case seed {case} of input {subject}: refused an allocation of {size} bytes"
     );
+}
+
+thread_local! {
+    /// Whether panics on this thread are being collected by a fuzz test (not printed).
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// From now on, panics on this thread are not printed (a fuzz test collects them and reports
+/// their seeds); other threads (tests running in parallel) keep the default report.
+/// [`print_panics_on_this_thread`] ends it.
+pub fn quiet_panics_on_this_thread() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.get() {
+                default(info);
+            }
+        }));
+    });
+    QUIET.set(true);
+}
+
+/// Panics on this thread are printed again.
+pub fn print_panics_on_this_thread() {
+    QUIET.set(false);
 }
