@@ -109,6 +109,16 @@ pub fn quiet_panics_on_this_thread() {
     QUIET.set(true);
 }
 
+/// The message a caught panic carried (empty when it carried neither a `String` nor a
+/// `&str`).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
 /// Panics on this thread are printed again.
 pub fn print_panics_on_this_thread() {
     QUIET.set(false);

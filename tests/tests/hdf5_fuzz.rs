@@ -11,8 +11,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
 use ginrs_tests::fuzz::{
-    clear_case, print_panics_on_this_thread, quiet_panics_on_this_thread, set_case, set_subject,
-    Guard,
+    clear_case, panic_message, print_panics_on_this_thread, quiet_panics_on_this_thread, set_case,
+    set_subject, Guard,
 };
 use ginrs_train::data::hdf5::{sniff, PdebenchFile, WellFile};
 use ginrs_train::data::{DataError, DataOptions, TrajectorySource};
@@ -218,14 +218,9 @@ fn fuzz(index: usize, cases: std::ops::Range<u64>) -> Outcome {
                         .map(|(_, message)| (seed, message)),
                 );
             }
-            Err(payload) => {
-                let message = payload
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_default();
-                outcome.panicked.push((seed, message));
-            }
+            Err(payload) => outcome
+                .panicked
+                .push((seed, panic_message(payload.as_ref()))),
         }
     }
     clear_case();

@@ -14,8 +14,8 @@ use ginrs_runtime::{
     VectorNeuronNonlinear,
 };
 use ginrs_tests::fuzz::{
-    clear_case, print_panics_on_this_thread, quiet_panics_on_this_thread, set_case, set_subject,
-    Guard,
+    clear_case, panic_message, print_panics_on_this_thread, quiet_panics_on_this_thread, set_case,
+    set_subject, Guard,
 };
 use ginrs_tests::{fixtures, mutate::mutate};
 
@@ -48,14 +48,9 @@ fn fuzz<T>(
         match result {
             Ok(true) => outcome.loaded += 1,
             Ok(false) => outcome.rejected += 1,
-            Err(payload) => {
-                let message = payload
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_default();
-                outcome.panicked.push((seed, message));
-            }
+            Err(payload) => outcome
+                .panicked
+                .push((seed, panic_message(payload.as_ref()))),
         }
     }
     clear_case();

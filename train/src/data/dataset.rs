@@ -72,9 +72,6 @@ pub struct Dataset {
     pub format: Format,
     /// The grid, boundary and fields every source shares.
     pub schema: Schema,
-    /// Whether the splits follow the file layout (`train/`, `valid/`, `test/`) rather than
-    /// the fractions.
-    pub split_by_layout: bool,
     /// The training trajectories.
     pub train: Split,
     /// The validation trajectories.
@@ -108,7 +105,7 @@ pub fn open(
     } else {
         None
     };
-    let (split_by_layout, [train, val, test]) = match layout {
+    let [train, val, test] = match layout {
         Some(files) => {
             let mut splits: [Vec<Arc<dyn TrajectorySource>>; 3] = Default::default();
             for (split, files) in splits.iter_mut().zip(files) {
@@ -116,7 +113,7 @@ pub fn open(
                     split.push(Arc::new(WellFile::open(&file, options)?));
                 }
             }
-            let [train, val, test] = splits.map(|sources| Split {
+            splits.map(|sources| Split {
                 parts: sources
                     .into_iter()
                     .map(|source| Part {
@@ -124,12 +121,11 @@ pub fn open(
                         source,
                     })
                     .collect(),
-            });
-            (true, [train, val, test])
+            })
         }
         None => {
             let sources = open_sources(path, format, options)?;
-            (false, split_by_fractions(path, &sources, fractions)?)
+            split_by_fractions(path, &sources, fractions)?
         }
     };
     let schema = shared_schema(path, [&train, &val, &test])?;
@@ -154,7 +150,6 @@ pub fn open(
         path: path.to_owned(),
         format,
         schema,
-        split_by_layout,
         train,
         val,
         test,

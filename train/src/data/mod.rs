@@ -33,4 +33,4 @@ pub use options::{Boundary, DataOptions, Format, ParityOverride};
 pub use schema::{FieldSpec, Schema};
 pub use source::{FrameCache, TrajectorySource, DEFAULT_CACHE_BYTES};
 pub use symmetry::Symmetry;
-pub use windows::{rollouts, LoadedWindows, Rollout, WindowIndex, Windows};
+pub use windows::{rollouts, LoadedWindows, Rollout, Windows};

@@ -130,7 +130,7 @@ impl FrameCache {
 }
 
 /// The bytes of values a multi-image holds.
-pub fn image_bytes(image: &MultiImage) -> usize {
+fn image_bytes(image: &MultiImage) -> usize {
     image
         .blocks()
         .iter()

@@ -16,13 +16,13 @@ use super::source::TrajectorySource;
 
 /// Where one window starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WindowIndex {
+struct WindowIndex {
     /// The part of the split (one source and its trajectories).
-    pub part: usize,
+    part: usize,
     /// The trajectory inside the part's source.
-    pub trajectory: usize,
+    trajectory: usize,
     /// The first input frame.
-    pub start: usize,
+    start: usize,
 }
 
 /// All windows of a split, read lazily.
@@ -78,11 +78,6 @@ impl Windows {
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.index.is_empty()
-    }
-
-    /// Where window `i` starts.
-    pub fn index(&self, i: usize) -> WindowIndex {
-        self.index[i]
     }
 
     /// Window `i`'s input and target.
