@@ -413,6 +413,37 @@ impl NormalizationFit {
         Ok(())
     }
 
+    /// The running sums (per key: Σx per channel, Σ‖x‖² per channel, the pixel count; inputs
+    /// then outputs) as one vector: fits of disjoint parts of the data, e.g. one per
+    /// data-parallel rank, add up element-wise to the fit of the whole.
+    pub fn sums(&self) -> Vec<f64> {
+        self.input
+            .iter()
+            .chain(&self.output)
+            .flat_map(|m| m.sum.iter().chain(&m.sum_sq).copied().chain([m.pixels]))
+            .collect()
+    }
+
+    /// Replaces the running sums by `sums`, laid out as [`NormalizationFit::sums`] gives them.
+    pub fn set_sums(&mut self, sums: &[f64]) -> Result<(), SeamError> {
+        let expected = self.sums().len();
+        if sums.len() != expected {
+            return Err(SeamError::Fit(format!(
+                "{} running sums given, the fit has {expected}",
+                sums.len()
+            )));
+        }
+        let mut rest = sums;
+        for m in self.input.iter_mut().chain(&mut self.output) {
+            let c = m.sum.len();
+            m.sum.copy_from_slice(&rest[..c]);
+            m.sum_sq.copy_from_slice(&rest[c..2 * c]);
+            m.pixels = rest[2 * c];
+            rest = &rest[2 * c + 1..];
+        }
+        Ok(())
+    }
+
     /// The fitted normalisation.
     pub fn finish(&self) -> Result<Normalization, SeamError> {
         if self.input.iter().any(|m| m.pixels == 0.0) {
@@ -448,6 +479,55 @@ mod tests {
             })
             .collect();
         MultiImage::from_blocks(g, blocks).unwrap()
+    }
+
+    #[test]
+    fn fits_of_disjoint_parts_add_up_to_the_fit_of_the_whole() {
+        let (s, v) = (TensorKey::scalar(), TensorKey::vector());
+        let sig = signature(&[(s.clone(), 2), (v.clone(), 1)]);
+        let entries = [(s, 2), (v, 1)];
+        let pairs: Vec<_> = (0..4)
+            .map(|k| {
+                (
+                    image(&entries, |i| (i * (k + 1)) as f32 * 0.25 - 1.0),
+                    image(&entries, |i| ((i + k) % 5) as f32),
+                )
+            })
+            .collect();
+        let mut whole = NormalizationFit::new(&sig, &sig, true);
+        let (mut first, mut second) = (whole.clone(), whole.clone());
+        for (k, (x, y)) in pairs.iter().enumerate() {
+            whole.add(x, y).unwrap();
+            if k < 1 { &mut first } else { &mut second }
+                .add(x, y)
+                .unwrap();
+        }
+        let summed: Vec<f64> = first
+            .sums()
+            .iter()
+            .zip(second.sums())
+            .map(|(a, b)| a + b)
+            .collect();
+        let mut merged = NormalizationFit::new(&sig, &sig, true);
+        merged.set_sums(&summed).unwrap();
+        assert_eq!(merged.sums(), summed);
+        let (a, b) = (merged.finish().unwrap(), whole.finish().unwrap());
+        for (x, y) in a
+            .input
+            .iter()
+            .chain(&a.output)
+            .zip(b.input.iter().chain(&b.output))
+        {
+            for (p, q) in x
+                .shift
+                .iter()
+                .zip(&y.shift)
+                .chain(x.scale.iter().zip(&y.scale))
+            {
+                assert!((p - q).abs() <= 1e-6 * q.abs().max(1.0), "{p} vs {q}");
+            }
+        }
+        assert!(merged.set_sums(&summed[1..]).is_err());
     }
 
     #[test]
