@@ -123,6 +123,9 @@ pub enum TrainError {
     /// The fused route was asked for a call it cannot serve.
     #[error("the fused route cannot serve this call: {0}")]
     Fused(#[from] FusedUnsupported),
+    /// Data-parallel training cannot start or go on.
+    #[error(transparent)]
+    Distributed(#[from] crate::distributed::DistributedError),
     /// An option outside what the layer supports.
     #[error("unsupported: {0}")]
     Unsupported(String),

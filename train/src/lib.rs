@@ -29,7 +29,8 @@
 //!   burn operations of the fused route), [`eigen`] (the differentiable spectral function behind the
 //!   norm's whitening), [`models`] (ginjax's UNet, ResNet and DilResNet executing the runtime's
 //!   model plans), [`loss`], [`optim`],
-//!   [`step`], [`rollout`](mod@rollout), [`params`] (ginjax parameter names), [`weights`]
+//!   [`step`], [`distributed`] (data-parallel training over MPI ranks, feature `mpi`),
+//!   [`rollout`](mod@rollout), [`params`] (ginjax parameter names), [`weights`]
 //!   (runtime `LayerWeights` exchange), [`error`], [`simulate`] (the turbulence solver and
 //!   its datasets; no burn), [`spectrum`] (ginjax's binned isotropic power and energy
 //!   spectra; no burn), [`cli`](mod@cli) (the `ginrs` command line tool, feature `cli`, on
@@ -64,6 +65,7 @@
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod data;
+pub mod distributed;
 pub mod eigen;
 pub mod error;
 pub mod image;

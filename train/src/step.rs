@@ -3,12 +3,14 @@
 //! burn 0.22's autodiff: a module built on an autodiff device (`device.autodiff()`) records
 //! its graph; `loss.backward()` returns the gradients, `GradientsParams::from_grads` keeps
 //! those of the module's parameters, and `ModuleOptimizer::step` returns the updated module.
-//! [`Trainer::step`] does exactly that, after checking that the loss is finite.
+//! [`Trainer::step`] does exactly that, after checking that the loss is finite;
+//! [`Trainer::step_shared`] is its data-parallel form (see [`crate::distributed`]).
 
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::Tensor;
 
+use crate::distributed::{gradients, Ranks};
 use crate::error::TrainError;
 use crate::image::{read_f64, TensorImage};
 use crate::layers::ImageModule;
@@ -89,11 +91,50 @@ impl<M: Module> Trainer<M> {
             });
         }
         let grads = GradientsParams::from_grads(loss.backward(), &self.module);
+        self.apply(grads);
+        Ok(value)
+    }
+
+    /// One data-parallel step of `ranks` (every rank calls it): `loss` is the mean loss of
+    /// this rank's share of the global batch, `share` that share's fraction of the batch
+    /// (`b_r / B`; 0 for a rank without windows, whose `loss` is then any loss of the same
+    /// model, e.g. on one window of the batch). The gradients of `share × loss` and the
+    /// losses are summed over the ranks, so every replica takes the step of the global
+    /// batch's mean loss, which is returned. With one rank this is [`Trainer::step`].
+    ///
+    /// A non-finite loss on any rank stops every rank with [`TrainError::NonFiniteLoss`].
+    pub fn step_shared(
+        &mut self,
+        loss: impl FnOnce(&M) -> Result<Tensor<1>, TrainError>,
+        share: f64,
+        ranks: &Ranks,
+    ) -> Result<f64, TrainError> {
+        if ranks.size() == 1 {
+            return self.step(loss);
+        }
+        let loss = loss(&self.module)?.mul_scalar(share);
+        let mut value = [read_f64(&loss)?.first().copied().ok_or_else(|| {
+            TrainError::Unsupported("the loss must be a tensor of shape [1]".into())
+        })? as f32];
+        let grads = GradientsParams::from_grads(loss.backward(), &self.module);
+        let grads = gradients::all_reduce(&self.module, grads, &mut value, ranks)?;
+        let value = f64::from(value[0]);
+        if !value.is_finite() {
+            return Err(TrainError::NonFiniteLoss {
+                step: self.step,
+                loss: value,
+            });
+        }
+        self.apply(grads);
+        Ok(value)
+    }
+
+    /// The optimiser's update with `grads`, counted as a step.
+    fn apply(&mut self, grads: GradientsParams) {
         self.module = self
             .optimizer
             .step(self.learning_rate, self.module.clone(), grads);
         self.step += 1;
-        Ok(value)
     }
 }
 
