@@ -18,6 +18,7 @@ use ginrs_train::cli::model::{Architecture, ModelSpec};
 use ginrs_train::cli::simulate::simulate;
 use ginrs_train::cli::train::{train, TrainOptions};
 use ginrs_train::cli::{run, Cli, CliError};
+use ginrs_train::distributed::Ranks;
 use ginrs_train::simulate::{DatasetError, SimConfig};
 
 fn sim_config() -> SimConfig {
@@ -65,6 +66,7 @@ fn options(resume: bool, stop_after: Option<usize>) -> TrainOptions {
         resume,
         stop_after,
         progress: false,
+        ranks: Ranks::single(),
     }
 }
 

@@ -14,6 +14,7 @@ use ginrs_train::cli::model::{Architecture, ModelSpec};
 use ginrs_train::cli::simulate::simulate;
 use ginrs_train::cli::train::{train, TrainOptions};
 use ginrs_train::cli::{Cli, CliError, Command};
+use ginrs_train::distributed::Ranks;
 use ginrs_train::simulate::{Dataset, SimConfig};
 
 /// A tiny dataset in `dir/data`.
@@ -48,10 +49,11 @@ fn tiny_config(data: &Path, run_dir: &Path) -> TrainConfig {
 
 fn options() -> TrainOptions {
     TrainOptions {
-        device: DeviceChoice::Flex.device().unwrap(),
+        device: DeviceChoice::FLEX.device(&Ranks::single()).unwrap(),
         resume: false,
         stop_after: None,
         progress: false,
+        ranks: Ranks::single(),
     }
 }
 
@@ -237,4 +239,57 @@ fn damaged_checkpoints_say_what_to_use_instead() {
         .unwrap_err()
         .to_string();
     assert!(text.contains("`--checkpoint last`"), "{text}");
+}
+
+#[test]
+fn devices_are_parsed_and_a_device_this_build_lacks_is_refused() {
+    let parse = |device: &str| {
+        Cli::try_parse_from(["ginrs", "train", "--device", device]).map(|cli| match cli.command {
+            Command::Train(args) => args.run.device,
+            _ => unreachable!("a train command line"),
+        })
+    };
+    assert_eq!(parse("flex").unwrap(), DeviceChoice::FLEX);
+    let cuda = parse("cuda:3").unwrap();
+    assert_eq!((cuda.backend.name(), cuda.index), ("cuda", Some(3)));
+    assert_eq!(cuda.to_string(), "cuda:3");
+    assert_eq!(parse("wgpu").unwrap().index, None);
+    for (device, message) in [
+        ("flex:1", "flex is the CPU and takes no index"),
+        (
+            "tpu",
+            "unknown device `tpu`: use flex, wgpu, wgpu:N, cuda or cuda:N",
+        ),
+        ("cuda:x", "`x` is not a device index"),
+    ] {
+        let error = parse(device).unwrap_err().to_string();
+        assert!(error.contains(message), "{device}: {error}");
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        let error = cuda.device(&Ranks::single()).unwrap_err().to_string();
+        assert!(
+            error.contains(
+                "this build has no `cuda` device: build ginrs-train with `--features cuda`"
+            ),
+            "{error}"
+        );
+    }
+}
+
+#[cfg(not(feature = "mpi"))]
+#[test]
+fn mpi_in_a_build_without_it_says_how_to_build_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Process::new(env!("CARGO_BIN_EXE_ginrs"))
+        .args(["train", "--mpi", "--run-dir"])
+        .arg(dir.path().join("run"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("this build has no MPI: build ginrs-train with `--features mpi`"),
+        "{stderr}"
+    );
 }

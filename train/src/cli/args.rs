@@ -14,6 +14,7 @@ use super::error::CliError;
 use super::model::{Architecture, ModelSpec, NormMode};
 use super::schedule::ScheduleKind;
 use crate::data::{Boundary, Format, ParityOverride, Symmetry};
+use crate::distributed::Ranks;
 use crate::simulate::SimConfig;
 
 /// Learn a physical system end to end: simulate 2-D decaying turbulence (or bring The Well's
@@ -159,50 +160,167 @@ impl SimulateArgs {
     }
 }
 
-/// The burn device to compute on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
-pub enum DeviceChoice {
+/// A burn backend the `--device` flag names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BackendName {
     /// burn's pure-Rust CPU backend (feature `flex`, on by default).
     #[default]
     Flex,
-    /// A GPU through wgpu (feature `wgpu`).
+    /// A GPU through wgpu (feature `wgpu`): Vulkan, Metal or DirectX 12.
     Wgpu,
     /// An NVIDIA GPU through CUDA (feature `cuda`).
     Cuda,
 }
 
-impl DeviceChoice {
-    /// The device, or an error when this build lacks its feature.
-    pub fn device(self) -> Result<Device, CliError> {
-        let missing = |feature: &str| {
-            CliError::Invalid {
-            field: "device",
-            value: feature.to_string(),
-            requirement: format!("this build has no `{feature}` device: build ginrs-train with `--features {feature}`"),
-        }
-        };
+impl BackendName {
+    /// The name `--device` and the feature spell.
+    pub fn name(self) -> &'static str {
         match self {
-            #[cfg(feature = "flex")]
-            Self::Flex => Ok(Device::flex()),
-            #[cfg(feature = "wgpu")]
-            Self::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
-            #[cfg(feature = "cuda")]
-            Self::Cuda => Ok(Device::cuda(0)),
-            #[allow(unreachable_patterns)]
-            other => Err(missing(match other {
-                Self::Flex => "flex",
-                Self::Wgpu => "wgpu",
-                Self::Cuda => "cuda",
-            })),
+            Self::Flex => "flex",
+            Self::Wgpu => "wgpu",
+            Self::Cuda => "cuda",
         }
     }
+}
+
+/// The burn device to compute on: `flex`, `wgpu`, `wgpu:N` (the N-th discrete GPU), `cuda` or
+/// `cuda:N`. Without an index, a GPU is chosen per machine: `cuda` takes GPU number *local
+/// rank* (0 for one process; under MPI, each rank on a machine its own), `wgpu` the adapter
+/// wgpu ranks best for one process and discrete GPU number *local rank* under MPI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DeviceChoice {
+    /// The backend.
+    pub backend: BackendName,
+    /// The GPU's index, if given.
+    pub index: Option<usize>,
+}
+
+impl std::str::FromStr for DeviceChoice {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (name, index) =
+            match text.split_once(':') {
+                Some((name, index)) => (
+                    name,
+                    Some(index.parse::<usize>().map_err(|_| {
+                        format!("`{index}` is not a device index (a number from 0)")
+                    })?),
+                ),
+                None => (text, None),
+            };
+        let backend = match name {
+            "flex" => BackendName::Flex,
+            "wgpu" => BackendName::Wgpu,
+            "cuda" => BackendName::Cuda,
+            other => {
+                return Err(format!(
+                    "unknown device `{other}`: use flex, wgpu, wgpu:N, cuda or cuda:N"
+                ))
+            }
+        };
+        if backend == BackendName::Flex && index.is_some() {
+            return Err("flex is the CPU and takes no index: use `flex`".into());
+        }
+        Ok(Self { backend, index })
+    }
+}
+
+impl std::fmt::Display for DeviceChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.backend.name())?;
+        match self.index {
+            Some(i) => write!(f, ":{i}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl DeviceChoice {
+    /// burn's pure-Rust CPU backend.
+    pub const FLEX: Self = Self {
+        backend: BackendName::Flex,
+        index: None,
+    };
+
+    /// The device of this process among `ranks` (see the type's docs), checked to exist. An
+    /// error names a device that this build was not compiled for, or one this machine does
+    /// not have.
+    pub fn device(self, ranks: &Ranks) -> Result<Device, CliError> {
+        let index = self
+            .index
+            .or((ranks.size() > 1 || self.backend == BackendName::Cuda)
+                .then_some(ranks.local_rank()));
+        let device = self.build(index)?;
+        if self.backend != BackendName::Flex {
+            probe(&device, &self.to_string(), index)?;
+        }
+        Ok(device)
+    }
+
+    #[allow(unused_variables)]
+    fn build(self, index: Option<usize>) -> Result<Device, CliError> {
+        match self.backend {
+            #[cfg(feature = "flex")]
+            BackendName::Flex => Ok(Device::flex()),
+            #[cfg(feature = "wgpu")]
+            BackendName::Wgpu => Ok(Device::wgpu(match index {
+                Some(i) => burn::tensor::DeviceKind::DiscreteGpu(i),
+                None => burn::tensor::DeviceKind::DefaultDevice,
+            })),
+            #[cfg(feature = "cuda")]
+            BackendName::Cuda => Ok(Device::cuda(index.unwrap_or(0))),
+            #[allow(unreachable_patterns)]
+            other => Err(CliError::Invalid {
+                field: "device",
+                value: self.to_string(),
+                requirement: format!(
+                    "this build has no `{name}` device: build ginrs-train with `--features {name}`",
+                    name = other.name()
+                ),
+            }),
+        }
+    }
+}
+
+/// Checks that `device` exists by computing on it: burn panics where a GPU or its driver is
+/// missing, and the panic becomes an error naming the device.
+fn probe(device: &Device, name: &str, index: Option<usize>) -> Result<(), CliError> {
+    use std::panic::{catch_unwind, set_hook, take_hook, AssertUnwindSafe};
+    let hook = take_hook();
+    set_hook(Box::new(|_| {}));
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        burn::tensor::Tensor::<1>::zeros([1], device).into_data()
+    }));
+    set_hook(hook);
+    result.map(|_| ()).map_err(|panic| {
+        let message = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("no message");
+        CliError::Invalid {
+            field: "device",
+            value: match index {
+                Some(i) if !name.contains(':') => format!("{name} (index {i})"),
+                _ => name.to_string(),
+            },
+            requirement: format!(
+                "this machine has no such device, or its driver failed ({}): check the GPUs \
+                 and drivers (nvidia-smi, vulkaninfo), pick an index below the number of GPUs, \
+                 or use --device flex",
+                message.lines().next().unwrap_or(message)
+            ),
+        }
+    })
 }
 
 /// Flags shared by the subcommands that compute with burn.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
-    /// The burn device.
-    #[arg(long, value_enum, default_value_t = DeviceChoice::Flex)]
+    /// The burn device: flex, wgpu, wgpu:N, cuda or cuda:N (without an index, under MPI
+    /// each rank on a machine takes its own GPU).
+    #[arg(long, default_value_t = DeviceChoice::FLEX, value_name = "DEVICE")]
     pub device: DeviceChoice,
     /// No progress bars or per-epoch lines.
     #[arg(long)]
@@ -488,6 +606,11 @@ pub struct TrainArgs {
     /// End after this epoch as an interruption would; --resume continues.
     #[arg(long, value_name = "EPOCH")]
     pub stop_after: Option<usize>,
+    /// Data-parallel training over the ranks of an MPI job: start with `mpirun -np N ginrs
+    /// train --mpi …` (or `srun`); `batch_size` is the global batch, split evenly over the
+    /// ranks (feature `mpi`).
+    #[arg(long)]
+    pub mpi: bool,
     /// Device and output.
     #[command(flatten)]
     pub run: RunArgs,

@@ -89,8 +89,15 @@ pub struct EpochMetrics {
     pub learning_rate: f64,
     /// Wall-clock seconds of the epoch (training and validation).
     pub seconds: f64,
-    /// Training windows per second.
+    /// Training windows per second (over all ranks).
     pub samples_per_second: f64,
+    /// The number of data-parallel ranks that trained the epoch (1 before `--mpi` existed).
+    #[serde(default = "one_rank")]
+    pub ranks: usize,
+}
+
+fn one_rank() -> usize {
+    1
 }
 
 /// The best epoch so far.

@@ -104,6 +104,12 @@ impl From<TrainError> for CliError {
     }
 }
 
+impl From<crate::distributed::DistributedError> for CliError {
+    fn from(error: crate::distributed::DistributedError) -> Self {
+        Self::Train(Box::new(error.into()))
+    }
+}
+
 impl From<DataError> for CliError {
     fn from(error: DataError) -> Self {
         match error {

@@ -828,6 +828,7 @@ mod tests {
             learning_rate: 1e-3,
             seconds: 1.0,
             samples_per_second: 10.0,
+            ranks: 1,
         }
     }
 

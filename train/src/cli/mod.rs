@@ -43,6 +43,8 @@ pub use error::CliError;
 use checkpoint::Which;
 use config::TrainConfig;
 
+use crate::distributed::Ranks;
+
 /// Runs one command line, printing a short summary on stdout.
 pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
@@ -58,52 +60,21 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             );
         }
         Command::Train(args) => {
-            let config = train_config(&args)?;
-            let options = train::TrainOptions {
-                device: args.run.device.device()?,
-                resume: args.resume,
-                stop_after: args.stop_after,
-                progress: !args.run.quiet,
-            };
-            let first = if args.resume {
-                checkpoint::load_state(&config.run_dir, Which::Last)?
-                    .1
-                    .epochs_done
-            } else {
-                0
-            };
-            let state = train::train(config, &options)?;
-            let run_dir = state.config.run_dir.display();
-            if state.epochs_done == first {
-                println!(
-                    "{run_dir}: nothing to train (epoch {first} of {}{})",
-                    state.config.epochs,
-                    if state.stopped_early {
-                        ", stopped early"
-                    } else {
-                        ""
-                    }
-                );
-            } else {
-                println!(
-                    "{run_dir}: trained epochs {}..={} ({} parameters){}",
-                    first + 1,
-                    state.epochs_done,
-                    state.params,
-                    if state.stopped_early {
-                        ", stopped early"
-                    } else {
-                        ""
-                    }
-                );
-            }
-            if let Some(best) = state.best {
-                println!(
-                    "best epoch {} (validation loss {:.4e}) in {run_dir}/{}",
-                    best.epoch,
-                    best.val_loss,
-                    checkpoint::BEST_DIR
-                );
+            let ranks = Ranks::init(args.mpi)?;
+            if let Err(error) = train_command(&args, &ranks) {
+                if ranks.size() > 1 {
+                    // One rank's error would leave the others waiting in a collective: the
+                    // whole job ends (MPI_Abort), after this rank has said why.
+                    // One write, so that the other ranks' lines do not split it.
+                    let line = format!(
+                        "error on rank {} of {}: {error}\n",
+                        ranks.rank(),
+                        ranks.size()
+                    );
+                    let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
+                    ranks.abort(1);
+                }
+                return Err(error);
             }
         }
         Command::Eval(args) => {
@@ -114,7 +85,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 rollout_steps: args.rollout_steps,
                 out_dir: args.out.clone(),
                 runtime_model: args.runtime,
-                device: args.run.device.device()?,
+                device: args.run.device.device(&Ranks::single())?,
                 progress: !args.run.quiet,
             };
             let report = evaluate::evaluate(&options)?;
@@ -123,10 +94,11 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Sweep(args) => {
             let sweep = sweep::read(&args.config)?;
             let options = train::TrainOptions {
-                device: args.run.device.device()?,
+                device: args.run.device.device(&Ranks::single())?,
                 resume: false,
                 stop_after: None,
                 progress: !args.run.quiet,
+                ranks: Ranks::single(),
             };
             let summary = sweep::sweep(&sweep, &options)?;
             print!("{}", summary.table);
@@ -143,6 +115,61 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 args.out.display()
             );
         }
+    }
+    Ok(())
+}
+
+/// `ginrs train` on this process's `ranks`; rank 0 prints the summary.
+fn train_command(args: &args::TrainArgs, ranks: &Ranks) -> Result<(), CliError> {
+    let config = train_config(args)?;
+    let options = train::TrainOptions {
+        device: args.run.device.device(ranks)?,
+        resume: args.resume,
+        stop_after: args.stop_after,
+        progress: !args.run.quiet && ranks.is_root(),
+        ranks: ranks.clone(),
+    };
+    let first = if args.resume {
+        checkpoint::load_state(&config.run_dir, Which::Last)?
+            .1
+            .epochs_done
+    } else {
+        0
+    };
+    let state = train::train(config, &options)?;
+    if !ranks.is_root() {
+        return Ok(());
+    }
+    let run_dir = state.config.run_dir.display();
+    let stopped = if state.stopped_early {
+        ", stopped early"
+    } else {
+        ""
+    };
+    if state.epochs_done == first {
+        println!(
+            "{run_dir}: nothing to train (epoch {first} of {}{stopped})",
+            state.config.epochs
+        );
+    } else {
+        println!(
+            "{run_dir}: trained epochs {}..={} ({} parameters{}){stopped}",
+            first + 1,
+            state.epochs_done,
+            state.params,
+            match ranks.size() {
+                1 => String::new(),
+                n => format!(", {n} ranks"),
+            }
+        );
+    }
+    if let Some(best) = state.best {
+        println!(
+            "best epoch {} (validation loss {:.4e}) in {run_dir}/{}",
+            best.epoch,
+            best.val_loss,
+            checkpoint::BEST_DIR
+        );
     }
     Ok(())
 }

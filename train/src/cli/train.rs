@@ -9,6 +9,14 @@
 //! is a function of the global step, and the checkpoint holds the module, Adam's state and
 //! the step count. So a run stopped after epoch `k` and resumed reproduces the epochs
 //! `k + 1, …` of an uninterrupted run, losses included.
+//!
+//! With several [`Ranks`] (`--mpi`), each rank trains a replica on its shard of every global
+//! batch and the gradients are all-reduced before each step ([`crate::distributed`]); each
+//! rank reads only its shards' windows, the normalisation is fitted from every rank's shard
+//! of the training windows and the validation loss from every rank's shard of the
+//! validation windows. Rank 0 alone writes the run directory; every rank resumes from it.
+//! `batch_size` is the global batch, so a run resumed on another number of ranks (dividing
+//! it) continues the same trajectory, to the reordering of floating-point sums.
 
 use std::path::Path;
 use std::time::Instant;
@@ -26,6 +34,7 @@ use super::error::CliError;
 use super::model::{build_model, ModelIo};
 use super::progress;
 use crate::data::{Schema, Windows};
+use crate::distributed::{self, check_agreement, check_batch, Agreement, Ranks};
 use crate::loss::{Loss, Reduce};
 use crate::models::seam::in_output_units;
 use crate::models::Model;
@@ -43,12 +52,16 @@ pub struct TrainOptions {
     pub stop_after: Option<usize>,
     /// Show progress bars and a line per epoch on stderr.
     pub progress: bool,
+    /// The ranks training together (one process: [`Ranks::single`]).
+    pub ranks: Ranks,
 }
 
 /// Trains `config` (a new run, or the continuation of the run in `config.run_dir` when
 /// `options.resume`) and returns the final state, also saved in the run directory.
 pub fn train(mut config: TrainConfig, options: &TrainOptions) -> Result<RunState, CliError> {
     let run_dir = config.run_dir.clone();
+    let ranks = &options.ranks;
+    check_batch(config.batch_size, ranks.size())?;
     let autodiff = options.device.clone().autodiff();
     let dataset = data::open_dataset(&config)?;
     // The run stores the dataset's absolute path, so `ginrs eval` and `--resume` find it from
@@ -61,6 +74,17 @@ pub fn train(mut config: TrainConfig, options: &TrainOptions) -> Result<RunState
     // The split and p are fixed for a run (a resume may not change them).
     let train = Windows::new(&dataset.train, config.past_steps)?;
     let val = Windows::new(&dataset.val, config.past_steps)?;
+    check_agreement(
+        ranks,
+        &Agreement {
+            configuration: serde_json::to_value(&config).expect("the configuration is plain data"),
+            data: serde_json::json!({
+                "schema": schema,
+                "train_windows": train.len(),
+                "val_windows": val.len(),
+            }),
+        },
+    )?;
     let (mut state, model, optimizer) = if options.resume {
         let (dir, mut state) = checkpoint::load_state(&run_dir, Which::Last)?;
         check_resume(&state.config, &config)?;
@@ -84,10 +108,12 @@ pub fn train(mut config: TrainConfig, options: &TrainOptions) -> Result<RunState
                     .into(),
             });
         }
-        std::fs::create_dir_all(&run_dir).map_err(CliError::io(&run_dir))?;
+        if ranks.is_root() {
+            std::fs::create_dir_all(&run_dir).map_err(CliError::io(&run_dir))?;
+        }
         let mut state = RunState::new(config.clone(), schema, 0);
         if config.normalize {
-            state.normalization = Some(fit_normalization(&train, &io, config.residual)?);
+            state.normalization = Some(fit_normalization(&train, &io, config.residual, ranks)?);
         }
         let model =
             build_model(&config.model, &io, &autodiff, config.seed)?.with_seam(state.seam())?;
@@ -116,6 +142,13 @@ pub fn train(mut config: TrainConfig, options: &TrainOptions) -> Result<RunState
         );
         let (mut loss_sum, mut seen, mut rate) = (0.0, 0, config.learning_rate);
         for batch in order.chunks(config.batch_size) {
+            // This rank's shard; a rank left without windows (a short last batch) computes
+            // one window's loss with weight 0, so that it still joins the all-reduce.
+            let shard = &batch[distributed::shard(batch.len(), ranks.size(), ranks.rank())];
+            let (windows, share) = match shard.is_empty() {
+                false => (shard, shard.len() as f64 / batch.len() as f64),
+                true => (&batch[..1], 0.0),
+            };
             rate = config.schedule.rate(
                 config.learning_rate,
                 trainer.steps(),
@@ -123,12 +156,16 @@ pub fn train(mut config: TrainConfig, options: &TrainOptions) -> Result<RunState
                 config.epochs,
             );
             trainer.set_learning_rate(rate);
-            let (input, target) = data::batch(&train, batch, &autodiff)?;
+            let (input, target) = data::batch(&train, windows, &autodiff)?;
             let target = in_output_units(&seam, &target)?;
-            let value = trainer.step(|model| {
-                let prediction = in_output_units(&seam, &model.forward(&input)?)?;
-                loss.compute(&prediction, &target, Reduce::Mean)
-            })?;
+            let value = trainer.step_shared(
+                |model| {
+                    let prediction = in_output_units(&seam, &model.forward(&input)?)?;
+                    loss.compute(&prediction, &target, Reduce::Mean)
+                },
+                share,
+                ranks,
+            )?;
             loss_sum += value * batch.len() as f64;
             seen += batch.len();
             bar.inc(1);
@@ -141,7 +178,14 @@ pub fn train(mut config: TrainConfig, options: &TrainOptions) -> Result<RunState
         bar.finish_and_clear();
         let train_seconds = started.elapsed().as_secs_f64();
         let valid = trainer.module().valid();
-        let val_loss = validation_loss(&valid, &val, loss, config.batch_size, &options.device)?;
+        let val_loss = validation_loss(
+            &valid,
+            &val,
+            loss,
+            config.batch_size,
+            &options.device,
+            ranks,
+        )?;
         let metrics = EpochMetrics {
             epoch,
             train_loss: loss_sum / seen as f64,
@@ -149,18 +193,22 @@ pub fn train(mut config: TrainConfig, options: &TrainOptions) -> Result<RunState
             learning_rate: rate,
             seconds: started.elapsed().as_secs_f64(),
             samples_per_second: seen as f64 / train_seconds,
+            ranks: ranks.size(),
         };
         let improved = record_validation(&mut state, epoch, val_loss);
         state.epochs_done = epoch;
         state.steps = trainer.steps();
         state.history.push(metrics.clone());
-        checkpoint::save(
-            &run_dir,
-            &state,
-            trainer.module(),
-            trainer.optimizer(),
-            improved,
-        )?;
+        distributed::check_replicas(ranks, trainer.module(), epoch)?;
+        if ranks.is_root() {
+            checkpoint::save(
+                &run_dir,
+                &state,
+                trainer.module(),
+                trainer.optimizer(),
+                improved,
+            )?;
+        }
         if options.progress {
             eprintln!(
                 "epoch {epoch}/{}: train {:.4e}, val {:.4e}{}, lr {:.2e}, {:.1} s, {:.1} samples/s{}",
@@ -186,16 +234,19 @@ pub fn train(mut config: TrainConfig, options: &TrainOptions) -> Result<RunState
 }
 
 /// The mean loss of `model` over `windows` in the network's output units
-/// ([`in_output_units`]), as training measures it.
+/// ([`in_output_units`]), as training measures it; each of `ranks` measures its shard of the
+/// windows, and the sums are all-reduced.
 pub fn validation_loss(
     model: &Model,
     windows: &Windows,
     loss: Loss,
     batch_size: usize,
     device: &Device,
+    ranks: &Ranks,
 ) -> Result<f64, CliError> {
     let seam = model.seam();
-    let (mut sum, indices) = (0.0, (0..windows.len()).collect::<Vec<_>>());
+    let mine = distributed::shard(windows.len(), ranks.size(), ranks.rank());
+    let (mut sum, indices) = (0.0, mine.collect::<Vec<_>>());
     for batch in indices.chunks(batch_size.max(1)) {
         let (input, target) = data::batch(windows, batch, device)?;
         let prediction = in_output_units(seam, &model.forward(&input)?)?;
@@ -206,21 +257,30 @@ pub fn validation_loss(
         )?;
         sum += crate::image::read_f64(&per_item)?.iter().sum::<f64>();
     }
-    Ok(sum / windows.len().max(1) as f64)
+    let mut total = [sum];
+    ranks.all_reduce_sum_f64(&mut total);
+    Ok(total[0] / windows.len().max(1) as f64)
 }
 
 /// The field normalisation of the training windows `train` (see
 /// [`ginrs_runtime::models::seam`]): per key and channel, the inputs' statistics and those of
-/// the targets (or, with `residual`, of the change from the newest input frame).
+/// the targets (or, with `residual`, of the change from the newest input frame). Each of
+/// `ranks` reads its shard of the windows, and the running sums are all-reduced.
 pub fn fit_normalization(
     train: &Windows,
     io: &ModelIo,
     residual: bool,
+    ranks: &Ranks,
 ) -> Result<Normalization, CliError> {
     let mut fit = NormalizationFit::new(&io.input, &io.output, residual);
-    for i in 0..train.len() {
+    for i in distributed::shard(train.len(), ranks.size(), ranks.rank()) {
         let (input, target) = train.get(i)?;
         fit.add(&input, &target).map_err(runtime_error)?;
+    }
+    if ranks.size() > 1 {
+        let mut sums = fit.sums();
+        ranks.all_reduce_sum_f64(&mut sums);
+        fit.set_sums(&sums).map_err(runtime_error)?;
     }
     fit.finish().map_err(runtime_error)
 }
