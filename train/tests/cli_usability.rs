@@ -277,6 +277,18 @@ fn devices_are_parsed_and_a_device_this_build_lacks_is_refused() {
     }
 }
 
+/// A GPU index this machine does not have (with Mesa's lavapipe, wgpu's only adapter is a CPU).
+#[cfg(feature = "wgpu")]
+#[test]
+fn a_gpu_this_machine_does_not_have_is_refused() {
+    let missing: DeviceChoice = "wgpu:7".parse().unwrap();
+    let error = missing.device(&Ranks::single()).unwrap_err().to_string();
+    assert!(
+        error.contains("wgpu:7") && error.contains("this machine has no such device"),
+        "{error}"
+    );
+}
+
 #[cfg(not(feature = "mpi"))]
 #[test]
 fn mpi_in_a_build_without_it_says_how_to_build_it() {

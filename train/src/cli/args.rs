@@ -284,34 +284,49 @@ impl DeviceChoice {
 }
 
 /// Checks that `device` exists by computing on it: burn panics where a GPU or its driver is
-/// missing, and the panic becomes an error naming the device.
+/// missing (first in the device's server thread, whose message says why), and the panic
+/// becomes an error naming the device.
 fn probe(device: &Device, name: &str, index: Option<usize>) -> Result<(), CliError> {
     use std::panic::{catch_unwind, set_hook, take_hook, AssertUnwindSafe};
+    use std::sync::{Arc, Mutex};
+    let messages = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = Arc::clone(&messages);
     let hook = take_hook();
-    set_hook(Box::new(|_| {}));
+    set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "no message".into());
+        if let Ok(mut all) = seen.lock() {
+            all.push(message);
+        }
+    }));
     let result = catch_unwind(AssertUnwindSafe(|| {
         burn::tensor::Tensor::<1>::zeros([1], device).into_data()
     }));
     set_hook(hook);
-    result.map(|_| ()).map_err(|panic| {
-        let message = panic
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| panic.downcast_ref::<&str>().copied())
-            .unwrap_or("no message");
-        CliError::Invalid {
-            field: "device",
-            value: match index {
-                Some(i) if !name.contains(':') => format!("{name} (index {i})"),
-                _ => name.to_string(),
-            },
-            requirement: format!(
-                "this machine has no such device, or its driver failed ({}): check the GPUs \
-                 and drivers (nvidia-smi, vulkaninfo), pick an index below the number of GPUs, \
-                 or use --device flex",
-                message.lines().next().unwrap_or(message)
-            ),
-        }
+    if result.is_ok() {
+        return Ok(());
+    }
+    let first = messages
+        .lock()
+        .ok()
+        .and_then(|all| all.first().cloned())
+        .unwrap_or_else(|| "no message".into());
+    Err(CliError::Invalid {
+        field: "device",
+        value: match index {
+            Some(i) if !name.contains(':') => format!("{name} (index {i})"),
+            _ => name.to_string(),
+        },
+        requirement: format!(
+            "this machine has no such device, or its driver failed ({}): check the GPUs and \
+             drivers (nvidia-smi, vulkaninfo), pick an index below the number of GPUs, or use \
+             --device flex",
+            first.lines().next().unwrap_or("no message")
+        ),
     })
 }
 
