@@ -258,7 +258,7 @@ pub fn validation_loss(
         sum += crate::image::read_f64(&per_item)?.iter().sum::<f64>();
     }
     let mut total = [sum];
-    ranks.all_reduce_sum_f64(&mut total);
+    ranks.all_reduce_sum(&mut total);
     Ok(total[0] / windows.len().max(1) as f64)
 }
 
@@ -279,7 +279,7 @@ pub fn fit_normalization(
     }
     if ranks.size() > 1 {
         let mut sums = fit.sums();
-        ranks.all_reduce_sum_f64(&mut sums);
+        ranks.all_reduce_sum(&mut sums);
         fit.set_sums(&sums).map_err(runtime_error)?;
     }
     fit.finish().map_err(runtime_error)

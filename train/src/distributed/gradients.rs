@@ -40,7 +40,7 @@ pub fn all_reduce<M: Module>(
     let mut flat = gather.flat;
     let values = flat.len();
     flat.extend_from_slice(extra);
-    ranks.all_reduce_sum_f32(&mut flat);
+    ranks.all_reduce_sum(&mut flat);
     extra.copy_from_slice(&flat[values..]);
     module.visit(&mut Scatter {
         grads: &mut grads,

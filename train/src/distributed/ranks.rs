@@ -16,6 +16,15 @@ pub struct Ranks {
     mpi: Option<Rc<Mpi>>,
 }
 
+/// The numbers [`Ranks::all_reduce_sum`] sums: `f32` (gradients) and `f64` (statistics).
+#[cfg(feature = "mpi")]
+pub trait Summable: Copy + mpi::datatype::Equivalence {}
+/// The numbers [`Ranks::all_reduce_sum`] sums: `f32` (gradients) and `f64` (statistics).
+#[cfg(not(feature = "mpi"))]
+pub trait Summable: Copy {}
+impl Summable for f32 {}
+impl Summable for f64 {}
+
 /// MPI, initialised: the universe (finalised on drop) and this rank's place in it.
 #[cfg(feature = "mpi")]
 struct Mpi {
@@ -125,22 +134,7 @@ impl Ranks {
     }
 
     /// Replaces `values` on every rank by their element-wise sum over the ranks.
-    pub fn all_reduce_sum_f32(&self, values: &mut [f32]) {
-        #[cfg(feature = "mpi")]
-        if let Some(m) = &self.mpi {
-            use mpi::collective::SystemOperation;
-            use mpi::traits::CommunicatorCollectives;
-            let local = values.to_vec();
-            m.universe
-                .world()
-                .all_reduce_into(&local[..], values, SystemOperation::sum());
-        }
-        #[cfg(not(feature = "mpi"))]
-        let _ = values;
-    }
-
-    /// Replaces `values` on every rank by their element-wise sum over the ranks.
-    pub fn all_reduce_sum_f64(&self, values: &mut [f64]) {
+    pub fn all_reduce_sum<T: Summable>(&self, values: &mut [T]) {
         #[cfg(feature = "mpi")]
         if let Some(m) = &self.mpi {
             use mpi::collective::SystemOperation;
