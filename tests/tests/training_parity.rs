@@ -35,6 +35,14 @@
 //! The layer, model and Adam cases are replayed on two [`Route`]s: `Dense` (burn's autodiff of
 //! burn's ops) and `Auto`, which on the flex device in f32 takes the fused route (the runtime's
 //! kernels and their own backward passes) wherever it serves the call.
+//!
+//! Every case runs on the device `GINRS_TEST_DEVICE` names ([`TestDevice`]; flex when unset).
+//! On a GPU device (`wgpu`, `cuda`: build with `--features ginrs-tests/wgpu` or `/cuda`) only
+//! the dense route runs, since the fused route serves the flex device only and `Auto` would
+//! repeat `Dense`; the tolerances are the same on every device. `GINRS_TEST_SKIP` names
+//! `training.json` cases not to replay (comma-separated; each must be a case of the file), for
+//! a device that cannot hold a case's tolerance for a reason outside ginrs: `.ci/gpu` says which
+//! and why.
 
 use std::collections::HashSet;
 
@@ -50,6 +58,7 @@ use ginrs_runtime::{
     Activation, BiasMode, ConvContractConfig, ConvOptions, DenseBank, LayerWeights, ModelFile,
     TensorKey,
 };
+use ginrs_tests::device::TestDevice;
 use ginrs_tests::fixtures::{
     array, flags, key as fixture_key, load, multi_image, multi_image_batch, signature,
 };
@@ -86,6 +95,58 @@ const MODEL_EXACT_ARRAY_GRAD_TOLERANCE: f64 = 2e-3;
 /// measured, at most 1.3e-3.
 const MODEL_ARRAY_GRAD_TOLERANCE: f64 = 3e-3;
 const ADAM_TOLERANCE: f64 = 1e-4;
+
+/// The device of this run, named by `GINRS_TEST_DEVICE`; a name this build has no device for
+/// fails the test.
+fn test_device() -> TestDevice {
+    TestDevice::from_env().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The autodiff device every case runs on.
+fn device() -> Device {
+    test_device()
+        .device()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .autodiff()
+}
+
+/// The routes every case is replayed on: `Dense` and `Auto` on flex, `Dense` alone on a GPU
+/// device (where `Auto` takes the dense route too).
+fn routes() -> &'static [Route] {
+    match test_device() {
+        TestDevice::Flex => &[Route::Dense, Route::Auto],
+        TestDevice::Wgpu | TestDevice::Cuda => &[Route::Dense],
+    }
+}
+
+/// The names of the `training.json` cases `GINRS_TEST_SKIP` lists; a name that is no case of
+/// `file` fails the test.
+fn skipped_cases(file: &Value) -> HashSet<String> {
+    let list = match std::env::var("GINRS_TEST_SKIP") {
+        Ok(list) => list,
+        Err(std::env::VarError::NotPresent) => String::new(),
+        Err(e) => panic!("GINRS_TEST_SKIP: {e}"),
+    };
+    let known: HashSet<&str> = ["layer_grads", "models", "adam"]
+        .iter()
+        .filter_map(|section| file[section].as_array())
+        .flatten()
+        .filter_map(|case| case["name"].as_str())
+        .collect();
+    let names: HashSet<String> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(str::to_string)
+        .collect();
+    for name in &names {
+        assert!(
+            known.contains(name.as_str()),
+            "GINRS_TEST_SKIP names {name}, which is no case of the fixture"
+        );
+    }
+    names
+}
 
 /// `max |got − want| / max |want|` (absolute when `want` is all zeros).
 fn relative_error(got: &[f64], want: &[f64], context: &str) -> f64 {
@@ -501,7 +562,7 @@ fn scalar(loss: &Tensor<1>) -> f64 {
 /// relative to its own largest magnitude).
 fn replay_layer(case: &Value, file: &Value, route: Route) -> Vec<Measure> {
     let name = case["name"].as_str().unwrap();
-    let device = Device::flex().autodiff();
+    let device = device();
     let layer = build(case, file, &device).with_route(route);
     let input = batch(&case["input"], 1, &device).require_grad();
     let output = layer.forward(&input);
@@ -588,7 +649,7 @@ fn reference_case<'a>(reference: &'a Value, case: &Value) -> &'a Value {
 /// gradients per array, to the fixture's own accuracy).
 fn replay_model(case: &Value, exact: &Value, file: &Value, route: Route) -> Vec<Measure> {
     let name = case["name"].as_str().unwrap();
-    let device = Device::flex().autodiff();
+    let device = device();
     let model = build_model(case, file, &device).with_route(route);
     assert_eq!(
         model.count_params(),
@@ -680,7 +741,7 @@ fn fixture_optimizer(optimizer: &Value) -> (Optimizer, f64) {
 /// array relative to its own largest magnitude).
 fn replay_adam(case: &Value, file: &Value, route: Route) -> Vec<Measure> {
     let name = case["name"].as_str().unwrap();
-    let device = Device::flex().autodiff();
+    let device = device();
     let model = build_model(case, file, &device).with_route(route);
     let (optimizer, learning_rate) = fixture_optimizer(&case["optimizer"]);
     let loss = fixture_loss(case["loss"].as_str().expect("the loss's name"));
@@ -749,8 +810,8 @@ impl Measure {
     }
 }
 
-/// Replays every case of `section` with `replay` on the dense and the automatic route;
-/// returns the failures beyond tolerance.
+/// Replays every case of `section` but those [`skipped_cases`] names with `replay` on each of
+/// [`routes`]; returns the failures beyond tolerance.
 fn replay_section(
     file: &Value,
     section: &str,
@@ -760,18 +821,24 @@ fn replay_section(
         .as_array()
         .unwrap_or_else(|| panic!("{section} list"));
     assert!(!cases.is_empty(), "no {section} cases");
+    let skipped = skipped_cases(file);
     let mut failures = Vec::new();
     for case in cases {
         let name = case["name"].as_str().unwrap();
+        if skipped.contains(name) {
+            println!("{section} {name}: skipped (GINRS_TEST_SKIP)");
+            continue;
+        }
         let kind = case.get("layer").or_else(|| case.get("model")).unwrap();
-        for route in [Route::Dense, Route::Auto] {
+        for &route in routes() {
             let measures = replay(case, file, route);
             let summary: Vec<String> = measures
                 .iter()
                 .map(|m| format!("{} {:.2e} (tolerance {:.0e})", m.what, m.error, m.tolerance))
                 .collect();
             println!(
-                "{section} {name} ({kind}, {route:?}): {}",
+                "{section} {name} ({kind}, {route:?} on {}): {}",
+                test_device().name(),
                 summary.join(", ")
             );
             if measures.iter().any(|m| m.error > m.tolerance) {
@@ -841,7 +908,7 @@ fn exported_ginjax_models_run_in_burn() {
         assert!(!cases.is_empty(), "{fixture}: no exported models");
         for case in cases {
             let name = case["name"].as_str().unwrap();
-            let device = Device::flex().autodiff();
+            let device = device();
             let model_file =
                 ModelFile::from_json(&case["model"].to_string()).expect("a model file");
             let model = Model::from_file(&model_file, &device).expect("the exported model");
