@@ -53,7 +53,7 @@ fn main() {
         }
         return;
     }
-    let tests: [(&str, Test); 7] = [
+    let tests: [(&str, Test); 8] = [
         (
             "replicas_are_identical_after_one_step_and_equal_one_process",
             replicas_are_identical_after_one_step,
@@ -81,6 +81,10 @@ fn main() {
         (
             "the_data_split_is_as_the_tests_assume",
             the_data_split_is_as_the_tests_assume,
+        ),
+        (
+            "an_hdf5_dataset_trains_on_two_ranks_as_on_one",
+            an_hdf5_dataset_trains_on_two_ranks_as_on_one,
         ),
     ];
     let filter: Vec<String> = std::env::args()
@@ -211,6 +215,13 @@ fn succeed(command: Command) -> Output {
 
 /// `ginrs train` on `ranks` ranks (1: a plain process), with `extra` flags.
 fn ginrs_train(ranks: usize, data: &Path, run_dir: &Path, epochs: usize, extra: &[&str]) -> Output {
+    let mut args = train_args(data, run_dir, epochs);
+    args.extend(extra.iter().map(|a| a.to_string()));
+    ginrs(ranks, &args)
+}
+
+/// `ginrs ARGS` on `ranks` ranks (1: a plain process, without `--mpi`).
+fn ginrs(ranks: usize, args: &[String]) -> Output {
     let mut command = if ranks == 1 {
         Command::new(GINRS)
     } else {
@@ -218,7 +229,7 @@ fn ginrs_train(ranks: usize, data: &Path, run_dir: &Path, epochs: usize, extra: 
         c.args([GINRS]);
         c
     };
-    command.args(train_args(data, run_dir, epochs)).args(extra);
+    command.args(args);
     if ranks > 1 {
         command.arg("--mpi");
     }
@@ -687,4 +698,53 @@ fn ranks_that_disagree_are_named(data: &Path) {
         .arg(std::env::current_exe().unwrap())
         .args([data, dir.path()]);
     succeed(command);
+}
+
+/// The Well's directory (train/valid/test files, a constant field): 2 ranks, each reading its
+/// shards' hyperslabs, against one process.
+fn an_hdf5_dataset_trains_on_two_ranks_as_on_one(_: &Path) {
+    let well = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/data/well_2d");
+    let dir = tempfile::tempdir().unwrap();
+    let args = |run: &str| -> Vec<String> {
+        let run_dir = dir.path().join(run);
+        [
+            "train",
+            "--quiet",
+            "--data",
+            well.to_str().unwrap(),
+            "--parity",
+            "buoyancy=0",
+            "--past-steps",
+            "1",
+            "--run-dir",
+            run_dir.to_str().unwrap(),
+            "--epochs",
+            "2",
+            "--batch-size",
+            "4",
+            "--kind",
+            "resnet",
+            "--depth",
+            "1",
+            "--num-blocks",
+            "1",
+            "--use-group-norm",
+            "false",
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    ginrs(1, &args("one"));
+    ginrs(2, &args("two"));
+    let (one, want) = last_checkpoint(&dir.path().join("one"));
+    let (two, got) = last_checkpoint(&dir.path().join("two"));
+    assert!(one.steps >= 4, "{} steps", one.steps);
+    assert_eq!(two.steps, one.steps);
+    assert_eq!(two.normalization.is_some(), one.normalization.is_some());
+    let error = worst_relative_error(&got, &want);
+    println!(
+        "    The Well's directory, 2 ranks vs 1 process after {} steps: {error:.2e}",
+        one.steps
+    );
+    assert!(error <= 1e-5, "{error:.2e}");
 }
