@@ -165,18 +165,24 @@ fn train_args(data: &Path, run_dir: &Path, epochs: usize) -> Vec<String> {
         "0.15",
         "--seed",
         "7",
-        "--kind",
-        "resnet",
-        "--depth",
-        "1",
-        "--num-blocks",
-        "1",
-        "--use-group-norm",
-        "false",
     ]
-    .map(String::from)
-    .to_vec()
+    .iter()
+    .chain(&MODEL_FLAGS)
+    .map(|a| a.to_string())
+    .collect()
 }
+
+/// The model of every run: [`config`]'s small ResNet.
+const MODEL_FLAGS: [&str; 8] = [
+    "--kind",
+    "resnet",
+    "--depth",
+    "1",
+    "--num-blocks",
+    "1",
+    "--use-group-norm",
+    "false",
+];
 
 /// `mpirun -np <ranks> --oversubscribe` (as root too, as CI runs), without Open MPI's
 /// single-copy shared-memory mechanism (containers often forbid its `process_vm_readv`).
@@ -722,17 +728,11 @@ fn an_hdf5_dataset_trains_on_two_ranks_as_on_one(_: &Path) {
             "2",
             "--batch-size",
             "4",
-            "--kind",
-            "resnet",
-            "--depth",
-            "1",
-            "--num-blocks",
-            "1",
-            "--use-group-norm",
-            "false",
         ]
-        .map(String::from)
-        .to_vec()
+        .iter()
+        .chain(&MODEL_FLAGS)
+        .map(|a| a.to_string())
+        .collect()
     };
     ginrs(1, &args("one"));
     ginrs(2, &args("two"));
