@@ -26,6 +26,8 @@
 //!   parameters, ginjax exports and model files (whose configuration is `models/`'s). Layers
 //!   and models convert their parameters to and from these plain structs (`layers/`,
 //!   `models/` → `io/`), and `io/` builds layers from them (`io/` → `layers/`).
+//! - `roofline.rs` measures the machine's multiply-add peak with `kernels/` (benches read
+//!   their GFLOP/s against it).
 //! - `check/` tests layers (numerical equivariance); nothing in the crate depends on it.
 //! - `error.rs` holds the crate-wide [`Error`], which wraps every folder's error type.
 #![warn(missing_docs)]
@@ -39,6 +41,7 @@ pub(crate) mod kernels;
 pub mod layers;
 pub mod models;
 pub mod ops;
+pub mod roofline;
 #[cfg(test)]
 mod test_support;
 
