@@ -101,55 +101,56 @@ def session(index: int, args, python: str) -> dict:
     }
 
 
-def joined(values, fmt: str) -> str:
-    return " / ".join(format(v, fmt) for v in values)
+def joined(values, fmt: str, unit: str = "") -> str:
+    """The sessions' values, `a / b / ...`, each followed by `unit`."""
+    return " / ".join(format(v, fmt) + unit for v in values)
+
+
+def table(sessions: list[dict], kind: str) -> list[str]:
+    """The markdown table of `kind` (`forward` or `step`): one row per case."""
+    step = kind == "step"
+    head = "| case | ginjax ms | torch skeleton ms | ginrs ms | vs ginjax | vs torch | "
+    head += "step / forward | " if step else ""
+    lines = [head + "GFLOP | GFLOP/s | of peak |",
+             "| --- |" + " ---: |" * (9 if step else 8)]
+    for case in CASES:
+        c = [s["cases"][case] for s in sessions]
+        ours = [x[f"{kind}_ms"] for x in c]
+        gflops = [x[f"{kind}_gflop"] / t * 1e3 for x, t in zip(c, ours)]
+        cells = [
+            f"`{case}`",
+            joined([x[f"ginjax_{kind}_ms"] for x in c], ".0f"),
+            joined([x[f"torch_{kind}_ms"] for x in c], ".0f" if step else ".1f"),
+            joined(ours, ".1f" if step else ".2f"),
+            joined([x[f"ginjax_{kind}_ms"] / t for x, t in zip(c, ours)], ".0f", "×"),
+            joined([x[f"torch_{kind}_ms"] / t for x, t in zip(c, ours)], ".2f" if step else ".1f", "×"),
+        ]
+        if step:
+            cells.append(joined([t / x["forward_ms"] for x, t in zip(c, ours)], ".1f", "×"))
+        cells += [
+            f"{c[0][f'{kind}_gflop']:.3f}",
+            joined(gflops, ".0f"),
+            joined([g / s["peak"] * 100 for g, s in zip(gflops, sessions)], ".0f", "%"),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 def tables(sessions: list[dict], when: str) -> str:
     """The two markdown tables and what they were measured on."""
-    n = len(sessions)
     lines = [
-        f"Measured by `scripts/speed.py --sessions {n}` ({when}); each cell lists the "
-        f"sessions' values, ginrs's being the median of its two runs per session. Peak: "
+        f"Measured by `scripts/speed.py --sessions {len(sessions)}` ({when}); each cell lists "
+        f"the sessions' values, ginrs's being the median of its two runs per session. Peak: "
         f"{joined([s['peak'] for s in sessions], '.0f')} GFLOP/s (`--bench peak`, all cores).",
         "",
         "Inference (forward pass of the whole batch):",
         "",
-        "| case | ginjax ms | torch skeleton ms | ginrs ms | vs ginjax | vs torch | GFLOP | "
-        "GFLOP/s | of peak |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for case in CASES:
-        c = [s["cases"][case] for s in sessions]
-        gflops = [x["forward_gflop"] / x["forward_ms"] * 1e3 for x in c]
-        lines.append(
-            f"| `{case}` | {joined([x['ginjax_forward_ms'] for x in c], '.0f')} "
-            f"| {joined([x['torch_forward_ms'] for x in c], '.1f')} "
-            f"| {joined([x['forward_ms'] for x in c], '.2f')} "
-            f"| {joined([x['ginjax_forward_ms'] / x['forward_ms'] for x in c], '.0f')}× "
-            f"| {joined([x['torch_forward_ms'] / x['forward_ms'] for x in c], '.1f')}× "
-            f"| {c[0]['forward_gflop']:.3f} | {joined(gflops, '.0f')} "
-            f"| {joined([g / s['peak'] * 100 for g, s in zip(gflops, sessions)], '.0f')}% |")
-    lines += [
+        *table(sessions, "forward"),
         "",
         "One training step (forward, loss, backward, Adam), ginrs's fused route:",
         "",
-        "| case | ginjax ms | torch skeleton ms | ginrs ms | vs ginjax | vs torch | "
-        "step / forward | GFLOP | GFLOP/s | of peak |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *table(sessions, "step"),
     ]
-    for case in CASES:
-        c = [s["cases"][case] for s in sessions]
-        gflops = [x["step_gflop"] / x["step_ms"] * 1e3 for x in c]
-        lines.append(
-            f"| `{case}` | {joined([x['ginjax_step_ms'] for x in c], '.0f')} "
-            f"| {joined([x['torch_step_ms'] for x in c], '.0f')} "
-            f"| {joined([x['step_ms'] for x in c], '.1f')} "
-            f"| {joined([x['ginjax_step_ms'] / x['step_ms'] for x in c], '.0f')}× "
-            f"| {joined([x['torch_step_ms'] / x['step_ms'] for x in c], '.2f')}× "
-            f"| {joined([x['step_ms'] / x['forward_ms'] for x in c], '.1f')}× "
-            f"| {c[0]['step_gflop']:.3f} | {joined(gflops, '.0f')} "
-            f"| {joined([g / s['peak'] * 100 for g, s in zip(gflops, sessions)], '.0f')}% |")
     return "\n".join(lines) + "\n"
 
 
