@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::kernels::peak::fma_burst;
 
-/// Multiply-add rounds per burst: about a millisecond on a vector FMA unit.
+/// Multiply-add rounds per burst: under a millisecond with vector FMA units.
 const ROUNDS: u64 = 1 << 18;
 
 /// The multiply-add rate of `threads` threads running at once for about `duration`, in GFLOP/s

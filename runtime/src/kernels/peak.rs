@@ -55,13 +55,12 @@ fn avx2(rounds: u64, a: f32, b: f32) -> (f32, f64) {
             *x = _mm256_fmadd_ps(*x, va, vb);
         }
     }
+    let total = acc
+        .iter()
+        .fold(_mm256_setzero_ps(), |t, &x| _mm256_add_ps(t, x));
     let mut lanes = [0.0f32; 8];
-    for x in acc {
-        let mut v = [0.0f32; 8];
-        // SAFETY: `v` holds 8 floats, the 32 bytes an unaligned 256-bit store writes.
-        unsafe { _mm256_storeu_ps(v.as_mut_ptr(), x) };
-        lanes.iter_mut().zip(v).for_each(|(l, v)| *l += v);
-    }
+    // SAFETY: `lanes` holds 8 floats, the 32 bytes an unaligned 256-bit store writes.
+    unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), total) };
     let flops = rounds as f64 * (ACCUMULATORS * 8 * 2) as f64;
     (lanes.iter().sum(), flops)
 }
