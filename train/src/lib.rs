@@ -55,7 +55,8 @@
 //!   `Autodiff<Flex, C>` (a `Backward` node, `OpsKind`, checkpointed operands), called through
 //!   `Dispatch` on `Tensor::into_dispatch`; the fused [`Route`] of ConvContract (bias
 //!   included), GroupNorm, VectorNeuronNonlinear and MaxNormPool is one per layer
-//!   (`layers::host`), and a [`TensorImage`] a host operation produced keeps its packed
+//!   (`layers::host`), or one for a whole model whose every layer takes that route
+//!   ([`Model::runs_fused`]), and a [`TensorImage`] a host operation produced keeps its packed
 //!   tensor, which the next host operation takes as it is.
 //! - Images are carried as rank-4 tensors `[batch, channels, pixels, d^k]` whatever d and k
 //!   ([`TensorImage`]), and reshaped to `conv{1,2,3}d`'s ranks inside the convolution.

@@ -291,6 +291,9 @@ fn dense_and_fused_routes_differentiate_a_model_alike() {
         let fused = fresh.with_route(Route::Fused);
         assert_eq!(routes(&dense), vec![Route::Dense; convs], "{kind:?}");
         assert_eq!(routes(&fused), vec![Route::Fused; convs], "{kind:?}");
+        // The fused model runs as one program; the dense one layer by layer.
+        assert!(fused.runs_fused(&batch), "{kind:?}");
+        assert!(!dense.runs_fused(&batch), "{kind:?}");
         let (diff, scale) = max_abs_diff(&outputs(&fused, &batch), &outputs(&dense, &batch));
         assert!(
             diff <= 1e-5 * scale.max(1.0),

@@ -55,7 +55,7 @@ use ginrs_runtime::{
 use crate::error::{FusedUnsupported, TrainError};
 use crate::image::{read_f32, TensorImage};
 #[cfg(feature = "flex")]
-use crate::layers::host::{conv::FusedConv, HostOp};
+use crate::layers::host::{conv::FusedConv, FusedLayer};
 use crate::layers::padding::{pad_axis, AxisPadding};
 use crate::layers::route::Route;
 use crate::params::{key_repr, GinjaxParams, NamedTensor};
@@ -326,12 +326,12 @@ impl ConvContract {
             .map_err(ginrs_runtime::Error::from)?;
         let out_geometry = plan.output_geometry();
         #[cfg(feature = "flex")]
-        if let Some(call) = self
-            .spec
-            .route
-            .pick(|| self.fused_call(input, &out_geometry))?
-        {
-            return self.forward_fused(input, call, &out_geometry);
+        if let Some((layer, call)) = self.spec.route.pick(|| {
+            let layer = self.fused_kernel(input.geometry(), &out_geometry)?;
+            let call = layer.call(input)?;
+            Ok((layer, call))
+        })? {
+            return layer.apply(call, input);
         }
         #[cfg(not(feature = "flex"))]
         self.spec
@@ -355,37 +355,50 @@ impl ConvContract {
         self.bias.get(slot).map(Param::val)
     }
 
-    /// The fused call for `input`, when the fused route serves it.
+    /// The fused route's kernel for inputs of `signature` on `geometry` (checked as
+    /// [`ConvContract::forward`] checks them), with its parameters.
     #[cfg(feature = "flex")]
-    fn fused_call(
+    pub(crate) fn fused_layer(
         &self,
-        input: &TensorImage,
-        out_geometry: &Geometry,
-    ) -> Result<HostOp, FusedUnsupported> {
-        let (device, dtype) = input
-            .device()
-            .zip(input.dtype())
-            .ok_or(FusedUnsupported::Empty)?;
-        FusedConv::call(
-            self.spec.kernels.clone(),
-            input.batch(),
-            input.geometry().clone(),
-            out_geometry.clone(),
-            &device,
-            dtype,
-        )
+        signature: &Signature,
+        geometry: &Geometry,
+    ) -> Result<FusedLayer, TrainError> {
+        if geometry.dim() != self.spec.dim {
+            return Err(TrainError::Dimension {
+                expected: self.spec.dim,
+                got: geometry.dim(),
+            });
+        }
+        if signature != &self.spec.config.input {
+            return Err(TrainError::SignatureMismatch {
+                what: "ConvContract input",
+                expected: self.spec.config.input.clone(),
+                got: signature.clone(),
+            });
+        }
+        let plan = self
+            .spec
+            .config
+            .options
+            .resolve(geometry, self.spec.bank.sides())
+            .map_err(ginrs_runtime::Error::from)?;
+        Ok(self.fused_kernel(geometry, &plan.output_geometry())?)
     }
 
-    /// The fused route: the output, bias included (the runtime layer's output signature is
-    /// the output order). The host operation's parameters are the weights, flat, then the
-    /// bias of every biased output block.
+    /// The fused route's kernel for inputs on `geometry` (output on `out_geometry`), where it
+    /// serves them. The host parameters are the weights, flat, then the bias of every biased
+    /// output block; the output order is the runtime layer's output signature.
     #[cfg(feature = "flex")]
-    fn forward_fused(
+    fn fused_kernel(
         &self,
-        input: &TensorImage,
-        call: HostOp,
+        geometry: &Geometry,
         out_geometry: &Geometry,
-    ) -> Result<TensorImage, TrainError> {
+    ) -> Result<FusedLayer, FusedUnsupported> {
+        let kernel = FusedConv::new(
+            self.spec.kernels.clone(),
+            geometry.clone(),
+            out_geometry.clone(),
+        )?;
         let weights = self.weights.iter().map(|w| {
             let value = w.val();
             let len = value.shape().num_elements();
@@ -398,8 +411,12 @@ impl ConvContract {
             .zip(biased)
             .filter(|(_, biased)| *biased)
             .map(|(b, _)| b.val());
-        let outputs = self.spec.kernels.output_signature();
-        call.apply_image(input, weights.chain(bias).collect(), &outputs, out_geometry)
+        Ok(FusedLayer {
+            kernel: Arc::new(kernel),
+            params: weights.chain(bias).collect(),
+            output: self.spec.kernels.output_signature(),
+            geometry: out_geometry.clone(),
+        })
     }
 
     /// The dense route, without bias: one block `[batch, out_c, pixels', d^k_out]` per output,

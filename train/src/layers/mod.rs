@@ -5,7 +5,7 @@ pub mod activation;
 pub mod baseline;
 pub mod conv_contract;
 #[cfg(feature = "flex")]
-mod host;
+pub(crate) mod host;
 pub mod nonlinear;
 pub mod norm;
 pub mod padding;

@@ -8,6 +8,8 @@
 
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor, TensorData};
+#[cfg(feature = "flex")]
+use ginrs_runtime::Geometry;
 use ginrs_runtime::VectorNeuronNonlinear as RuntimeVectorNeuron;
 use ginrs_runtime::{Signature, TensorKey};
 
@@ -17,7 +19,7 @@ use crate::error::TrainError;
 use crate::image::{read_f32, TensorImage};
 use crate::layers::activation::ScalarActivation;
 #[cfg(feature = "flex")]
-use crate::layers::host::same_shape::SameShape;
+use crate::layers::host::{same_shape::SameShape, FusedLayer};
 use crate::layers::route::Route;
 use crate::params::{key_repr, GinjaxParams, NamedTensor};
 
@@ -136,15 +138,7 @@ impl VectorNeuronNonlinear {
             .collect::<Result<Vec<_>, _>>()?;
         #[cfg(feature = "flex")]
         if !self.weights.is_empty() {
-            let weights = || {
-                self.weights
-                    .iter()
-                    .map(|w| {
-                        let [rows, cols] = w.val().dims();
-                        w.val().reshape([rows * cols])
-                    })
-                    .collect()
-            };
+            let weights = || self.flat_weights();
             if let Some(out) =
                 SameShape::forward(self.spec.route, &self.spec.runtime, input, weights)?
             {
@@ -166,6 +160,38 @@ impl VectorNeuronNonlinear {
             out.push(key.clone(), y)?;
         }
         Ok(out)
+    }
+
+    /// The weights in the runtime layer's flat order: per non-scalar key, its `c × c`
+    /// matrix, row-major.
+    #[cfg(feature = "flex")]
+    fn flat_weights(&self) -> Vec<Tensor<1>> {
+        self.weights
+            .iter()
+            .map(|w| {
+                let [rows, cols] = w.val().dims();
+                w.val().reshape([rows * cols])
+            })
+            .collect()
+    }
+
+    /// The fused route's kernel for inputs of `signature` on `geometry` (checked as
+    /// [`VectorNeuronNonlinear::forward`] checks them), with its parameters.
+    #[cfg(feature = "flex")]
+    pub(crate) fn fused_layer(
+        &self,
+        signature: &Signature,
+        geometry: &Geometry,
+    ) -> Result<FusedLayer, TrainError> {
+        for (key, channels) in signature.entries() {
+            self.weight_index(key, *channels)?;
+        }
+        Ok(SameShape::layer(
+            &self.spec.runtime,
+            signature,
+            geometry,
+            self.flat_weights(),
+        ))
     }
 
     /// The index of `key`'s weights (`None` for the scalar key, which has none), checking

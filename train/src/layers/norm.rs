@@ -21,6 +21,8 @@
 
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor, TensorData};
+#[cfg(feature = "flex")]
+use ginrs_runtime::Geometry;
 use ginrs_runtime::GroupNorm as RuntimeGroupNorm;
 use ginrs_runtime::{NormParity, Signature, TensorKey};
 
@@ -30,7 +32,7 @@ use crate::error::FusedUnsupported;
 use crate::error::TrainError;
 use crate::image::{read_f32, TensorImage};
 #[cfg(feature = "flex")]
-use crate::layers::host::same_shape::SameShape;
+use crate::layers::host::{same_shape::SameShape, FusedLayer};
 use crate::layers::route::Route;
 use crate::params::{key_repr, GinjaxParams, NamedTensor};
 
@@ -183,12 +185,7 @@ impl GroupNorm {
         }
         #[cfg(feature = "flex")]
         if let Some(out) = SameShape::forward(self.spec.route, &self.spec.runtime, input, || {
-            // The runtime layer's flat order: weight, then the bias where the key has one.
-            self.weight
-                .iter()
-                .zip(&self.bias)
-                .flat_map(|(w, b)| std::iter::once(w.val()).chain(b.as_ref().map(Param::val)))
-                .collect()
+            self.flat_params()
         })? {
             return Ok(out);
         }
@@ -210,6 +207,36 @@ impl GroupNorm {
             out.push(key.clone(), y)?;
         }
         Ok(out)
+    }
+
+    /// The parameters in the runtime layer's flat order: per key, the weight, then the bias
+    /// where the key has one.
+    #[cfg(feature = "flex")]
+    fn flat_params(&self) -> Vec<Tensor<1>> {
+        self.weight
+            .iter()
+            .zip(&self.bias)
+            .flat_map(|(w, b)| std::iter::once(w.val()).chain(b.as_ref().map(Param::val)))
+            .collect()
+    }
+
+    /// The fused route's kernel for inputs of `signature` on `geometry` (checked as
+    /// [`GroupNorm::forward`] checks them), with its parameters.
+    #[cfg(feature = "flex")]
+    pub(crate) fn fused_layer(
+        &self,
+        signature: &Signature,
+        geometry: &Geometry,
+    ) -> Result<FusedLayer, TrainError> {
+        for (key, channels) in signature.entries() {
+            self.index_of(key, *channels)?;
+        }
+        Ok(SameShape::layer(
+            &self.spec.runtime,
+            signature,
+            geometry,
+            self.flat_params(),
+        ))
     }
 
     fn index_of(&self, key: &TensorKey, channels: usize) -> Result<usize, TrainError> {

@@ -10,15 +10,18 @@
 //! On the fused route ([`Route`]) the runtime's pool runs instead, as one operation with its
 //! own backward pass (`host::pool`): the same choices, without the gathers and scatters.
 
+#[cfg(feature = "flex")]
+use std::sync::Arc;
+
 use burn::module::Module;
 use burn::tensor::{Int, Tensor, TensorData};
-use ginrs_runtime::Geometry;
 use ginrs_runtime::MaxNormPool as RuntimeMaxNormPool;
+use ginrs_runtime::{Geometry, Signature};
 
 use crate::error::{FusedUnsupported, TrainError};
 use crate::image::TensorImage;
 #[cfg(feature = "flex")]
-use crate::layers::host::pool::FusedPool;
+use crate::layers::host::{pool::FusedPool, FusedLayer};
 use crate::layers::route::Route;
 
 /// ginjax's `MaxNormPool(patch_len, use_norm)` (see the module docs).
@@ -73,16 +76,11 @@ impl MaxNormPool {
             .expect("MaxNormPool::new checked the patch side")
     }
 
-    /// Pools every block of `input`.
-    pub fn forward(&self, input: &TensorImage) -> Result<TensorImage, TrainError> {
-        let p = self.patch_len;
-        let geometry = input.geometry();
-        let sides: Vec<usize> = geometry.spatial().iter().map(|n| n / p).collect();
-        let out_geometry = Geometry::new(sides.clone(), geometry.torus().to_vec())?;
-        let table = patch_table(geometry.spatial(), &sides, p);
-        let patch = p.pow(geometry.dim() as u32);
-        if let Some((key, _)) = input
-            .blocks()
+    /// The pooled geometry of `geometry`, after checking that the pool serves blocks of
+    /// `signature` (with `use_norm = false`, scalars only).
+    fn pooled(&self, signature: &Signature, geometry: &Geometry) -> Result<Geometry, TrainError> {
+        if let Some((key, _)) = signature
+            .entries()
             .iter()
             .find(|(key, _)| !self.use_norm && key.k() > 0)
         {
@@ -91,23 +89,60 @@ impl MaxNormPool {
                  can be compared by value"
             )));
         }
+        let p = self.patch_len;
+        let sides: Vec<usize> = geometry.spatial().iter().map(|n| n / p).collect();
+        Ok(Geometry::new(sides, geometry.torus().to_vec())?)
+    }
+
+    /// The fused route's kernel for inputs of `signature` on `geometry` (checked as
+    /// [`MaxNormPool::forward`] checks them); it has no parameters.
+    #[cfg(feature = "flex")]
+    pub(crate) fn fused_layer(
+        &self,
+        signature: &Signature,
+        geometry: &Geometry,
+    ) -> Result<FusedLayer, TrainError> {
+        let out_geometry = self.pooled(signature, geometry)?;
+        Ok(self.fused_kernel(signature, geometry, &out_geometry)?)
+    }
+
+    #[cfg(feature = "flex")]
+    fn fused_kernel(
+        &self,
+        signature: &Signature,
+        geometry: &Geometry,
+        out_geometry: &Geometry,
+    ) -> Result<FusedLayer, FusedUnsupported> {
+        let kernel = FusedPool::new(
+            self.to_runtime_layer(),
+            signature.clone(),
+            geometry.clone(),
+            out_geometry.clone(),
+        )?;
+        Ok(FusedLayer {
+            kernel: Arc::new(kernel),
+            params: Vec::new(),
+            output: signature.clone(),
+            geometry: out_geometry.clone(),
+        })
+    }
+
+    /// Pools every block of `input`.
+    pub fn forward(&self, input: &TensorImage) -> Result<TensorImage, TrainError> {
+        let p = self.patch_len;
+        let geometry = input.geometry();
+        let signature = input.signature();
+        let out_geometry = self.pooled(&signature, geometry)?;
+        let sides = out_geometry.spatial().to_vec();
+        let table = patch_table(geometry.spatial(), &sides, p);
+        let patch = p.pow(geometry.dim() as u32);
         #[cfg(feature = "flex")]
-        if let Some(call) = self.route.pick(|| {
-            let (device, dtype) = input
-                .device()
-                .zip(input.dtype())
-                .ok_or(FusedUnsupported::Empty)?;
-            FusedPool::call(
-                self.to_runtime_layer(),
-                input.signature(),
-                input.batch(),
-                geometry.clone(),
-                out_geometry.clone(),
-                &device,
-                dtype,
-            )
+        if let Some((layer, call)) = self.route.pick(|| {
+            let layer = self.fused_kernel(&signature, geometry, &out_geometry)?;
+            let call = layer.call(input)?;
+            Ok((layer, call))
         })? {
-            return call.apply_image(input, Vec::new(), &input.signature(), &out_geometry);
+            return layer.apply(call, input);
         }
         #[cfg(not(feature = "flex"))]
         self.route

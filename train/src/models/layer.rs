@@ -9,9 +9,11 @@ use ginrs_runtime::TensorKey;
 
 use crate::error::TrainError;
 use crate::image::TensorImage;
+#[cfg(feature = "flex")]
+use crate::layers::host::program::ProgramBuilder;
 use crate::layers::{
     BaselineConv, BaselineNorm, ConvContract, Elementwise, GroupNorm, ImageModule, MaxNormPool,
-    ScalarActivation, VectorNeuronNonlinear,
+    Route, ScalarActivation, VectorNeuronNonlinear,
 };
 use crate::params::{GinjaxParams, NamedTensor};
 
@@ -74,6 +76,48 @@ impl ModelLayer {
             )),
             BuiltLayer::MaxNormPool(pool) => Self::Pool(MaxNormPool::from_runtime(pool)),
         })
+    }
+}
+
+impl ModelLayer {
+    /// The layer's [`Route`]: `None` for the baseline's layers, which have none.
+    pub fn route(&self) -> Option<Route> {
+        match self {
+            Self::ConvContract(l) => Some(l.route()),
+            Self::LayerNorm(l) => Some(l.route()),
+            Self::VectorNeuron(l) => Some(l.route()),
+            Self::Pool(l) => Some(l.route()),
+            Self::BaselineConv(_) | Self::BaselineNorm(_) | Self::Elementwise(_) => None,
+        }
+    }
+
+    /// Appends the layer's fused kernel, for the program's current image, to `program` (a
+    /// convolution's output blocks in the target signature's order, as
+    /// [`ImageModule::forward_image`] gives them). The baseline's layers have none.
+    #[cfg(feature = "flex")]
+    pub(crate) fn push_fused(&self, program: &mut ProgramBuilder) -> Result<(), TrainError> {
+        let (signature, geometry) = (program.signature(), program.geometry());
+        match self {
+            Self::ConvContract(l) => {
+                let layer = l.fused_layer(signature, geometry)?;
+                program.layer(layer, Some(&l.config().target))
+            }
+            Self::LayerNorm(l) => {
+                let layer = l.fused_layer(signature, geometry)?;
+                program.layer(layer, None)
+            }
+            Self::VectorNeuron(l) => {
+                let layer = l.fused_layer(signature, geometry)?;
+                program.layer(layer, None)
+            }
+            Self::Pool(l) => {
+                let layer = l.fused_layer(signature, geometry)?;
+                program.layer(layer, None)
+            }
+            Self::BaselineConv(_) | Self::BaselineNorm(_) | Self::Elementwise(_) => Err(
+                TrainError::Unsupported("the baseline's layers have no fused kernel".into()),
+            ),
+        }
     }
 }
 

@@ -9,6 +9,8 @@ use ginrs_runtime::{ModelConfig, ModelFile, ModelPlan, NamedParam};
 
 use crate::error::TrainError;
 use crate::image::TensorImage;
+#[cfg(feature = "flex")]
+use crate::layers::host::{program::ProgramBuilder, FusedLayer, HostOp};
 use crate::layers::{ImageModule, Route};
 use crate::models::layer::ModelLayer;
 use crate::params::{GinjaxParams, NamedTensor};
@@ -217,6 +219,10 @@ impl Model {
 
     /// The network alone (no seam) on its input.
     fn network(&self, input: &TensorImage) -> Result<TensorImage, TrainError> {
+        #[cfg(feature = "flex")]
+        if let Some((program, call)) = self.fused_call(input) {
+            return program.apply(call, input);
+        }
         let mut x = input.clone();
         let mut saved: Vec<TensorImage> = Vec::new();
         let mut layers = self.layers.iter();
@@ -242,6 +248,60 @@ impl Model {
             };
         }
         Ok(x)
+    }
+}
+
+impl Model {
+    /// Whether [`Model::forward`] on `input` runs the network as one fused program (one burn
+    /// operation for the whole network, with its own backward pass): where every layer
+    /// takes the fused route (none is [`Route::Dense`] and none is a baseline layer) and
+    /// the fused route serves the input (f32 on burn's flex device). Otherwise the layers
+    /// run one by one, each on its own route.
+    pub fn runs_fused(&self, input: &TensorImage) -> bool {
+        self.fused_call(input).is_some()
+    }
+
+    /// The fused program for `input` and its checked call, where the network runs so.
+    #[cfg(feature = "flex")]
+    fn fused_call(&self, input: &TensorImage) -> Option<(FusedLayer, HostOp)> {
+        let program = self.program(input)?;
+        let call = program.call(input).ok()?;
+        Some((program, call))
+    }
+
+    /// Without burn's flex backend there is no fused route.
+    #[cfg(not(feature = "flex"))]
+    fn fused_call(&self, _: &TensorImage) -> Option<std::convert::Infallible> {
+        None
+    }
+
+    /// The network as one fused program for `input` (see [`Model::runs_fused`]), where every
+    /// layer takes the fused route and has a kernel for its input.
+    #[cfg(feature = "flex")]
+    fn program(&self, input: &TensorImage) -> Option<FusedLayer> {
+        let fused = |layer: &ModelLayer| matches!(layer.route(), Some(r) if r != Route::Dense);
+        if !self.layers.iter().all(fused) {
+            return None;
+        }
+        let mut program = ProgramBuilder::new(input.signature(), input.geometry().clone());
+        let mut layers = self.layers.iter();
+        for node in self.spec.plan.nodes() {
+            let step = match node {
+                Node::Layer { .. } => layers
+                    .next()
+                    .expect("the model has one layer per layer node")
+                    .push_fused(&mut program),
+                Node::Save => {
+                    program.save();
+                    Ok(())
+                }
+                Node::AddSaved => program.add_saved(),
+                Node::ConcatSaved => program.concat_saved(),
+                Node::ToScalar | Node::FromScalar(_) => return None,
+            };
+            step.ok()?;
+        }
+        Some(program.finish())
     }
 }
 

@@ -12,10 +12,9 @@
 
 use std::sync::Arc;
 
-use burn::tensor::{DType, Device};
 use ginrs_runtime::{ConvContract as RuntimeConvContract, Geometry};
 
-use super::{block_values, image, write_blocks, HostKernel, HostOp};
+use super::{block_values, image, write_blocks, HostKernel};
 use crate::error::FusedUnsupported;
 
 /// The convolution of a runtime layer (its pairs' kernels; its own weights are not used) on one
@@ -28,29 +27,24 @@ pub struct FusedConv {
 }
 
 impl FusedConv {
-    /// The host call of `layer` on `batch` items of `input_geometry` (whose convolution output
-    /// has `output_geometry`), after checking that the fused route serves it on `device` in
-    /// `dtype`.
-    pub(crate) fn call(
+    /// The kernel of `layer` on inputs of `input_geometry` (whose convolution output has
+    /// `output_geometry`), where the fused route serves it.
+    pub(crate) fn new(
         layer: Arc<RuntimeConvContract>,
-        batch: usize,
         input_geometry: Geometry,
         output_geometry: Geometry,
-        device: &Device,
-        dtype: DType,
-    ) -> Result<HostOp, FusedUnsupported> {
+    ) -> Result<Self, FusedUnsupported> {
         if layer.weight_len() == 0 {
             return Err(FusedUnsupported::NoPairs);
         }
         layer
             .adjoint_support(&input_geometry)
             .map_err(|e| FusedUnsupported::Runtime(Box::new(e)))?;
-        let kernel = Self {
+        Ok(Self {
             layer,
             input_geometry,
             output_geometry,
-        };
-        HostOp::check(Arc::new(kernel), batch, device, dtype)
+        })
     }
 }
 
@@ -73,7 +67,7 @@ impl HostKernel for FusedConv {
         let mut y = self
             .layer
             .convolve_with(&x, weights)
-            .expect("FusedConv::call validated the layer, geometry and weight count");
+            .expect("FusedConv::new validated the layer, geometry and weight count");
         let means = self
             .layer
             .add_bias_with(&mut y, bias)
@@ -101,7 +95,7 @@ impl HostKernel for FusedConv {
             let dx = self
                 .layer
                 .convolve_adjoint(&g, &self.input_geometry, weights)
-                .expect("FusedConv::call validated the adjoint for this geometry");
+                .expect("FusedConv::new validated the adjoint for this geometry");
             write_blocks(&dx, out);
         }
         if !want_params {
@@ -111,7 +105,7 @@ impl HostKernel for FusedConv {
         let mut grad = self
             .layer
             .weight_gradient(&x, &g)
-            .expect("FusedConv::call validated the layer and geometry");
+            .expect("FusedConv::new validated the layer and geometry");
         grad.extend(bias_grad);
         grad
     }

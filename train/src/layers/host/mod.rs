@@ -28,12 +28,15 @@
 //!
 //! The kernels: [`conv`] (ConvContract's convolution and bias), [`pool`] (MaxNormPool) and
 //! [`same_shape`] (GroupNorm and VectorNeuronNonlinear, whose output has the input's
-//! signature). A kernel may keep values of its forward pass for its backward pass
+//! signature), each made by its layer as a [`FusedLayer`]; and [`program`], a whole network
+//! of such kernels with its skip connections as one kernel, which a model whose every layer
+//! takes the fused route runs instead of one operation per layer. A kernel may keep values of its forward pass for its backward pass
 //! ([`HostKernel::saved_len`]: the convolution's bias means, the pool's choices); the call
 //! holds them between the two.
 
 pub mod conv;
 pub mod pool;
+pub mod program;
 pub mod same_shape;
 
 use std::fmt::Debug;
@@ -66,6 +69,12 @@ pub trait HostKernel: Debug + Send + Sync {
     /// default).
     fn saved_len(&self) -> usize {
         0
+    }
+    /// Whether the backward pass reads the input (true by default; a kernel that returns
+    /// false is passed empty input blocks by [`program::FusedProgram`], which then need not
+    /// keep them).
+    fn reads_input(&self) -> bool {
+        true
     }
     /// Writes one item's output for `input` and the flat `params` into `out`, and the values
     /// its backward pass needs into `saved` ([`HostKernel::saved_len`] values).
@@ -132,6 +141,41 @@ pub struct HostOp {
     kernel: Arc<dyn HostKernel>,
     batch: usize,
     saved: Arc<Mutex<Vec<f32>>>,
+}
+
+/// One layer's host kernel for one input signature and geometry: the burn parameters it
+/// takes (flattened and concatenated in order) and the output it makes.
+#[derive(Debug)]
+pub(crate) struct FusedLayer {
+    /// The kernel.
+    pub kernel: Arc<dyn HostKernel>,
+    /// The layer's parameters, flat, in the kernel's order.
+    pub params: Vec<Tensor<1>>,
+    /// The output's signature, in the kernel's block order.
+    pub output: Signature,
+    /// The output's geometry.
+    pub geometry: Geometry,
+}
+
+impl FusedLayer {
+    /// The layer's call on `input` (a batch of the signature and geometry it was made for),
+    /// after checking that the fused route serves it on the input's device and dtype.
+    pub(crate) fn call(&self, input: &TensorImage) -> Result<HostOp, FusedUnsupported> {
+        let (device, dtype) = input
+            .device()
+            .zip(input.dtype())
+            .ok_or(FusedUnsupported::Empty)?;
+        HostOp::check(self.kernel.clone(), input.batch(), &device, dtype)
+    }
+
+    /// Applies `call` (this layer's [`FusedLayer::call`]) to `input`: the output image.
+    pub(crate) fn apply(
+        self,
+        call: HostOp,
+        input: &TensorImage,
+    ) -> Result<TensorImage, TrainError> {
+        call.apply_image(input, self.params, &self.output, &self.geometry)
+    }
 }
 
 impl HostOp {

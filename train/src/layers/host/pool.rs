@@ -2,15 +2,12 @@
 //! pixel was taken from ([`ginrs_runtime::MaxNormPool::forward_with_choices`]); the backward
 //! pass sends each pooled pixel's gradient back to that pixel
 //! ([`ginrs_runtime::MaxNormPool::backward`]). The choices are the values the forward pass
-//! keeps, one per channel and pooled pixel, as `f32` (exact: [`FusedPool::call`] accepts
+//! keeps, one per channel and pooled pixel, as `f32` (exact: [`FusedPool::new`] accepts
 //! images of fewer than 2^24 pixels). The pool has no parameters.
 
-use std::sync::Arc;
-
-use burn::tensor::{DType, Device};
 use ginrs_runtime::{Geometry, MaxNormPool as RuntimeMaxNormPool, Signature};
 
-use super::{block_values, image, write_blocks, HostKernel, HostOp};
+use super::{block_values, image, write_blocks, HostKernel};
 use crate::error::FusedUnsupported;
 
 /// Images with at least this many pixels are pooled with burn's ops: a pixel index must be
@@ -27,30 +24,25 @@ pub struct FusedPool {
 }
 
 impl FusedPool {
-    /// The host call of `layer` on `batch` items of `signature` on `input_geometry` (pooled to
-    /// `output_geometry`), after checking that the fused route serves it on `device` in
-    /// `dtype`.
-    pub(crate) fn call(
+    /// The kernel of `layer` on inputs of `signature` on `input_geometry` (pooled to
+    /// `output_geometry`), where the fused route serves it.
+    pub(crate) fn new(
         layer: RuntimeMaxNormPool,
         signature: Signature,
-        batch: usize,
         input_geometry: Geometry,
         output_geometry: Geometry,
-        device: &Device,
-        dtype: DType,
-    ) -> Result<HostOp, FusedUnsupported> {
+    ) -> Result<Self, FusedUnsupported> {
         if input_geometry.pixels() >= MAX_PIXELS {
             return Err(FusedUnsupported::PixelIndex {
                 pixels: input_geometry.pixels(),
             });
         }
-        let kernel = Self {
+        Ok(Self {
             layer,
             signature,
             input_geometry,
             output_geometry,
-        };
-        HostOp::check(Arc::new(kernel), batch, device, dtype)
+        })
     }
 }
 
@@ -61,6 +53,10 @@ impl HostKernel for FusedPool {
 
     fn output_blocks(&self) -> Vec<usize> {
         block_values(&self.output_geometry, &self.signature)
+    }
+
+    fn reads_input(&self) -> bool {
+        false
     }
 
     fn saved_len(&self) -> usize {

@@ -17,8 +17,8 @@ use ginrs_runtime::{
     VectorNeuronNonlinear as RuntimeVectorNeuron,
 };
 
-use super::{block_values, image, write_blocks, HostKernel, HostOp};
-use crate::error::{FusedUnsupported, TrainError};
+use super::{block_values, image, write_blocks, FusedLayer, HostKernel};
+use crate::error::TrainError;
 use crate::image::TensorImage;
 use crate::layers::route::Route;
 
@@ -76,29 +76,45 @@ pub struct SameShape<L> {
 }
 
 impl<L: SameShapeLayer> SameShape<L> {
-    /// `layer` (a runtime layer of the module's configuration) on `input` with the module's
-    /// parameters `params` (flat, in the runtime layer's order), where `route` takes the fused
-    /// route: `None` where it takes burn's ops.
+    /// `layer` (a runtime layer of the module's configuration) on inputs of `signature` on
+    /// `geometry`, with the module's parameters `params` (flat, in the runtime layer's
+    /// order).
+    pub(crate) fn layer(
+        layer: &L,
+        signature: &Signature,
+        geometry: &Geometry,
+        params: Vec<Tensor<1>>,
+    ) -> FusedLayer {
+        let kernel = Self {
+            layer: layer.clone(),
+            signature: signature.clone(),
+            geometry: geometry.clone(),
+        };
+        FusedLayer {
+            kernel: Arc::new(kernel),
+            params,
+            output: signature.clone(),
+            geometry: geometry.clone(),
+        }
+    }
+
+    /// `layer` on `input` with the parameters `params`, where `route` takes the fused route:
+    /// `None` where it takes burn's ops.
     pub(crate) fn forward(
         route: Route,
         layer: &L,
         input: &TensorImage,
         params: impl FnOnce() -> Vec<Tensor<1>>,
     ) -> Result<Option<TensorImage>, TrainError> {
-        let call = route.pick(|| {
-            let (device, dtype) = input
-                .device()
-                .zip(input.dtype())
-                .ok_or(FusedUnsupported::Empty)?;
-            let kernel = Self {
-                layer: layer.clone(),
-                signature: input.signature(),
-                geometry: input.geometry().clone(),
-            };
-            HostOp::check(Arc::new(kernel), input.batch(), &device, dtype)
-        })?;
-        call.map(|call| call.apply_image(input, params(), &input.signature(), input.geometry()))
-            .transpose()
+        let fused = Self::layer(layer, &input.signature(), input.geometry(), Vec::new());
+        let Some(call) = route.pick(|| fused.call(input))? else {
+            return Ok(None);
+        };
+        let fused = FusedLayer {
+            params: params(),
+            ..fused
+        };
+        fused.apply(call, input).map(Some)
     }
 
     fn bound(&self, params: &[f32]) -> L {
