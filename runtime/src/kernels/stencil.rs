@@ -221,7 +221,8 @@ impl SparseKernel {
     }
 
     /// The stencil; `wide` is scratch for the unit-stride path. It takes no closure, so that
-    /// when inlined into [`Self::run_avx2`] every loop is compiled with AVX2 and FMA.
+    /// when inlined into [`Self::run_avx2`] or [`Self::run_avx512`] every loop is compiled
+    /// with those instructions.
     #[inline(always)]
     fn run<const FMA: bool>(
         &self,
@@ -326,6 +327,21 @@ impl SparseKernel {
     ) {
         self.run::<true>(geometry, offsets, input, out, wide)
     }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    /// # Safety
+    /// The CPU must support AVX-512F, AVX2 and FMA.
+    unsafe fn run_avx512(
+        &self,
+        geometry: &StencilGeometry,
+        offsets: &[(usize, f32)],
+        input: &[f32],
+        out: &mut [f32],
+        wide: &mut Vec<f32>,
+    ) {
+        self.run::<true>(geometry, offsets, input, out, wide)
+    }
 }
 
 /// Advances the multi-index `idx` over the leading output axes (an odometer over `out`'s sides).
@@ -413,11 +429,17 @@ impl ResponseKernel for SparseKernel {
         WIDE.with(|wide| {
             let wide = &mut wide.borrow_mut();
             #[cfg(target_arch = "x86_64")]
-            if level() >= SimdLevel::Avx2 {
-                // SAFETY: the CPU supports AVX2 and FMA (`level()` never exceeds what it
-                // detects).
-                unsafe { self.run_avx2(geometry, &offsets, input, out, wide) };
-                return;
+            match level() {
+                // SAFETY: the CPU supports AVX-512F, AVX2 and FMA (`level()` never exceeds
+                // what it detects).
+                SimdLevel::Avx512 => {
+                    return unsafe { self.run_avx512(geometry, &offsets, input, out, wide) }
+                }
+                // SAFETY: as above, for AVX2 and FMA.
+                SimdLevel::Avx2 => {
+                    return unsafe { self.run_avx2(geometry, &offsets, input, out, wide) }
+                }
+                SimdLevel::Portable => {}
             }
             self.run::<false>(geometry, &offsets, input, out, wide);
         });

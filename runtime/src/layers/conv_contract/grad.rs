@@ -10,7 +10,8 @@
 //! **Weight gradient.** With the responses `R[i, f, j, q]` of the forward pass (input channel
 //! `i`, filter `f`, output component `j`, output pixel `q`), the output is
 //! `y[o, j, q] = Σ_{i,f} w[o, i, f] · R[i, f, j, q]`, so
-//! `∂L/∂w[o, i, f] = Σ_{j,q} g[o, j, q] · R[i, f, j, q]`: one GEMM `G · Rᵀ` per pair. The
+//! `∂L/∂w[o, i, f] = Σ_{j,q} g[o, j, q] · R[i, f, j, q]`: one GEMM `G · Rᵀ` per pair
+//! ([`add_row_dots`] for fewer than [`FEW_ROWS`] output channels, matrixmultiply above). The
 //! responses are recomputed tile by tile (the forward pass's tiles; they stay in cache) rather
 //! than kept from the forward pass.
 //!
@@ -38,7 +39,7 @@ use super::tiles::{grow, with_scratch, Scratch, Tiling, TILE_PIXELS};
 use super::{ConvContract, ConvContractError};
 use crate::error::Error;
 use crate::image::{buffers, Geometry, ImageBlock, MultiImage};
-use crate::kernels::gemm::{gemm_transposed, Transposed};
+use crate::kernels::gemm::{add_row_dots, gemm_transposed, Transposed, FEW_ROWS};
 use crate::kernels::layout::row_major_strides;
 use crate::kernels::stencil::{ResponseKernel, StencilGeometry};
 use crate::kernels::transpose::{deinterleave, interleave};
@@ -347,14 +348,16 @@ impl ConvContract {
                     );
                 }
                 let (m, k, n) = (*out_c, comps_out * top, in_c * pair.n_f);
-                gemm_transposed(
-                    Transposed::B,
-                    [m, k, n],
+                let (g, r) = (
                     &acc[starts[pair.target]..starts[pair.target + 1]],
                     &responses[..in_c * per_channel],
-                    1.0,
-                    &mut dw[offsets[p]..offsets[p] + m * n],
                 );
+                let dw = &mut dw[offsets[p]..offsets[p] + m * n];
+                if m < FEW_ROWS {
+                    add_row_dots([m, k, n], g, r, dw);
+                } else {
+                    gemm_transposed(Transposed::B, [m, k, n], g, r, 1.0, dw);
+                }
             }
         }
     }
