@@ -37,6 +37,7 @@
 pub mod conv;
 pub mod pool;
 pub mod program;
+mod recycle;
 pub mod same_shape;
 
 use std::fmt::Debug;
@@ -234,7 +235,9 @@ impl HostOp {
         let outputs = items_mut(out, &self.kernel.output_blocks(), self.batch);
         // One chunk per item, of at least one value, so that the zip runs for every item.
         let saved_len = self.kernel.saved_len();
-        let mut saved = vec![0.0f32; self.batch * saved_len.max(1)];
+        // Every kernel writes all its saved values (the one value of an empty chunk is
+        // never read); the buffer returns to the pool after the backward pass.
+        let mut saved = recycle::take(self.batch * saved_len.max(1));
         inputs
             .into_par_iter()
             .zip(outputs)
@@ -259,7 +262,7 @@ impl HostOp {
     ) -> Option<Vec<f32>> {
         let (in_blocks, out_blocks) = (self.kernel.input_blocks(), self.kernel.output_blocks());
         let saved_len = self.kernel.saved_len();
-        let saved = self.saved.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut saved = self.saved.lock().unwrap_or_else(PoisonError::into_inner);
         assert_eq!(
             saved.len(),
             self.batch * saved_len.max(1),
@@ -286,6 +289,8 @@ impl HostOp {
                 .map(|((x, s), g)| self.kernel.backward(&x, p, s, &g, None, want_params))
                 .reduce(Vec::new, sum),
         };
+        // burn runs a node's backward pass once.
+        recycle::give(std::mem::take(&mut *saved));
         want_params.then_some(dp)
     }
 
