@@ -71,12 +71,6 @@ pub trait HostKernel: Debug + Send + Sync {
     fn saved_len(&self) -> usize {
         0
     }
-    /// Whether the backward pass reads the input (true by default; a kernel that returns
-    /// false is passed empty input blocks by [`program::FusedProgram`], which then need not
-    /// keep them).
-    fn reads_input(&self) -> bool {
-        true
-    }
     /// Writes one item's output for `input` and the flat `params` into `out`, and the values
     /// its backward pass needs into `saved` ([`HostKernel::saved_len`] values).
     fn forward(&self, input: &[&[f32]], params: &[f32], out: &mut [&mut [f32]], saved: &mut [f32]);

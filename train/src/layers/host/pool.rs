@@ -55,10 +55,6 @@ impl HostKernel for FusedPool {
         block_values(&self.output_geometry, &self.signature)
     }
 
-    fn reads_input(&self) -> bool {
-        false
-    }
-
     fn saved_len(&self) -> usize {
         let pooled = self.output_geometry.pixels();
         self.signature

@@ -6,9 +6,9 @@
 //! burn then records one graph node for the network instead of one per layer, plus the
 //! copies, concatenations, slices and sums that assemble each layer's operands (and their
 //! backward passes, which pad every sliced block's gradient back to the whole operand). The
-//! forward pass keeps, per item, every layer's input (where the kernel's backward pass reads
-//! it, [`HostKernel::reads_input`]) and the kernel's own saved values, one after the other in
-//! the program's saved values.
+//! forward pass keeps, per item, every layer's input and the kernel's own saved values, one
+//! after the other in the program's saved values; a layer followed by a layer writes its
+//! output straight into the next layer's input there (no buffer of its own, no copy).
 //!
 //! [`Node::Save`]: ginrs_runtime::models::Node::Save
 //! [`Node::AddSaved`]: ginrs_runtime::models::Node::AddSaved
@@ -37,8 +37,11 @@ enum Step {
         output: Vec<usize>,
         /// Per block of the current image after the step: the kernel's output block it is.
         order: Vec<usize>,
-        /// Whether the kernel's backward pass reads its input (kept by the forward pass).
-        reads_input: bool,
+        /// Where the layer's input (its blocks one after the other) starts in the saved
+        /// values.
+        input_at: usize,
+        /// Where the kernel's own saved values start (right after the input).
+        kept_at: usize,
     },
     /// Push a copy of the current image.
     Save,
@@ -143,18 +146,17 @@ impl ProgramBuilder {
         let entries = order.iter().map(|&i| output.entries()[i].clone()).collect();
         let signature = Signature::new(entries).map_err(ginrs_runtime::Error::from)?;
         let len: usize = params.iter().map(|p| p.shape().num_elements()).sum();
-        let reads_input = kernel.reads_input();
-        if reads_input {
-            self.saved_len += input.iter().sum::<usize>();
-        }
-        self.saved_len += kernel.saved_len();
+        let input_at = self.saved_len;
+        let kept_at = input_at + input.iter().sum::<usize>();
+        self.saved_len = kept_at + kernel.saved_len();
         self.steps.push(Step::Layer {
             output: kernel.output_blocks(),
             kernel,
             params: self.param_len..self.param_len + len,
             input,
             order,
-            reads_input,
+            input_at,
+            kept_at,
         });
         self.params.extend(params);
         self.param_len += len;
@@ -251,6 +253,28 @@ impl ProgramBuilder {
     }
 }
 
+/// The message of a step that needs the current image as its own blocks: only a layer
+/// followed by a layer leaves it in `saved`.
+const OWNED: &str = "only a layer followed by a layer leaves the image in the saved values";
+
+/// The current image's own blocks (see [`OWNED`]).
+fn owned(x: &Option<Vec<Vec<f32>>>) -> &Vec<Vec<f32>> {
+    x.as_ref().expect(OWNED)
+}
+
+/// `values` cut into consecutive blocks of `sizes` values.
+fn split<'a, T>(values: &'a [T], sizes: &[usize]) -> Vec<&'a [T]> {
+    let mut rest = values;
+    sizes
+        .iter()
+        .map(|&n| {
+            let (block, tail) = rest.split_at(n);
+            rest = tail;
+            block
+        })
+        .collect()
+}
+
 /// Zero-filled blocks of `sizes` values.
 fn zeros(sizes: &[usize]) -> Vec<Vec<f32>> {
     sizes.iter().map(|&n| vec![0.0; n]).collect()
@@ -289,62 +313,83 @@ impl HostKernel for FusedProgram {
     }
 
     fn forward(&self, input: &[&[f32]], params: &[f32], out: &mut [&mut [f32]], saved: &mut [f32]) {
-        let mut x: Vec<Vec<f32>> = input.iter().map(|b| b.to_vec()).collect();
+        // The current image: its own blocks, or `None` where the last layer wrote it into the
+        // next layer's input in `saved`.
+        let mut x: Option<Vec<Vec<f32>>> = Some(input.iter().map(|b| b.to_vec()).collect());
         let mut stack: Vec<Vec<Vec<f32>>> = Vec::new();
-        let mut cursor = 0;
-        for step in &self.steps {
+        for (index, step) in self.steps.iter().enumerate() {
             match step {
                 Step::Layer {
                     kernel,
                     params: range,
+                    input,
                     output,
                     order,
-                    reads_input,
-                    ..
+                    input_at,
+                    kept_at,
                 } => {
-                    if *reads_input {
-                        for block in &x {
-                            saved[cursor..cursor + block.len()].copy_from_slice(block);
-                            cursor += block.len();
+                    let (head, tail) = saved.split_at_mut(*kept_at);
+                    let inputs = &mut head[*input_at..];
+                    if let Some(blocks) = x.take() {
+                        let mut rest = &mut *inputs;
+                        for block in &blocks {
+                            let (slot, tail) = rest.split_at_mut(block.len());
+                            slot.copy_from_slice(block);
+                            rest = tail;
                         }
                     }
-                    let len = kernel.saved_len();
-                    let mut y = zeros(output);
-                    kernel.forward(
-                        &slices(&x),
-                        &params[range.clone()],
-                        &mut slices_mut(&mut y),
-                        &mut saved[cursor..cursor + len],
-                    );
-                    cursor += len;
-                    x = order.iter().map(|&i| std::mem::take(&mut y[i])).collect();
+                    let inputs = split(inputs, input);
+                    let (kept, rest) = tail.split_at_mut(kernel.saved_len());
+                    let params = &params[range.clone()];
+                    if let Some(Step::Layer { .. }) = self.steps.get(index + 1) {
+                        // The next layer's input starts right after this kernel's saved
+                        // values: the output goes there, its blocks in the image's order.
+                        let mut slots: Vec<Option<&mut [f32]>> =
+                            (0..output.len()).map(|_| None).collect();
+                        let mut rest = rest;
+                        for &i in order {
+                            let (block, tail) = rest.split_at_mut(output[i]);
+                            slots[i] = Some(block);
+                            rest = tail;
+                        }
+                        let mut outs: Vec<&mut [f32]> = slots
+                            .into_iter()
+                            .map(|slot| slot.expect("the order is a permutation"))
+                            .collect();
+                        kernel.forward(&inputs, params, &mut outs, kept);
+                    } else {
+                        let mut y = zeros(output);
+                        kernel.forward(&inputs, params, &mut slices_mut(&mut y), kept);
+                        x = Some(order.iter().map(|&i| std::mem::take(&mut y[i])).collect());
+                    }
                 }
-                Step::Save => stack.push(x.iter().map(|b| b.to_vec()).collect()),
+                Step::Save => stack.push(owned(&x).clone()),
                 Step::AddSaved => {
                     let popped = stack.pop().expect("the builder checked the stack");
-                    add_into(&mut x, &popped);
+                    add_into(x.as_mut().expect(OWNED), &popped);
                 }
                 Step::ConcatSaved { parts, .. } => {
                     let mut popped = stack.pop().expect("the builder checked the stack");
+                    let current = x.as_mut().expect(OWNED);
                     let joined = parts
                         .iter()
                         .map(|part| match *part {
                             Part::Both { x: i, saved: j, .. } => {
-                                let (a, b) = (&x[i], &popped[j]);
+                                let (a, b) = (&current[i], &popped[j]);
                                 let mut block = Vec::with_capacity(a.len() + b.len());
                                 block.extend_from_slice(a);
                                 block.extend_from_slice(b);
                                 block
                             }
-                            Part::Current(i) => std::mem::take(&mut x[i]),
+                            Part::Current(i) => std::mem::take(&mut current[i]),
                             Part::Popped(j) => std::mem::take(&mut popped[j]),
                         })
                         .collect();
-                    x = joined;
+                    x = Some(joined);
                 }
             }
         }
-        for (out, block) in out.iter_mut().zip(&x) {
+        for (out, block) in out.iter_mut().zip(owned(&x)) {
             out.copy_from_slice(block);
         }
     }
@@ -365,7 +410,6 @@ impl HostKernel for FusedProgram {
         } else {
             Vec::new()
         };
-        let mut cursor = self.saved_len;
         let wants_input = input_grad.is_some();
         for (index, step) in self.steps.iter().enumerate().rev() {
             match step {
@@ -375,21 +419,11 @@ impl HostKernel for FusedProgram {
                     input,
                     output,
                     order,
-                    reads_input,
+                    input_at,
+                    kept_at,
                 } => {
-                    let len = kernel.saved_len();
-                    cursor -= len;
-                    let kept = &saved[cursor..cursor + len];
-                    let mut x: Vec<&[f32]> = vec![&[]; input.len()];
-                    if *reads_input {
-                        cursor -= input.iter().sum::<usize>();
-                        let mut rest = &saved[cursor..];
-                        for (slot, &n) in x.iter_mut().zip(input) {
-                            let (block, tail) = rest.split_at(n);
-                            *slot = block;
-                            rest = tail;
-                        }
-                    }
+                    let x = split(&saved[*input_at..*kept_at], input);
+                    let kept = &saved[*kept_at..*kept_at + kernel.saved_len()];
                     let mut gk: Vec<Vec<f32>> = vec![Vec::new(); output.len()];
                     for (block, &i) in g.into_iter().zip(order) {
                         gk[i] = block;
