@@ -430,14 +430,14 @@ impl ResponseKernel for SparseKernel {
             let wide = &mut wide.borrow_mut();
             #[cfg(target_arch = "x86_64")]
             match level() {
-                // SAFETY: the CPU supports AVX-512F, AVX2 and FMA (`level()` never exceeds
-                // what it detects).
                 SimdLevel::Avx512 => {
-                    return unsafe { self.run_avx512(geometry, &offsets, input, out, wide) }
+                    // SAFETY: the CPU supports AVX-512F, AVX2 and FMA (`level()` never
+                    // exceeds what it detects).
+                    return unsafe { self.run_avx512(geometry, &offsets, input, out, wide) };
                 }
-                // SAFETY: as above, for AVX2 and FMA.
                 SimdLevel::Avx2 => {
-                    return unsafe { self.run_avx2(geometry, &offsets, input, out, wide) }
+                    // SAFETY: the CPU supports AVX2 and FMA (as above).
+                    return unsafe { self.run_avx2(geometry, &offsets, input, out, wide) };
                 }
                 SimdLevel::Portable => {}
             }

@@ -18,8 +18,11 @@ const MIN_KEPT: usize = 4096;
 /// Most memory kept for reuse, in bytes.
 const MAX_KEPT_BYTES: usize = 1 << 30;
 
+/// Buffers by length.
+type ByLength = BTreeMap<usize, Vec<Vec<f32>>>;
+
 /// Kept buffers by length, and their total capacity in values.
-static KEPT: Mutex<(BTreeMap<usize, Vec<Vec<f32>>>, usize)> = Mutex::new((BTreeMap::new(), 0));
+static KEPT: Mutex<(ByLength, usize)> = Mutex::new((BTreeMap::new(), 0));
 
 /// A buffer of `len` values whose contents are unspecified (callers overwrite every value).
 pub(super) fn take(len: usize) -> Vec<f32> {
