@@ -183,15 +183,14 @@ impl VectorNeuronNonlinear {
         signature: &Signature,
         geometry: &Geometry,
     ) -> Result<FusedLayer, TrainError> {
-        for (key, channels) in signature.entries() {
-            self.weight_index(key, *channels)?;
-        }
-        Ok(SameShape::layer(
+        let check = |key: &TensorKey, channels| self.weight_index(key, channels);
+        SameShape::checked(
             &self.spec.runtime,
             signature,
             geometry,
+            check,
             self.flat_weights(),
-        ))
+        )
     }
 
     /// The index of `key`'s weights (`None` for the scalar key, which has none), checking

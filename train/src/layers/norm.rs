@@ -228,15 +228,14 @@ impl GroupNorm {
         signature: &Signature,
         geometry: &Geometry,
     ) -> Result<FusedLayer, TrainError> {
-        for (key, channels) in signature.entries() {
-            self.index_of(key, *channels)?;
-        }
-        Ok(SameShape::layer(
+        let check = |key: &TensorKey, channels| self.index_of(key, channels);
+        SameShape::checked(
             &self.spec.runtime,
             signature,
             geometry,
+            check,
             self.flat_params(),
-        ))
+        )
     }
 
     fn index_of(&self, key: &TensorKey, channels: usize) -> Result<usize, TrainError> {

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use burn::tensor::Tensor;
 use ginrs_runtime::{
     Error as RuntimeError, Geometry, GroupNorm as RuntimeGroupNorm, Layer, MultiImage, Signature,
-    VectorNeuronNonlinear as RuntimeVectorNeuron,
+    TensorKey, VectorNeuronNonlinear as RuntimeVectorNeuron,
 };
 
 use super::{block_values, image, write_blocks, FusedLayer, HostKernel};
@@ -96,6 +96,21 @@ impl<L: SameShapeLayer> SameShape<L> {
             output: signature.clone(),
             geometry: geometry.clone(),
         }
+    }
+
+    /// [`SameShape::layer`] after checking every key of `signature` and its channel count
+    /// with `check` (the module's own check of an input block).
+    pub(crate) fn checked<T>(
+        layer: &L,
+        signature: &Signature,
+        geometry: &Geometry,
+        check: impl Fn(&TensorKey, usize) -> Result<T, TrainError>,
+        params: Vec<Tensor<1>>,
+    ) -> Result<FusedLayer, TrainError> {
+        for (key, channels) in signature.entries() {
+            check(key, *channels)?;
+        }
+        Ok(Self::layer(layer, signature, geometry, params))
     }
 
     /// `layer` on `input` with the parameters `params`, where `route` takes the fused route:
