@@ -106,6 +106,8 @@ impl MaxNormPool {
         Ok(self.fused_kernel(signature, geometry, &out_geometry)?)
     }
 
+    /// The fused route's kernel for inputs of `signature` on `geometry`, pooled to
+    /// `out_geometry`, where it serves them.
     #[cfg(feature = "flex")]
     fn fused_kernel(
         &self,

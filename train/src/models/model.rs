@@ -249,9 +249,7 @@ impl Model {
         }
         Ok(x)
     }
-}
 
-impl Model {
     /// Whether [`Model::forward`] on `input` runs the network as one fused program (one burn
     /// operation for the whole network, with its own backward pass): where every layer
     /// takes the fused route (none is [`Route::Dense`] and none is a baseline layer) and

@@ -30,9 +30,10 @@
 //! [`same_shape`] (GroupNorm and VectorNeuronNonlinear, whose output has the input's
 //! signature), each made by its layer as a [`FusedLayer`]; and [`program`], a whole network
 //! of such kernels with its skip connections as one kernel, which a model whose every layer
-//! takes the fused route runs instead of one operation per layer. A kernel may keep values of its forward pass for its backward pass
-//! ([`HostKernel::saved_len`]: the convolution's bias means, the pool's choices); the call
-//! holds them between the two.
+//! takes the fused route runs instead of one operation per layer. A kernel may keep values of
+//! its forward pass for its backward pass ([`HostKernel::saved_len`]: the convolution's bias
+//! means, the pool's choices); the call holds them between the two, in a buffer the next call
+//! reuses ([`recycle`]).
 
 pub mod conv;
 pub mod pool;
