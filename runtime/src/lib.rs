@@ -61,7 +61,8 @@ pub use io::params::ParamsError;
 pub use io::weights::{LayerWeights, WeightsError};
 pub use kernels::stencil::KernelError;
 pub use layers::conv_contract::{
-    BiasMode, ConvContract, ConvContractConfig, ConvContractError, DroppedPair, MissingFilterCause,
+    AdjointConv, BiasMode, ConvContract, ConvContractConfig, ConvContractError, DroppedPair,
+    MissingFilterCause,
 };
 pub use layers::group_norm::{GroupNorm, NormError, NormParity};
 pub use layers::max_norm_pool::MaxNormPool;

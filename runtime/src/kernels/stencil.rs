@@ -78,6 +78,16 @@ pub trait ResponseKernel: Send + Sync {
         None
     }
 
+    /// The kernel of the transposed pair, when this kernel can build it: `n_f` filters whose
+    /// input has the `d^k_out` components `j` and whose output has the `d^k_in` components
+    /// `a`, every filter flipped in space and its tensor indices swapped:
+    /// `out[f, a, q] = Σ_m Σ_j input[j, q·stride + m·rhs_dilation] · C_f[M − 1 − m, a, j]`.
+    /// Its responses, mixed with the transposed weights, are the adjoint of this kernel's
+    /// convolution (the input gradient), computed in the forward pass's schedule.
+    fn transposed(&self) -> Option<Box<dyn ResponseKernel>> {
+        None
+    }
+
     /// The kernel as a [`SparseKernel`] (a table of taps), when it is one: the dynamic
     /// `ConvContract` then runs its taps in its row-chunk schedule.
     fn as_sparse(&self) -> Option<&SparseKernel> {
@@ -400,6 +410,39 @@ impl ResponseKernel for SparseKernel {
         }))
     }
 
+    /// Transposes every tap: filter `f`'s tap `(m, a) → j` becomes its tap
+    /// `(M − 1 − m, j) → a` (see [`SparseKernel::adjoint`] for the flip).
+    fn transposed(&self) -> Option<Box<dyn ResponseKernel>> {
+        let last_pixel = self.sides.iter().product::<usize>() - 1;
+        let mut groups: Vec<Vec<Tap>> = vec![Vec::new(); self.n_filters * self.comps_in];
+        for g in 0..self.starts.len() - 1 {
+            let (f, j) = (g / self.comps_out, g % self.comps_out);
+            for tap in &self.taps[self.starts[g]..self.starts[g + 1]] {
+                groups[f * self.comps_in + tap.comp_in].push(Tap {
+                    pixel: last_pixel - tap.pixel,
+                    comp_in: j,
+                    coeff: tap.coeff,
+                });
+            }
+        }
+        let mut taps = Vec::with_capacity(self.taps.len());
+        let mut starts = vec![0];
+        for mut group in groups {
+            group.sort_by_key(|t| (t.pixel, t.comp_in));
+            taps.extend(group);
+            starts.push(taps.len());
+        }
+        Some(Box::new(Self {
+            dim: self.dim,
+            sides: self.sides.clone(),
+            n_filters: self.n_filters,
+            comps_out: self.comps_in,
+            comps_in: self.comps_out,
+            taps,
+            starts,
+        }))
+    }
+
     fn as_sparse(&self) -> Option<&SparseKernel> {
         Some(self)
     }
@@ -619,6 +662,43 @@ mod tests {
             (lhs - rhs).abs() <= 1e-4 * (1.0 + lhs.abs()),
             "{lhs} vs {rhs}"
         );
+    }
+
+    /// `Σ_f c_f · transposed(g)[f]` is the adjoint's response to the planes `c_f · g[j]`.
+    #[test]
+    fn transposed_kernel_splits_the_adjoint_by_filter() {
+        let (dim, sides, k_in, k_out, n_f) = (2, [3usize, 2], 1, 2, 3);
+        let (ci, co) = (2, 4);
+        let fp: usize = sides.iter().product();
+        let filters = pseudo(n_f * fp * ci * co, 13);
+        let kernel = SparseKernel::new(dim, &sides, k_in, k_out, n_f, &filters).unwrap();
+        let (adjoint, transposed) = (kernel.adjoint().unwrap(), kernel.transposed().unwrap());
+        assert_eq!(transposed.filter_count(), n_f);
+        let geometry = StencilGeometry {
+            padded: vec![9, 7],
+            out: vec![3, 6],
+            stride: vec![2, 1],
+            rhs_dilation: vec![2, 1],
+        };
+        let (pp, op) = (geometry.padded_pixels(), geometry.out_pixels());
+        let g = pseudo(co * pp, 3);
+        let c = [0.5f32, -1.25, 2.0];
+        let mut scaled = Vec::with_capacity(n_f * co * pp);
+        for cf in c {
+            scaled.extend(g.iter().map(|v| cf * v));
+        }
+        let mut expected = vec![0.0; ci * op];
+        adjoint.responses(&geometry, &scaled, &mut expected);
+        let mut per_filter = vec![0.0; n_f * ci * op];
+        transposed.responses(&geometry, &g, &mut per_filter);
+        for (q, e) in expected.iter().enumerate() {
+            let got: f32 = (0..n_f).map(|f| c[f] * per_filter[f * ci * op + q]).sum();
+            assert!(
+                (got - e).abs() <= 1e-4 * (1.0 + e.abs()),
+                "{q}: {got} vs {e}"
+            );
+        }
+        assert!(expected.iter().any(|v| v.abs() > 0.1));
     }
 
     #[test]

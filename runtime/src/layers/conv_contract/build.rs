@@ -98,7 +98,7 @@ impl ConvContract {
     /// The layer's pairs and kernels, with no weights yet (the caller initialises or loads
     /// them). `bank_orders`: the filter orders of the bank the kernels come from, which tell a
     /// missing order from an order without invariant filters (`None` for supplied kernels).
-    fn assemble(
+    pub(super) fn assemble(
         config: ConvContractConfig,
         dim: usize,
         sides: Vec<usize>,

@@ -48,9 +48,9 @@ use crate::ops::padding::{AxisPlan, ConvPlan};
 
 /// The adjoint stencil's view of the output gradient: one source table per axis and the
 /// stencil geometry that produces the input gradient.
-struct AdjointPlan {
-    tables: Vec<Vec<isize>>,
-    geometry: StencilGeometry,
+pub(super) struct AdjointPlan {
+    pub(super) tables: Vec<Vec<isize>>,
+    pub(super) geometry: StencilGeometry,
 }
 
 /// What every tile of a weight gradient reads: the input, the output gradient and the
@@ -75,7 +75,10 @@ impl ConvContract {
     }
 
     /// Cuts flat weights into one array per pair (see the module docs).
-    fn split_weights<'a>(&self, weights: &'a [f32]) -> Result<Vec<&'a [f32]>, ConvContractError> {
+    pub(super) fn split_weights<'a>(
+        &self,
+        weights: &'a [f32],
+    ) -> Result<Vec<&'a [f32]>, ConvContractError> {
         let expected = self.weight_len();
         if weights.len() != expected {
             return Err(ConvContractError::WeightLength {
@@ -117,7 +120,22 @@ impl ConvContract {
     /// `input_geometry`: the adjoint convolution (see the module docs). `output_grad` must
     /// have the output signature and the convolution's output geometry; the result has the
     /// input signature (zeros for blocks no pair reads).
+    ///
+    /// Where it can, this runs as the transposed layer's forward pass (the `transpose`
+    /// module); [`ConvContract::adjoint_for`] keeps that layer for repeated calls.
     pub fn convolve_adjoint(
+        &self,
+        output_grad: &MultiImage,
+        input_geometry: &Geometry,
+        weights: &[f32],
+    ) -> Result<MultiImage, Error> {
+        self.adjoint_for(input_geometry)?
+            .apply(self, output_grad, weights)
+    }
+
+    /// [`ConvContract::convolve_adjoint`] by mixing, then the adjoint stencil (see the module
+    /// docs).
+    pub(super) fn convolve_adjoint_mixed(
         &self,
         output_grad: &MultiImage,
         input_geometry: &Geometry,
@@ -373,7 +391,11 @@ impl ConvContract {
     }
 
     /// Checks that `output_grad` has the output signature and `plan`'s output geometry.
-    fn check_output_grad(&self, plan: &ConvPlan, output_grad: &MultiImage) -> Result<(), Error> {
+    pub(super) fn check_output_grad(
+        &self,
+        plan: &ConvPlan,
+        output_grad: &MultiImage,
+    ) -> Result<(), Error> {
         output_grad.expect_signature(&self.output_signature())?;
         let expected = plan.output_geometry();
         if output_grad.geometry() != &expected {
@@ -412,7 +434,7 @@ impl ConvContract {
     }
 
     /// The adjoint's source tables and stencil geometry (see the module docs).
-    fn adjoint_plan(&self, plan: &ConvPlan) -> Result<AdjointPlan, ConvContractError> {
+    pub(super) fn adjoint_plan(&self, plan: &ConvPlan) -> Result<AdjointPlan, ConvContractError> {
         let mut tables = Vec::with_capacity(plan.dim());
         let mut stride = Vec::with_capacity(plan.dim());
         for (axis, a) in plan.axes().iter().enumerate() {

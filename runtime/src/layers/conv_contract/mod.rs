@@ -80,12 +80,14 @@ mod single_tap;
 mod sparse_chunks;
 mod tile;
 mod tiles;
+mod transpose;
 mod weights;
 
 use ginrs_generator::pairs as pair_rules;
 use thiserror::Error;
 
 pub use config::{BiasMode, ConvContractConfig};
+pub use transpose::AdjointConv;
 
 use crate::error::Error;
 use crate::image::{MultiImage, Signature, TensorKey};

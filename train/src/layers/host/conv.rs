@@ -4,7 +4,7 @@
 //! one GEMM per pair) followed by [`ginrs_runtime::ConvContract::add_bias_with`], which keeps
 //! the means of the mean-scaled blocks for the backward pass; the backward pass calls
 //! [`ginrs_runtime::ConvContract::bias_backward`], then
-//! [`ginrs_runtime::ConvContract::convolve_adjoint`] for the input gradient and
+//! [`ginrs_runtime::AdjointConv::apply`] (made once per geometry) for the input gradient and
 //! [`ginrs_runtime::ConvContract::weight_gradient`] for the weight gradient. The parameters are
 //! the pairs' weight arrays, flat, in pair order (`[Σ_pairs out_c · in_c · n_f]`), then the
 //! biases of the biased output blocks ([`ginrs_runtime::ConvContract::biased_outputs`]), in
@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use ginrs_runtime::{ConvContract as RuntimeConvContract, Geometry};
+use ginrs_runtime::{AdjointConv, ConvContract as RuntimeConvContract, Geometry};
 
 use super::{block_values, image, write_blocks, HostKernel};
 use crate::error::FusedUnsupported;
@@ -22,6 +22,8 @@ use crate::error::FusedUnsupported;
 #[derive(Debug)]
 pub struct FusedConv {
     layer: Arc<RuntimeConvContract>,
+    /// The input gradient's route on `input_geometry`, made once.
+    adjoint: AdjointConv,
     input_geometry: Geometry,
     output_geometry: Geometry,
 }
@@ -37,11 +39,12 @@ impl FusedConv {
         if layer.weight_len() == 0 {
             return Err(FusedUnsupported::NoPairs);
         }
-        layer
-            .adjoint_support(&input_geometry)
+        let adjoint = layer
+            .adjoint_for(&input_geometry)
             .map_err(|e| FusedUnsupported::Runtime(Box::new(e)))?;
         Ok(Self {
             layer,
+            adjoint,
             input_geometry,
             output_geometry,
         })
@@ -93,8 +96,8 @@ impl HostKernel for FusedConv {
             .expect("the forward pass saved the means of this layer's bias");
         if let Some(out) = input_grad {
             let dx = self
-                .layer
-                .convolve_adjoint(&g, &self.input_geometry, weights)
+                .adjoint
+                .apply(&self.layer, &g, weights)
                 .expect("FusedConv::new validated the adjoint for this geometry");
             write_blocks(&dx, out);
         }

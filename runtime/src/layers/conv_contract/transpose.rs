@@ -1,0 +1,264 @@
+//! The input gradient of a convolution computed as a convolution: the *transposed layer*.
+//!
+//! The adjoint of `y[o, j] = Σ_{i,f} w[o, i, f] · (C_f ⋆ x_i)[j]` is
+//! `dx[i, a] = Σ_{o,f} w[o, i, f] · (C_fᵀ ⋆ g_o)[a]`, where `C_fᵀ` is filter `f` flipped in
+//! space with its tensor indices swapped (`ResponseKernel::transposed`). That is the forward
+//! pass of another basis-first layer: from the output signature to the input signature, with
+//! every pair reversed, its kernel transposed and its weights `w'[i, o, f] = w[o, i, f]`. Run as
+//! a layer, the input gradient takes the forward pass's schedule (tiles, row chunks whose
+//! responses stay in L1, the register-blocked mix) instead of writing the mixed planes
+//! `H = Wᵀ · G` of every filter to memory before the stencil (the `grad` module's route).
+//!
+//! The transposed layer reads the output gradient through its own padding plan. It is used
+//! only where that plan is exactly the adjoint's (the same source tables and stencil geometry
+//! as the `grad` module's adjoint plan): torus axes with stride 1, and zero-padded axes whose
+//! padding is at most the filter's window. Elsewhere (generated kernels without a transposed
+//! kernel, wider zero padding) the input gradient takes the `grad` module's route.
+
+use super::{BiasMode, ConvContract, ConvContractConfig};
+use crate::error::Error;
+use crate::image::{Geometry, ImageBlock, MultiImage};
+use crate::ops::padding::{AxisPlan, ConvOptions, ConvPlan, Padding, PerAxis};
+
+use super::build::PairKernel;
+
+/// The input gradient of one [`ConvContract`] on inputs of one geometry (see the module docs):
+/// [`ConvContract::adjoint_for`] makes it, [`AdjointConv::apply`] runs it.
+#[derive(Debug)]
+pub struct AdjointConv {
+    input_geometry: Geometry,
+    /// The transposed layer and, per pair of it, the layer's pair it reverses; `None` where
+    /// the input gradient takes the mix-then-stencil route.
+    transposed: Option<(Box<ConvContract>, Vec<usize>)>,
+}
+
+impl AdjointConv {
+    /// Whether the input gradient runs as a transposed layer in the forward schedule (rather
+    /// than the mix-then-stencil route).
+    pub fn is_transposed(&self) -> bool {
+        self.transposed.is_some()
+    }
+
+    /// The input gradient of `⟨output_grad, layer.convolve_with(x, weights)⟩`, as
+    /// [`ConvContract::convolve_adjoint`] defines it; `layer` must be the layer this was made
+    /// from.
+    pub fn apply(
+        &self,
+        layer: &ConvContract,
+        output_grad: &MultiImage,
+        weights: &[f32],
+    ) -> Result<MultiImage, Error> {
+        let Some((transposed, source)) = &self.transposed else {
+            return layer.convolve_adjoint_mixed(output_grad, &self.input_geometry, weights);
+        };
+        let pair_weights = layer.split_weights(weights)?;
+        let plan = layer
+            .config
+            .options
+            .resolve(&self.input_geometry, &layer.sides)?;
+        layer.check_output_grad(&plan, output_grad)?;
+        let inputs = layer.config.input.entries();
+        let targets = layer.config.target.entries();
+        // w'[i, o, f] = w[o, i, f], per transposed pair.
+        let reversed: Vec<Vec<f32>> = source
+            .iter()
+            .map(|&p| {
+                let pair = &layer.pairs[p];
+                let (out_c, in_c, n_f) = (targets[pair.target].1, inputs[pair.input].1, pair.n_f);
+                let w = pair_weights[p];
+                let mut t = vec![0.0; w.len()];
+                for o in 0..out_c {
+                    for i in 0..in_c {
+                        let (src, dst) = ((o * in_c + i) * n_f, (i * out_c + o) * n_f);
+                        t[dst..dst + n_f].copy_from_slice(&w[src..src + n_f]);
+                    }
+                }
+                t
+            })
+            .collect();
+        let reversed: Vec<&[f32]> = reversed.iter().map(Vec::as_slice).collect();
+        let mut blocks = transposed
+            .convolve_tiled(output_grad, &reversed)?
+            .into_blocks();
+        // The input signature's order, zeros for the blocks no pair reads.
+        let mut output = MultiImage::new(self.input_geometry.clone());
+        for (key, channels) in inputs {
+            let block = match blocks.iter().position(|b| b.key() == key) {
+                Some(at) => blocks.swap_remove(at),
+                None => ImageBlock::zeros(self.input_geometry.clone(), key.clone(), *channels),
+            };
+            output.insert(block)?;
+        }
+        Ok(output)
+    }
+}
+
+impl ConvContract {
+    /// The input gradient of this layer on inputs of `input_geometry` (see the module docs):
+    /// an error where [`ConvContract::adjoint_support`] is one.
+    pub fn adjoint_for(&self, input_geometry: &Geometry) -> Result<AdjointConv, Error> {
+        self.adjoint_support(input_geometry)?;
+        let plan = self.config.options.resolve(input_geometry, &self.sides)?;
+        Ok(AdjointConv {
+            input_geometry: input_geometry.clone(),
+            transposed: self.transposed_layer(&plan, input_geometry),
+        })
+    }
+
+    /// The transposed layer whose forward pass on the output gradient is exactly the adjoint
+    /// of `plan`, with the source pair of each of its pairs, when there is one.
+    fn transposed_layer(
+        &self,
+        plan: &ConvPlan,
+        input_geometry: &Geometry,
+    ) -> Option<(Box<ConvContract>, Vec<usize>)> {
+        let kernels: Vec<PairKernel> = self
+            .pairs
+            .iter()
+            .map(|p| {
+                let input = self.config.input.entries()[p.input].0.clone();
+                let target = self.config.target.entries()[p.target].0.clone();
+                Some(((target, input), p.kernel.transposed()?))
+            })
+            .collect::<Option<_>>()?;
+        let adjoint = self.adjoint_plan(plan).ok()?;
+        let output_geometry = plan.output_geometry();
+        let options = transposed_options(plan).into_iter().find(|options| {
+            options
+                .resolve(&output_geometry, &self.sides)
+                .is_ok_and(|p| {
+                    p.source_tables() == adjoint.tables
+                        && p.padded_spatial() == adjoint.geometry.padded
+                        && p.output_spatial() == adjoint.geometry.out
+                        && p.axes().iter().map(|a| a.stride).eq(adjoint
+                            .geometry
+                            .stride
+                            .iter()
+                            .copied())
+                        && &p.output_geometry() == input_geometry
+                })
+        })?;
+        let config = ConvContractConfig::new(self.output_signature(), self.config.input.clone())
+            .bias(BiasMode::None)
+            .options(options)
+            .allow_missing(true);
+        let layer = Self::assemble(config, self.dim, self.sides.clone(), kernels, None).ok()?;
+        let source = layer
+            .pairs
+            .iter()
+            .map(|t| {
+                let (input, target) = (
+                    &layer.config.input.entries()[t.input].0,
+                    &layer.config.target.entries()[t.target].0,
+                );
+                self.pairs.iter().position(|p| {
+                    &self.config.input.entries()[p.input].0 == target
+                        && &self.config.target.entries()[p.target].0 == input
+                })
+            })
+            .collect::<Option<Vec<usize>>>()?;
+        (source.len() == self.pairs.len()).then(|| (Box::new(layer), source))
+    }
+}
+
+/// The options a transposed layer may run with for `plan`: stride and lhs dilation exchanged,
+/// with `plan`'s own padding (torus axes) or the complementary zero padding `(D − lo, ·)` of
+/// each axis (`D` the filter's window). The caller keeps the one whose plan is the adjoint's.
+fn transposed_options(plan: &ConvPlan) -> Vec<ConvOptions> {
+    let axes = plan.axes();
+    let per_axis = |f: fn(&AxisPlan) -> usize| PerAxis::Each(axes.iter().map(f).collect());
+    let swapped = |padding: Padding| ConvOptions {
+        padding,
+        stride: per_axis(|a| a.lhs_dilation),
+        lhs_dilation: per_axis(|a| a.stride),
+        rhs_dilation: per_axis(|a| a.rhs_dilation),
+    };
+    let mut options = vec![swapped(Padding::Torus)];
+    let complementary: Option<Vec<(usize, usize)>> = axes
+        .iter()
+        .map(|a| {
+            let window = (a.filter_len - 1) * a.rhs_dilation;
+            // The adjoint reads `(N − 1)·l + 1 + D` positions; `D − lo` zeros come first.
+            let lo = window.checked_sub(a.zero_lo)?;
+            let read = (a.output_len - 1) * a.stride + 1;
+            let hi = ((a.input_len - 1) * a.lhs_dilation + 1 + window).checked_sub(lo + read)?;
+            Some((lo, hi))
+        })
+        .collect();
+    options.extend(complementary.map(|pairs| swapped(Padding::Explicit(pairs))));
+    options
+}
+
+#[cfg(test)]
+mod tests {
+    use ginrs_generator::BankOptions;
+
+    use super::*;
+    use crate::ops::bank::DenseBank;
+    use crate::test_support::{noise, random_image, sig};
+
+    /// Both routes of the input gradient agree, and the transposed one serves torus and
+    /// zero-padded layers alike.
+    #[test]
+    fn transposed_layer_matches_the_mixed_adjoint() {
+        /// (spatial, torus, options, whether the transposed route applies)
+        type Case = (Vec<usize>, Vec<bool>, ConvOptions, bool);
+        let cases: Vec<Case> = vec![
+            (vec![6, 5], vec![true, true], ConvOptions::default(), true),
+            (
+                vec![7, 9],
+                vec![true, true],
+                ConvOptions::default().rhs_dilation(vec![2, 1]),
+                true,
+            ),
+            (
+                vec![7, 6],
+                vec![false, false],
+                ConvOptions::with_padding(Padding::Same).stride(vec![2, 3]),
+                true,
+            ),
+            (
+                vec![5, 6],
+                vec![false, true],
+                ConvOptions::with_padding(Padding::Explicit(vec![(1, 0), (2, 1)])).lhs_dilation(2),
+                true,
+            ),
+            (
+                vec![5, 6],
+                vec![true, true],
+                ConvOptions::with_padding(Padding::Uniform(3)),
+                false,
+            ),
+        ];
+        let input = sig(&[(0, 0, 2), (1, 0, 3), (0, 1, 1)]);
+        let target = sig(&[(1, 0, 2), (0, 0, 3), (2, 0, 1)]);
+        let bank = DenseBank::invariant(2, 3, &[0, 1, 2, 3], &BankOptions::default()).unwrap();
+        for (spatial, torus, options, transposes) in cases {
+            let config = ConvContractConfig::new(input.clone(), target.clone())
+                .options(options.clone())
+                .allow_missing(true);
+            let layer = ConvContract::from_bank(config, &bank, 5).unwrap();
+            let geometry = Geometry::new(spatial, torus).unwrap();
+            let adjoint = layer.adjoint_for(&geometry).unwrap();
+            assert_eq!(adjoint.is_transposed(), transposes, "{options:?}");
+            let x = random_image(&geometry, &input, 1);
+            let w = noise(layer.weight_len(), 2);
+            let y = layer.convolve_with(&x, &w).unwrap();
+            let g = random_image(y.geometry(), &layer.output_signature(), 3);
+            let got = adjoint.apply(&layer, &g, &w).unwrap();
+            let mixed = layer.convolve_adjoint_mixed(&g, &geometry, &w).unwrap();
+            assert_eq!(got.signature(), mixed.signature());
+            let scale = mixed
+                .blocks()
+                .iter()
+                .flat_map(|b| b.data())
+                .fold(0.0f32, |m, v| m.max(v.abs()));
+            assert!(scale > 0.1);
+            for (a, b) in got.blocks().iter().zip(mixed.blocks()) {
+                for (u, v) in a.data().iter().zip(b.data()) {
+                    assert!((u - v).abs() <= 1e-5 * scale, "{options:?}: {u} vs {v}");
+                }
+            }
+        }
+    }
+}
