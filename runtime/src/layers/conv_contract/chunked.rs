@@ -20,16 +20,19 @@
 //! The dynamic layer runs the same schedule with its sparse tap tables as the chunk kernel
 //! ([`SparseChunks`]) where it applies ([`sparse_chunks_apply`]).
 
+use std::sync::{Mutex, PoisonError};
+
 use super::sparse_chunks::SparseChunks;
 use super::tiles::{grow, Scratch, TileOut};
 use super::ConvContract;
 use crate::error::Error;
 use crate::image::{ImageBlock, MultiImage};
 use crate::kernels::cpu::{level, SimdLevel};
+use crate::kernels::gemm::add_row_dots;
 use crate::kernels::layout::tap_offsets;
 use crate::kernels::rows::for_each_row;
 use crate::kernels::stencil::StencilGeometry;
-use crate::kernels::transpose::interleave;
+use crate::kernels::transpose::{deinterleave, interleave};
 use crate::ops::padding::fill::pad_block;
 
 /// Largest number of output pixels of a generated layer's chunk (the mixing panels are 32
@@ -126,6 +129,7 @@ fn chunked<K: ChunkKernel>(
         true,
         reuse,
         GENERATED_CHUNK,
+        None,
         |_| kernel,
     )
 }
@@ -161,8 +165,145 @@ pub(super) fn forward_sparse_chunks(
         bias,
         reuse,
         SPARSE_CHUNK,
+        None,
         |geometry| SparseChunks::new(layer, geometry),
     )
+}
+
+/// [`forward_sparse_chunks`] without bias that also returns, per target `t` of `layer`, the
+/// products of its response panels with `image` (the values of every block of the layer's
+/// target signature on its output geometry, ginjax's layout), summed over the output:
+/// `K_t × c_t` values, row-major, with row `(pair, input channel, filter)` (pairs reaching
+/// `t` in pair order) and column `image` channel `c`:
+/// `Σ_{j,q} R[pair, i, f, j, q] · image[c, q, j]`. Only where [`sparse_chunks_apply`] holds.
+pub(super) fn sparse_chunks_with_products(
+    layer: &ConvContract,
+    weights: &[&[f32]],
+    input: &MultiImage,
+    image: &[&[f32]],
+) -> Result<(MultiImage, Vec<Vec<f32>>), Error> {
+    let inputs = layer.config.input.entries();
+    let sums: Vec<Vec<f32>> = layer
+        .config
+        .target
+        .entries()
+        .iter()
+        .enumerate()
+        .map(|(t, (_, channels))| {
+            let rows: usize = layer
+                .pairs
+                .iter()
+                .filter(|p| p.target == t)
+                .map(|p| inputs[p.input].1 * p.n_f)
+                .sum();
+            vec![0.0; rows * channels]
+        })
+        .collect();
+    let products = PanelProducts {
+        blocks: layer
+            .config
+            .target
+            .entries()
+            .iter()
+            .zip(image)
+            .map(|((_, channels), values)| (*values, *channels))
+            .collect(),
+        sums: Mutex::new(sums),
+    };
+    let output = chunk_schedule::<SparseChunks, _>(
+        layer,
+        weights,
+        input,
+        false,
+        None,
+        SPARSE_CHUNK,
+        Some(&products),
+        |geometry| SparseChunks::new(layer, geometry),
+    )?;
+    let sums = products
+        .sums
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    Ok((output, sums))
+}
+
+/// The panel products of [`sparse_chunks_with_products`]: the image they are taken with and
+/// their sums over the tiles.
+struct PanelProducts<'a> {
+    /// The image's values and channels per target index.
+    blocks: Vec<(&'a [f32], usize)>,
+    /// Per target index, `K × channels`.
+    sums: Mutex<Vec<Vec<f32>>>,
+}
+
+/// One tile's panel products ([`PanelProducts`]) and its gather buffer.
+struct TileProducts<'a> {
+    /// The image's values and channels per target index.
+    blocks: &'a [(&'a [f32], usize)],
+    /// Per target index, `K × channels`.
+    sums: Vec<Vec<f32>>,
+    /// The image's values at one chunk, `channels × d^k × width`.
+    gathered: Vec<f32>,
+}
+
+impl<'a> TileProducts<'a> {
+    fn new(products: &'a PanelProducts<'a>) -> Self {
+        let sums = products
+            .sums
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|s| vec![0.0; s.len()])
+            .collect();
+        Self {
+            blocks: &products.blocks,
+            sums,
+            gathered: Vec::new(),
+        }
+    }
+
+    /// Adds the products of one chunk's response `panel` (`K × d^k × width`) for output
+    /// `out` with the image's values at the chunk (positions `v0..v0 + len` of `run`).
+    #[inline(always)]
+    fn add(&mut self, out: &TileOut<'_>, panel: &[f32], at: ChunkAt<'_>) {
+        let (values, channels) = self.blocks[out.target];
+        let k = at.comps * at.width;
+        self.gathered.clear();
+        self.gathered.resize(channels * k, 0.0);
+        let channel_len = values.len() / channels.max(1);
+        at.run.read(
+            values.chunks_exact(channel_len.max(1)),
+            out.first_pixel,
+            &mut self.gathered,
+            at,
+        );
+        let rows = panel.len() / k;
+        add_row_dots(
+            [rows, k, channels],
+            panel,
+            &self.gathered,
+            &mut self.sums[out.target],
+        );
+    }
+
+    /// Adds this tile's sums into `products`.
+    fn finish(self, products: &PanelProducts<'_>) {
+        let mut sums = products.sums.lock().unwrap_or_else(PoisonError::into_inner);
+        for (total, tile) in sums.iter_mut().zip(&self.sums) {
+            total.iter_mut().zip(tile).for_each(|(a, b)| *a += b);
+        }
+    }
+}
+
+/// Where a chunk lies: positions `v0..v0 + len` of `run`, with `comps` tensor components in
+/// planes `width` apart.
+#[derive(Clone, Copy)]
+struct ChunkAt<'a> {
+    run: &'a RowRun,
+    comps: usize,
+    width: usize,
+    v0: usize,
+    len: usize,
 }
 
 /// The row-chunk schedule of `layer` with pair weights `pair_weights`, chunks of at most
@@ -174,6 +315,7 @@ fn chunk_schedule<K: ChunkKernel, B: std::borrow::Borrow<K>>(
     bias: bool,
     reuse: Option<&mut MultiImage>,
     max_chunk: usize,
+    products: Option<&PanelProducts<'_>>,
     kernel_of: impl Fn(&StencilGeometry) -> B + Sync,
 ) -> Result<MultiImage, Error> {
     let weights = block_weights(layer, pair_weights);
@@ -192,7 +334,17 @@ fn chunk_schedule<K: ChunkKernel, B: std::borrow::Borrow<K>>(
                 blocks,
                 max_chunk,
             };
-            run_best_simd(&tile, kernel_of(geometry).borrow(), outs, scratch)
+            let mut local = products.map(TileProducts::new);
+            run_best_simd(
+                &tile,
+                kernel_of(geometry).borrow(),
+                outs,
+                scratch,
+                local.as_mut(),
+            );
+            if let (Some(local), Some(products)) = (local, products) {
+                local.finish(products);
+            }
         },
     )
 }
@@ -240,7 +392,13 @@ struct Tile<'a> {
 impl Tile<'_> {
     /// Pads the inputs, then runs every chunk of every output row of the tile.
     #[inline(always)]
-    fn run<K: ChunkKernel>(&self, kernel: &K, outs: &mut [TileOut<'_>], scratch: &mut Scratch) {
+    fn run<K: ChunkKernel>(
+        &self,
+        kernel: &K,
+        outs: &mut [TileOut<'_>],
+        scratch: &mut Scratch,
+        mut products: Option<&mut TileProducts<'_>>,
+    ) {
         let Scratch {
             inputs,
             responses,
@@ -306,7 +464,17 @@ impl Tile<'_> {
                         &mut responses[..r_len],
                         values,
                     );
-                    run.write(out, values, comps, width, v0, len);
+                    let at = ChunkAt {
+                        run,
+                        comps,
+                        width,
+                        v0,
+                        len,
+                    };
+                    if let Some(products) = products.as_deref_mut() {
+                        products.add(out, &responses[..r_len], at);
+                    }
+                    run.write(out, values, at);
                 }
                 v0 += len;
             }
@@ -334,27 +502,13 @@ impl RowRun {
         (self.rows - 1) * self.pitch + self.n
     }
 
-    /// Writes positions `v0..v0 + len` of the run from a chunk's `values` (component planes
-    /// `width` apart per channel) into `out`, dropping the positions in the rows' padding.
+    /// Writes the chunk `at` (positions `v0..v0 + len` of this run) from its `values`
+    /// (component planes `width` apart per channel) into `out`, dropping the positions in the
+    /// rows' padding.
     #[inline(always)]
-    fn write(
-        &self,
-        out: &mut TileOut<'_>,
-        values: &[f32],
-        comps: usize,
-        width: usize,
-        v0: usize,
-        len: usize,
-    ) {
-        for y in v0 / self.pitch..=(v0 + len - 1) / self.pitch {
-            let row0 = y * self.pitch;
-            let x_lo = v0.saturating_sub(row0);
-            let x_hi = (v0 + len - row0).min(self.n);
-            if x_lo >= x_hi {
-                continue;
-            }
-            let (col, count) = (row0 + x_lo - v0, x_hi - x_lo);
-            let q = self.q + y * self.n + x_lo;
+    fn write(&self, out: &mut TileOut<'_>, values: &[f32], at: ChunkAt<'_>) {
+        let ChunkAt { comps, width, .. } = at;
+        self.for_each_segment(at, |col, q, count| {
             let (from, to) = (q * comps, (q + count) * comps);
             for (dst, src) in out
                 .channels
@@ -367,6 +521,49 @@ impl RowRun {
                     interleave(&src[col..], width, &mut dst[from..to], comps);
                 }
             }
+        });
+    }
+
+    /// Reads the chunk `at` of every channel of a block (`channels`, in ginjax's layout,
+    /// whose pixel `first_pixel` is the tile's first) into `values` (component planes `width`
+    /// apart per channel), leaving the positions in the rows' padding as they are: the inverse
+    /// of [`RowRun::write`].
+    #[inline(always)]
+    fn read<'c>(
+        &self,
+        channels: impl Iterator<Item = &'c [f32]> + Clone,
+        first_pixel: usize,
+        values: &mut [f32],
+        at: ChunkAt<'_>,
+    ) {
+        let ChunkAt { comps, width, .. } = at;
+        self.for_each_segment(at, |col, q, count| {
+            let q = first_pixel + q;
+            let (from, to) = (q * comps, (q + count) * comps);
+            for (channel, dst) in channels.clone().zip(values.chunks_exact_mut(comps * width)) {
+                let src = &channel[from..to];
+                if comps == 1 {
+                    dst[col..col + count].copy_from_slice(src);
+                } else {
+                    deinterleave(src, comps, &mut dst[col..], width);
+                }
+            }
+        });
+    }
+
+    /// Calls `f(column, pixel, count)` for every row segment of the chunk `at`: `count`
+    /// positions from chunk column `column`, whose first is output pixel `pixel` of the tile.
+    #[inline(always)]
+    fn for_each_segment(&self, at: ChunkAt<'_>, mut f: impl FnMut(usize, usize, usize)) {
+        let ChunkAt { v0, len, .. } = at;
+        for y in v0 / self.pitch..=(v0 + len - 1) / self.pitch {
+            let row0 = y * self.pitch;
+            let x_lo = v0.saturating_sub(row0);
+            let x_hi = (v0 + len - row0).min(self.n);
+            if x_lo >= x_hi {
+                continue;
+            }
+            f(row0 + x_lo - v0, self.q + y * self.n + x_lo, x_hi - x_lo);
         }
     }
 }
@@ -413,6 +610,7 @@ fn run_best_simd<K: ChunkKernel>(
     kernel: &K,
     outs: &mut [TileOut<'_>],
     scratch: &mut Scratch,
+    products: Option<&mut TileProducts<'_>>,
 ) {
     #[cfg(target_arch = "x86_64")]
     {
@@ -425,16 +623,21 @@ fn run_best_simd<K: ChunkKernel>(
             kernel: &K,
             outs: &mut [TileOut<'_>],
             scratch: &mut Scratch,
+            products: Option<&mut TileProducts<'_>>,
         ) {
-            tile.run::<K>(kernel, outs, scratch)
+            tile.run::<K>(kernel, outs, scratch, products)
         }
         let unit_step = tile.geometry.stride.last() == Some(&1);
         if unit_step && level() >= SimdLevel::Avx512 {
             // SAFETY: the CPU supports AVX-512F, AVX2 and FMA (`level()` never exceeds what it
             // detects), the only requirement of calling a function with these target features.
-            return unsafe { avx512(tile, kernel, outs, scratch) };
+            return unsafe { avx512(tile, kernel, outs, scratch, products) };
         }
     }
+    assert!(
+        products.is_none(),
+        "panel products run only where `sparse_chunks_apply` holds (AVX-512, unit last stride)"
+    );
     let _ = kernel;
     tile.layer.tile(
         tile.geometry,

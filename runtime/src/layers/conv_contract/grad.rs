@@ -70,7 +70,7 @@ impl ConvContract {
             .sum()
     }
 
-    fn pair_weight_len(&self, input: usize, target: usize, n_f: usize) -> usize {
+    pub(super) fn pair_weight_len(&self, input: usize, target: usize, n_f: usize) -> usize {
         self.config.target.entries()[target].1 * self.config.input.entries()[input].1 * n_f
     }
 

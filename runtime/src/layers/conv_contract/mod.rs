@@ -170,6 +170,15 @@ pub enum ConvContractError {
         /// The gradient's sides.
         got: Vec<usize>,
     },
+    /// Input blocks given as values to [`AdjointConv::apply_with_weight_gradient`] do not have
+    /// the input signature's lengths on the input geometry.
+    #[error("the input blocks have {got:?} values, the layer's input needs {expected:?}")]
+    InputBlocks {
+        /// The values of each block of the layer's input.
+        expected: Vec<usize>,
+        /// The values given per block.
+        got: Vec<usize>,
+    },
     /// The adjoint convolution (the input gradient) does not support a wrap-padded axis with a
     /// stride or lhs dilation.
     #[error(

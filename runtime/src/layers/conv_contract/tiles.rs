@@ -41,6 +41,8 @@ pub(super) fn grow(buf: &mut Vec<f32>, len: usize) {
 pub(super) struct TileOut<'a> {
     /// The output block (index into the target signature).
     pub(super) target: usize,
+    /// The tile's first output pixel in the whole output.
+    pub(super) first_pixel: usize,
     /// The tile's rows of every channel of the block.
     pub(super) channels: Vec<&'a mut [f32]>,
 }
@@ -229,9 +231,10 @@ impl ConvContract {
                 continue;
             }
             let comps = comps_of(o);
-            for tile in per_tile.iter_mut() {
+            for (t, tile) in per_tile.iter_mut().enumerate() {
                 tile.push(TileOut {
                     target: o,
+                    first_pixel: t * tile_rows * row_pixels,
                     channels: Vec::with_capacity(targets[o].1),
                 });
             }

@@ -15,9 +15,10 @@
 //! padding is at most the filter's window. Elsewhere (generated kernels without a transposed
 //! kernel, wider zero padding) the input gradient takes the `grad` module's route.
 
-use super::{BiasMode, ConvContract, ConvContractConfig};
+use super::chunked::{sparse_chunks_apply, sparse_chunks_with_products};
+use super::{BiasMode, ConvContract, ConvContractConfig, ConvContractError};
 use crate::error::Error;
-use crate::image::{Geometry, ImageBlock, MultiImage};
+use crate::image::{buffers, Geometry, ImageBlock, MultiImage};
 use crate::ops::padding::{AxisPlan, ConvOptions, ConvPlan, Padding, PerAxis};
 
 use super::build::PairKernel;
@@ -51,38 +52,107 @@ impl AdjointConv {
         let Some((transposed, source)) = &self.transposed else {
             return layer.convolve_adjoint_mixed(output_grad, &self.input_geometry, weights);
         };
-        let pair_weights = layer.split_weights(weights)?;
+        self.check(layer, output_grad)?;
+        let reversed = reversed_weights(layer, source, weights)?;
+        let reversed: Vec<&[f32]> = reversed.iter().map(Vec::as_slice).collect();
+        let dx = transposed.convolve_tiled(output_grad, &reversed)?;
+        self.in_input_order(layer, dx)
+    }
+
+    /// [`AdjointConv::apply`] and the weight gradient
+    /// ([`ConvContract::weight_gradient`]`(x, output_grad)`) together, for the layer's input
+    /// `x` given as the values of its blocks (input signature order, ginjax's layout; a
+    /// [`MultiImage`]'s `blocks()` data, or a training framework's buffers without a copy).
+    /// Where the transposed layer runs in the row-chunk schedule, the weight gradient is read
+    /// off its response panels, `∂L/∂w[o, i, f] = Σ_{a,p} x[i, a, p] · (C_fᵀ ⋆ g_o)[a, p]`,
+    /// so the input's responses are not computed again.
+    pub fn apply_with_weight_gradient(
+        &self,
+        layer: &ConvContract,
+        output_grad: &MultiImage,
+        input: &[&[f32]],
+        weights: &[f32],
+    ) -> Result<(MultiImage, Vec<f32>), Error> {
+        let dim = self.input_geometry.dim();
+        let expected: Vec<usize> = layer
+            .config
+            .input
+            .entries()
+            .iter()
+            .map(|(key, c)| c * key.components(dim) * self.input_geometry.pixels())
+            .collect();
+        if input.iter().map(|b| b.len()).ne(expected.iter().copied()) {
+            return Err(ConvContractError::InputBlocks {
+                expected,
+                got: input.iter().map(|b| b.len()).collect(),
+            }
+            .into());
+        }
+        let fused = self
+            .transposed
+            .as_ref()
+            .filter(|(transposed, _)| sparse_chunks_apply(transposed, output_grad));
+        let Some((transposed, source)) = fused else {
+            let dx = self.apply(layer, output_grad, weights)?;
+            let mut x = MultiImage::new(self.input_geometry.clone());
+            for ((key, channels), values) in layer.config.input.entries().iter().zip(input) {
+                let mut data = buffers::take(values.len());
+                data.copy_from_slice(values);
+                let block =
+                    ImageBlock::new(self.input_geometry.clone(), key.clone(), *channels, data)?;
+                x.insert(block)?;
+            }
+            return Ok((dx, layer.weight_gradient(&x, output_grad)?));
+        };
+        self.check(layer, output_grad)?;
+        let reversed = reversed_weights(layer, source, weights)?;
+        let reversed: Vec<&[f32]> = reversed.iter().map(Vec::as_slice).collect();
+        let (dx, sums) = sparse_chunks_with_products(transposed, &reversed, output_grad, input)?;
+        // The sums of target `t` (an input block of `layer`) have a row `(o, f)` per output
+        // channel and filter of every transposed pair reaching it and a column per input
+        // channel `i`: the weight gradient `dw[o, i, f]` of the pair it reverses.
+        let mut offsets = Vec::with_capacity(layer.pairs.len());
+        let mut offset = 0;
+        for p in &layer.pairs {
+            offsets.push(offset);
+            offset += layer.pair_weight_len(p.input, p.target, p.n_f);
+        }
+        let mut dw = vec![0.0; offset];
+        let mut rows = vec![0usize; sums.len()];
+        for (reversed_pair, &p) in transposed.pairs.iter().zip(source) {
+            let pair = &layer.pairs[p];
+            let t = reversed_pair.target;
+            let in_c = layer.config.input.entries()[pair.input].1;
+            let out_c = layer.config.target.entries()[pair.target].1;
+            let n_f = pair.n_f;
+            for o in 0..out_c {
+                for f in 0..n_f {
+                    let row = rows[t] + o * n_f + f;
+                    for i in 0..in_c {
+                        dw[offsets[p] + (o * in_c + i) * n_f + f] = sums[t][row * in_c + i];
+                    }
+                }
+            }
+            rows[t] += out_c * n_f;
+        }
+        Ok((self.in_input_order(layer, dx)?, dw))
+    }
+
+    /// Checks `output_grad` against `layer`'s output on this geometry.
+    fn check(&self, layer: &ConvContract, output_grad: &MultiImage) -> Result<(), Error> {
         let plan = layer
             .config
             .options
             .resolve(&self.input_geometry, &layer.sides)?;
-        layer.check_output_grad(&plan, output_grad)?;
-        let inputs = layer.config.input.entries();
-        let targets = layer.config.target.entries();
-        // w'[i, o, f] = w[o, i, f], per transposed pair.
-        let reversed: Vec<Vec<f32>> = source
-            .iter()
-            .map(|&p| {
-                let pair = &layer.pairs[p];
-                let (out_c, in_c, n_f) = (targets[pair.target].1, inputs[pair.input].1, pair.n_f);
-                let w = pair_weights[p];
-                let mut t = vec![0.0; w.len()];
-                for o in 0..out_c {
-                    for i in 0..in_c {
-                        let (src, dst) = ((o * in_c + i) * n_f, (i * out_c + o) * n_f);
-                        t[dst..dst + n_f].copy_from_slice(&w[src..src + n_f]);
-                    }
-                }
-                t
-            })
-            .collect();
-        let reversed: Vec<&[f32]> = reversed.iter().map(Vec::as_slice).collect();
-        let mut blocks = transposed
-            .convolve_tiled(output_grad, &reversed)?
-            .into_blocks();
-        // The input signature's order, zeros for the blocks no pair reads.
+        layer.check_output_grad(&plan, output_grad)
+    }
+
+    /// The transposed layer's output in the input signature's order, zeros for the blocks no
+    /// pair reads.
+    fn in_input_order(&self, layer: &ConvContract, dx: MultiImage) -> Result<MultiImage, Error> {
+        let mut blocks = dx.into_blocks();
         let mut output = MultiImage::new(self.input_geometry.clone());
-        for (key, channels) in inputs {
+        for (key, channels) in layer.config.input.entries() {
             let block = match blocks.iter().position(|b| b.key() == key) {
                 Some(at) => blocks.swap_remove(at),
                 None => ImageBlock::zeros(self.input_geometry.clone(), key.clone(), *channels),
@@ -91,6 +161,34 @@ impl AdjointConv {
         }
         Ok(output)
     }
+}
+
+/// The transposed layer's weights, one array per transposed pair (`source`: the pair of
+/// `layer` it reverses): `w'[i, o, f] = w[o, i, f]`.
+fn reversed_weights(
+    layer: &ConvContract,
+    source: &[usize],
+    weights: &[f32],
+) -> Result<Vec<Vec<f32>>, Error> {
+    let pair_weights = layer.split_weights(weights)?;
+    let inputs = layer.config.input.entries();
+    let targets = layer.config.target.entries();
+    Ok(source
+        .iter()
+        .map(|&p| {
+            let pair = &layer.pairs[p];
+            let (out_c, in_c, n_f) = (targets[pair.target].1, inputs[pair.input].1, pair.n_f);
+            let w = pair_weights[p];
+            let mut t = vec![0.0; w.len()];
+            for o in 0..out_c {
+                for i in 0..in_c {
+                    let (src, dst) = ((o * in_c + i) * n_f, (i * out_c + o) * n_f);
+                    t[dst..dst + n_f].copy_from_slice(&w[src..src + n_f]);
+                }
+            }
+            t
+        })
+        .collect())
 }
 
 impl ConvContract {
@@ -247,6 +345,24 @@ mod tests {
             let g = random_image(y.geometry(), &layer.output_signature(), 3);
             let got = adjoint.apply(&layer, &g, &w).unwrap();
             let mixed = layer.convolve_adjoint_mixed(&g, &geometry, &w).unwrap();
+            let blocks: Vec<&[f32]> = x.blocks().iter().map(ImageBlock::data).collect();
+            let (both, dw) = adjoint
+                .apply_with_weight_gradient(&layer, &g, &blocks, &w)
+                .unwrap();
+            assert_eq!(both, got);
+            assert!(matches!(
+                adjoint.apply_with_weight_gradient(&layer, &g, &blocks[1..], &w),
+                Err(Error::ConvContract(ConvContractError::InputBlocks { .. }))
+            ));
+            let expected = layer.weight_gradient(&x, &g).unwrap();
+            let dw_scale = expected.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            assert!(dw_scale > 0.1);
+            for (u, v) in dw.iter().zip(&expected) {
+                assert!(
+                    (u - v).abs() <= 1e-5 * dw_scale,
+                    "{options:?}: dw {u} vs {v}"
+                );
+            }
             assert_eq!(got.signature(), mixed.signature());
             let scale = mixed
                 .blocks()

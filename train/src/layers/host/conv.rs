@@ -4,8 +4,10 @@
 //! one GEMM per pair) followed by [`ginrs_runtime::ConvContract::add_bias_with`], which keeps
 //! the means of the mean-scaled blocks for the backward pass; the backward pass calls
 //! [`ginrs_runtime::ConvContract::bias_backward`], then
-//! [`ginrs_runtime::AdjointConv::apply`] (made once per geometry) for the input gradient and
-//! [`ginrs_runtime::ConvContract::weight_gradient`] for the weight gradient. The parameters are
+//! [`ginrs_runtime::AdjointConv::apply_with_weight_gradient`] (made once per geometry) for the
+//! input and weight gradients together, [`ginrs_runtime::AdjointConv::apply`] for the input
+//! gradient alone or [`ginrs_runtime::ConvContract::weight_gradient`] for the weight gradient
+//! alone (the network's first layer). The parameters are
 //! the pairs' weight arrays, flat, in pair order (`[Σ_pairs out_c · in_c · n_f]`), then the
 //! biases of the biased output blocks ([`ginrs_runtime::ConvContract::biased_outputs`]), in
 //! output order.
@@ -94,21 +96,31 @@ impl HostKernel for FusedConv {
             .layer
             .bias_backward(&mut g, bias, saved)
             .expect("the forward pass saved the means of this layer's bias");
-        if let Some(out) = input_grad {
-            let dx = self
-                .adjoint
-                .apply(&self.layer, &g, weights)
-                .expect("FusedConv::new validated the adjoint for this geometry");
-            write_blocks(&dx, out);
-        }
+        const VALIDATED: &str = "FusedConv::new validated the adjoint for this geometry";
         if !want_params {
+            if let Some(out) = input_grad {
+                let dx = self
+                    .adjoint
+                    .apply(&self.layer, &g, weights)
+                    .expect(VALIDATED);
+                write_blocks(&dx, out);
+            }
             return Vec::new();
         }
-        let x = image(&self.input_geometry, self.layer.input_signature(), input);
-        let mut grad = self
-            .layer
-            .weight_gradient(&x, &g)
-            .expect("FusedConv::new validated the layer and geometry");
+        let mut grad = match input_grad {
+            Some(out) => {
+                let (dx, dw) = self
+                    .adjoint
+                    .apply_with_weight_gradient(&self.layer, &g, input, weights)
+                    .expect(VALIDATED);
+                write_blocks(&dx, out);
+                dw
+            }
+            None => {
+                let x = image(&self.input_geometry, self.layer.input_signature(), input);
+                self.layer.weight_gradient(&x, &g).expect(VALIDATED)
+            }
+        };
         grad.extend(bias_grad);
         grad
     }
