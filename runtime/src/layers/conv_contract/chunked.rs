@@ -28,7 +28,7 @@ use super::ConvContract;
 use crate::error::Error;
 use crate::image::{ImageBlock, MultiImage};
 use crate::kernels::cpu::{level, SimdLevel};
-use crate::kernels::gemm::add_row_dots;
+use crate::kernels::gemm::{add_lane_products, sum_lanes, LANES};
 use crate::kernels::layout::tap_offsets;
 use crate::kernels::rows::for_each_row;
 use crate::kernels::stencil::StencilGeometry;
@@ -236,28 +236,28 @@ struct PanelProducts<'a> {
     sums: Mutex<Vec<Vec<f32>>>,
 }
 
-/// One tile's panel products ([`PanelProducts`]) and its gather buffer.
+/// One tile's panel products ([`PanelProducts`]), per lane, and its gather buffer.
 struct TileProducts<'a> {
     /// The image's values and channels per target index.
     blocks: &'a [(&'a [f32], usize)],
-    /// Per target index, `K × channels`.
-    sums: Vec<Vec<f32>>,
+    /// Per target index, `K × channels × LANES` ([`add_lane_products`]).
+    lanes: Vec<Vec<f32>>,
     /// The image's values at one chunk, `channels × d^k × width`.
     gathered: Vec<f32>,
 }
 
 impl<'a> TileProducts<'a> {
     fn new(products: &'a PanelProducts<'a>) -> Self {
-        let sums = products
+        let lanes = products
             .sums
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .iter()
-            .map(|s| vec![0.0; s.len()])
+            .map(|s| vec![0.0; s.len() * LANES])
             .collect();
         Self {
             blocks: &products.blocks,
-            sums,
+            lanes,
             gathered: Vec::new(),
         }
     }
@@ -278,19 +278,22 @@ impl<'a> TileProducts<'a> {
             at,
         );
         let rows = panel.len() / k;
-        add_row_dots(
+        add_lane_products(
             [rows, k, channels],
             panel,
             &self.gathered,
-            &mut self.sums[out.target],
+            &mut self.lanes[out.target],
         );
     }
 
     /// Adds this tile's sums into `products`.
     fn finish(self, products: &PanelProducts<'_>) {
         let mut sums = products.sums.lock().unwrap_or_else(PoisonError::into_inner);
-        for (total, tile) in sums.iter_mut().zip(&self.sums) {
-            total.iter_mut().zip(tile).for_each(|(a, b)| *a += b);
+        for (total, lanes) in sums.iter_mut().zip(&self.lanes) {
+            total
+                .iter_mut()
+                .zip(sum_lanes(lanes))
+                .for_each(|(a, b)| *a += b);
         }
     }
 }
