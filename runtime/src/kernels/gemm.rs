@@ -280,28 +280,36 @@ pub fn add_lane_products([m, k, n]: [usize; 3], a: &[f32], b: &[f32], lanes: &mu
 #[inline(always)]
 fn add_lane_rows<const MR: usize>(a: &[f32], b: &[f32], [k, n, i]: [usize; 3], lanes: &mut [f32]) {
     let a: [&[f32]; MR] = std::array::from_fn(|r| &a[(i + r) * k..(i + r + 1) * k]);
-    let row = |j: usize| &b[j * k..(j + 1) * k];
-    let mut add = |j: usize, tile: &[[[f32; LANES]; 3]], cols: usize| {
-        for (r, tile) in tile.iter().enumerate() {
-            for (s, products) in tile.iter().enumerate().take(cols) {
-                let at = ((i + r) * n + j + s) * LANES;
-                for (sum, p) in lanes[at..at + LANES].iter_mut().zip(products) {
-                    *sum += p;
-                }
-            }
-        }
-    };
     let mut j = 0;
     while j + 3 <= n {
-        let tile = lane_tile::<MR, 3>(a, std::array::from_fn(|s| row(j + s)));
-        add(j, &tile, 3);
+        let tile = lane_tile::<MR, 3>(a, std::array::from_fn(|s| &b[(j + s) * k..(j + s + 1) * k]));
+        add_lane_tile(&tile, [n, i, j], lanes);
         j += 3;
     }
     for j in j..n {
-        let tile = lane_tile::<MR, 1>(a, [row(j)]);
-        let padded: [[[f32; LANES]; 3]; MR] =
-            std::array::from_fn(|r| [tile[r][0], [0.0; LANES], [0.0; LANES]]);
-        add(j, &padded, 1);
+        let tile = lane_tile::<MR, 1>(a, [&b[j * k..(j + 1) * k]]);
+        add_lane_tile(&tile, [n, i, j], lanes);
+    }
+}
+
+/// Adds an `MR × NR` tile of lane products for rows `i..` and columns `j..` into `lanes`
+/// (`n` columns).
+#[inline(always)]
+fn add_lane_tile<const MR: usize, const NR: usize>(
+    tile: &[[[f32; LANES]; NR]; MR],
+    [n, i, j]: [usize; 3],
+    lanes: &mut [f32],
+) {
+    for (r, tile) in tile.iter().enumerate() {
+        for (s, products) in tile.iter().enumerate() {
+            let at = ((i + r) * n + j + s) * LANES;
+            let sums: &mut [f32; LANES] = (&mut lanes[at..at + LANES])
+                .try_into()
+                .expect("a product has LANES lanes");
+            for (sum, p) in sums.iter_mut().zip(products) {
+                *sum += p;
+            }
+        }
     }
 }
 
