@@ -511,20 +511,24 @@ impl RowRun {
     #[inline(always)]
     fn write(&self, out: &mut TileOut<'_>, values: &[f32], at: ChunkAt<'_>) {
         let ChunkAt { comps, width, .. } = at;
-        self.for_each_segment(at, |col, q, count| {
-            let (from, to) = (q * comps, (q + count) * comps);
-            for (dst, src) in out
-                .channels
-                .iter_mut()
-                .zip(values.chunks_exact(comps * width))
-            {
-                if comps == 1 {
-                    dst[from..to].copy_from_slice(&src[col..col + count]);
-                } else {
-                    interleave(&src[col..], width, &mut dst[from..to], comps);
+        self.for_each_segment(
+            at,
+            #[inline(always)]
+            |col, q, count| {
+                let (from, to) = (q * comps, (q + count) * comps);
+                for (dst, src) in out
+                    .channels
+                    .iter_mut()
+                    .zip(values.chunks_exact(comps * width))
+                {
+                    if comps == 1 {
+                        dst[from..to].copy_from_slice(&src[col..col + count]);
+                    } else {
+                        interleave(&src[col..], width, &mut dst[from..to], comps);
+                    }
                 }
-            }
-        });
+            },
+        );
     }
 
     /// Reads the chunk `at` of every channel of a block (`channels`, in ginjax's layout,
@@ -540,18 +544,22 @@ impl RowRun {
         at: ChunkAt<'_>,
     ) {
         let ChunkAt { comps, width, .. } = at;
-        self.for_each_segment(at, |col, q, count| {
-            let q = first_pixel + q;
-            let (from, to) = (q * comps, (q + count) * comps);
-            for (channel, dst) in channels.clone().zip(values.chunks_exact_mut(comps * width)) {
-                let src = &channel[from..to];
-                if comps == 1 {
-                    dst[col..col + count].copy_from_slice(src);
-                } else {
-                    deinterleave(src, comps, &mut dst[col..], width);
+        self.for_each_segment(
+            at,
+            #[inline(always)]
+            |col, q, count| {
+                let q = first_pixel + q;
+                let (from, to) = (q * comps, (q + count) * comps);
+                for (channel, dst) in channels.clone().zip(values.chunks_exact_mut(comps * width)) {
+                    let src = &channel[from..to];
+                    if comps == 1 {
+                        dst[col..col + count].copy_from_slice(src);
+                    } else {
+                        deinterleave(src, comps, &mut dst[col..], width);
+                    }
                 }
-            }
-        });
+            },
+        );
     }
 
     /// Calls `f(column, pixel, count)` for every row segment of the chunk `at`: `count`

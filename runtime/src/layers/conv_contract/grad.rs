@@ -15,6 +15,11 @@
 //! responses are recomputed tile by tile (the forward pass's tiles; they stay in cache) rather
 //! than kept from the forward pass.
 //!
+//! The `transpose` module runs both faster where it applies (every kernel sparse, an adjoint
+//! plan a forward plan can express): the input gradient as the forward pass of the transposed
+//! layer ([`AdjointConv`](super::AdjointConv)), the weight gradient read off that pass's
+//! response panels. The routes below are the reference and the fallback.
+//!
 //! **Input gradient.** The adjoint first mixes the output gradient with the weights,
 //! `H[i, f, j, q] = Σ_o w[o, i, f] · g[o, j, q]` (one GEMM `Wᵀ · G` per pair), then runs the
 //! pair kernel's adjoint stencil ([`ResponseKernel::adjoint`]: every filter flipped in space,

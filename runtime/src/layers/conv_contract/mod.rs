@@ -31,7 +31,9 @@
 //!
 //! [`ConvContract::convolve_with`], [`ConvContract::convolve_adjoint`] and
 //! [`ConvContract::weight_gradient`] give the convolution's gradients for training, with
-//! caller-given weights (the `grad` module); [`ConvContract::add_bias_with`] and
+//! caller-given weights (the `grad` module); [`AdjointConv`] runs the input gradient as the
+//! forward pass of the transposed layer and reads the weight gradient off its response panels
+//! (the `transpose` module); [`ConvContract::add_bias_with`] and
 //! [`ConvContract::bias_backward`] those of the bias (the `bias` module).
 //!
 //! [`ConvContract::flops_per_output_pixel`] counts the work: stencil flops, GEMM
