@@ -126,10 +126,8 @@ fn chunked<K: ChunkKernel>(
         layer,
         &pair_weights,
         input,
-        true,
-        reuse,
+        Extras::Forward { bias: true, reuse },
         GENERATED_CHUNK,
-        None,
         |_| kernel,
     )
 }
@@ -162,10 +160,8 @@ pub(super) fn forward_sparse_chunks(
         layer,
         weights,
         input,
-        bias,
-        reuse,
+        Extras::Forward { bias, reuse },
         SPARSE_CHUNK,
-        None,
         |geometry| SparseChunks::new(layer, geometry),
     )
 }
@@ -214,10 +210,8 @@ pub(super) fn sparse_chunks_with_products(
         layer,
         weights,
         input,
-        false,
-        None,
+        Extras::Products(&products),
         SPARSE_CHUNK,
-        Some(&products),
         |geometry| SparseChunks::new(layer, geometry),
     )?;
     let sums = products
@@ -310,18 +304,21 @@ struct ChunkAt<'a> {
 }
 
 /// The row-chunk schedule of `layer` with pair weights `pair_weights`, chunks of at most
-/// `max_chunk` pixels, the chunk kernel of a tile made by `kernel_of` from the tile's geometry.
+/// `max_chunk` pixels, the chunk kernel of a tile made by `kernel_of` from the tile's geometry,
+/// and its `extras`.
 fn chunk_schedule<K: ChunkKernel, B: std::borrow::Borrow<K>>(
     layer: &ConvContract,
     pair_weights: &[&[f32]],
     input: &MultiImage,
-    bias: bool,
-    reuse: Option<&mut MultiImage>,
+    extras: Extras<'_, '_>,
     max_chunk: usize,
-    products: Option<&PanelProducts<'_>>,
     kernel_of: impl Fn(&StencilGeometry) -> B + Sync,
 ) -> Result<MultiImage, Error> {
     let weights = block_weights(layer, pair_weights);
+    let (bias, reuse, products) = match extras {
+        Extras::Forward { bias, reuse } => (bias, reuse, None),
+        Extras::Products(products) => (false, None, Some(products)),
+    };
     layer.forward_tiled(
         input,
         bias,
@@ -377,6 +374,18 @@ fn block_weights(layer: &ConvContract, pair_weights: &[&[f32]]) -> Vec<Vec<f32>>
             w
         })
         .collect()
+}
+
+/// What a chunk schedule does besides its output.
+enum Extras<'r, 'p> {
+    /// A forward pass: the bias when `bias` is set, the output in `reuse`'s storage where
+    /// it fits.
+    Forward {
+        bias: bool,
+        reuse: Option<&'r mut MultiImage>,
+    },
+    /// No bias; the panel products ([`sparse_chunks_with_products`]).
+    Products(&'p PanelProducts<'p>),
 }
 
 /// One tile's fixed inputs.
