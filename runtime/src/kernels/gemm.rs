@@ -349,17 +349,23 @@ mod tests {
         }
     }
 
+    /// Pseudo-random rows `a` (`m × k`) and `b` (`n × k`) and their products `a · bᵀ`.
+    fn rows_and_products(m: usize, k: usize, n: usize) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+        let a: Vec<f32> = (0..m * k)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0)
+            .collect();
+        let b: Vec<f32> = (0..n * k)
+            .map(|i| ((i * 53 % 97) as f32 - 48.0) / 48.0)
+            .collect();
+        let want = naive(m, k, n, |i, l| a[i * k + l], |l, j| b[j * k + l]);
+        (a, b, want)
+    }
+
     #[test]
     fn row_dots_add_the_product_with_the_transpose() {
         // Tiles of 8, 4 and 1 rows and of 3 and 1 columns; rows shorter than one lane block.
         for (m, k, n) in [(8, 64, 6), (13, 37, 7), (5, 3, 4), (1, 100, 1)] {
-            let a: Vec<f32> = (0..m * k)
-                .map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0)
-                .collect();
-            let b: Vec<f32> = (0..n * k)
-                .map(|i| ((i * 53 % 97) as f32 - 48.0) / 48.0)
-                .collect();
-            let want = naive(m, k, n, |i, l| a[i * k + l], |l, j| b[j * k + l]);
+            let (a, b, want) = rows_and_products(m, k, n);
             let mut c = vec![0.25; m * n];
             add_row_dots([m, k, n], &a, &b, &mut c);
             for (got, want) in c.iter().zip(&want) {
@@ -376,13 +382,7 @@ mod tests {
     fn lane_products_sum_to_the_row_dots() {
         // Tiles of 8, 4 and 1 rows and of 3 and 1 columns, added twice.
         for (m, k, n) in [(8, 64, 6), (13, 32, 7), (5, 16, 4), (1, 128, 1)] {
-            let a: Vec<f32> = (0..m * k)
-                .map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0)
-                .collect();
-            let b: Vec<f32> = (0..n * k)
-                .map(|i| ((i * 53 % 97) as f32 - 48.0) / 48.0)
-                .collect();
-            let want = naive(m, k, n, |i, l| a[i * k + l], |l, j| b[j * k + l]);
+            let (a, b, want) = rows_and_products(m, k, n);
             let mut lanes = vec![0.0; m * n * LANES];
             add_lane_products([m, k, n], &a, &b, &mut lanes);
             add_lane_products([m, k, n], &a, &b, &mut lanes);

@@ -366,6 +366,48 @@ fn next_line(idx: &mut [usize], out: &[usize]) {
     }
 }
 
+impl SparseKernel {
+    /// The kernel of `n_filters × comps_out` groups with `comps_in` input components whose
+    /// taps are this kernel's flipped in space (flipping every axis of a row-major filter
+    /// reverses its flat pixel index) and moved: filter `f`'s tap `(m, a) → j` becomes tap
+    /// `(M − 1 − m, c) → g` for `(g, c) = place(f, j, a)`.
+    fn flipped(
+        &self,
+        [n_filters, comps_out, comps_in]: [usize; 3],
+        place: impl Fn(usize, usize, usize) -> (usize, usize),
+    ) -> Self {
+        let last_pixel = self.sides.iter().product::<usize>() - 1;
+        let mut groups: Vec<Vec<Tap>> = vec![Vec::new(); n_filters * comps_out];
+        for g in 0..self.starts.len() - 1 {
+            let (f, j) = (g / self.comps_out, g % self.comps_out);
+            for tap in &self.taps[self.starts[g]..self.starts[g + 1]] {
+                let (group, comp_in) = place(f, j, tap.comp_in);
+                groups[group].push(Tap {
+                    pixel: last_pixel - tap.pixel,
+                    comp_in,
+                    coeff: tap.coeff,
+                });
+            }
+        }
+        let mut taps = Vec::with_capacity(self.taps.len());
+        let mut starts = vec![0];
+        for mut group in groups {
+            group.sort_by_key(|t| (t.pixel, t.comp_in));
+            taps.extend(group);
+            starts.push(taps.len());
+        }
+        Self {
+            dim: self.dim,
+            sides: self.sides.clone(),
+            n_filters,
+            comps_out,
+            comps_in,
+            taps,
+            starts,
+        }
+    }
+}
+
 impl ResponseKernel for SparseKernel {
     fn filter_count(&self) -> usize {
         self.n_filters
@@ -378,69 +420,23 @@ impl ResponseKernel for SparseKernel {
     }
 
     /// Transposes every tap: filter `f`'s tap `(m, a) → j` becomes the adjoint's tap
-    /// `(M − 1 − m, (f, j)) → a`; flipping every axis of a row-major filter reverses its
-    /// flat pixel index.
+    /// `(M − 1 − m, (f, j)) → a`.
     fn adjoint(&self) -> Option<Box<dyn ResponseKernel>> {
-        let last_pixel = self.sides.iter().product::<usize>() - 1;
-        let mut groups: Vec<Vec<Tap>> = vec![Vec::new(); self.comps_in];
-        for g in 0..self.starts.len() - 1 {
-            for tap in &self.taps[self.starts[g]..self.starts[g + 1]] {
-                groups[tap.comp_in].push(Tap {
-                    pixel: last_pixel - tap.pixel,
-                    comp_in: g,
-                    coeff: tap.coeff,
-                });
-            }
-        }
-        let mut taps = Vec::with_capacity(self.taps.len());
-        let mut starts = vec![0];
-        for mut group in groups {
-            group.sort_by_key(|t| (t.pixel, t.comp_in));
-            taps.extend(group);
-            starts.push(taps.len());
-        }
-        Some(Box::new(Self {
-            dim: self.dim,
-            sides: self.sides.clone(),
-            n_filters: 1,
-            comps_out: self.comps_in,
-            comps_in: self.n_filters * self.comps_out,
-            taps,
-            starts,
-        }))
+        let comps_out = self.comps_out;
+        Some(Box::new(self.flipped(
+            [1, self.comps_in, self.n_filters * comps_out],
+            |f, j, a| (a, f * comps_out + j),
+        )))
     }
 
     /// Transposes every tap: filter `f`'s tap `(m, a) → j` becomes its tap
-    /// `(M − 1 − m, j) → a` (see [`SparseKernel::adjoint`] for the flip).
+    /// `(M − 1 − m, j) → a`.
     fn transposed(&self) -> Option<Box<dyn ResponseKernel>> {
-        let last_pixel = self.sides.iter().product::<usize>() - 1;
-        let mut groups: Vec<Vec<Tap>> = vec![Vec::new(); self.n_filters * self.comps_in];
-        for g in 0..self.starts.len() - 1 {
-            let (f, j) = (g / self.comps_out, g % self.comps_out);
-            for tap in &self.taps[self.starts[g]..self.starts[g + 1]] {
-                groups[f * self.comps_in + tap.comp_in].push(Tap {
-                    pixel: last_pixel - tap.pixel,
-                    comp_in: j,
-                    coeff: tap.coeff,
-                });
-            }
-        }
-        let mut taps = Vec::with_capacity(self.taps.len());
-        let mut starts = vec![0];
-        for mut group in groups {
-            group.sort_by_key(|t| (t.pixel, t.comp_in));
-            taps.extend(group);
-            starts.push(taps.len());
-        }
-        Some(Box::new(Self {
-            dim: self.dim,
-            sides: self.sides.clone(),
-            n_filters: self.n_filters,
-            comps_out: self.comps_in,
-            comps_in: self.comps_out,
-            taps,
-            starts,
-        }))
+        let comps_in = self.comps_in;
+        Some(Box::new(self.flipped(
+            [self.n_filters, comps_in, self.comps_out],
+            |f, j, a| (f * comps_in + a, j),
+        )))
     }
 
     fn as_sparse(&self) -> Option<&SparseKernel> {
