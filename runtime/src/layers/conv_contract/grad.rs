@@ -79,6 +79,18 @@ impl ConvContract {
         self.config.target.entries()[target].1 * self.config.input.entries()[input].1 * n_f
     }
 
+    /// Where each pair's weights start in the flat weights (see the module docs).
+    pub(super) fn pair_offsets(&self) -> Vec<usize> {
+        self.pairs
+            .iter()
+            .scan(0, |offset, p| {
+                let start = *offset;
+                *offset += self.pair_weight_len(p.input, p.target, p.n_f);
+                Some(start)
+            })
+            .collect()
+    }
+
     /// Cuts flat weights into one array per pair (see the module docs).
     pub(super) fn split_weights<'a>(
         &self,
@@ -264,12 +276,7 @@ impl ConvContract {
         let tiling = Tiling::new(&plan, TILE_PIXELS);
         let tables = plan.source_tables();
         let len = self.weight_len();
-        let mut offsets = Vec::with_capacity(self.pairs.len());
-        let mut offset = 0;
-        for p in &self.pairs {
-            offsets.push(offset);
-            offset += self.pair_weight_len(p.input, p.target, p.n_f);
-        }
+        let offsets = self.pair_offsets();
         let grad = (0..tiling.n_tiles)
             .into_par_iter()
             .map(|t| {

@@ -111,13 +111,8 @@ impl AdjointConv {
         // The sums of target `t` (an input block of `layer`) have a row `(o, f)` per output
         // channel and filter of every transposed pair reaching it and a column per input
         // channel `i`: the weight gradient `dw[o, i, f]` of the pair it reverses.
-        let mut offsets = Vec::with_capacity(layer.pairs.len());
-        let mut offset = 0;
-        for p in &layer.pairs {
-            offsets.push(offset);
-            offset += layer.pair_weight_len(p.input, p.target, p.n_f);
-        }
-        let mut dw = vec![0.0; offset];
+        let offsets = layer.pair_offsets();
+        let mut dw = vec![0.0; layer.weight_len()];
         let mut rows = vec![0usize; sums.len()];
         for (reversed_pair, &p) in transposed.pairs.iter().zip(source) {
             let pair = &layer.pairs[p];
