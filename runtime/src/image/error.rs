@@ -82,6 +82,14 @@ pub enum ImageError {
         /// The spatial dimension inferred from the rank.
         dim: usize,
     },
+    /// A list of blocks (views or output slices) of the wrong length.
+    #[error("expected {expected} blocks, got {got}")]
+    BlockCount {
+        /// The number of blocks needed.
+        expected: usize,
+        /// The number given.
+        got: usize,
+    },
     /// A multi-image does not have the signature a layer expects.
     #[error("expected an image with signature {expected}, got {got}")]
     SignatureMismatch {

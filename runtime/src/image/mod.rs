@@ -1,5 +1,5 @@
-//! Geometric images: tensor keys, image blocks, multi-images and signatures, the buffers
-//! they recycle, and signatures as types.
+//! Geometric images: tensor keys, image blocks (owned, and borrowed as views), multi-images
+//! and signatures, the buffers they recycle, and signatures as types.
 //!
 //! A block holds `channels` images of one tensor type, laid out row-major as
 //! `(channels, spatial_0, …, spatial_{d-1}, d, …, d)` with `k` trailing tensor axes — ginjax's
@@ -17,6 +17,7 @@ mod multi;
 pub mod ndarray_interop;
 mod signature;
 pub mod typed;
+mod view;
 
 pub use block::ImageBlock;
 pub use error::ImageError;
@@ -24,6 +25,8 @@ pub use geometry::Geometry;
 pub use key::TensorKey;
 pub use multi::MultiImage;
 pub use signature::Signature;
+pub use view::BlockView;
+pub(crate) use view::{check_outputs, check_same_shapes, same_shape_image};
 
 /// Largest spatial dimension supported by the runtime (the group is enumerated up to it).
 pub use ginrs_generator::group::MAX_DIM;

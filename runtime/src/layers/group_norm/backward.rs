@@ -34,7 +34,7 @@ use super::{
     NormError, LANES,
 };
 use crate::error::Error;
-use crate::image::{buffers, ImageBlock, MultiImage};
+use crate::image::{check_outputs, check_same_shapes, same_shape_image, BlockView, MultiImage};
 use crate::kernels::simd::widest;
 use crate::ops::sym_eigen::symmetric_eigen;
 
@@ -65,11 +65,29 @@ impl GroupNorm {
             .into());
         }
         grad_output.expect_signature(&input.signature())?;
+        same_shape_image(input, |x, dx| {
+            let g: Vec<BlockView<'_>> = grad_output.blocks().iter().map(|b| b.view()).collect();
+            self.backward_into(x, &g, dx)
+        })
+    }
+
+    /// [`Self::backward`] on borrowed values: writes `∂L/∂input` into `grad_input` (one slice
+    /// per block of `input`, of its length) and returns `∂L/∂params`.
+    ///
+    /// Errors: a `grad_output` whose blocks differ from `input`'s in geometry, key or
+    /// channels, `grad_input` slices that do not match, and the forward pass's errors.
+    pub fn backward_into(
+        &self,
+        input: &[BlockView<'_>],
+        grad_output: &[BlockView<'_>],
+        grad_input: &mut [&mut [f32]],
+    ) -> Result<Vec<f32>, Error> {
+        check_same_shapes(input, grad_output)?;
+        check_outputs(input, grad_input)?;
         let mut param_grads = vec![0f32; self.param_len()];
         // The bias gradient of a key without bias is computed and dropped.
         let mut unused_bias_grad = Vec::new();
-        let mut blocks = Vec::with_capacity(input.blocks().len());
-        for (x, g) in input.blocks().iter().zip(grad_output.blocks()) {
+        for ((&x, &g), out) in input.iter().zip(grad_output).zip(grad_input.iter_mut()) {
             let (params, offset) = self.checked_block(x)?;
             let (weight_grad, rest) = param_grads[offset..].split_at_mut(params.channels);
             let bias_grad = if params.bias.is_some() {
@@ -78,52 +96,45 @@ impl GroupNorm {
                 unused_bias_grad.resize(params.channels, 0.0);
                 &mut unused_bias_grad[..]
             };
-            let data = if x.key().k() == 0 {
-                self.scalars_backward(x, g, params, weight_grad, bias_grad)
+            if x.key().k() == 0 {
+                self.scalars_backward(x, g, params, weight_grad, bias_grad, out);
             } else {
-                self.vectors_backward(x, g, params, weight_grad, bias_grad)
-            };
-            blocks.push(ImageBlock::new(
-                x.geometry().clone(),
-                x.key().clone(),
-                x.channels(),
-                data,
-            )?);
+                self.vectors_backward(x, g, params, weight_grad, bias_grad, out);
+            }
         }
-        let input_grad = MultiImage::from_blocks(input.geometry().clone(), blocks)?;
-        Ok((input_grad, param_grads))
+        Ok(param_grads)
     }
 
     /// The input gradient of a k = 0 block; writes its weight and bias gradients.
     fn scalars_backward(
         &self,
-        x: &ImageBlock,
-        g: &ImageBlock,
+        x: BlockView<'_>,
+        g: BlockView<'_>,
         params: &NormBlock,
         weight_grad: &mut [f32],
         bias_grad: &mut [f32],
-    ) -> Vec<f32> {
+        out: &mut [f32],
+    ) {
         widest(
             #[inline(always)]
-            || self.scalars_backward_body(x, g, params, weight_grad, bias_grad),
+            || self.scalars_backward_body(x, g, params, weight_grad, bias_grad, out),
         )
     }
 
     #[inline(always)]
     fn scalars_backward_body(
         &self,
-        x: &ImageBlock,
-        g: &ImageBlock,
+        x: BlockView<'_>,
+        g: BlockView<'_>,
         params: &NormBlock,
         weight_grad: &mut [f32],
         bias_grad: &mut [f32],
-    ) -> Vec<f32> {
+        out: &mut [f32],
+    ) {
         let per_group = x.channels() / self.groups;
         let channel_len = x.channel_len();
         let group_len = per_group * channel_len;
         let eps = f64::from(self.eps);
-        // Every value is overwritten.
-        let mut out = buffers::take(x.data().len());
         let groups = x
             .data()
             .chunks(group_len)
@@ -163,25 +174,33 @@ impl GroupNorm {
                 }
             }
         }
-        out
     }
 
     /// The input gradient of a k = 1 block; writes its scale and bias gradients.
     fn vectors_backward(
         &self,
-        x: &ImageBlock,
-        g: &ImageBlock,
+        x: BlockView<'_>,
+        g: BlockView<'_>,
         params: &NormBlock,
         weight_grad: &mut [f32],
         bias_grad: &mut [f32],
-    ) -> Vec<f32> {
+        out: &mut [f32],
+    ) {
         // The component count a constant for d = 2 and 3, as in the forward pass.
         widest(
             #[inline(always)]
             || match x.components() {
-                2 => self.vectors_backward_body::<2>(2, x, g, params, weight_grad, bias_grad),
-                3 => self.vectors_backward_body::<3>(3, x, g, params, weight_grad, bias_grad),
-                d => self.vectors_backward_body::<MAX_DIM>(d, x, g, params, weight_grad, bias_grad),
+                2 => self.vectors_backward_body::<2>(2, x, g, params, weight_grad, bias_grad, out),
+                3 => self.vectors_backward_body::<3>(3, x, g, params, weight_grad, bias_grad, out),
+                d => self.vectors_backward_body::<MAX_DIM>(
+                    d,
+                    x,
+                    g,
+                    params,
+                    weight_grad,
+                    bias_grad,
+                    out,
+                ),
             },
         )
     }
@@ -190,19 +209,18 @@ impl GroupNorm {
     fn vectors_backward_body<const N: usize>(
         &self,
         d: usize,
-        x: &ImageBlock,
-        g: &ImageBlock,
+        x: BlockView<'_>,
+        g: BlockView<'_>,
         params: &NormBlock,
         weight_grad: &mut [f32],
         bias_grad: &mut [f32],
-    ) -> Vec<f32> {
+        out: &mut [f32],
+    ) {
         let d = fixed_components::<N>(d);
         let per_group = x.channels() / self.groups;
         let channel_len = x.channel_len();
         let group_len = per_group * channel_len;
         let eps = f64::from(self.eps);
-        // Every value is overwritten.
-        let mut out = buffers::take(x.data().len());
         // Per channel of the group: its mean vector m_c and Σ_p G_cp.
         let mut channel_means = vec![[0f64; N]; per_group];
         let mut channel_grads = vec![[0f64; N]; per_group];
@@ -302,7 +320,6 @@ impl GroupNorm {
                 }
             }
         }
-        out
     }
 }
 
@@ -432,7 +449,7 @@ fn grad_moments<const N: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::image::{Geometry, ImageError, Signature, TensorKey};
+    use crate::image::{Geometry, ImageBlock, ImageError, Signature, TensorKey};
     use crate::layers::layer::Layer;
     use crate::test_support::{noise, sig};
 

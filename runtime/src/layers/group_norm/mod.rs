@@ -52,7 +52,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::error::Error;
-use crate::image::{buffers, ImageBlock, MultiImage, Signature, TensorKey};
+use crate::image::{check_outputs, same_shape_image, BlockView, MultiImage, Signature, TensorKey};
 use crate::io::layer_params::{GroupNormParams, VanillaNormJson};
 use crate::io::params::{
     match_keys, signature_from_json, signature_to_json, ArrayJson, KeyJson, KeyedArrayJson,
@@ -449,7 +449,7 @@ impl GroupNorm {
 
     /// The parameters of `block`'s key and their offset in the flat parameters, checking that
     /// the layer knows the key and that the channel count matches.
-    fn checked_block(&self, block: &ImageBlock) -> Result<(&NormBlock, usize), NormError> {
+    fn checked_block(&self, block: BlockView<'_>) -> Result<(&NormBlock, usize), NormError> {
         let mut offset = 0;
         for params in &self.blocks {
             if &params.key == block.key() {
@@ -577,39 +577,43 @@ impl GroupNorm {
         Ok(layer)
     }
 
-    /// Normalises one block with its parameters.
-    fn norm_block(&self, block: &ImageBlock) -> Result<ImageBlock, NormError> {
-        let (params, _) = self.checked_block(block)?;
-        let data = if block.key().k() == 0 {
-            self.norm_scalars(block, params)
-        } else {
-            self.whiten_vectors(block, params)
-        };
-        Ok(ImageBlock::new(
-            block.geometry().clone(),
-            block.key().clone(),
-            block.channels(),
-            data,
-        )
-        .expect("normalisation keeps the block's shape"))
+    /// Normalises `input` (blocks of the layer's keys, each with its channel count) into
+    /// `out`, one slice per block of the block's length: [`Layer::forward`] on borrowed
+    /// values.
+    ///
+    /// Errors: a key the layer lacks or a channel count that differs from the layer's
+    /// ([`NormError`]), and `out` slices that do not match the blocks.
+    pub fn forward_into(
+        &self,
+        input: &[BlockView<'_>],
+        out: &mut [&mut [f32]],
+    ) -> Result<(), Error> {
+        check_outputs(input, out)?;
+        for (&block, out) in input.iter().zip(out.iter_mut()) {
+            let (params, _) = self.checked_block(block)?;
+            if block.key().k() == 0 {
+                self.norm_scalars(block, params, out);
+            } else {
+                self.whiten_vectors(block, params, out);
+            }
+        }
+        Ok(())
     }
 
     /// equinox GroupNorm on a k = 0 block.
-    fn norm_scalars(&self, block: &ImageBlock, params: &NormBlock) -> Vec<f32> {
+    fn norm_scalars(&self, block: BlockView<'_>, params: &NormBlock, out: &mut [f32]) {
         widest(
             #[inline(always)]
-            || self.norm_scalars_body(block, params),
+            || self.norm_scalars_body(block, params, out),
         )
     }
 
     #[inline(always)]
-    fn norm_scalars_body(&self, block: &ImageBlock, params: &NormBlock) -> Vec<f32> {
+    fn norm_scalars_body(&self, block: BlockView<'_>, params: &NormBlock, out: &mut [f32]) {
         let per_group = block.channels() / self.groups;
         let channel_len = block.channel_len();
         let group_len = per_group * channel_len;
         let eps = f64::from(self.eps);
-        // Every value is overwritten.
-        let mut out = buffers::take(block.data().len());
         for (g, (group, out_group)) in block
             .data()
             .chunks(group_len)
@@ -633,19 +637,18 @@ impl GroupNorm {
                 }
             }
         }
-        out
     }
 
     /// Eigenvalue whitening of a k = 1 block, then scale and mean-bias per channel.
-    fn whiten_vectors(&self, block: &ImageBlock, params: &NormBlock) -> Vec<f32> {
+    fn whiten_vectors(&self, block: BlockView<'_>, params: &NormBlock, out: &mut [f32]) {
         // The passes with the component count a constant for d = 2 and 3, so that their
         // per-pixel loops unroll and the lanes of sums stay in registers.
         widest(
             #[inline(always)]
             || match block.components() {
-                2 => self.whiten_vectors_body::<2>(2, block, params),
-                3 => self.whiten_vectors_body::<3>(3, block, params),
-                d => self.whiten_vectors_body::<MAX_DIM>(d, block, params),
+                2 => self.whiten_vectors_body::<2>(2, block, params, out),
+                3 => self.whiten_vectors_body::<3>(3, block, params, out),
+                d => self.whiten_vectors_body::<MAX_DIM>(d, block, params, out),
             },
         )
     }
@@ -654,16 +657,15 @@ impl GroupNorm {
     fn whiten_vectors_body<const N: usize>(
         &self,
         d: usize,
-        block: &ImageBlock,
+        block: BlockView<'_>,
         params: &NormBlock,
-    ) -> Vec<f32> {
+        out: &mut [f32],
+    ) {
         let d = fixed_components::<N>(d);
         let per_group = block.channels() / self.groups;
         let channel_len = block.channel_len();
         let group_len = per_group * channel_len;
         let eps = f64::from(self.eps);
-        // Every value is overwritten.
-        let mut out = buffers::take(block.data().len());
         let mut channel_means = vec![[0f64; N]; per_group];
         for (g, (group, out_group)) in block
             .data()
@@ -706,7 +708,6 @@ impl GroupNorm {
                 }
             }
         }
-        out
     }
 }
 
@@ -847,19 +848,15 @@ fn centred_moments<const N: usize>(d: usize, values: &[f32], mean: &[f64; N]) ->
 
 impl Layer for GroupNorm {
     fn forward(&self, input: &MultiImage) -> Result<MultiImage, Error> {
-        let blocks = input
-            .blocks()
-            .iter()
-            .map(|block| self.norm_block(block))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(MultiImage::from_blocks(input.geometry().clone(), blocks)?)
+        let (output, ()) = same_shape_image(input, |x, out| self.forward_into(x, out))?;
+        Ok(output)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::image::Geometry;
+    use crate::image::{Geometry, ImageBlock};
 
     fn image(key: TensorKey, channels: usize, spatial: Vec<usize>, data: Vec<f32>) -> MultiImage {
         let torus = vec![true; spatial.len()];

@@ -25,7 +25,7 @@
 use super::activation::{Differentiable, Gelu, Relu, Tanh, ValueAndDerivative};
 use super::{mix, NonlinearError, VectorNeuronNonlinear, TILE_PIXELS};
 use crate::error::Error;
-use crate::image::{buffers, ImageBlock, MultiImage};
+use crate::image::{buffers, check_outputs, same_shape_image, BlockView, MultiImage, Signature};
 use crate::kernels::simd::widest;
 
 impl VectorNeuronNonlinear {
@@ -42,20 +42,32 @@ impl VectorNeuronNonlinear {
         input: &MultiImage,
         grad_output: &MultiImage,
     ) -> Result<(MultiImage, Vec<f32>), Error> {
+        same_shape_image(input, |x, dx| {
+            let g: Vec<BlockView<'_>> = grad_output.blocks().iter().map(|b| b.view()).collect();
+            self.backward_into(x, &g, dx)
+        })
+    }
+
+    /// [`Self::backward`] on borrowed values: writes `∂L/∂input` into `grad_input` (one slice
+    /// per block of `input`, of its length) and returns `∂L/∂weights`, flat.
+    ///
+    /// Errors: as [`Self::backward`], and `grad_input` slices that do not match the blocks.
+    pub fn backward_into(
+        &self,
+        input: &[BlockView<'_>],
+        grad_output: &[BlockView<'_>],
+        grad_input: &mut [&mut [f32]],
+    ) -> Result<Vec<f32>, Error> {
         let activation = self
             .activation
             .differentiable()
             .ok_or(NonlinearError::NoDerivative)?;
-        let same_shape = input.geometry() == grad_output.geometry()
-            && input.blocks().len() == grad_output.blocks().len()
-            && input
-                .blocks()
-                .iter()
-                .zip(grad_output.blocks())
-                .all(|(x, g)| x.key() == g.key() && x.channels() == g.channels());
+        let same_shape = input.len() == grad_output.len()
+            && input.iter().zip(grad_output).all(|(x, g)| x.same_shape(g));
         if !same_shape {
-            let describe = |image: &MultiImage| {
-                format!("{:?} {}", image.geometry().spatial(), image.signature())
+            let describe = |views: &[BlockView<'_>]| {
+                let spatial = views.first().map(|v| v.geometry().spatial());
+                format!("{spatial:?} {}", Signature::of_views(views))
             };
             return Err(NonlinearError::GradientShape {
                 expected: describe(input),
@@ -63,43 +75,32 @@ impl VectorNeuronNonlinear {
             }
             .into());
         }
+        check_outputs(input, grad_input)?;
         let mut grad_weights = vec![0f32; self.weight_len()];
-        let blocks = input
-            .blocks()
-            .iter()
-            .zip(grad_output.blocks())
-            .map(|(x, g)| {
-                let data = if x.key().is_scalar() {
-                    scalar_backward(activation, x.data(), g.data())
-                } else {
-                    let (offset, weights) = self.block_weights(x)?;
-                    let c = x.channels();
-                    let grad_w = &mut grad_weights[offset..offset + c * c];
-                    vector_neuron_backward(activation, self.eps, x, g.data(), weights, grad_w)
-                };
-                Ok(
-                    ImageBlock::new(x.geometry().clone(), x.key().clone(), x.channels(), data)
-                        .expect("the gradient has the input block's shape"),
-                )
-            })
-            .collect::<Result<Vec<_>, NonlinearError>>()?;
-        let grad_input = MultiImage::from_blocks(input.geometry().clone(), blocks)?;
-        Ok((grad_input, grad_weights))
+        for ((&x, g), dx) in input.iter().zip(grad_output).zip(grad_input.iter_mut()) {
+            if x.key().is_scalar() {
+                scalar_backward(activation, x.data(), g.data(), dx);
+            } else {
+                let (offset, weights) = self.block_weights(x)?;
+                let c = x.channels();
+                let grad_w = &mut grad_weights[offset..offset + c * c];
+                vector_neuron_backward(activation, self.eps, x, g.data(), weights, grad_w, dx);
+            }
+        }
+        Ok(grad_weights)
     }
 }
 
 /// `∂x = g · f′(x)` for a `((), 0)` block, compiled for the CPU's widest vectors.
-fn scalar_backward(activation: Differentiable, x: &[f32], g: &[f32]) -> Vec<f32> {
-    let mut dx = buffers::take(x.len());
+fn scalar_backward(activation: Differentiable, x: &[f32], g: &[f32], dx: &mut [f32]) {
     widest(
         #[inline(always)]
         || match activation {
-            Differentiable::Relu => scalar_loop::<Relu>(x, g, &mut dx),
-            Differentiable::Gelu => scalar_loop::<Gelu>(x, g, &mut dx),
-            Differentiable::Tanh => scalar_loop::<Tanh>(x, g, &mut dx),
+            Differentiable::Relu => scalar_loop::<Relu>(x, g, dx),
+            Differentiable::Gelu => scalar_loop::<Gelu>(x, g, dx),
+            Differentiable::Tanh => scalar_loop::<Tanh>(x, g, dx),
         },
     );
-    dx
 }
 
 #[inline(always)]
@@ -109,22 +110,23 @@ fn scalar_loop<A: ValueAndDerivative>(x: &[f32], g: &[f32], dx: &mut [f32]) {
     }
 }
 
-/// `∂x` of a non-scalar block, adding `∂W` to `grad_w`, compiled for the CPU's widest
-/// vectors.
+/// `∂x` of a non-scalar block into `dx`, adding `∂W` to `grad_w`, compiled for the CPU's
+/// widest vectors.
 fn vector_neuron_backward(
     activation: Differentiable,
     eps: f32,
-    block: &ImageBlock,
+    block: BlockView<'_>,
     g: &[f32],
     weights: &[f32],
     grad_w: &mut [f32],
-) -> Vec<f32> {
+    dx: &mut [f32],
+) {
     widest(
         #[inline(always)]
         || match activation {
-            Differentiable::Relu => block_backward::<Relu>(eps, block, g, weights, grad_w),
-            Differentiable::Gelu => block_backward::<Gelu>(eps, block, g, weights, grad_w),
-            Differentiable::Tanh => block_backward::<Tanh>(eps, block, g, weights, grad_w),
+            Differentiable::Relu => block_backward::<Relu>(eps, block, g, weights, grad_w, dx),
+            Differentiable::Gelu => block_backward::<Gelu>(eps, block, g, weights, grad_w, dx),
+            Differentiable::Tanh => block_backward::<Tanh>(eps, block, g, weights, grad_w, dx),
         },
     )
 }
@@ -133,11 +135,12 @@ fn vector_neuron_backward(
 #[inline(always)]
 fn block_backward<A: ValueAndDerivative>(
     eps: f32,
-    block: &ImageBlock,
+    block: BlockView<'_>,
     g: &[f32],
     weights: &[f32],
     grad_w: &mut [f32],
-) -> Vec<f32> {
+    dx: &mut [f32],
+) {
     let c = block.channels();
     let len = block.channel_len();
     let n = block.components();
@@ -148,7 +151,6 @@ fn block_backward<A: ValueAndDerivative>(
     // written by the per-pixel pass.
     let mut q = buffers::take(c * tile);
     let mut dq = buffers::take(c * tile);
-    let mut dx = buffers::take(c * len);
     for m0 in (0..len).step_by(tile) {
         let width = tile.min(len - m0);
         mix::<false>(weights, c, width, &x[m0..], len, &mut q, tile);
@@ -175,7 +177,6 @@ fn block_backward<A: ValueAndDerivative>(
     }
     buffers::keep(q);
     buffers::keep(dq);
-    dx
 }
 
 /// The per-pixel part of the backward pass over at most [`TILE_PIXELS`] pixels of `n`

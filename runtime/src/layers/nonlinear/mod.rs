@@ -26,7 +26,9 @@ use rand_chacha::ChaCha8Rng;
 use thiserror::Error;
 
 use crate::error::Error;
-use crate::image::{buffers, ImageBlock, MultiImage, Signature, TensorKey};
+use crate::image::{
+    buffers, check_outputs, same_shape_image, BlockView, MultiImage, Signature, TensorKey,
+};
 use crate::io::layer_params::NonlinearParams;
 use crate::io::params::{
     match_keys, signature_from_json, signature_to_json, ArrayJson, KeyJson, KeyedArrayJson,
@@ -305,7 +307,7 @@ impl VectorNeuronNonlinear {
 
     /// The flat offset (in [`Self::flat_weights`]) and the `(c, c)` weights of a non-scalar
     /// block, checking that the layer has its key with its channel count.
-    fn block_weights(&self, block: &ImageBlock) -> Result<(usize, &[f32]), NonlinearError> {
+    fn block_weights(&self, block: BlockView<'_>) -> Result<(usize, &[f32]), NonlinearError> {
         let mut offset = 0;
         for entry in &self.weights {
             if &entry.key == block.key() {
@@ -326,30 +328,34 @@ impl VectorNeuronNonlinear {
         })
     }
 
-    fn apply_block(&self, block: &ImageBlock) -> Result<ImageBlock, NonlinearError> {
-        let data = if block.key().is_scalar() {
-            // Every value is written.
-            let mut data = buffers::take(block.data().len());
-            self.activation.apply_into(block.data(), &mut data);
-            data
-        } else {
-            let (_, weights) = self.block_weights(block)?;
-            self.vector_neuron(block, weights)
-        };
-        Ok(ImageBlock::new(
-            block.geometry().clone(),
-            block.key().clone(),
-            block.channels(),
-            data,
-        )
-        .expect("the nonlinearity keeps the block's shape"))
+    /// The layer on `input` (blocks of the layer's keys, each with its channel count),
+    /// written into `out`, one slice per block of the block's length: [`Layer::forward`] on
+    /// borrowed values.
+    ///
+    /// Errors: a non-scalar key the layer lacks or a channel count that differs from its
+    /// weights' ([`NonlinearError`]), and `out` slices that do not match the blocks.
+    pub fn forward_into(
+        &self,
+        input: &[BlockView<'_>],
+        out: &mut [&mut [f32]],
+    ) -> Result<(), Error> {
+        check_outputs(input, out)?;
+        for (&block, out) in input.iter().zip(out.iter_mut()) {
+            if block.key().is_scalar() {
+                self.activation.apply_into(block.data(), out);
+            } else {
+                let (_, weights) = self.block_weights(block)?;
+                self.vector_neuron(block, weights, out);
+            }
+        }
+        Ok(())
     }
 
     /// The vector-neuron map of one non-scalar block, compiled for the CPU's widest vectors.
-    fn vector_neuron(&self, block: &ImageBlock, weights: &[f32]) -> Vec<f32> {
+    fn vector_neuron(&self, block: BlockView<'_>, weights: &[f32], out: &mut [f32]) {
         widest(
             #[inline(always)]
-            || self.vector_neuron_body(block, weights),
+            || self.vector_neuron_body(block, weights, out),
         )
     }
 
@@ -357,16 +363,14 @@ impl VectorNeuronNonlinear {
     /// a small buffer and each channel's pixels are finished while the tile is in L1 (the
     /// per-pixel scalars live on the stack), so `x` is read once and `out` written once.
     #[inline(always)]
-    fn vector_neuron_body(&self, block: &ImageBlock, weights: &[f32]) -> Vec<f32> {
+    fn vector_neuron_body(&self, block: BlockView<'_>, weights: &[f32], out: &mut [f32]) {
         let c = block.channels();
         let len = block.channel_len();
         let n = block.components();
         let x = block.data();
         let tile = TILE_PIXELS * n;
-        // Every value of `q`'s rows is written by the mix before it is read; every value of
-        // `out` by the per-pixel pass.
+        // Every value of `q`'s rows is written by the mix before it is read.
         let mut q = buffers::take(c * tile);
-        let mut out = buffers::take(c * len);
         for m0 in (0..len).step_by(tile) {
             let width = tile.min(len - m0);
             mix::<false>(weights, c, width, &x[m0..], len, &mut q, tile);
@@ -384,7 +388,6 @@ impl VectorNeuronNonlinear {
             }
         }
         buffers::keep(q);
-        out
     }
 
     /// The per-pixel part of the forward pass over at most [`TILE_PIXELS`] pixels of `n`
@@ -489,19 +492,15 @@ fn mix<const ADD: bool>(
 
 impl Layer for VectorNeuronNonlinear {
     fn forward(&self, input: &MultiImage) -> Result<MultiImage, Error> {
-        let blocks = input
-            .blocks()
-            .iter()
-            .map(|block| self.apply_block(block))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(MultiImage::from_blocks(input.geometry().clone(), blocks)?)
+        let (output, ()) = same_shape_image(input, |x, out| self.forward_into(x, out))?;
+        Ok(output)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::image::Geometry;
+    use crate::image::{Geometry, ImageBlock};
 
     fn one_pixel(channels: usize, data: Vec<f32>) -> MultiImage {
         let geometry = Geometry::square(2, 1, true).unwrap();

@@ -12,60 +12,71 @@ use std::fmt::Debug;
 use std::sync::Arc;
 
 use burn::tensor::Tensor;
+use ginrs_runtime::image::buffers;
 use ginrs_runtime::{
-    Error as RuntimeError, Geometry, GroupNorm as RuntimeGroupNorm, Layer, MultiImage, Signature,
+    BlockView, Error as RuntimeError, Geometry, GroupNorm as RuntimeGroupNorm, Signature,
     TensorKey, VectorNeuronNonlinear as RuntimeVectorNeuron,
 };
 
-use super::{block_values, image, write_blocks, FusedLayer, HostKernel};
+use super::{block_values, FusedLayer, HostKernel};
 use crate::error::TrainError;
 use crate::image::TensorImage;
 use crate::layers::route::Route;
 
 /// A runtime layer whose output has its input's signature, with flat parameters and a
-/// backward pass.
-pub(crate) trait SameShapeLayer: Layer + Clone + Debug + Send + Sync + 'static {
+/// backward pass, both on borrowed blocks.
+pub(crate) trait SameShapeLayer: Clone + Debug + Send + Sync + 'static {
     /// A copy of the layer with the flat parameters `params`.
     fn with_params(&self, params: &[f32]) -> Result<Self, RuntimeError>;
-    /// The input gradient and the flat parameter gradient for the output gradient `grad`.
-    fn gradients(
+    /// Writes the output for `input` into `out` (one slice per block).
+    fn forward_into(
         &self,
-        input: &MultiImage,
-        grad: &MultiImage,
-    ) -> Result<(MultiImage, Vec<f32>), RuntimeError>;
+        input: &[BlockView<'_>],
+        out: &mut [&mut [f32]],
+    ) -> Result<(), RuntimeError>;
+    /// Writes the input gradient for the output gradient `grad` into `grad_input`, and
+    /// returns the flat parameter gradient.
+    fn backward_into(
+        &self,
+        input: &[BlockView<'_>],
+        grad: &[BlockView<'_>],
+        grad_input: &mut [&mut [f32]],
+    ) -> Result<Vec<f32>, RuntimeError>;
 }
 
-impl SameShapeLayer for RuntimeGroupNorm {
-    fn with_params(&self, params: &[f32]) -> Result<Self, RuntimeError> {
-        let mut layer = self.clone();
-        layer.set_flat_params(params)?;
-        Ok(layer)
-    }
+/// Implements [`SameShapeLayer`] for a runtime layer with `$set` (its flat-parameter
+/// setter) and its own `forward_into` and `backward_into`.
+macro_rules! same_shape_layer {
+    ($layer:ty, $set:ident) => {
+        impl SameShapeLayer for $layer {
+            fn with_params(&self, params: &[f32]) -> Result<Self, RuntimeError> {
+                let mut layer = self.clone();
+                layer.$set(params)?;
+                Ok(layer)
+            }
 
-    fn gradients(
-        &self,
-        input: &MultiImage,
-        grad: &MultiImage,
-    ) -> Result<(MultiImage, Vec<f32>), RuntimeError> {
-        self.backward(input, grad)
-    }
+            fn forward_into(
+                &self,
+                input: &[BlockView<'_>],
+                out: &mut [&mut [f32]],
+            ) -> Result<(), RuntimeError> {
+                <$layer>::forward_into(self, input, out)
+            }
+
+            fn backward_into(
+                &self,
+                input: &[BlockView<'_>],
+                grad: &[BlockView<'_>],
+                grad_input: &mut [&mut [f32]],
+            ) -> Result<Vec<f32>, RuntimeError> {
+                <$layer>::backward_into(self, input, grad, grad_input)
+            }
+        }
+    };
 }
 
-impl SameShapeLayer for RuntimeVectorNeuron {
-    fn with_params(&self, params: &[f32]) -> Result<Self, RuntimeError> {
-        let mut layer = self.clone();
-        layer.set_flat_weights(params)?;
-        Ok(layer)
-    }
-
-    fn gradients(
-        &self,
-        input: &MultiImage,
-        grad: &MultiImage,
-    ) -> Result<(MultiImage, Vec<f32>), RuntimeError> {
-        self.backward(input, grad)
-    }
-}
+same_shape_layer!(RuntimeGroupNorm, set_flat_params);
+same_shape_layer!(RuntimeVectorNeuron, set_flat_weights);
 
 /// A [`SameShapeLayer`] on images of one signature and geometry.
 #[derive(Debug)]
@@ -132,6 +143,13 @@ impl<L: SameShapeLayer> SameShape<L> {
         fused.apply(call, input).map(Some)
     }
 
+    /// Views of one item's blocks (the operand was assembled from blocks of the signature).
+    fn views<'a>(&'a self, blocks: &[&'a [f32]]) -> Vec<BlockView<'a>> {
+        self.signature
+            .views(&self.geometry, blocks)
+            .expect("the operand was assembled from blocks of this signature")
+    }
+
     fn bound(&self, params: &[f32]) -> L {
         self.layer
             .with_params(params)
@@ -149,12 +167,10 @@ impl<L: SameShapeLayer> HostKernel for SameShape<L> {
     }
 
     fn forward(&self, input: &[&[f32]], params: &[f32], out: &mut [&mut [f32]], _: &mut [f32]) {
-        let x = image(&self.geometry, &self.signature, input);
-        let y = self
-            .bound(params)
-            .forward(&x)
+        let x = self.views(input);
+        self.bound(params)
+            .forward_into(&x, out)
             .expect("the layer checked the input's keys and channels");
-        write_blocks(&y, out);
     }
 
     fn backward(
@@ -166,15 +182,21 @@ impl<L: SameShapeLayer> HostKernel for SameShape<L> {
         input_grad: Option<&mut [&mut [f32]]>,
         want_params: bool,
     ) -> Vec<f32> {
-        let x = image(&self.geometry, &self.signature, input);
-        let g = image(&self.geometry, &self.signature, grad);
-        let (dx, dp) = self
-            .bound(params)
-            .gradients(&x, &g)
-            .expect("the layer checked the input's keys and channels");
-        if let Some(out) = input_grad {
-            write_blocks(&dx, out);
-        }
+        let (x, g) = (self.views(input), self.views(grad));
+        let layer = self.bound(params);
+        const CHECKED: &str = "the layer checked the input's keys and channels";
+        let dp = match input_grad {
+            Some(out) => layer.backward_into(&x, &g, out).expect(CHECKED),
+            None => {
+                // The input gradient is computed with the parameters' and dropped.
+                let mut scratch: Vec<Vec<f32>> =
+                    input.iter().map(|b| buffers::take(b.len())).collect();
+                let mut out: Vec<&mut [f32]> = scratch.iter_mut().map(Vec::as_mut_slice).collect();
+                let dp = layer.backward_into(&x, &g, &mut out).expect(CHECKED);
+                scratch.into_iter().for_each(buffers::keep);
+                dp
+            }
+        };
         if want_params {
             dp
         } else {

@@ -1,0 +1,216 @@
+//! [`BlockView`]: a block's shape over values it borrows, so that kernels can read images
+//! kept in someone else's buffers (a training program's saved activations) without copying
+//! them into [`ImageBlock`]s.
+
+use super::{buffers, Geometry, ImageBlock, ImageError, MultiImage, Signature, TensorKey};
+use crate::error::Error;
+
+/// `channels` geometric images of one tensor type over borrowed values, row-major
+/// `(channels, spatial…, d…)`: [`ImageBlock`]'s layout without its ownership.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BlockView<'a> {
+    geometry: &'a Geometry,
+    key: &'a TensorKey,
+    channels: usize,
+    data: &'a [f32],
+}
+
+impl<'a> BlockView<'a> {
+    /// Borrows `data` after checking that its length is `channels · pixels · d^k`.
+    pub fn new(
+        geometry: &'a Geometry,
+        key: &'a TensorKey,
+        channels: usize,
+        data: &'a [f32],
+    ) -> Result<Self, ImageError> {
+        let expected = channels * geometry.pixels() * key.components(geometry.dim());
+        if data.len() != expected {
+            return Err(ImageError::DataLength {
+                key: key.to_string(),
+                expected,
+                got: data.len(),
+            });
+        }
+        Ok(Self {
+            geometry,
+            key,
+            channels,
+            data,
+        })
+    }
+
+    /// The shared spatial geometry.
+    pub fn geometry(&self) -> &'a Geometry {
+        self.geometry
+    }
+
+    /// The tensor type.
+    pub fn key(&self) -> &'a TensorKey {
+        self.key
+    }
+
+    /// The number of channels.
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Tensor components per pixel, d^k.
+    pub fn components(&self) -> usize {
+        self.key.components(self.geometry.dim())
+    }
+
+    /// Number of values in one channel: pixels · d^k.
+    pub fn channel_len(&self) -> usize {
+        self.geometry.pixels() * self.components()
+    }
+
+    /// All values, row-major.
+    pub fn data(&self) -> &'a [f32] {
+        self.data
+    }
+
+    /// Whether `other` has this view's geometry, key and channel count.
+    pub fn same_shape(&self, other: &BlockView<'_>) -> bool {
+        self.geometry == other.geometry && self.key == other.key && self.channels == other.channels
+    }
+}
+
+impl ImageBlock {
+    /// The block as a [`BlockView`].
+    pub fn view(&self) -> BlockView<'_> {
+        BlockView {
+            geometry: &self.geometry,
+            key: &self.key,
+            channels: self.channels,
+            data: &self.data,
+        }
+    }
+}
+
+impl Signature {
+    /// Views of one image of this signature on `geometry` whose blocks' values are `blocks`
+    /// (one slice per entry, in order), after checking each slice's length.
+    pub fn views<'a>(
+        &'a self,
+        geometry: &'a Geometry,
+        blocks: &[&'a [f32]],
+    ) -> Result<Vec<BlockView<'a>>, ImageError> {
+        if blocks.len() != self.0.len() {
+            return Err(ImageError::BlockCount {
+                expected: self.0.len(),
+                got: blocks.len(),
+            });
+        }
+        self.0
+            .iter()
+            .zip(blocks)
+            .map(|((key, channels), data)| BlockView::new(geometry, key, *channels, data))
+            .collect()
+    }
+
+    /// The keys and channel counts of `views`, in order (unchecked: a signature made of a
+    /// multi-image's blocks has distinct keys).
+    pub(crate) fn of_views(views: &[BlockView<'_>]) -> Self {
+        Self(views.iter().map(|v| (v.key.clone(), v.channels)).collect())
+    }
+}
+
+/// Checks that `got` has the geometry, keys and channel counts of `expected`, block by block
+/// (a gradient against the image it is the gradient of).
+pub(crate) fn check_same_shapes(
+    expected: &[BlockView<'_>],
+    got: &[BlockView<'_>],
+) -> Result<(), ImageError> {
+    for (e, g) in expected.iter().zip(got) {
+        if e.geometry != g.geometry {
+            return Err(ImageError::GeometryMismatch {
+                key: g.key.to_string(),
+                expected: format!("{:?}", e.geometry),
+                got: format!("{:?}", g.geometry),
+            });
+        }
+    }
+    let same =
+        expected.len() == got.len() && expected.iter().zip(got).all(|(e, g)| e.same_shape(g));
+    if !same {
+        return Err(ImageError::SignatureMismatch {
+            expected: Signature::of_views(expected).to_string(),
+            got: Signature::of_views(got).to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Checks that `out` has one slice per view, of the view's length (the output of a layer
+/// that keeps its input's shape).
+pub(crate) fn check_outputs(views: &[BlockView<'_>], out: &[&mut [f32]]) -> Result<(), ImageError> {
+    if views.len() != out.len() {
+        return Err(ImageError::BlockCount {
+            expected: views.len(),
+            got: out.len(),
+        });
+    }
+    for (view, out) in views.iter().zip(out) {
+        if view.data.len() != out.len() {
+            return Err(ImageError::DataLength {
+                key: view.key.to_string(),
+                expected: view.data.len(),
+                got: out.len(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The image of `input`'s shape whose blocks `fill` writes, given views of `input`'s blocks
+/// and one output slice per block (from [`buffers`]): a same-shape layer's call on owned
+/// images through its call on views. Returns `fill`'s value too.
+pub(crate) fn same_shape_image<T>(
+    input: &MultiImage,
+    fill: impl FnOnce(&[BlockView<'_>], &mut [&mut [f32]]) -> Result<T, Error>,
+) -> Result<(MultiImage, T), Error> {
+    let views: Vec<BlockView<'_>> = input.blocks().iter().map(ImageBlock::view).collect();
+    // `fill` writes every value (a layer's call on views fills its outputs).
+    let mut data: Vec<Vec<f32>> = views.iter().map(|v| buffers::take(v.data.len())).collect();
+    let mut out: Vec<&mut [f32]> = data.iter_mut().map(Vec::as_mut_slice).collect();
+    let value = fill(&views, &mut out)?;
+    let blocks = input
+        .blocks()
+        .iter()
+        .zip(data)
+        .map(|(b, data)| ImageBlock::new(b.geometry.clone(), b.key.clone(), b.channels, data))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((
+        MultiImage::from_blocks(input.geometry().clone(), blocks)?,
+        value,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_length_and_matches_the_block() {
+        let geometry = Geometry::new(vec![2, 3], vec![true, true]).unwrap();
+        let key = TensorKey::vector();
+        let data: Vec<f32> = (0..24).map(|v| v as f32).collect();
+        let view = BlockView::new(&geometry, &key, 2, &data).unwrap();
+        assert_eq!((view.components(), view.channel_len()), (2, 12));
+        let block = ImageBlock::new(geometry.clone(), key.clone(), 2, data.clone()).unwrap();
+        assert_eq!(block.view(), view);
+        assert!(view.same_shape(&block.view()));
+        let err = BlockView::new(&geometry, &key, 2, &data[..23]).unwrap_err();
+        assert_eq!(
+            err,
+            ImageError::DataLength {
+                key: key.to_string(),
+                expected: 24,
+                got: 23
+            }
+        );
+        let scalar = TensorKey::scalar();
+        let other = BlockView::new(&geometry, &scalar, 4, &data[..24]).unwrap();
+        assert!(!view.same_shape(&other));
+    }
+}
