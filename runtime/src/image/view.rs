@@ -77,7 +77,7 @@ impl<'a> BlockView<'a> {
 
 impl ImageBlock {
     /// The block as a [`BlockView`].
-    pub fn view(&self) -> BlockView<'_> {
+    pub fn as_view(&self) -> BlockView<'_> {
         BlockView {
             geometry: &self.geometry,
             key: &self.key,
@@ -169,7 +169,7 @@ pub(crate) fn same_shape_image<T>(
     input: &MultiImage,
     fill: impl FnOnce(&[BlockView<'_>], &mut [&mut [f32]]) -> Result<T, Error>,
 ) -> Result<(MultiImage, T), Error> {
-    let views: Vec<BlockView<'_>> = input.blocks().iter().map(ImageBlock::view).collect();
+    let views: Vec<BlockView<'_>> = input.blocks().iter().map(ImageBlock::as_view).collect();
     // `fill` writes every value (a layer's call on views fills its outputs).
     let mut data: Vec<Vec<f32>> = views.iter().map(|v| buffers::take(v.data.len())).collect();
     let mut out: Vec<&mut [f32]> = data.iter_mut().map(Vec::as_mut_slice).collect();
@@ -198,8 +198,8 @@ mod tests {
         let view = BlockView::new(&geometry, &key, 2, &data).unwrap();
         assert_eq!((view.components(), view.channel_len()), (2, 12));
         let block = ImageBlock::new(geometry.clone(), key.clone(), 2, data.clone()).unwrap();
-        assert_eq!(block.view(), view);
-        assert!(view.same_shape(&block.view()));
+        assert_eq!(block.as_view(), view);
+        assert!(view.same_shape(&block.as_view()));
         let err = BlockView::new(&geometry, &key, 2, &data[..23]).unwrap_err();
         assert_eq!(
             err,
