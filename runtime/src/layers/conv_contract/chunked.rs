@@ -241,14 +241,15 @@ struct TileProducts<'a> {
 }
 
 impl<'a> TileProducts<'a> {
-    fn new(products: &'a PanelProducts<'a>) -> Self {
-        let lanes = products
-            .sums
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .map(|s| vec![0.0; s.len() * LANES])
-            .collect();
+    /// Zeroed per-lane sums in `lanes` (a thread's buffers from an earlier tile, reused so
+    /// that a tile touches warm memory: fresh buffers of this size cost page faults).
+    fn new(products: &'a PanelProducts<'a>, mut lanes: Vec<Vec<f32>>) -> Self {
+        let sums = products.sums.lock().unwrap_or_else(PoisonError::into_inner);
+        lanes.resize_with(sums.len(), Vec::new);
+        for (lane, s) in lanes.iter_mut().zip(sums.iter()) {
+            lane.clear();
+            lane.resize(s.len() * LANES, 0.0);
+        }
         Self {
             blocks: &products.blocks,
             lanes,
@@ -280,8 +281,8 @@ impl<'a> TileProducts<'a> {
         );
     }
 
-    /// Adds this tile's sums into `products`.
-    fn finish(self, products: &PanelProducts<'_>) {
+    /// Adds this tile's sums into `products`; returns the lane buffers for the next tile.
+    fn finish(self, products: &PanelProducts<'_>) -> Vec<Vec<f32>> {
         let mut sums = products.sums.lock().unwrap_or_else(PoisonError::into_inner);
         for (total, lanes) in sums.iter_mut().zip(&self.lanes) {
             total
@@ -289,6 +290,7 @@ impl<'a> TileProducts<'a> {
                 .zip(sum_lanes(lanes))
                 .for_each(|(a, b)| *a += b);
         }
+        self.lanes
     }
 }
 
@@ -334,7 +336,8 @@ fn chunk_schedule<K: ChunkKernel, B: std::borrow::Borrow<K>>(
                 blocks,
                 max_chunk,
             };
-            let mut local = products.map(TileProducts::new);
+            let mut local =
+                products.map(|p| TileProducts::new(p, std::mem::take(&mut scratch.lanes)));
             run_best_simd(
                 &tile,
                 kernel_of(geometry).borrow(),
@@ -343,7 +346,7 @@ fn chunk_schedule<K: ChunkKernel, B: std::borrow::Borrow<K>>(
                 local.as_mut(),
             );
             if let (Some(local), Some(products)) = (local, products) {
-                local.finish(products);
+                scratch.lanes = local.finish(products);
             }
         },
     )
@@ -415,6 +418,7 @@ impl Tile<'_> {
             inputs,
             responses,
             acc,
+            ..
         } = scratch;
         let layer = self.layer;
         let geometry = self.geometry;

@@ -226,6 +226,7 @@ impl ConvContract {
                                 inputs: padded,
                                 responses: response,
                                 acc,
+                                ..
                             } = scratch;
                             let n = comps_in * ip;
                             grow(acc, n);
@@ -331,6 +332,7 @@ impl ConvContract {
             inputs,
             responses,
             acc,
+            ..
         } = scratch;
         let dim = self.dim;
         let tpp = geometry.padded_pixels();

@@ -26,6 +26,7 @@ impl ConvContract {
             inputs,
             responses,
             acc,
+            ..
         } = scratch;
         let dim = self.dim;
         let tpp = geometry.padded_pixels();

@@ -24,6 +24,8 @@ pub(super) struct Scratch {
     pub(super) responses: Vec<f32>,
     /// Output accumulators.
     pub(super) acc: Vec<f32>,
+    /// Per-lane weight-gradient sums of a tile, per output block (see `chunked`).
+    pub(super) lanes: Vec<Vec<f32>>,
 }
 
 thread_local! {
