@@ -1,13 +1,14 @@
 //! The values a host call keeps between its forward and backward pass (for a whole-model
-//! [`program`](super::program), every layer's input: the step's largest buffer), recycled
-//! between calls by exact length.
+//! [`program`](super::program), every image of its forward pass: the step's largest buffer)
+//! and the program's per-item gradient scratch, recycled between calls by exact length.
 //!
 //! A training loop makes the same calls every step, so the buffer a step frees after its
 //! backward pass is one of the length the next step's forward pass asks for; a fresh large
-//! allocation costs a page fault per 4 KiB on its first write. The runtime's own pool
-//! ([`ginrs_runtime::image::buffers`]) matches lengths within a factor of two. Recycling
-//! every block buffer of the program this way was measured too: it kept more memory and
-//! slowed the UNet's step, whose many block lengths then missed mimalloc's own reuse.
+//! allocation costs a page fault per 4 KiB (or per 2 MiB huge page) on its first write. The
+//! runtime's own pool ([`ginrs_runtime::image::buffers`]) matches lengths within a factor of
+//! two. Recycling every block buffer of the program this way was measured too: it kept more
+//! memory and slowed the UNet's step, whose many block lengths then missed mimalloc's own
+//! reuse; the program now plans one buffer of each kind instead.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;

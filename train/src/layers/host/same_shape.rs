@@ -1,5 +1,6 @@
 //! GroupNorm and VectorNeuronNonlinear as [`HostKernel`]s: the runtime layers' forward and
-//! backward passes on one item, with the parameters of the call.
+//! backward passes on one item, with the parameters of the call, reading the item's blocks
+//! as [`BlockView`]s and writing straight into the call's output slices (no copies).
 //!
 //! Both layers map an image to one of the same signature and geometry, block by block in the
 //! input's order. The parameters are flat, in the runtime layer's order:
