@@ -241,9 +241,13 @@ struct TileProducts<'a> {
 }
 
 impl<'a> TileProducts<'a> {
-    /// Zeroed per-lane sums in `lanes` (a thread's buffers from an earlier tile, reused so
-    /// that a tile touches warm memory: fresh buffers of this size cost page faults).
-    fn new(products: &'a PanelProducts<'a>, mut lanes: Vec<Vec<f32>>) -> Self {
+    /// Zeroed per-lane sums in `lanes`, and `gathered` for the gather buffer (a thread's
+    /// buffers from an earlier tile, reused so that a tile touches warm memory: fresh
+    /// buffers of this size cost page faults).
+    fn new(
+        products: &'a PanelProducts<'a>,
+        (mut lanes, gathered): (Vec<Vec<f32>>, Vec<f32>),
+    ) -> Self {
         let sums = products.sums.lock().unwrap_or_else(PoisonError::into_inner);
         lanes.resize_with(sums.len(), Vec::new);
         for (lane, s) in lanes.iter_mut().zip(sums.iter()) {
@@ -253,7 +257,7 @@ impl<'a> TileProducts<'a> {
         Self {
             blocks: &products.blocks,
             lanes,
-            gathered: Vec::new(),
+            gathered,
         }
     }
 
@@ -281,8 +285,9 @@ impl<'a> TileProducts<'a> {
         );
     }
 
-    /// Adds this tile's sums into `products`; returns the lane buffers for the next tile.
-    fn finish(self, products: &PanelProducts<'_>) -> Vec<Vec<f32>> {
+    /// Adds this tile's sums into `products`; returns the lane and gather buffers for the
+    /// next tile.
+    fn finish(self, products: &PanelProducts<'_>) -> (Vec<Vec<f32>>, Vec<f32>) {
         let mut sums = products.sums.lock().unwrap_or_else(PoisonError::into_inner);
         for (total, lanes) in sums.iter_mut().zip(&self.lanes) {
             total
@@ -290,7 +295,7 @@ impl<'a> TileProducts<'a> {
                 .zip(sum_lanes(lanes))
                 .for_each(|(a, b)| *a += b);
         }
-        self.lanes
+        (self.lanes, self.gathered)
     }
 }
 
@@ -336,8 +341,10 @@ fn chunk_schedule<K: ChunkKernel, B: std::borrow::Borrow<K>>(
                 blocks,
                 max_chunk,
             };
-            let mut local =
-                products.map(|p| TileProducts::new(p, std::mem::take(&mut scratch.lanes)));
+            let mut local = products.map(|p| {
+                let buffers = std::mem::take(&mut scratch.products);
+                TileProducts::new(p, buffers)
+            });
             run_best_simd(
                 &tile,
                 kernel_of(geometry).borrow(),
@@ -346,7 +353,7 @@ fn chunk_schedule<K: ChunkKernel, B: std::borrow::Borrow<K>>(
                 local.as_mut(),
             );
             if let (Some(local), Some(products)) = (local, products) {
-                scratch.lanes = local.finish(products);
+                scratch.products = local.finish(products);
             }
         },
     )

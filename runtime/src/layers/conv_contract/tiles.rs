@@ -24,8 +24,9 @@ pub(super) struct Scratch {
     pub(super) responses: Vec<f32>,
     /// Output accumulators.
     pub(super) acc: Vec<f32>,
-    /// Per-lane weight-gradient sums of a tile, per output block (see `chunked`).
-    pub(super) lanes: Vec<Vec<f32>>,
+    /// A tile's per-lane weight-gradient sums, per output block, and its gather buffer (see
+    /// `chunked`).
+    pub(super) products: (Vec<Vec<f32>>, Vec<f32>),
 }
 
 thread_local! {
