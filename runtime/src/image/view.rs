@@ -1,6 +1,6 @@
-//! [`BlockView`]: a block's shape over values it borrows, so that kernels can read images
-//! kept in someone else's buffers (a training program's saved activations) without copying
-//! them into [`ImageBlock`]s.
+//! [`BlockView`]: a block's shape over values it borrows, and [`ImageView`], a multi-image of
+//! such blocks, so that kernels can read images kept in someone else's buffers (a training
+//! program's saved activations) without copying them into [`ImageBlock`]s.
 
 use super::{buffers, Geometry, ImageBlock, ImageError, MultiImage, Signature, TensorKey};
 use crate::error::Error;
@@ -69,6 +69,12 @@ impl<'a> BlockView<'a> {
         self.data
     }
 
+    /// The values of channel `c` (`c < channels`).
+    pub fn channel(&self, c: usize) -> &'a [f32] {
+        let len = self.channel_len();
+        &self.data[c * len..(c + 1) * len]
+    }
+
     /// Whether `other` has this view's geometry, key and channel count.
     pub fn same_shape(&self, other: &BlockView<'_>) -> bool {
         self.geometry == other.geometry && self.key == other.key && self.channels == other.channels
@@ -83,6 +89,91 @@ impl ImageBlock {
             key: &self.key,
             channels: self.channels,
             data: &self.data,
+        }
+    }
+}
+
+/// A multi-image over borrowed values: [`BlockView`]s of distinct keys on one geometry, in
+/// order ([`MultiImage`]'s reading side).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageView<'a> {
+    geometry: &'a Geometry,
+    blocks: Vec<BlockView<'a>>,
+}
+
+impl<'a> ImageView<'a> {
+    /// The image of `blocks` on `geometry`, after checking that every block lies on
+    /// `geometry` and that the keys are distinct.
+    pub fn new(geometry: &'a Geometry, blocks: Vec<BlockView<'a>>) -> Result<Self, ImageError> {
+        for (i, block) in blocks.iter().enumerate() {
+            if block.geometry != geometry {
+                return Err(ImageError::GeometryMismatch {
+                    key: block.key.to_string(),
+                    expected: format!("{geometry:?}"),
+                    got: format!("{:?}", block.geometry),
+                });
+            }
+            if blocks[..i].iter().any(|b| b.key == block.key) {
+                return Err(ImageError::DuplicateKey {
+                    key: block.key.to_string(),
+                });
+            }
+        }
+        Ok(Self { geometry, blocks })
+    }
+
+    /// The image of `signature` on `geometry` whose blocks' values are `blocks` (see
+    /// [`Signature::views`]).
+    pub fn of(
+        signature: &'a Signature,
+        geometry: &'a Geometry,
+        blocks: &[&'a [f32]],
+    ) -> Result<Self, ImageError> {
+        Ok(Self {
+            geometry,
+            blocks: signature.views(geometry, blocks)?,
+        })
+    }
+
+    /// The shared geometry.
+    pub fn geometry(&self) -> &'a Geometry {
+        self.geometry
+    }
+
+    /// The spatial dimension d.
+    pub fn dim(&self) -> usize {
+        self.geometry.dim()
+    }
+
+    /// The blocks, in order.
+    pub fn blocks(&self) -> &[BlockView<'a>] {
+        &self.blocks
+    }
+
+    /// The keys and channel counts, in order.
+    pub fn signature(&self) -> Signature {
+        Signature::of_views(&self.blocks)
+    }
+
+    /// Checks that the image has signature `expected` ([`MultiImage::expect_signature`]).
+    pub fn expect_signature(&self, expected: &Signature) -> Result<(), ImageError> {
+        let got = self.signature();
+        if &got != expected {
+            return Err(ImageError::SignatureMismatch {
+                expected: expected.to_string(),
+                got: got.to_string(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl MultiImage {
+    /// The image as an [`ImageView`].
+    pub fn as_view(&self) -> ImageView<'_> {
+        ImageView {
+            geometry: self.geometry(),
+            blocks: self.blocks().iter().map(ImageBlock::as_view).collect(),
         }
     }
 }
@@ -212,5 +303,41 @@ mod tests {
         let scalar = TensorKey::scalar();
         let other = BlockView::new(&geometry, &scalar, 4, &data[..24]).unwrap();
         assert!(!view.same_shape(&other));
+    }
+
+    #[test]
+    fn image_views_check_geometry_and_keys() {
+        let geometry = Geometry::new(vec![2, 3], vec![true, true]).unwrap();
+        let other = Geometry::new(vec![3, 2], vec![true, true]).unwrap();
+        let (scalar, vector) = (TensorKey::scalar(), TensorKey::vector());
+        let data: Vec<f32> = (0..12).map(|v| v as f32).collect();
+        let s = BlockView::new(&geometry, &scalar, 2, &data).unwrap();
+        let v = BlockView::new(&geometry, &vector, 1, &data).unwrap();
+        let image = ImageView::new(&geometry, vec![v, s]).unwrap();
+        let want = Signature::new(vec![(vector.clone(), 1), (scalar.clone(), 2)]).unwrap();
+        assert_eq!(image.signature(), want);
+        assert!(image.expect_signature(&want).is_ok());
+        let swapped = Signature::new(vec![(scalar.clone(), 2), (vector.clone(), 1)]).unwrap();
+        assert!(matches!(
+            image.expect_signature(&swapped),
+            Err(ImageError::SignatureMismatch { .. })
+        ));
+        assert!(matches!(
+            ImageView::new(&geometry, vec![s, s]),
+            Err(ImageError::DuplicateKey { .. })
+        ));
+        let elsewhere = BlockView::new(&other, &scalar, 2, &data).unwrap();
+        assert!(matches!(
+            ImageView::new(&geometry, vec![elsewhere]),
+            Err(ImageError::GeometryMismatch { .. })
+        ));
+        let owned = MultiImage::from_blocks(
+            geometry.clone(),
+            vec![ImageBlock::new(geometry.clone(), vector.clone(), 1, data.clone()).unwrap()],
+        )
+        .unwrap();
+        assert_eq!(owned.as_view().blocks(), &[v]);
+        let of = ImageView::of(&want, &geometry, &[&data, &data]).unwrap();
+        assert_eq!(of.blocks(), &[v, s]);
     }
 }
