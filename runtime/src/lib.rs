@@ -54,7 +54,7 @@ pub use ginrs_generator::group;
 pub use ginrs_generator::BankOptions;
 pub use ginrs_macros::equivariant_layer;
 pub use image::typed::SignatureType;
-pub use image::{BlockView, Geometry, ImageBlock, MultiImage, Signature, TensorKey};
+pub use image::{BlockView, Geometry, ImageBlock, ImageView, MultiImage, Signature, TensorKey};
 pub use io::ginjax_import::{GinjaxModel, ImportError};
 pub use io::model_file::{ModelFile, ModelFileError, NamedParam, Origin};
 pub use io::params::ParamsError;

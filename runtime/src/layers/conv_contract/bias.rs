@@ -196,14 +196,27 @@ impl ConvContract {
     /// layer adds its own bias; returns the means `m[c, a]` of the mean-scaled blocks
     /// ([`ConvContract::bias_means_len`] values), which [`ConvContract::bias_backward`] needs.
     pub fn add_bias_with(&self, output: &mut MultiImage, bias: &[f32]) -> Result<Vec<f32>, Error> {
-        self.check_bias(output, bias)?;
+        output.expect_signature(&self.output_signature())?;
+        let pixels = output.geometry().pixels();
+        let mut blocks: Vec<&mut [f32]> = output.blocks_mut().map(|b| b.data_mut()).collect();
+        self.add_bias_into(pixels, &mut blocks, bias)
+    }
+
+    /// [`ConvContract::add_bias_with`] on output blocks given as slices (one per output
+    /// block, in output order, on `pixels` output pixels; the output of
+    /// [`ConvContract::convolve_with_into`]).
+    pub fn add_bias_into(
+        &self,
+        pixels: usize,
+        output: &mut [&mut [f32]],
+        bias: &[f32],
+    ) -> Result<Vec<f32>, Error> {
+        self.check_outs(pixels, output)?;
+        check_len("bias values", self.bias_len(), bias.len())?;
         let mut means = vec![0.0f32; self.bias_means_len()];
-        for ((kind, comps, b, m), block) in
-            self.bias_slices(bias).into_iter().zip(output.blocks_mut())
-        {
-            let pixels = block.geometry().pixels();
+        for ((kind, comps, b, m), block) in self.bias_slices(bias).into_iter().zip(output) {
             let m = (kind == BiasKind::MeanScaled).then(|| &mut means[m]);
-            add_block_bias(kind, b, comps, pixels, block.data_mut(), m);
+            add_block_bias(kind, b, comps, pixels, block, m);
         }
         Ok(means)
     }

@@ -26,7 +26,7 @@ use super::sparse_chunks::SparseChunks;
 use super::tiles::{grow, Scratch, TileOut};
 use super::ConvContract;
 use crate::error::Error;
-use crate::image::{ImageBlock, MultiImage};
+use crate::image::{BlockView, ImageView, MultiImage};
 use crate::kernels::cpu::{level, SimdLevel};
 use crate::kernels::gemm::{add_lane_products, sum_lanes, LANES};
 use crate::kernels::layout::tap_offsets;
@@ -100,7 +100,7 @@ pub fn forward_chunked<K: ChunkKernel>(
     kernel: &K,
     input: &MultiImage,
 ) -> Result<MultiImage, Error> {
-    chunked(layer, kernel, input, None)
+    chunked(layer, kernel, &input.as_view(), None)
 }
 
 /// [`forward_chunked`] into `output`, reusing the storage of its blocks (see
@@ -111,56 +111,58 @@ pub fn forward_chunked_into<K: ChunkKernel>(
     input: &MultiImage,
     output: &mut MultiImage,
 ) -> Result<(), Error> {
-    *output = chunked(layer, kernel, input, Some(output))?;
+    *output = chunked(layer, kernel, &input.as_view(), Some(output))?;
     Ok(())
 }
 
 fn chunked<K: ChunkKernel>(
     layer: &ConvContract,
     kernel: &K,
-    input: &MultiImage,
+    input: &ImageView<'_>,
     reuse: Option<&mut MultiImage>,
 ) -> Result<MultiImage, Error> {
     let pair_weights = layer.own_weights();
-    chunk_schedule::<K, _>(
-        layer,
-        &pair_weights,
-        input,
-        Extras::Forward { bias: true, reuse },
-        GENERATED_CHUNK,
-        |_| kernel,
-    )
+    layer.into_image(input, true, reuse, |outs| {
+        chunk_schedule::<K, _>(
+            layer,
+            &pair_weights,
+            (input, outs),
+            None,
+            GENERATED_CHUNK,
+            |_| kernel,
+        )
+    })
 }
 
 /// Whether the dynamic layer runs the row-chunk schedule with its own sparse stencils
-/// ([`SparseChunks`]) on `input`: every kernel is a sparse one, the CPU has AVX-512 and output
-/// rows are contiguous (last-axis stride 1); otherwise it takes the tile-and-GEMM schedule.
-pub(super) fn sparse_chunks_apply(layer: &ConvContract, input: &MultiImage) -> bool {
+/// ([`SparseChunks`]) on inputs of dimension `dim`: every kernel is a sparse one, the CPU has
+/// AVX-512 and output rows are contiguous (last-axis stride 1); otherwise it takes the
+/// tile-and-GEMM schedule.
+pub(super) fn sparse_chunks_apply(layer: &ConvContract, dim: usize) -> bool {
     level() >= SimdLevel::Avx512
         && layer
             .config
             .options
             .stride
-            .resolve("stride", input.dim())
+            .resolve("stride", dim)
             .is_ok_and(|s| s.last() == Some(&1))
         && SparseChunks::applies(layer)
 }
 
 /// The dynamic layer's convolution in the row-chunk schedule with its sparse stencils, with
-/// `weights` (one `(out_c, in_c, n_f)` array per pair) and the bias when `bias` is set (see
-/// [`sparse_chunks_apply`] for when it runs).
+/// `weights` (one `(out_c, in_c, n_f)` array per pair), into `outs` (one slice per output
+/// block, in the layer's output order; see [`sparse_chunks_apply`] for when it runs).
 pub(super) fn forward_sparse_chunks(
     layer: &ConvContract,
     weights: &[&[f32]],
-    input: &MultiImage,
-    bias: bool,
-    reuse: Option<&mut MultiImage>,
-) -> Result<MultiImage, Error> {
+    input: &ImageView<'_>,
+    outs: &mut [&mut [f32]],
+) -> Result<(), Error> {
     chunk_schedule::<SparseChunks, _>(
         layer,
         weights,
-        input,
-        Extras::Forward { bias, reuse },
+        (input, outs),
+        None,
         SPARSE_CHUNK,
         |geometry| SparseChunks::new(layer, geometry),
     )
@@ -175,7 +177,7 @@ pub(super) fn forward_sparse_chunks(
 pub(super) fn sparse_chunks_with_products(
     layer: &ConvContract,
     weights: &[&[f32]],
-    input: &MultiImage,
+    input: &ImageView<'_>,
     image: &[&[f32]],
 ) -> Result<(MultiImage, Vec<Vec<f32>>), Error> {
     let inputs = layer.config.input.entries();
@@ -206,14 +208,16 @@ pub(super) fn sparse_chunks_with_products(
             .collect(),
         sums: Mutex::new(sums),
     };
-    let output = chunk_schedule::<SparseChunks, _>(
-        layer,
-        weights,
-        input,
-        Extras::Products(&products),
-        SPARSE_CHUNK,
-        |geometry| SparseChunks::new(layer, geometry),
-    )?;
+    let output = layer.into_image(input, false, None, |outs| {
+        chunk_schedule::<SparseChunks, _>(
+            layer,
+            weights,
+            (input, outs),
+            Some(&products),
+            SPARSE_CHUNK,
+            |geometry| SparseChunks::new(layer, geometry),
+        )
+    })?;
     let sums = products
         .sums
         .into_inner()
@@ -310,26 +314,23 @@ struct ChunkAt<'a> {
     len: usize,
 }
 
-/// The row-chunk schedule of `layer` with pair weights `pair_weights`, chunks of at most
-/// `max_chunk` pixels, the chunk kernel of a tile made by `kernel_of` from the tile's geometry,
-/// and its `extras`.
+/// The row-chunk schedule of `layer` with pair weights `pair_weights` on `input`, into
+/// `outs` (one slice per output block, in the layer's output order), with chunks of at most
+/// `max_chunk` pixels and the chunk kernel of a tile made by `kernel_of` from the tile's
+/// geometry; it also adds the panel products into `products` when given
+/// ([`sparse_chunks_with_products`]).
 fn chunk_schedule<K: ChunkKernel, B: std::borrow::Borrow<K>>(
     layer: &ConvContract,
     pair_weights: &[&[f32]],
-    input: &MultiImage,
-    extras: Extras<'_, '_>,
+    (input, outs): (&ImageView<'_>, &mut [&mut [f32]]),
+    products: Option<&PanelProducts<'_>>,
     max_chunk: usize,
     kernel_of: impl Fn(&StencilGeometry) -> B + Sync,
-) -> Result<MultiImage, Error> {
+) -> Result<(), Error> {
     let weights = block_weights(layer, pair_weights);
-    let (bias, reuse, products) = match extras {
-        Extras::Forward { bias, reuse } => (bias, reuse, None),
-        Extras::Products(products) => (false, None, Some(products)),
-    };
     layer.forward_tiled(
         input,
-        bias,
-        reuse,
+        outs,
         CHUNK_TILE_PIXELS,
         |geometry, tables, blocks, outs, scratch| {
             let tile = Tile {
@@ -386,18 +387,6 @@ fn block_weights(layer: &ConvContract, pair_weights: &[&[f32]]) -> Vec<Vec<f32>>
         .collect()
 }
 
-/// What a chunk schedule does besides its output.
-enum Extras<'r, 'p> {
-    /// A forward pass: the bias when `bias` is set, the output in `reuse`'s storage where
-    /// it fits.
-    Forward {
-        bias: bool,
-        reuse: Option<&'r mut MultiImage>,
-    },
-    /// No bias; the panel products ([`sparse_chunks_with_products`]).
-    Products(&'p PanelProducts<'p>),
-}
-
 /// One tile's fixed inputs.
 struct Tile<'a> {
     layer: &'a ConvContract,
@@ -406,7 +395,7 @@ struct Tile<'a> {
     pair_weights: &'a [&'a [f32]],
     geometry: &'a StencilGeometry,
     tables: &'a [&'a [isize]],
-    blocks: &'a [ImageBlock],
+    blocks: &'a [BlockView<'a>],
     /// Largest chunk, in output pixels (a multiple of 16).
     max_chunk: usize,
 }
@@ -443,7 +432,7 @@ impl Tile<'_> {
         grow(inputs, starts[self.blocks.len()]);
         for (bi, block) in self.blocks.iter().enumerate() {
             if starts[bi + 1] > starts[bi] {
-                pad_block(block, self.tables, &mut inputs[starts[bi]..starts[bi + 1]]);
+                pad_block(*block, self.tables, &mut inputs[starts[bi]..starts[bi + 1]]);
             }
         }
         let views: Vec<&[f32]> = starts.windows(2).map(|s| &inputs[s[0]..s[1]]).collect();

@@ -43,7 +43,7 @@ use rayon::prelude::*;
 use super::tiles::{grow, with_scratch, Scratch, Tiling, TILE_PIXELS};
 use super::{ConvContract, ConvContractError};
 use crate::error::Error;
-use crate::image::{buffers, Geometry, ImageBlock, MultiImage};
+use crate::image::{buffers, Geometry, ImageBlock, ImageView, MultiImage};
 use crate::kernels::gemm::{add_row_dots, gemm_transposed, Transposed, FEW_ROWS};
 use crate::kernels::layout::row_major_strides;
 use crate::kernels::stencil::{ResponseKernel, StencilGeometry};
@@ -119,7 +119,20 @@ impl ConvContract {
     /// place of the layer's own. The output has [`ConvContract::output_signature`].
     pub fn convolve_with(&self, input: &MultiImage, weights: &[f32]) -> Result<MultiImage, Error> {
         let weights = self.split_weights(weights)?;
-        self.convolve_tiled(input, &weights)
+        self.convolve_tiled(&input.as_view(), &weights)
+    }
+
+    /// [`ConvContract::convolve_with`] on borrowed input blocks, into `out`: one slice per
+    /// output block in [`ConvContract::output_signature`]'s order, of the block's length on
+    /// the output geometry. Every value is overwritten.
+    pub fn convolve_with_into(
+        &self,
+        input: &ImageView<'_>,
+        weights: &[f32],
+        out: &mut [&mut [f32]],
+    ) -> Result<(), Error> {
+        let weights = self.split_weights(weights)?;
+        self.convolve_into(input, &weights, out)
     }
 
     /// Checks that [`ConvContract::convolve_adjoint`] serves inputs of `geometry`: the options
@@ -366,7 +379,7 @@ impl ConvContract {
             let in_c = block.channels();
             let chan_len = block.components() * tpp;
             grow(inputs, in_c * chan_len);
-            pad_block(block, tables, &mut inputs[..in_c * chan_len]);
+            pad_block(block.as_view(), tables, &mut inputs[..in_c * chan_len]);
             for (p, pair) in self.pairs.iter().enumerate().filter(|(_, p)| p.input == bi) {
                 let (out_key, out_c) = &targets[pair.target];
                 let comps_out = out_key.components(dim);
@@ -592,7 +605,7 @@ mod tests {
             );
             // The convolution with the layer's own weights is its forward pass without bias.
             let own: Vec<f32> = layer.own_weights().concat();
-            let plain = layer.forward_impl(&x, false, None).unwrap();
+            let plain = layer.forward_impl(&x.as_view(), false, None).unwrap();
             assert_eq!(layer.convolve_with(&x, &own).unwrap(), plain);
         }
     }

@@ -34,7 +34,7 @@ impl ConvContract {
                 down.into_data(),
             )?)?;
         }
-        let convolved = self.forward_impl(&lowered, false, None)?;
+        let convolved = self.forward_impl(&lowered.as_view(), false, None)?;
         let geometry = convolved.geometry().clone();
         let mut output = MultiImage::new(geometry.clone());
         for block in convolved.into_blocks() {

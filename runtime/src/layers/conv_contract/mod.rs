@@ -348,11 +348,11 @@ impl ConvContract {
 
 impl Layer for ConvContract {
     fn forward(&self, input: &MultiImage) -> Result<MultiImage, Error> {
-        self.forward_impl(input, true, None)
+        self.forward_impl(&input.as_view(), true, None)
     }
 
     fn forward_into(&self, input: &MultiImage, output: &mut MultiImage) -> Result<(), Error> {
-        *output = self.forward_impl(input, true, Some(output))?;
+        *output = self.forward_impl(&input.as_view(), true, Some(output))?;
         Ok(())
     }
 }

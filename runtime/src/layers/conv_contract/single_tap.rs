@@ -23,7 +23,7 @@ use rayon::prelude::*;
 
 use super::ConvContract;
 use crate::error::Error;
-use crate::image::{buffers, MultiImage};
+use crate::image::{buffers, ImageView};
 use crate::kernels::gemm::gemm;
 use crate::kernels::transpose::deinterleave;
 use crate::ops::padding::ConvPlan;
@@ -100,16 +100,16 @@ fn tap_classes(plan: &ConvPlan) -> Option<Vec<TapClass>> {
 
 impl ConvContract {
     /// The layer's convolution through one dense product per filter pixel (see the module
-    /// docs) with `weights` (one `(out_c, in_c, n_f)` array per pair), plus the bias when
-    /// `bias` is set; `None` when it does not apply: a kernel without sparse taps, an input
-    /// the layer rejects (the general schedule reports why), or a plan in which some output
-    /// pixel meets two non-zero taps.
+    /// docs) with `weights` (one `(out_c, in_c, n_f)` array per pair) into `outs` (one slice
+    /// per output block, in the layer's output order); `None` when it does not apply: a
+    /// kernel without sparse taps, an input the layer rejects (the general schedule reports
+    /// why), or a plan in which some output pixel meets two non-zero taps.
     pub(super) fn forward_single_tap(
         &self,
         weights: &[&[f32]],
-        input: &MultiImage,
-        bias: bool,
-    ) -> Option<Result<MultiImage, Error>> {
+        input: &ImageView<'_>,
+        outs: &mut [&mut [f32]],
+    ) -> Option<Result<(), Error>> {
         if input.dim() != self.dim
             || input.signature() != self.config.input
             || self.pairs.iter().any(|p| p.kernel.as_sparse().is_none())
@@ -122,7 +122,10 @@ impl ConvContract {
             .resolve(input.geometry(), &self.sides)
             .ok()?;
         let classes = tap_classes(&plan)?;
-        Some(self.single_tap(&plan, &classes, weights, input, bias))
+        Some(
+            self.check_outs(plan.output_pixels(), outs)
+                .map(|()| self.single_tap(&plan, &classes, weights, input, outs)),
+        )
     }
 
     fn single_tap(
@@ -130,9 +133,9 @@ impl ConvContract {
         plan: &ConvPlan,
         classes: &[TapClass],
         weights: &[&[f32]],
-        input: &MultiImage,
-        bias: bool,
-    ) -> Result<MultiImage, Error> {
+        input: &ImageView<'_>,
+        outs: &mut [&mut [f32]],
+    ) {
         let dim = self.dim;
         let inputs = self.config.input.entries();
         let targets = self.config.target.entries();
@@ -203,11 +206,8 @@ impl ConvContract {
             .collect();
         buffers::keep(x);
         let covered: usize = classes.iter().map(|c| c.outputs.len()).sum();
-        let mut output = MultiImage::new(plan.output_geometry());
-        for &t in &self.outputs {
-            let (key, out_c) = &targets[t];
-            let comps = key.components(dim);
-            let mut data = buffers::take(out_c * out_pixels * comps);
+        for (&t, data) in self.outputs.iter().zip(outs.iter_mut()) {
+            let comps = targets[t].0.components(dim);
             if covered < out_pixels {
                 data.fill(0.0);
             }
@@ -224,12 +224,10 @@ impl ConvContract {
                     }
                 }
             }
-            self.push_output(&mut output, t, data, bias)?;
         }
         for y in products {
             buffers::keep(y);
         }
-        Ok(output)
     }
 
     /// `E_m` (see the module docs), row-major `rows × cols`, for filter pixel `tap`.
@@ -335,14 +333,21 @@ mod tests {
                 let layer = ConvContract::from_bank(config, &bank, 7).unwrap();
                 let geometry = Geometry::new(vec![side; dim], vec![torus; dim]).unwrap();
                 let x = random_image(&geometry, &keys(3), 3);
+                let view = x.as_view();
                 let weights = layer.own_weights();
+                let bias = mode != BiasMode::None;
                 let fast = layer
-                    .forward_single_tap(&weights, &x, mode != BiasMode::None)
-                    .expect("upsampling has one tap per output pixel")
+                    .into_image(&view, bias, None, |outs| {
+                        layer
+                            .forward_single_tap(&weights, &view, outs)
+                            .expect("upsampling has one tap per output pixel")
+                    })
                     .unwrap();
                 let general = layer
-                    .forward_tiled(&x, mode != BiasMode::None, None, 64, |g, t, b, o, s| {
-                        layer.tile(g, t, b, &weights, o, s)
+                    .into_image(&view, bias, None, |outs| {
+                        layer.forward_tiled(&view, outs, 64, |g, t, b, o, s| {
+                            layer.tile(g, t, b, &weights, o, s)
+                        })
                     })
                     .unwrap();
                 assert_eq!(fast.signature(), general.signature());

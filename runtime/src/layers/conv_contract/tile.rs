@@ -3,7 +3,7 @@
 
 use super::tiles::{grow, Scratch, TileOut};
 use super::ConvContract;
-use crate::image::ImageBlock;
+use crate::image::BlockView;
 use crate::kernels::gemm::gemm;
 use crate::kernels::stencil::StencilGeometry;
 use crate::kernels::transpose::interleave;
@@ -17,7 +17,7 @@ impl ConvContract {
         &self,
         geometry: &StencilGeometry,
         tables: &[&[isize]],
-        blocks: &[ImageBlock],
+        blocks: &[BlockView<'_>],
         weights: &[&[f32]],
         outs: &mut [TileOut<'_>],
         scratch: &mut Scratch,
@@ -48,7 +48,7 @@ impl ConvContract {
             let in_c = block.channels();
             let chan_len = comps_in * tpp;
             grow(inputs, in_c * chan_len);
-            pad_block(block, tables, &mut inputs[..in_c * chan_len]);
+            pad_block(*block, tables, &mut inputs[..in_c * chan_len]);
             for (pair, w) in self
                 .pairs
                 .iter()

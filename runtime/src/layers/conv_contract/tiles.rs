@@ -7,7 +7,7 @@ use super::bias::apply_bias;
 use super::chunked::{forward_sparse_chunks, sparse_chunks_apply};
 use super::{ConvContract, ConvContractError};
 use crate::error::Error;
-use crate::image::{ImageBlock, MultiImage};
+use crate::image::{BlockView, ImageBlock, ImageError, ImageView, MultiImage};
 use crate::kernels::stencil::StencilGeometry;
 use crate::ops::padding::ConvPlan;
 
@@ -124,47 +124,50 @@ pub(super) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
 }
 
 impl ConvContract {
+    /// The layer's convolution with its own weights, plus its bias when `bias` is set; the
+    /// output blocks take over the storage of `reuse`'s blocks of the same key and length.
     pub(super) fn forward_impl(
         &self,
-        input: &MultiImage,
+        input: &ImageView<'_>,
         bias: bool,
         reuse: Option<&mut MultiImage>,
     ) -> Result<MultiImage, Error> {
         let weights = self.own_weights();
-        if let Some(output) = self.forward_single_tap(&weights, input, bias) {
-            return output;
-        }
-        if sparse_chunks_apply(self, input) {
-            return forward_sparse_chunks(self, &weights, input, bias, reuse);
-        }
-        self.forward_tiled(
-            input,
-            bias,
-            reuse,
-            TILE_PIXELS,
-            |geometry, tables, blocks, outs, scratch| {
-                self.tile(geometry, tables, blocks, &weights, outs, scratch)
-            },
-        )
+        self.into_image(input, bias, reuse, |outs| {
+            self.convolve_into(input, &weights, outs)
+        })
     }
 
     /// The layer's convolution without bias, with `weights` (one `(out_c, in_c, n_f)` array
     /// per pair, in pair order) in place of the layer's own.
     pub(super) fn convolve_tiled(
         &self,
-        input: &MultiImage,
+        input: &ImageView<'_>,
         weights: &[&[f32]],
     ) -> Result<MultiImage, Error> {
-        if let Some(output) = self.forward_single_tap(weights, input, false) {
-            return output;
+        self.into_image(input, false, None, |outs| {
+            self.convolve_into(input, weights, outs)
+        })
+    }
+
+    /// [`ConvContract::convolve_tiled`] into `outs`, one slice per output block in
+    /// [`ConvContract::output_signature`]'s order, each of the block's length: the fastest
+    /// schedule that applies.
+    pub(super) fn convolve_into(
+        &self,
+        input: &ImageView<'_>,
+        weights: &[&[f32]],
+        outs: &mut [&mut [f32]],
+    ) -> Result<(), Error> {
+        if let Some(done) = self.forward_single_tap(weights, input, outs) {
+            return done;
         }
-        if sparse_chunks_apply(self, input) {
-            return forward_sparse_chunks(self, weights, input, false, None);
+        if sparse_chunks_apply(self, input.dim()) {
+            return forward_sparse_chunks(self, weights, input, outs);
         }
         self.forward_tiled(
             input,
-            false,
-            None,
+            outs,
             TILE_PIXELS,
             |geometry, tables, blocks, outs, scratch| {
                 self.tile(geometry, tables, blocks, weights, outs, scratch)
@@ -172,24 +175,9 @@ impl ConvContract {
         )
     }
 
-    /// Validates `input`, cuts the output into tiles of whole rows along axis 0 (about
-    /// `tile_pixels` output pixels each) and runs `tile` on each (in parallel), then adds the
-    /// bias when `bias` is set. Output blocks take over the storage of `reuse`'s blocks of the
-    /// same key and length (every value is overwritten). `tile` receives the
-    /// tile's stencil geometry, the padding source tables of its region, the input blocks, the
-    /// tile's part of every output block and this thread's scratch buffers.
-    pub(super) fn forward_tiled<F>(
-        &self,
-        input: &MultiImage,
-        bias: bool,
-        reuse: Option<&mut MultiImage>,
-        tile_pixels: usize,
-        tile: F,
-    ) -> Result<MultiImage, Error>
-    where
-        F: Fn(&StencilGeometry, &[&[isize]], &[ImageBlock], &mut [TileOut<'_>], &mut Scratch)
-            + Sync,
-    {
+    /// Checks `input` against the layer: its dimension and signature, and the options on its
+    /// geometry; returns the resolved plan.
+    pub(super) fn checked_plan(&self, input: &ImageView<'_>) -> Result<ConvPlan, Error> {
         if input.dim() != self.dim {
             return Err(ConvContractError::InputDimension {
                 expected: self.dim,
@@ -198,7 +186,104 @@ impl ConvContract {
             .into());
         }
         input.expect_signature(&self.config.input)?;
-        let plan = self.config.options.resolve(input.geometry(), &self.sides)?;
+        Ok(self.config.options.resolve(input.geometry(), &self.sides)?)
+    }
+
+    /// The output image of `input` whose blocks `fill` writes (one slice per output block,
+    /// in the layer's output order, every value overwritten), with the layer's bias added
+    /// when `bias` is set. The blocks take over the storage of `reuse`'s blocks of the same
+    /// key and length, or come from the buffer pool.
+    pub(super) fn into_image(
+        &self,
+        input: &ImageView<'_>,
+        bias: bool,
+        reuse: Option<&mut MultiImage>,
+        fill: impl FnOnce(&mut [&mut [f32]]) -> Result<(), Error>,
+    ) -> Result<MultiImage, Error> {
+        let plan = self.checked_plan(input)?;
+        let output_geometry = plan.output_geometry();
+        let targets = self.config.target.entries();
+        let mut recycled: Vec<ImageBlock> = reuse
+            .map(|old| std::mem::replace(old, MultiImage::new(input.geometry().clone())))
+            .map_or_else(Vec::new, MultiImage::into_blocks);
+        let mut data: Vec<Vec<f32>> = self
+            .outputs
+            .iter()
+            .map(|&o| {
+                let (key, channels) = &targets[o];
+                let len = channels * key.components(self.dim) * output_geometry.pixels();
+                let old = recycled
+                    .iter()
+                    .position(|b| b.key() == key && b.data().len() == len);
+                match old {
+                    Some(i) => recycled.swap_remove(i).into_data(),
+                    None => crate::image::buffers::take(len),
+                }
+            })
+            .collect();
+        let mut outs: Vec<&mut [f32]> = data.iter_mut().map(Vec::as_mut_slice).collect();
+        fill(&mut outs)?;
+        let mut output = MultiImage::new(output_geometry);
+        for (&o, data) in self.outputs.iter().zip(data) {
+            self.push_output(&mut output, o, data, bias)?;
+        }
+        Ok(output)
+    }
+
+    /// The values of each output block (in the layer's output order) on `pixels` output
+    /// pixels.
+    pub(super) fn output_lengths(&self, pixels: usize) -> Vec<usize> {
+        let targets = self.config.target.entries();
+        self.outputs
+            .iter()
+            .map(|&o| targets[o].1 * targets[o].0.components(self.dim) * pixels)
+            .collect()
+    }
+
+    /// Checks that `outs` has one slice per output block on `pixels` output pixels, of its
+    /// length.
+    pub(super) fn check_outs(&self, pixels: usize, outs: &[&mut [f32]]) -> Result<(), Error> {
+        let expected = self.output_lengths(pixels);
+        if outs.len() != expected.len() {
+            return Err(ImageError::BlockCount {
+                expected: expected.len(),
+                got: outs.len(),
+            }
+            .into());
+        }
+        let targets = self.config.target.entries();
+        for ((&o, out), len) in self.outputs.iter().zip(outs).zip(expected) {
+            if out.len() != len {
+                return Err(ImageError::DataLength {
+                    key: targets[o].0.to_string(),
+                    expected: len,
+                    got: out.len(),
+                }
+                .into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Validates `input` and `outs` (one slice per output block, in the layer's output
+    /// order), cuts the output into tiles of whole rows along axis 0 (about `tile_pixels`
+    /// output pixels each) and runs `tile` on each (in parallel); every output value is
+    /// overwritten. `tile` receives the tile's stencil geometry, the padding source tables
+    /// of its region, the input blocks, the tile's part of every output block and this
+    /// thread's scratch buffers.
+    pub(super) fn forward_tiled<F>(
+        &self,
+        input: &ImageView<'_>,
+        outs: &mut [&mut [f32]],
+        tile_pixels: usize,
+        tile: F,
+    ) -> Result<(), Error>
+    where
+        F: Fn(&StencilGeometry, &[&[isize]], &[BlockView<'_>], &mut [TileOut<'_>], &mut Scratch)
+            + Sync,
+    {
+        let plan = self.checked_plan(input)?;
+        self.check_outs(plan.output_pixels(), outs)?;
         let dim = self.dim;
         let tiling = Tiling::new(&plan, tile_pixels);
         let Tiling {
@@ -211,29 +296,11 @@ impl ConvContract {
         // Source index of every padded position per axis (-1: an inserted zero).
         let tables = plan.source_tables();
         let targets = self.config.target.entries();
-        let comps_of = |o: usize| targets[o].0.components(dim);
         // Output blocks in ginjax's layout (out_c, pixels, d^k_out), split per tile: tile t
         // owns, for every channel, the contiguous rows of its output pixels.
-        let mut recycled: Vec<ImageBlock> = reuse
-            .map(|old| std::mem::replace(old, MultiImage::new(input.geometry().clone())))
-            .map_or_else(Vec::new, MultiImage::into_blocks);
-        let mut data: Vec<Vec<f32>> = targets.iter().map(|_| Vec::new()).collect();
-        for &o in &self.outputs {
-            let len = targets[o].1 * comps_of(o) * op;
-            let old = recycled
-                .iter()
-                .position(|b| b.key() == &targets[o].0 && b.data().len() == len);
-            data[o] = match old {
-                Some(i) => recycled.swap_remove(i).into_data(),
-                None => crate::image::buffers::take(len),
-            };
-        }
         let mut per_tile: Vec<Vec<TileOut<'_>>> = (0..n_tiles).map(|_| Vec::new()).collect();
-        for (o, buf) in data.iter_mut().enumerate() {
-            if buf.is_empty() {
-                continue;
-            }
-            let comps = comps_of(o);
+        for (&o, buf) in self.outputs.iter().zip(outs.iter_mut()) {
+            let comps = targets[o].0.components(dim);
             for (t, tile) in per_tile.iter_mut().enumerate() {
                 tile.push(TileOut {
                     target: o,
@@ -259,11 +326,7 @@ impl ConvContract {
                 let (geometry, tile_tables) = tiling.region(&plan, &tables, t);
                 with_scratch(|scratch| tile(&geometry, &tile_tables, blocks, &mut outs, scratch));
             });
-        let mut output = MultiImage::new(plan.output_geometry());
-        for &o in &self.outputs {
-            self.push_output(&mut output, o, std::mem::take(&mut data[o]), bias)?;
-        }
-        Ok(output)
+        Ok(())
     }
 
     /// Appends target `target`'s block with values `data` (ginjax's layout over `output`'s

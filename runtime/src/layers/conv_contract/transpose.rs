@@ -55,7 +55,7 @@ impl AdjointConv {
         self.check(layer, output_grad)?;
         let reversed = reversed_weights(layer, source, weights)?;
         let reversed: Vec<&[f32]> = reversed.iter().map(Vec::as_slice).collect();
-        let dx = transposed.convolve_tiled(output_grad, &reversed)?;
+        let dx = transposed.convolve_tiled(&output_grad.as_view(), &reversed)?;
         self.in_input_order(layer, dx)
     }
 
@@ -91,7 +91,7 @@ impl AdjointConv {
         let fused = self
             .transposed
             .as_ref()
-            .filter(|(transposed, _)| sparse_chunks_apply(transposed, output_grad));
+            .filter(|(transposed, _)| sparse_chunks_apply(transposed, output_grad.dim()));
         let Some((transposed, source)) = fused else {
             let dx = self.apply(layer, output_grad, weights)?;
             let mut x = MultiImage::new(self.input_geometry.clone());
@@ -107,7 +107,8 @@ impl AdjointConv {
         self.check(layer, output_grad)?;
         let reversed = reversed_weights(layer, source, weights)?;
         let reversed: Vec<&[f32]> = reversed.iter().map(Vec::as_slice).collect();
-        let (dx, sums) = sparse_chunks_with_products(transposed, &reversed, output_grad, input)?;
+        let (dx, sums) =
+            sparse_chunks_with_products(transposed, &reversed, &output_grad.as_view(), input)?;
         // The sums of target `t` (an input block of `layer`) have a row `(o, f)` per output
         // channel and filter of every transposed pair reaching it and a column per input
         // channel `i`: the weight gradient `dw[o, i, f]` of the pair it reverses.

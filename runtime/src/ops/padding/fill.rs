@@ -3,14 +3,14 @@
 //! lhs-dilation hole; see [`ConvPlan::source_tables`](super::ConvPlan)), and the fill copies a
 //! region of the padded input, component-major, run by run along the last axis.
 
-use crate::image::{ImageBlock, MAX_DIM};
+use crate::image::{BlockView, MAX_DIM};
 use crate::kernels::layout::row_major_strides;
 use crate::kernels::transpose::deinterleave;
 
 /// Fills `dst` with every channel of `block` over the padded region of `tables` (see
 /// [`fill_padded`]): channel `c` at `c · comps · region_pixels`, component-major.
 #[inline(always)]
-pub(crate) fn pad_block(block: &ImageBlock, tables: &[&[isize]], dst: &mut [f32]) {
+pub(crate) fn pad_block(block: BlockView<'_>, tables: &[&[isize]], dst: &mut [f32]) {
     let in_strides = row_major_strides(block.geometry().spatial());
     let comps = block.components();
     let chan_len = dst.len() / block.channels().max(1);
