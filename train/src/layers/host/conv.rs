@@ -1,8 +1,9 @@
 //! ConvContract's convolution as a [`HostKernel`]: the runtime's basis-first kernels.
 //!
-//! The forward pass is [`ginrs_runtime::ConvContract::convolve_with`] (stencil responses and
-//! one GEMM per pair) followed by [`ginrs_runtime::ConvContract::add_bias_with`], which keeps
-//! the means of the mean-scaled blocks for the backward pass; the backward pass calls
+//! The forward pass is [`ginrs_runtime::ConvContract::convolve_with_into`] (stencil responses
+//! and one GEMM per pair, reading the item's input blocks in place and writing the call's
+//! output slices) followed by [`ginrs_runtime::ConvContract::add_bias_into`], which keeps the
+//! means of the mean-scaled blocks for the backward pass; the backward pass calls
 //! [`ginrs_runtime::ConvContract::bias_backward`], then
 //! [`ginrs_runtime::AdjointConv::apply_with_weight_gradient`] (made once per geometry) for the
 //! input and weight gradients together, [`ginrs_runtime::AdjointConv::apply`] for the input
@@ -14,7 +15,7 @@
 
 use std::sync::Arc;
 
-use ginrs_runtime::{AdjointConv, ConvContract as RuntimeConvContract, Geometry};
+use ginrs_runtime::{AdjointConv, ConvContract as RuntimeConvContract, Geometry, ImageView};
 
 use super::{block_values, image, write_blocks, HostKernel};
 use crate::error::FusedUnsupported;
@@ -67,18 +68,17 @@ impl HostKernel for FusedConv {
     }
 
     fn forward(&self, input: &[&[f32]], params: &[f32], out: &mut [&mut [f32]], saved: &mut [f32]) {
-        let x = image(&self.input_geometry, self.layer.input_signature(), input);
+        let x = ImageView::of(self.layer.input_signature(), &self.input_geometry, input)
+            .expect("the operand was assembled from blocks of the layer's input signature");
         let (weights, bias) = params.split_at(self.layer.weight_len());
-        let mut y = self
-            .layer
-            .convolve_with(&x, weights)
+        self.layer
+            .convolve_with_into(&x, weights, out)
             .expect("FusedConv::new validated the layer, geometry and weight count");
         let means = self
             .layer
-            .add_bias_with(&mut y, bias)
+            .add_bias_into(self.output_geometry.pixels(), out, bias)
             .expect("the layer passes one bias per biased output block");
         saved.copy_from_slice(&means);
-        write_blocks(&y, out);
     }
 
     fn backward(
