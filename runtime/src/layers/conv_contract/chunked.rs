@@ -122,7 +122,7 @@ fn chunked<K: ChunkKernel>(
     reuse: Option<&mut MultiImage>,
 ) -> Result<MultiImage, Error> {
     let pair_weights = layer.own_weights();
-    layer.into_image(input, true, reuse, |outs| {
+    layer.output_image(input, true, reuse, |outs| {
         chunk_schedule::<K, _>(
             layer,
             &pair_weights,
@@ -208,7 +208,7 @@ pub(super) fn sparse_chunks_with_products(
             .collect(),
         sums: Mutex::new(sums),
     };
-    let output = layer.into_image(input, false, None, |outs| {
+    let output = layer.output_image(input, false, None, |outs| {
         chunk_schedule::<SparseChunks, _>(
             layer,
             weights,

@@ -337,14 +337,14 @@ mod tests {
                 let weights = layer.own_weights();
                 let bias = mode != BiasMode::None;
                 let fast = layer
-                    .into_image(&view, bias, None, |outs| {
+                    .output_image(&view, bias, None, |outs| {
                         layer
                             .forward_single_tap(&weights, &view, outs)
                             .expect("upsampling has one tap per output pixel")
                     })
                     .unwrap();
                 let general = layer
-                    .into_image(&view, bias, None, |outs| {
+                    .output_image(&view, bias, None, |outs| {
                         layer.forward_tiled(&view, outs, 64, |g, t, b, o, s| {
                             layer.tile(g, t, b, &weights, o, s)
                         })

@@ -133,7 +133,7 @@ impl ConvContract {
         reuse: Option<&mut MultiImage>,
     ) -> Result<MultiImage, Error> {
         let weights = self.own_weights();
-        self.into_image(input, bias, reuse, |outs| {
+        self.output_image(input, bias, reuse, |outs| {
             self.convolve_into(input, &weights, outs)
         })
     }
@@ -145,7 +145,7 @@ impl ConvContract {
         input: &ImageView<'_>,
         weights: &[&[f32]],
     ) -> Result<MultiImage, Error> {
-        self.into_image(input, false, None, |outs| {
+        self.output_image(input, false, None, |outs| {
             self.convolve_into(input, weights, outs)
         })
     }
@@ -193,7 +193,7 @@ impl ConvContract {
     /// in the layer's output order, every value overwritten), with the layer's bias added
     /// when `bias` is set. The blocks take over the storage of `reuse`'s blocks of the same
     /// key and length, or come from the buffer pool.
-    pub(super) fn into_image(
+    pub(super) fn output_image(
         &self,
         input: &ImageView<'_>,
         bias: bool,

@@ -196,12 +196,15 @@ impl GroupNorm {
         widest(
             #[inline(always)]
             || match x.components() {
-                2 => self.vectors_backward_body::<2>(2, x, g, params, weight_grad, bias_grad, out),
-                3 => self.vectors_backward_body::<3>(3, x, g, params, weight_grad, bias_grad, out),
+                2 => {
+                    self.vectors_backward_body::<2>(2, [x, g], params, weight_grad, bias_grad, out)
+                }
+                3 => {
+                    self.vectors_backward_body::<3>(3, [x, g], params, weight_grad, bias_grad, out)
+                }
                 d => self.vectors_backward_body::<MAX_DIM>(
                     d,
-                    x,
-                    g,
+                    [x, g],
                     params,
                     weight_grad,
                     bias_grad,
@@ -215,8 +218,7 @@ impl GroupNorm {
     fn vectors_backward_body<const N: usize>(
         &self,
         d: usize,
-        x: BlockView<'_>,
-        g: BlockView<'_>,
+        [x, g]: [BlockView<'_>; 2],
         params: &NormBlock,
         weight_grad: &mut [f32],
         bias_grad: &mut [f32],

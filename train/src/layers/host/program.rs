@@ -430,11 +430,8 @@ fn slices<'a>(buffer: &'a [f32], place: &[Range<usize>]) -> Vec<&'a [f32]> {
     place.iter().map(|r| &buffer[r.clone()]).collect()
 }
 
-/// `len` values of `fresh` (a buffer's tail) cut into consecutive blocks of `sizes` values.
-fn split_mut<'a>(
-    fresh: &'a mut [f32],
-    sizes: impl IntoIterator<Item = usize>,
-) -> Vec<&'a mut [f32]> {
+/// The start of `fresh` (a buffer's tail) cut into consecutive blocks of `sizes` values.
+fn split_mut(fresh: &mut [f32], sizes: impl IntoIterator<Item = usize>) -> Vec<&mut [f32]> {
     let mut rest = fresh;
     sizes
         .into_iter()
