@@ -20,14 +20,7 @@ impl ImageBlock {
         channels: usize,
         data: Vec<f32>,
     ) -> Result<Self, ImageError> {
-        let expected = channels * geometry.pixels() * key.components(geometry.dim());
-        if data.len() != expected {
-            return Err(ImageError::DataLength {
-                key: key.to_string(),
-                expected,
-                got: data.len(),
-            });
-        }
+        check_length(&geometry, &key, channels, data.len())?;
         Ok(Self {
             geometry,
             key,
@@ -107,6 +100,25 @@ impl ImageBlock {
         let len = self.channel_len();
         &mut self.data[c * len..(c + 1) * len]
     }
+}
+
+/// Checks that a block of `channels` images of `key` on `geometry` holds `len` values
+/// (`channels · pixels · d^k`).
+pub(super) fn check_length(
+    geometry: &Geometry,
+    key: &TensorKey,
+    channels: usize,
+    len: usize,
+) -> Result<(), ImageError> {
+    let expected = channels * geometry.pixels() * key.components(geometry.dim());
+    if len != expected {
+        return Err(ImageError::DataLength {
+            key: key.to_string(),
+            expected,
+            got: len,
+        });
+    }
+    Ok(())
 }
 
 /// A dropped block's buffer goes back to [`crate::image::buffers`] for the next layer output.

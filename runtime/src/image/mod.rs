@@ -25,7 +25,7 @@ pub use geometry::Geometry;
 pub use key::TensorKey;
 pub use multi::MultiImage;
 pub use signature::Signature;
-pub(crate) use view::{check_outputs, check_same_shapes, same_shape_image};
+pub(crate) use view::{check_outputs, check_same_shapes, each_block_into, same_shape_image};
 pub use view::{BlockView, ImageView};
 
 /// Largest spatial dimension supported by the runtime (the group is enumerated up to it).

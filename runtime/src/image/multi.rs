@@ -127,14 +127,7 @@ impl MultiImage {
     /// Checks that this image has exactly the signature `expected` (same keys, order and
     /// channel counts), naming the first difference.
     pub fn expect_signature(&self, expected: &Signature) -> Result<(), ImageError> {
-        let got = self.signature();
-        if &got != expected {
-            return Err(ImageError::SignatureMismatch {
-                expected: expected.to_string(),
-                got: got.to_string(),
-            });
-        }
-        Ok(())
+        self.signature().expect_equal(expected)
     }
 }
 

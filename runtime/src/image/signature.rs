@@ -26,6 +26,18 @@ impl Signature {
         Ok(Self(entries))
     }
 
+    /// Checks that this signature (an image's) is `expected`, a
+    /// [`ImageError::SignatureMismatch`] otherwise.
+    pub(crate) fn expect_equal(&self, expected: &Signature) -> Result<(), ImageError> {
+        if self != expected {
+            return Err(ImageError::SignatureMismatch {
+                expected: expected.to_string(),
+                got: self.to_string(),
+            });
+        }
+        Ok(())
+    }
+
     /// The entries, in order.
     pub fn entries(&self) -> &[(TensorKey, usize)] {
         &self.0

@@ -2,6 +2,7 @@
 //! such blocks, so that kernels can read images kept in someone else's buffers (a training
 //! program's saved activations) without copying them into [`ImageBlock`]s.
 
+use super::block::check_length;
 use super::{buffers, Geometry, ImageBlock, ImageError, MultiImage, Signature, TensorKey};
 use crate::error::Error;
 
@@ -23,14 +24,7 @@ impl<'a> BlockView<'a> {
         channels: usize,
         data: &'a [f32],
     ) -> Result<Self, ImageError> {
-        let expected = channels * geometry.pixels() * key.components(geometry.dim());
-        if data.len() != expected {
-            return Err(ImageError::DataLength {
-                key: key.to_string(),
-                expected,
-                got: data.len(),
-            });
-        }
+        check_length(geometry, key, channels, data.len())?;
         Ok(Self {
             geometry,
             key,
@@ -157,14 +151,7 @@ impl<'a> ImageView<'a> {
 
     /// Checks that the image has signature `expected` ([`MultiImage::expect_signature`]).
     pub fn expect_signature(&self, expected: &Signature) -> Result<(), ImageError> {
-        let got = self.signature();
-        if &got != expected {
-            return Err(ImageError::SignatureMismatch {
-                expected: expected.to_string(),
-                got: got.to_string(),
-            });
-        }
-        Ok(())
+        self.signature().expect_equal(expected)
     }
 }
 
@@ -249,6 +236,20 @@ pub(crate) fn check_outputs(views: &[BlockView<'_>], out: &[&mut [f32]]) -> Resu
                 got: out.len(),
             });
         }
+    }
+    Ok(())
+}
+
+/// Runs `f` on every block of `input` with its slice of `out`, after checking `out`
+/// ([`check_outputs`]): a same-shape layer's forward pass on views, block by block.
+pub(crate) fn each_block_into(
+    input: &[BlockView<'_>],
+    out: &mut [&mut [f32]],
+    mut f: impl FnMut(BlockView<'_>, &mut [f32]) -> Result<(), Error>,
+) -> Result<(), Error> {
+    check_outputs(input, out)?;
+    for (&block, out) in input.iter().zip(out.iter_mut()) {
+        f(block, out)?;
     }
     Ok(())
 }

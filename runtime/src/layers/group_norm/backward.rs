@@ -34,9 +34,7 @@ use super::{
     NormError, LANES,
 };
 use crate::error::Error;
-use crate::image::{
-    check_outputs, check_same_shapes, same_shape_image, BlockView, ImageBlock, MultiImage,
-};
+use crate::image::{check_outputs, check_same_shapes, same_shape_image, BlockView, MultiImage};
 use crate::kernels::simd::widest;
 use crate::ops::sym_eigen::symmetric_eigen;
 
@@ -68,12 +66,7 @@ impl GroupNorm {
         }
         grad_output.expect_signature(&input.signature())?;
         same_shape_image(input, |x, dx| {
-            let g: Vec<BlockView<'_>> = grad_output
-                .blocks()
-                .iter()
-                .map(ImageBlock::as_view)
-                .collect();
-            self.backward_into(x, &g, dx)
+            self.backward_into(x, grad_output.as_view().blocks(), dx)
         })
     }
 
@@ -457,7 +450,7 @@ fn grad_moments<const N: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::image::{Geometry, ImageError, Signature, TensorKey};
+    use crate::image::{Geometry, ImageBlock, ImageError, Signature, TensorKey};
     use crate::layers::layer::Layer;
     use crate::test_support::{noise, sig};
 

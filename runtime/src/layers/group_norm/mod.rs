@@ -52,7 +52,9 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::error::Error;
-use crate::image::{check_outputs, same_shape_image, BlockView, MultiImage, Signature, TensorKey};
+use crate::image::{
+    each_block_into, same_shape_image, BlockView, MultiImage, Signature, TensorKey,
+};
 use crate::io::layer_params::{GroupNormParams, VanillaNormJson};
 use crate::io::params::{
     match_keys, signature_from_json, signature_to_json, ArrayJson, KeyJson, KeyedArrayJson,
@@ -588,16 +590,15 @@ impl GroupNorm {
         input: &[BlockView<'_>],
         out: &mut [&mut [f32]],
     ) -> Result<(), Error> {
-        check_outputs(input, out)?;
-        for (&block, out) in input.iter().zip(out.iter_mut()) {
+        each_block_into(input, out, |block, out| {
             let (params, _) = self.checked_block(block)?;
             if block.key().k() == 0 {
                 self.norm_scalars(block, params, out);
             } else {
                 self.whiten_vectors(block, params, out);
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// equinox GroupNorm on a k = 0 block.

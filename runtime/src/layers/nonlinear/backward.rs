@@ -25,9 +25,7 @@
 use super::activation::{Differentiable, Gelu, Relu, Tanh, ValueAndDerivative};
 use super::{mix, NonlinearError, VectorNeuronNonlinear, TILE_PIXELS};
 use crate::error::Error;
-use crate::image::{
-    buffers, check_outputs, same_shape_image, BlockView, ImageBlock, MultiImage, Signature,
-};
+use crate::image::{buffers, check_outputs, same_shape_image, BlockView, MultiImage, Signature};
 use crate::kernels::simd::widest;
 
 impl VectorNeuronNonlinear {
@@ -45,12 +43,7 @@ impl VectorNeuronNonlinear {
         grad_output: &MultiImage,
     ) -> Result<(MultiImage, Vec<f32>), Error> {
         same_shape_image(input, |x, dx| {
-            let g: Vec<BlockView<'_>> = grad_output
-                .blocks()
-                .iter()
-                .map(ImageBlock::as_view)
-                .collect();
-            self.backward_into(x, &g, dx)
+            self.backward_into(x, grad_output.as_view().blocks(), dx)
         })
     }
 

@@ -27,7 +27,7 @@ use thiserror::Error;
 
 use crate::error::Error;
 use crate::image::{
-    buffers, check_outputs, same_shape_image, BlockView, MultiImage, Signature, TensorKey,
+    buffers, each_block_into, same_shape_image, BlockView, MultiImage, Signature, TensorKey,
 };
 use crate::io::layer_params::NonlinearParams;
 use crate::io::params::{
@@ -339,16 +339,15 @@ impl VectorNeuronNonlinear {
         input: &[BlockView<'_>],
         out: &mut [&mut [f32]],
     ) -> Result<(), Error> {
-        check_outputs(input, out)?;
-        for (&block, out) in input.iter().zip(out.iter_mut()) {
+        each_block_into(input, out, |block, out| {
             if block.key().is_scalar() {
                 self.activation.apply_into(block.data(), out);
             } else {
                 let (_, weights) = self.block_weights(block)?;
                 self.vector_neuron(block, weights, out);
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// The vector-neuron map of one non-scalar block, compiled for the CPU's widest vectors.
