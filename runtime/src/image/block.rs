@@ -57,12 +57,12 @@ impl ImageBlock {
 
     /// Tensor components per pixel, d^k.
     pub fn components(&self) -> usize {
-        self.key.components(self.geometry.dim())
+        self.as_view().components()
     }
 
     /// Number of values in one channel: pixels · d^k.
     pub fn channel_len(&self) -> usize {
-        self.geometry.pixels() * self.components()
+        self.as_view().channel_len()
     }
 
     /// The full row-major shape `(channels, spatial…, d…)`.
@@ -91,8 +91,7 @@ impl ImageBlock {
 
     /// The values of channel `c` (`c < channels`).
     pub fn channel(&self, c: usize) -> &[f32] {
-        let len = self.channel_len();
-        &self.data[c * len..(c + 1) * len]
+        self.as_view().channel(c)
     }
 
     /// The values of channel `c`, mutable.
