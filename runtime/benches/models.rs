@@ -106,7 +106,10 @@ fn profile(model: &Model, input: &MultiImage) {
         let (t, _) = measure(|| {
             std::hint::black_box(layer.forward(x).expect("forward succeeds"));
         });
-        rows.push((t, format!("{path} ({})", layer_kind(layer))));
+        rows.push((
+            t,
+            format!("{path} ({}){}", layer_kind(layer), conv_work(layer, x, t)),
+        ));
     }
     let total: f64 = rows.iter().map(|r| r.0).sum();
     let mut kinds: Vec<(&str, f64)> = Vec::new();
@@ -124,10 +127,39 @@ fn profile(model: &Model, input: &MultiImage) {
         .collect();
     eprintln!("    by kind: {}", kinds.join(", "));
     rows.sort_by(|a, b| b.0.total_cmp(&a.0));
-    for (t, name) in rows.iter().take(12) {
+    for (t, name) in rows.iter().take(40) {
         eprintln!("    {:8.3} ms {:5.1}%  {name}", t * 1e3, 100.0 * t / total);
     }
     eprintln!("    {:8.3} ms in layers (one image)", total * 1e3);
+}
+
+/// A convolution's useful work on `x` and its rate in `seconds`: `  stencil=<MFLOP> mix=<MFLOP>
+/// gflops=<rate>` (empty for other layers or unknown stencil counts).
+fn conv_work(layer: &BuiltLayer, x: &MultiImage, seconds: f64) -> String {
+    let conv = match layer {
+        BuiltLayer::ConvContract(conv) => conv.conv(),
+        BuiltLayer::BaselineConv(baseline) => baseline.conv(),
+        _ => return String::new(),
+    };
+    let count = conv.flops_per_output_pixel();
+    let Some(stencil) = count.stencil_flops else {
+        return String::new();
+    };
+    let pixels = layer
+        .forward(x)
+        .expect("forward succeeds")
+        .geometry()
+        .pixels() as f64;
+    let (stencil, mix) = (
+        stencil as f64 * pixels,
+        2.0 * count.gemm_muladds as f64 * pixels,
+    );
+    format!(
+        "  stencil={:.2} mix={:.2} MFLOP gflops={:.1}",
+        stencil / 1e6,
+        mix / 1e6,
+        (stencil + mix) / seconds / 1e9
+    )
 }
 
 fn main() {
