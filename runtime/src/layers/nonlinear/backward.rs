@@ -192,7 +192,9 @@ fn pixel_grads<A: ValueAndDerivative>(
     dx: &mut [f32],
     dq: &mut [f32],
 ) {
-    let pixels = x.len() / n;
+    // At most a tile: bounding the loops by the arrays' length lets the per-pixel scalars'
+    // loop below vectorise (with an unbounded count its indexing kept it scalar).
+    let pixels = (x.len() / n).min(TILE_PIXELS);
     let mut qq = [0f32; TILE_PIXELS];
     let mut xq = [0f32; TILE_PIXELS];
     let mut gq = [0f32; TILE_PIXELS];
