@@ -136,7 +136,29 @@ pub trait HostOpBackend: Backend {
 pub struct HostOp {
     kernel: Arc<dyn HostKernel>,
     batch: usize,
-    saved: Arc<Mutex<Vec<f32>>>,
+    saved: Arc<Saved>,
+}
+
+/// The values a host call's forward pass keeps for its backward pass. The buffer goes back to
+/// the [`recycle`] pool after the backward pass, or, when the call is never differentiated
+/// (a forward pass without autodiff, or a graph dropped before its backward pass), when the
+/// last clone of the call is dropped: so that the next call's forward pass writes warm memory
+/// instead of faulting in a fresh buffer.
+#[derive(Debug, Default)]
+struct Saved(Mutex<Vec<f32>>);
+
+impl Saved {
+    /// The buffer, locked.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<f32>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Drop for Saved {
+    fn drop(&mut self) {
+        let buffer = self.0.get_mut().unwrap_or_else(PoisonError::into_inner);
+        recycle::give(std::mem::take(buffer));
+    }
 }
 
 /// One layer's host kernel for one input signature and geometry: the burn parameters it
@@ -241,7 +263,7 @@ impl HostOp {
                 self.kernel
                     .forward(&x, p, &mut out, &mut saved[..saved_len])
             });
-        *self.saved.lock().unwrap_or_else(PoisonError::into_inner) = saved;
+        *self.saved.lock() = saved;
     }
 
     /// The backward pass on host buffers: writes the input gradient into `input_grad` when
@@ -257,7 +279,7 @@ impl HostOp {
     ) -> Option<Vec<f32>> {
         let (in_blocks, out_blocks) = (self.kernel.input_blocks(), self.kernel.output_blocks());
         let saved_len = self.kernel.saved_len();
-        let mut saved = self.saved.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut saved = self.saved.lock();
         assert_eq!(
             saved.len(),
             self.batch * saved_len.max(1),
@@ -432,5 +454,25 @@ impl<C: CheckpointStrategy> HostOpBackend for Autodiff<Flex, C> {
                 prep.finish(Flex::host_op(x.into_primitive(), p.into_primitive(), op))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_saved_buffer_returns_to_the_pool_when_its_call_is_dropped() {
+        // A length no other test uses.
+        let len = 4096 * 3 + 29;
+        let mut buffer = recycle::take(len);
+        buffer[0] = 7.0;
+        let ptr = buffer.as_ptr();
+        let saved = Saved(Mutex::new(buffer));
+        drop(saved);
+        let again = recycle::take(len);
+        assert_eq!((again.as_ptr(), again[0]), (ptr, 7.0));
+        // An emptied one (the backward pass gave its buffer back already) gives nothing back.
+        drop(Saved::default());
     }
 }
