@@ -168,7 +168,8 @@ pub(super) fn forward_sparse_chunks(
     )
 }
 
-/// [`forward_sparse_chunks`] without bias that also returns, per target `t` of `layer`, the
+/// [`forward_sparse_chunks`] (into `outs`, without bias) that also returns, per target `t` of
+/// `layer`, the
 /// products of its response panels with `image` (the values of every block of the layer's
 /// target signature on its output geometry, ginjax's layout), summed over the output:
 /// `K_t × c_t` values, row-major, with row `(pair, input channel, filter)` (pairs reaching
@@ -179,7 +180,8 @@ pub(super) fn sparse_chunks_with_products(
     weights: &[&[f32]],
     input: &ImageView<'_>,
     image: &[&[f32]],
-) -> Result<(MultiImage, Vec<Vec<f32>>), Error> {
+    outs: &mut [&mut [f32]],
+) -> Result<Vec<Vec<f32>>, Error> {
     let inputs = layer.config.input.entries();
     let sums: Vec<Vec<f32>> = layer
         .config
@@ -208,21 +210,18 @@ pub(super) fn sparse_chunks_with_products(
             .collect(),
         sums: Mutex::new(sums),
     };
-    let output = layer.output_image(input, false, None, |outs| {
-        chunk_schedule::<SparseChunks, _>(
-            layer,
-            weights,
-            (input, outs),
-            Some(&products),
-            SPARSE_CHUNK,
-            |geometry| SparseChunks::new(layer, geometry),
-        )
-    })?;
-    let sums = products
+    chunk_schedule::<SparseChunks, _>(
+        layer,
+        weights,
+        (input, outs),
+        Some(&products),
+        SPARSE_CHUNK,
+        |geometry| SparseChunks::new(layer, geometry),
+    )?;
+    Ok(products
         .sums
         .into_inner()
-        .unwrap_or_else(PoisonError::into_inner);
-    Ok((output, sums))
+        .unwrap_or_else(PoisonError::into_inner))
 }
 
 /// The panel products of [`sparse_chunks_with_products`]: the image they are taken with and

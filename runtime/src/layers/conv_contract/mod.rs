@@ -172,8 +172,9 @@ pub enum ConvContractError {
         /// The gradient's sides.
         got: Vec<usize>,
     },
-    /// Input blocks given as values to [`AdjointConv::apply_with_weight_gradient`] do not have
-    /// the input signature's lengths on the input geometry.
+    /// Input blocks given as values to [`AdjointConv::apply_with_weight_gradient`] (or the
+    /// input gradient's slices given to its `_into` form) do not have the input signature's
+    /// lengths on the input geometry.
     #[error("the input blocks have {got:?} values, the layer's input needs {expected:?}")]
     InputBlocks {
         /// The values of each block of the layer's input.

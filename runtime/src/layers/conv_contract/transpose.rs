@@ -73,20 +73,48 @@ impl AdjointConv {
         input: &[&[f32]],
         weights: &[f32],
     ) -> Result<(MultiImage, Vec<f32>), Error> {
-        let dim = self.input_geometry.dim();
-        let expected: Vec<usize> = layer
-            .config
-            .input
-            .entries()
-            .iter()
-            .map(|(key, c)| c * key.components(dim) * self.input_geometry.pixels())
+        let mut data: Vec<Vec<f32>> = self
+            .input_lengths(layer)
+            .into_iter()
+            .map(buffers::take)
             .collect();
-        if input.iter().map(|b| b.len()).ne(expected.iter().copied()) {
-            return Err(ConvContractError::InputBlocks {
-                expected,
-                got: input.iter().map(|b| b.len()).collect(),
+        let mut outs: Vec<&mut [f32]> = data.iter_mut().map(Vec::as_mut_slice).collect();
+        let dw =
+            self.apply_with_weight_gradient_into(layer, output_grad, input, weights, &mut outs)?;
+        let mut dx = MultiImage::new(self.input_geometry.clone());
+        for ((key, channels), data) in layer.config.input.entries().iter().zip(data) {
+            let block = ImageBlock::new(self.input_geometry.clone(), key.clone(), *channels, data)?;
+            dx.insert(block)?;
+        }
+        Ok((dx, dw))
+    }
+
+    /// [`AdjointConv::apply_with_weight_gradient`] with the input gradient written into
+    /// `grad_input` (one slice per block of the layer's input signature, of the block's
+    /// length; every value overwritten) instead of a new image; returns the weight gradient.
+    ///
+    /// Errors: as [`AdjointConv::apply_with_weight_gradient`], and `input` or `grad_input`
+    /// slices that are not the input blocks' lengths.
+    pub fn apply_with_weight_gradient_into(
+        &self,
+        layer: &ConvContract,
+        output_grad: &MultiImage,
+        input: &[&[f32]],
+        weights: &[f32],
+        grad_input: &mut [&mut [f32]],
+    ) -> Result<Vec<f32>, Error> {
+        let expected = self.input_lengths(layer);
+        for given in [
+            input.iter().map(|b| b.len()).collect::<Vec<_>>(),
+            grad_input.iter().map(|b| b.len()).collect(),
+        ] {
+            if given != expected {
+                return Err(ConvContractError::InputBlocks {
+                    expected,
+                    got: given,
+                }
+                .into());
             }
-            .into());
         }
         let fused = self
             .transposed
@@ -94,6 +122,9 @@ impl AdjointConv {
             .filter(|(transposed, _)| sparse_chunks_apply(transposed, output_grad.dim()));
         let Some((transposed, source)) = fused else {
             let dx = self.apply(layer, output_grad, weights)?;
+            for (block, out) in dx.blocks().iter().zip(grad_input.iter_mut()) {
+                out.copy_from_slice(block.data());
+            }
             let mut x = MultiImage::new(self.input_geometry.clone());
             for ((key, channels), values) in layer.config.input.entries().iter().zip(input) {
                 let mut data = buffers::take(values.len());
@@ -102,13 +133,32 @@ impl AdjointConv {
                     ImageBlock::new(self.input_geometry.clone(), key.clone(), *channels, data)?;
                 x.insert(block)?;
             }
-            return Ok((dx, layer.weight_gradient(&x, output_grad)?));
+            return layer.weight_gradient(&x, output_grad);
         };
         self.check(layer, output_grad)?;
         let reversed = reversed_weights(layer, source, weights)?;
         let reversed: Vec<&[f32]> = reversed.iter().map(Vec::as_slice).collect();
-        let (dx, sums) =
-            sparse_chunks_with_products(transposed, &reversed, &output_grad.as_view(), input)?;
+        // The transposed layer's outputs are input blocks of `layer` (its target signature is
+        // the layer's input signature); the blocks no pair reaches have a zero gradient.
+        let mut slots: Vec<Option<&mut [f32]>> =
+            grad_input.iter_mut().map(|out| Some(&mut **out)).collect();
+        let mut outs: Vec<&mut [f32]> = transposed
+            .outputs
+            .iter()
+            .map(|&b| {
+                slots[b]
+                    .take()
+                    .expect("a layer's outputs are distinct blocks")
+            })
+            .collect();
+        let sums = sparse_chunks_with_products(
+            transposed,
+            &reversed,
+            &output_grad.as_view(),
+            input,
+            &mut outs,
+        )?;
+        slots.into_iter().flatten().for_each(|out| out.fill(0.0));
         // The sums of target `t` (an input block of `layer`) have a row `(o, f)` per output
         // channel and filter of every transposed pair reaching it and a column per input
         // channel `i`: the weight gradient `dw[o, i, f]` of the pair it reverses.
@@ -131,7 +181,19 @@ impl AdjointConv {
             }
             rows[t] += out_c * n_f;
         }
-        Ok((self.in_input_order(layer, dx)?, dw))
+        Ok(dw)
+    }
+
+    /// The values of each block of the layer's input on this geometry.
+    fn input_lengths(&self, layer: &ConvContract) -> Vec<usize> {
+        let dim = self.input_geometry.dim();
+        layer
+            .config
+            .input
+            .entries()
+            .iter()
+            .map(|(key, c)| c * key.components(dim) * self.input_geometry.pixels())
+            .collect()
     }
 
     /// Checks `output_grad` against `layer`'s output on this geometry.
@@ -348,6 +410,37 @@ mod tests {
             assert_eq!(both, got);
             assert!(matches!(
                 adjoint.apply_with_weight_gradient(&layer, &g, &blocks[1..], &w),
+                Err(Error::ConvContract(ConvContractError::InputBlocks { .. }))
+            ));
+            // Into given slices, every value overwritten (the blocks no pair reaches with
+            // zeros); a slice of another length is refused.
+            let mut dx: Vec<Vec<f32>> = both
+                .blocks()
+                .iter()
+                .map(|b| vec![f32::NAN; b.data().len()])
+                .collect();
+            let mut outs: Vec<&mut [f32]> = dx.iter_mut().map(Vec::as_mut_slice).collect();
+            let dw_into = adjoint
+                .apply_with_weight_gradient_into(&layer, &g, &blocks, &w, &mut outs)
+                .unwrap();
+            // Tiles add their sums in the order they finish: equal up to rounding.
+            let dw_scale = dw.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            assert!(dw_into
+                .iter()
+                .zip(&dw)
+                .all(|(u, v)| (u - v).abs() <= 1e-6 * dw_scale));
+            let dx_scale = both
+                .blocks()
+                .iter()
+                .flat_map(|b| b.data())
+                .fold(0.0f32, |m, v| m.max(v.abs()));
+            assert!(dx.iter().zip(both.blocks()).all(|(d, b)| d
+                .iter()
+                .zip(b.data())
+                .all(|(u, v)| (u - v).abs() <= 1e-6 * dx_scale)));
+            let mut short: Vec<&mut [f32]> = dx.iter_mut().map(|d| &mut d[1..]).collect();
+            assert!(matches!(
+                adjoint.apply_with_weight_gradient_into(&layer, &g, &blocks, &w, &mut short),
                 Err(Error::ConvContract(ConvContractError::InputBlocks { .. }))
             ));
             let expected = layer.weight_gradient(&x, &g).unwrap();

@@ -5,8 +5,9 @@
 //! output slices) followed by [`ginrs_runtime::ConvContract::add_bias_into`], which keeps the
 //! means of the mean-scaled blocks for the backward pass; the backward pass calls
 //! [`ginrs_runtime::ConvContract::bias_backward`], then
-//! [`ginrs_runtime::AdjointConv::apply_with_weight_gradient`] (made once per geometry) for the
-//! input and weight gradients together, [`ginrs_runtime::AdjointConv::apply`] for the input
+//! [`ginrs_runtime::AdjointConv::apply_with_weight_gradient_into`] (made once per geometry)
+//! for the input and weight gradients together, writing the input gradient into the call's
+//! slices, [`ginrs_runtime::AdjointConv::apply`] for the input
 //! gradient alone or [`ginrs_runtime::ConvContract::weight_gradient`] for the weight gradient
 //! alone (the network's first layer). The parameters are
 //! the pairs' weight arrays, flat, in pair order (`[Σ_pairs out_c · in_c · n_f]`), then the
@@ -108,14 +109,10 @@ impl HostKernel for FusedConv {
             return Vec::new();
         }
         let mut grad = match input_grad {
-            Some(out) => {
-                let (dx, dw) = self
-                    .adjoint
-                    .apply_with_weight_gradient(&self.layer, &g, input, weights)
-                    .expect(VALIDATED);
-                write_blocks(&dx, out);
-                dw
-            }
+            Some(out) => self
+                .adjoint
+                .apply_with_weight_gradient_into(&self.layer, &g, input, weights, out)
+                .expect(VALIDATED),
             None => {
                 let x = image(&self.input_geometry, self.layer.input_signature(), input);
                 self.layer.weight_gradient(&x, &g).expect(VALIDATED)
