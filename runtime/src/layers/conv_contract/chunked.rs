@@ -169,8 +169,7 @@ pub(super) fn forward_sparse_chunks(
 }
 
 /// [`forward_sparse_chunks`] (into `outs`, without bias) that also returns, per target `t` of
-/// `layer`, the
-/// products of its response panels with `image` (the values of every block of the layer's
+/// `layer`, the products of its response panels with `image` (the values of every block of the layer's
 /// target signature on its output geometry, ginjax's layout), summed over the output:
 /// `K_t × c_t` values, row-major, with row `(pair, input channel, filter)` (pairs reaching
 /// `t` in pair order) and column `image` channel `c`:

@@ -145,14 +145,13 @@ impl ChunkKernel for SparseChunks {
                 partial_row(x, base, taps, &mut dst[..n])
             }),
         }
-        let width = chunk.width;
         let depth = weights.len() / block.out_c.max(1);
         mix_rows(
             block.out_c,
             weights,
             responses,
             depth,
-            block.comps * width,
+            block.comps * chunk.width,
             out,
         );
     }
@@ -161,8 +160,8 @@ impl ChunkKernel for SparseChunks {
 /// `dst[i] = Σ_taps coeff · channel[base + offset + i]` for the `W` positions of a full chunk.
 /// The tap counts of the banks' small responses (orbit sizes 1 to 8) are constants here
 /// ([`fixed_row`]), so that their loops unroll and the loop exit, whose count changes from
-/// response to response, is not a mispredicted branch (4–5% on the d = 2 models; larger
-/// counts unrolled made the d = 3 UNet 8% slower).
+/// response to response, is not a mispredicted branch (3–5% on the d = 2 ResNet and DilResNet;
+/// larger counts unrolled made the d = 3 UNet 8% slower).
 #[inline(always)]
 fn full_row<const W: usize>(channel: &[f32], base: usize, taps: &[(usize, f32)], dst: &mut [f32]) {
     match taps.len() {
@@ -176,8 +175,8 @@ fn full_row<const W: usize>(channel: &[f32], base: usize, taps: &[(usize, f32)],
 }
 
 /// [`full_row`] for any number of taps: a loop over the tap table, summed in registers in tap
-/// order (the first tap a product, the others fused multiply-adds,
-/// as [`SparseKernel`](crate::kernels::stencil::SparseKernel)'s own stencil).
+/// order (the first tap a product, the others fused multiply-adds, as
+/// [`SparseKernel`](crate::kernels::stencil::SparseKernel)'s own stencil).
 #[inline(always)]
 fn looped_row<const W: usize>(
     channel: &[f32],

@@ -81,12 +81,7 @@ impl AdjointConv {
         let mut outs: Vec<&mut [f32]> = data.iter_mut().map(Vec::as_mut_slice).collect();
         let dw =
             self.apply_with_weight_gradient_into(layer, output_grad, input, weights, &mut outs)?;
-        let mut dx = MultiImage::new(self.input_geometry.clone());
-        for ((key, channels), data) in layer.config.input.entries().iter().zip(data) {
-            let block = ImageBlock::new(self.input_geometry.clone(), key.clone(), *channels, data)?;
-            dx.insert(block)?;
-        }
-        Ok((dx, dw))
+        Ok((self.input_image(layer, data)?, dw))
     }
 
     /// [`AdjointConv::apply_with_weight_gradient`] with the input gradient written into
@@ -125,14 +120,12 @@ impl AdjointConv {
             for (block, out) in dx.blocks().iter().zip(grad_input.iter_mut()) {
                 out.copy_from_slice(block.data());
             }
-            let mut x = MultiImage::new(self.input_geometry.clone());
-            for ((key, channels), values) in layer.config.input.entries().iter().zip(input) {
+            let copies = input.iter().map(|values| {
                 let mut data = buffers::take(values.len());
                 data.copy_from_slice(values);
-                let block =
-                    ImageBlock::new(self.input_geometry.clone(), key.clone(), *channels, data)?;
-                x.insert(block)?;
-            }
+                data
+            });
+            let x = self.input_image(layer, copies.collect())?;
             return layer.weight_gradient(&x, output_grad);
         };
         self.check(layer, output_grad)?;
@@ -182,6 +175,25 @@ impl AdjointConv {
             rows[t] += out_c * n_f;
         }
         Ok(dw)
+    }
+
+    /// The image of the layer's input signature on this geometry with the values `data`, one
+    /// vector per block (of [`Self::input_lengths`]).
+    fn input_image(&self, layer: &ConvContract, data: Vec<Vec<f32>>) -> Result<MultiImage, Error> {
+        let blocks = layer
+            .config
+            .input
+            .entries()
+            .iter()
+            .zip(data)
+            .map(|((key, channels), data)| {
+                ImageBlock::new(self.input_geometry.clone(), key.clone(), *channels, data)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(MultiImage::from_blocks(
+            self.input_geometry.clone(),
+            blocks,
+        )?)
     }
 
     /// The values of each block of the layer's input on this geometry.
