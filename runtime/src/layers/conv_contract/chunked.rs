@@ -53,7 +53,9 @@ const CHUNK_TILE_PIXELS: usize = 2048;
 #[derive(Debug, Clone, Copy)]
 pub struct Chunk<'a> {
     /// The padded tile input per input block of the layer's signature: channel `c`, component
-    /// `a` at `(c · d^k + a) · padded_pixels` (empty for a block no pair reads).
+    /// `a` at `(c · d^k + a) · padded_pixels` (empty for a block no pair reads), followed by
+    /// at least `width` more readable values (unspecified), so that a stencil may read whole
+    /// `width`-position rows even where the chunk has fewer positions.
     pub inputs: &'a [&'a [f32]],
     /// Pixels of one padded input plane.
     pub padded_pixels: usize,
@@ -427,17 +429,28 @@ impl Tile<'_> {
             };
             starts.push(starts[bi] + len);
         }
-        grow(inputs, starts[self.blocks.len()]);
+        let runs = row_runs(geometry, self.max_chunk);
+        let longest = runs.iter().map(RowRun::span).max().unwrap_or(0);
+        let width = longest.clamp(1, self.max_chunk).next_multiple_of(16);
+        // Every block's values are followed by `width` readable ones (see `Chunk::inputs`):
+        // the next block's, or these past the last.
+        grow(inputs, starts[self.blocks.len()] + width);
         for (bi, block) in self.blocks.iter().enumerate() {
             if starts[bi + 1] > starts[bi] {
                 pad_block(*block, self.tables, &mut inputs[starts[bi]..starts[bi + 1]]);
             }
         }
-        let views: Vec<&[f32]> = starts.windows(2).map(|s| &inputs[s[0]..s[1]]).collect();
+        let views: Vec<&[f32]> = starts
+            .windows(2)
+            .map(|s| {
+                if s[1] > s[0] {
+                    &inputs[s[0]..s[1] + width]
+                } else {
+                    &[]
+                }
+            })
+            .collect();
         let taps = tap_offsets(&geometry.padded, &geometry.rhs_dilation, &layer.sides);
-        let runs = row_runs(geometry, self.max_chunk);
-        let longest = runs.iter().map(RowRun::span).max().unwrap_or(0);
-        let width = longest.clamp(1, self.max_chunk).next_multiple_of(16);
         let targets = layer.config.target.entries();
         let shapes: Vec<(usize, usize, usize)> = outs
             .iter()

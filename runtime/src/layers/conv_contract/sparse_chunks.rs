@@ -106,7 +106,9 @@ impl TargetTaps {
         let mut rows = responses.chunks_exact_mut(chunk.width);
         for pair in &self.pairs {
             let x = chunk.inputs[pair.input];
-            for channel in x.chunks_exact(pair.channel_len).take(pair.in_c) {
+            for c in 0..pair.in_c {
+                // The channel and the values after it (see `Chunk::inputs`).
+                let channel = &x[c * pair.channel_len..];
                 for g in pair.starts.windows(2) {
                     let dst = rows.next().expect("the panel holds K · d^k rows");
                     row(channel, &pair.taps[g[0]..g[1]], dst);
@@ -127,23 +129,24 @@ impl ChunkKernel for SparseChunks {
         out: &mut [f32],
     ) {
         let block = &self.targets[target];
-        let (base, n) = (chunk.base, chunk.n);
-        match (chunk.width, n) {
-            (64, 64) => block.for_each_response(chunk, responses, |x, taps, dst| {
+        let base = chunk.base;
+        // Every response row is computed over the whole chunk width: positions past `chunk.n`
+        // read the values after the channel (see `Chunk::inputs`) and are dropped, as the
+        // positions in the rows' padding are. Rows of constant width unroll into whole vectors.
+        match chunk.width {
+            64 => block.for_each_response(chunk, responses, |x, taps, dst| {
                 full_row::<64>(x, base, taps, dst)
             }),
-            (48, 48) => block.for_each_response(chunk, responses, |x, taps, dst| {
+            48 => block.for_each_response(chunk, responses, |x, taps, dst| {
                 full_row::<48>(x, base, taps, dst)
             }),
-            (32, 32) => block.for_each_response(chunk, responses, |x, taps, dst| {
+            32 => block.for_each_response(chunk, responses, |x, taps, dst| {
                 full_row::<32>(x, base, taps, dst)
             }),
-            (16, 16) => block.for_each_response(chunk, responses, |x, taps, dst| {
+            16 => block.for_each_response(chunk, responses, |x, taps, dst| {
                 full_row::<16>(x, base, taps, dst)
             }),
-            _ => block.for_each_response(chunk, responses, |x, taps, dst| {
-                partial_row(x, base, taps, &mut dst[..n])
-            }),
+            width => unreachable!("chunk widths are multiples of 16 up to 64, not {width}"),
         }
         let depth = weights.len() / block.out_c.max(1);
         mix_rows(
@@ -214,22 +217,4 @@ fn fixed_row<const W: usize, const N: usize>(
 ) {
     let taps: &[(usize, f32); N] = taps.try_into().expect("N taps");
     looped_row::<W>(channel, base, taps, dst)
-}
-
-/// [`looped_row`] for a chunk of `dst.len()` positions (fewer than the plane width).
-#[inline(always)]
-fn partial_row(channel: &[f32], base: usize, taps: &[(usize, f32)], dst: &mut [f32]) {
-    let n = dst.len();
-    let Some((&(off, c), rest)) = taps.split_first() else {
-        dst.fill(0.0);
-        return;
-    };
-    for (a, &x) in dst.iter_mut().zip(&channel[base + off..base + off + n]) {
-        *a = c * x;
-    }
-    for &(off, c) in rest {
-        for (a, &x) in dst.iter_mut().zip(&channel[base + off..base + off + n]) {
-            *a = c.mul_add(x, *a);
-        }
-    }
 }
