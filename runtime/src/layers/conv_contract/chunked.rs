@@ -30,6 +30,7 @@ use crate::image::{BlockView, ImageView, MultiImage};
 use crate::kernels::cpu::{level, SimdLevel};
 use crate::kernels::gemm::{add_lane_products, sum_lanes, LANES};
 use crate::kernels::layout::tap_offsets;
+use crate::kernels::mix::pack_weights;
 use crate::kernels::rows::for_each_row;
 use crate::kernels::stencil::StencilGeometry;
 use crate::kernels::transpose::{deinterleave, interleave};
@@ -79,8 +80,10 @@ pub trait ChunkKernel: Sync {
     /// for output channel `o`, tensor component `j` and chunk pixel `i` (columns from
     /// `chunk.n` to `width` are unspecified), overwriting `out`.
     ///
-    /// `weights` is the block's mixing matrix, row-major `out_c × K`: the weights
-    /// `(out_c, in_c · n_f)` of every pair reaching the block, side by side in pair order.
+    /// `weights` is the block's mixing matrix `out_c × K` in
+    /// [`pack_weights`](crate::kernels::mix::pack_weights)' order (for
+    /// [`mix_chunk`](crate::kernels::mix::mix_chunk)): the weights `(out_c, in_c · n_f)` of
+    /// every pair reaching the block, side by side in pair order.
     /// `responses` is scratch for `K · d^k · width` values. The call is compiled inside the
     /// runtime's AVX-512 function (fused multiply-adds are hardware instructions there) and
     /// only for contiguous rows (`chunk.step == 1`).
@@ -361,7 +364,7 @@ fn chunk_schedule<K: ChunkKernel, B: std::borrow::Borrow<K>>(
 }
 
 /// Every output block's mixing matrix `out_c × K` (pairs side by side, from `pair_weights`,
-/// one `(out_c, in_c, n_f)` array per pair), indexed by target.
+/// one `(out_c, in_c, n_f)` array per pair) in [`pack_weights`]' order, indexed by target.
 fn block_weights(layer: &ConvContract, pair_weights: &[&[f32]]) -> Vec<Vec<f32>> {
     let targets = layer.config.target.entries();
     let inputs = layer.config.input.entries();
@@ -382,7 +385,7 @@ fn block_weights(layer: &ConvContract, pair_weights: &[&[f32]]) -> Vec<Vec<f32>>
                     w.extend_from_slice(&weights[o * cols..(o + 1) * cols]);
                 }
             }
-            w
+            pack_weights(out_c, k, &w)
         })
         .collect()
 }
