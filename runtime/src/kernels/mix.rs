@@ -10,7 +10,7 @@
 //! ([`pack_weights`]).
 
 /// `c = w · r` for one chunk of a generated layer's output block: `w` the `M × k` weights in
-/// [`pack_weights`]' order, `r` row-major `k × cols` and `c` row-major `M × cols`, `cols` a
+/// the order of `kernels::mix::pack_weights` (panels of 8, 4 and 1 rows, column by column), `r` row-major `k × cols` and `c` row-major `M × cols`, `cols` a
 /// multiple of 16 (the chunk's components × plane width). The operands are small and
 /// L1-resident, so they are read in place; panels of up to 8 rows × 32 columns are kept in
 /// registers. `M` is a constant, so the panels are chosen at compile time; the depth `k` stays

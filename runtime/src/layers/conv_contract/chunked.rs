@@ -80,10 +80,10 @@ pub trait ChunkKernel: Sync {
     /// for output channel `o`, tensor component `j` and chunk pixel `i` (columns from
     /// `chunk.n` to `width` are unspecified), overwriting `out`.
     ///
-    /// `weights` is the block's mixing matrix `out_c × K` in
-    /// [`pack_weights`](crate::kernels::mix::pack_weights)' order (for
-    /// [`mix_chunk`](crate::kernels::mix::mix_chunk)): the weights `(out_c, in_c · n_f)` of
-    /// every pair reaching the block, side by side in pair order.
+    /// `weights` is the block's mixing matrix `out_c × K` (the weights `(out_c, in_c · n_f)` of
+    /// every pair reaching the block, side by side in pair order) in the order the chunk mix
+    /// reads it: panels of 8 rows, then 4, then 1, one after another, each column by column
+    /// (`kernels::mix::pack_weights`).
     /// `responses` is scratch for `K · d^k · width` values. The call is compiled inside the
     /// runtime's AVX-512 function (fused multiply-adds are hardware instructions there) and
     /// only for contiguous rows (`chunk.step == 1`).
