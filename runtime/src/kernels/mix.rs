@@ -10,13 +10,14 @@
 //! ([`pack_weights`]).
 
 /// `c = w · r` for one chunk of a generated layer's output block: `w` the `M × k` weights in
-/// the order of `kernels::mix::pack_weights` (panels of 8, 4 and 1 rows, column by column), `r` row-major `k × cols` and `c` row-major `M × cols`, `cols` a
-/// multiple of 16 (the chunk's components × plane width). The operands are small and
-/// L1-resident, so they are read in place; panels of up to 8 rows × 32 columns are kept in
-/// registers. `M` is a constant, so the panels are chosen at compile time; the depth `k` stays
-/// a loop (unrolling it would multiply the generated code for no speed). Products accumulate
-/// with fused multiply-adds, in order of `k`: inline it only into code compiled with FMA
-/// (elsewhere `f32::mul_add` is a library call).
+/// the order of `kernels::mix::pack_weights` (panels of 8, 4 and 1 rows, column by column),
+/// `r` row-major `k × cols` and `c` row-major `M × cols`, `cols` a multiple of 16 (the chunk's
+/// components × plane width). The operands are small and L1-resident, so they are read in
+/// place; panels of up to 8 rows × 32 columns are kept in registers. `M` is a constant, so the
+/// panels are chosen at compile time; the depth `k` stays a loop (unrolling it would multiply
+/// the generated code for no speed). Products accumulate with fused multiply-adds, in order of
+/// `k`: inline it only into code compiled with FMA (elsewhere `f32::mul_add` is a library
+/// call).
 ///
 /// Panics if the slices are shorter than these shapes or `cols` is not a multiple of 16 (a
 /// caller bug: the chunk driver sizes them).
@@ -42,8 +43,8 @@ pub fn pack_weights(m: usize, k: usize, w: &[f32]) -> Vec<f32> {
     packed
 }
 
-/// The panels [`mix_rows`] cuts `m` rows into: (first row, rows), 8 rows at a time, then 4,
-/// then 1.
+/// The panels [`mix_rows`] cuts `m` rows into, and [`pack_weights`] lays out: (first row,
+/// rows), 8 rows at a time, then 4, then 1.
 fn panels(m: usize) -> impl Iterator<Item = (usize, usize)> {
     let eights = m / 8;
     let four = (m % 8) / 4;
@@ -78,7 +79,7 @@ pub fn mix_rows(m: usize, w: &[f32], r: &[f32], k: usize, cols: usize, c: &mut [
     }
 }
 
-/// Every row of columns `q0..q0 + W` of [`mix_rows`], in panels of 8, 4 and 1 rows.
+/// Every row of columns `q0..q0 + W` of [`mix_rows`], in its panels ([`panels`]).
 #[inline(always)]
 fn chunk_rows<const W: usize>(
     m: usize,
@@ -89,18 +90,12 @@ fn chunk_rows<const W: usize>(
     c: &mut [f32],
     q0: usize,
 ) {
-    let mut o0 = 0;
-    while o0 + 8 <= m {
-        chunk_panel::<8, W>(w, r, k, cols, c, o0, q0);
-        o0 += 8;
-    }
-    if o0 + 4 <= m {
-        chunk_panel::<4, W>(w, r, k, cols, c, o0, q0);
-        o0 += 4;
-    }
-    while o0 < m {
-        chunk_panel::<1, W>(w, r, k, cols, c, o0, q0);
-        o0 += 1;
+    for (o0, rows) in panels(m) {
+        match rows {
+            8 => chunk_panel::<8, W>(w, r, k, cols, c, o0, q0),
+            4 => chunk_panel::<4, W>(w, r, k, cols, c, o0, q0),
+            _ => chunk_panel::<1, W>(w, r, k, cols, c, o0, q0),
+        }
     }
 }
 
